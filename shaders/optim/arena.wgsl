@@ -1,0 +1,80 @@
+// The multi-tensor driver shared by every member. One workgroup updates one tile: up to
+// 1024 consecutive parameters of one group (4 per thread, strided so that each load
+// instruction of the workgroup touches consecutive words). The host cuts the group
+// table into tiles, and the arena into windows that fit one storage binding; `start` is
+// relative to the bound window. A member file adds its state bindings (6, 7, 8) and
+// `fn update(i, g, c)`.
+
+struct Consts {
+    lr: f32,
+    beta1: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    eps: f32,
+    bc1: f32,
+    bc2: f32,
+    decay: f32,
+    prior_keep: f32,
+    prior_add: f32,
+    batch: f32,
+    inv_eta2: f32,
+    inv_2sigma2: f32,
+    inv_4sigma4: f32,
+    q: f32,
+    r_min: f32,
+    _pad0: f32,
+    _pad1: f32,
+    _pad2: f32,
+}
+
+struct Tile {
+    start: u32,
+    len: u32,
+    group: u32,
+    hyper: u32,
+    global: u32,
+}
+
+struct Control {
+    // Gradient scale from global-norm clipping (1 when off), written by `finalize`.
+    scale: f32,
+    max_norm: f32,
+    clip: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> theta: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read> consts: array<Consts>;
+@group(0) @binding(3) var<storage, read> tiles: array<Tile>;
+@group(0) @binding(4) var<storage, read> control: Control;
+@group(0) @binding(5) var<storage, read> skip: array<u32>;
+
+const WG: u32 = 256u;
+const PER_THREAD: u32 = 4u;
+
+@compute @workgroup_size(256)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let t = wid.x + wid.y * nwg.x;
+    if (t >= arrayLength(&tiles)) {
+        return;
+    }
+    let tile = tiles[t];
+    if (skip[tile.group] != 0u) {
+        return;
+    }
+    let c = consts[tile.hyper];
+    let scale = control.scale;
+    for (var k = 0u; k < PER_THREAD; k++) {
+        let j = k * WG + lid;
+        if (j < tile.len) {
+            let i = tile.start + j;
+            update(i, grad[i] * scale, c);
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The one harness that compares a kernel's output with its CPU reference.
+//!
+//! A result passes when |out - ref| <= atol + rtol * |ref| for every element; NaN or an
+//! infinity where the reference is finite always fails. The report names the worst
+//! element (largest error relative to what the tolerance allows), so a failure says
+//! where and by how much. Inputs are drawn fresh from a seed that is printed with any
+//! failure and replays it (`RULELAB_SEED` in tests, `--seed` on the command line).
+
+use crate::error::Result;
+use crate::gpu::Backend;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::fmt;
+
+/// Element-wise tolerance: atol + rtol * |reference|.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Tolerance {
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+impl Tolerance {
+    pub const fn new(atol: f64, rtol: f64) -> Self {
+        Tolerance { atol, rtol }
+    }
+
+    /// One f32 element-wise step: a few ulps of the result.
+    pub const ELEMENTWISE: Tolerance = Tolerance::new(1e-7, 1e-5);
+
+    /// The looser of two tolerances, field by field.
+    pub fn max(self, other: Tolerance) -> Tolerance {
+        Tolerance::new(self.atol.max(other.atol), self.rtol.max(other.rtol))
+    }
+
+    /// This tolerance with atol read as a fraction of the buffer's largest |reference|.
+    /// Right for filtered quantities (EMAs, posterior moments): where terms cancel they
+    /// keep absolute precision at the scale of what they average, not relative precision.
+    pub fn relative_to_peak(self, reference: &[f64]) -> Tolerance {
+        let peak = reference.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+        Tolerance::new(self.atol * peak, self.rtol)
+    }
+
+    /// A tree reduction of `n` f32 terms: the error bound grows with log2(n) * eps.
+    pub fn reduction(n: usize) -> Tolerance {
+        let levels = (n.max(2) as f64).log2().ceil();
+        Tolerance::new(1e-7, 2.0 * levels * f32::EPSILON as f64 + 1e-6)
+    }
+}
+
+/// The comparison of one output with its reference.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    pub n: usize,
+    /// Index, value and reference of the worst element.
+    pub worst_index: usize,
+    pub worst_value: f64,
+    pub worst_reference: f64,
+    pub worst_abs_err: f64,
+    /// |err| / max(|ref|, tiny): the figure `rulelab check` prints.
+    pub worst_rel_err: f64,
+    /// |err| / (atol + rtol |ref|): at most 1 to pass.
+    pub worst_ratio: f64,
+    pub non_finite: usize,
+    pub tolerance: Tolerance,
+    pub pass: bool,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} over {} elements: worst [{}] = {:e} vs reference {:e} (abs {:.3e}, rel {:.3e}, \
+             {:.2}x of atol {:e} + rtol {:e}); {} non-finite",
+            if self.pass { "pass" } else { "FAIL" },
+            self.n,
+            self.worst_index,
+            self.worst_value,
+            self.worst_reference,
+            self.worst_abs_err,
+            self.worst_rel_err,
+            self.worst_ratio,
+            self.tolerance.atol,
+            self.tolerance.rtol,
+            self.non_finite
+        )
+    }
+}
+
+/// Compares `out` (any float the kernel produced) with an f64 reference.
+pub fn compare<T: Copy + Into<f64>>(out: &[T], reference: &[f64], tol: Tolerance) -> Report {
+    let mut r = Report {
+        n: out.len(),
+        worst_index: 0,
+        worst_value: 0.0,
+        worst_reference: 0.0,
+        worst_abs_err: 0.0,
+        worst_rel_err: 0.0,
+        worst_ratio: 0.0,
+        non_finite: 0,
+        tolerance: tol,
+        pass: out.len() == reference.len(),
+    };
+    for (i, (&o, &want)) in out.iter().zip(reference).enumerate() {
+        let got: f64 = o.into();
+        let err = (got - want).abs();
+        let ratio = if got.is_finite() != want.is_finite() || got.is_nan() {
+            r.non_finite += 1;
+            f64::INFINITY
+        } else if !want.is_finite() {
+            if got == want {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else if err == 0.0 {
+            0.0
+        } else {
+            err / (tol.atol + tol.rtol * want.abs())
+        };
+        if ratio > r.worst_ratio || (i == 0 && r.worst_ratio == 0.0) {
+            r.worst_index = i;
+            r.worst_value = got;
+            r.worst_reference = want;
+            r.worst_abs_err = err;
+            r.worst_rel_err = err / want.abs().max(1e-30);
+            r.worst_ratio = ratio;
+        }
+    }
+    r.pass &= r.worst_ratio <= 1.0;
+    r
+}
+
+/// The seed for fresh random inputs: `RULELAB_SEED` when set (to replay a failure),
+/// otherwise a new one.
+pub fn seed() -> u64 {
+    std::env::var("RULELAB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random)
+}
+
+/// A seeded generator for test inputs.
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// `n` values drawn uniformly from [lo, hi).
+pub fn uniform(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// `n` values from a standard normal times `scale` (Box-Muller on the test rng).
+pub fn normal(rng: &mut StdRng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let u: f64 = rng.random_range(f64::EPSILON..1.0);
+            let v: f64 = rng.random();
+            (scale as f64 * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect()
+}
+
+/// Widens an f32 slice for the f64 reference.
+pub fn widen(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// One line of `rulelab check`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Row {
+    pub family: &'static str,
+    pub kernel: String,
+    pub size: usize,
+    pub report: Report,
+}
+
+/// A kernel check that `rulelab check` runs: fresh inputs from `seed`, the kernel on
+/// the backend, the comparison with the f64 reference.
+pub struct Case {
+    pub family: &'static str,
+    pub name: &'static str,
+    pub run: fn(&Backend, u64) -> Result<Vec<Row>>,
+}
+
+/// Every registered check, family by family. A family adds its cases here.
+pub fn cases() -> Vec<Case> {
+    let mut all = vec![Case {
+        family: "rng",
+        name: "philox4x32_10",
+        run: rng_case,
+    }];
+    all.extend(crate::optim::checks::cases());
+    all
+}
+
+fn rng_case(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
+    let Backend::Gpu(gpu) = backend else {
+        return Ok(vec![]); // The CPU device runs the Rust generator itself.
+    };
+    let n = 4099;
+    let key = crate::rng::key_from_seed(seed);
+    let c = [seed as u32 ^ 0x55, 7, 3];
+    let (words, normals) = crate::rng::gpu_draw(gpu, key, c, n)?;
+    let mut got_bits = Vec::new();
+    let mut want_bits = Vec::new();
+    let mut got_z = Vec::new();
+    let mut want_z = Vec::new();
+    for i in 0..n {
+        let w = crate::rng::philox4x32_10([i, c[0], c[1], c[2]], key);
+        want_bits.extend(w.iter().map(|&b| b as f64));
+        got_bits.extend(words[i as usize].iter().map(|&b| b as f64));
+        want_z.extend(crate::rng::normals4::<f64>(w));
+        got_z.extend(normals[i as usize]);
+    }
+    Ok(vec![
+        Row {
+            family: "rng",
+            kernel: "philox4x32_10 words".into(),
+            size: want_bits.len(),
+            report: compare(&got_bits, &want_bits, Tolerance::new(0.0, 0.0)),
+        },
+        Row {
+            family: "rng",
+            kernel: "philox normals".into(),
+            size: want_z.len(),
+            report: compare(&got_z, &want_z, NORMAL_TOLERANCE),
+        },
+    ])
+}
+
+/// Normal samples go through the device's log, sqrt, sin and cos, whose accuracy WGSL
+/// leaves to the platform: a few ulps relative, and near the zeros of sin and cos an
+/// absolute error of about 1e-6 on unit-scale samples.
+pub const NORMAL_TOLERANCE: Tolerance = Tolerance::new(1e-5, 1e-5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_finds_worst_and_fails_on_nan() {
+        let r = compare(
+            &[1.0f32, 2.0, 3.001],
+            &[1.0, 2.0, 3.0],
+            Tolerance::new(0.0, 1e-5),
+        );
+        assert!(!r.pass);
+        assert_eq!(r.worst_index, 2);
+        let r = compare(&[1.0f32, f32::NAN], &[1.0, 2.0], Tolerance::new(1.0, 1.0));
+        assert!(!r.pass);
+        assert_eq!(r.non_finite, 1);
+        let r = compare(&[1.0f32, 2.0], &[1.0, 2.0], Tolerance::new(0.0, 0.0));
+        assert!(r.pass);
+        let r = compare(&[1.0f32], &[1.0, 2.0], Tolerance::new(1.0, 1.0));
+        assert!(!r.pass, "length mismatch must fail");
+    }
+}

@@ -1,0 +1,77 @@
+//! Compute pipelines, compiled once per device.
+
+use super::Gpu;
+use crate::error::Result;
+use std::sync::Arc;
+
+/// A compute kernel: WGSL sources that are concatenated into one module (shared
+/// pieces first, such as the RNG), and the entry point. `name` is unique in the crate
+/// and keys the cache.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernel {
+    pub name: &'static str,
+    pub sources: &'static [&'static str],
+    pub entry: &'static str,
+}
+
+impl Kernel {
+    pub fn source(&self) -> String {
+        self.sources.join("\n")
+    }
+}
+
+impl Gpu {
+    /// The kernel's pipeline, compiled on first use. The layout is derived from the
+    /// shader, so a kernel binds exactly what it declares.
+    pub fn pipeline(&self, kernel: &Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = self.pipelines.lock().unwrap().get(kernel.name) {
+            return Ok(p.clone());
+        }
+        let source = kernel.source();
+        let pipeline = self.scoped(|| {
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.name),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                });
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(kernel.name),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(kernel.entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+        })?;
+        let pipeline = Arc::new(pipeline);
+        self.pipelines
+            .lock()
+            .unwrap()
+            .insert(kernel.name, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// A bind group for group 0 of `pipeline` from (binding, resource) pairs.
+    pub fn bind_group(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        entries: &[(u32, wgpu::BindingResource<'_>)],
+    ) -> Result<wgpu::BindGroup> {
+        let entries: Vec<wgpu::BindGroupEntry> = entries
+            .iter()
+            .map(|(binding, resource)| wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: resource.clone(),
+            })
+            .collect();
+        self.scoped(|| {
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            })
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! rulelab: the computations of learning-rule science as WGSL compute shaders through
+//! wgpu, each checked against a CPU reference.
+//!
+//! - [`gpu`]: the host layer (adapter and device, buffers, pipelines, split dispatch,
+//!   timing) and the choice of where work runs ([`gpu::DeviceChoice`]).
+//! - [`check`]: the harness comparing kernels with their f64 references.
+//! - [`rng`]: Philox4x32-10, identical in WGSL and Rust.
+//! - [`optim`]: the moment-filter optimisers, embeddable on a caller's own buffers.
+
+pub mod check;
+pub mod error;
+pub mod gpu;
+pub mod optim;
+pub mod rng;
+
+pub use error::{Error, Result};
+
+/// Every kernel in the crate, for shader validation and pipeline warm-up.
+pub fn kernels() -> Vec<gpu::Kernel> {
+    let mut all = vec![rng::CHECK_KERNEL, optim::bench::COPY_KERNEL];
+    all.extend(optim::gpu::kernels());
+    all
+}

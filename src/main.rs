@@ -1,0 +1,243 @@
+//! The `rulelab` command line: thin subcommands over the library.
+
+use clap::{Parser, Subcommand};
+use rulelab::check;
+use rulelab::gpu::{self, Backend, DeviceChoice};
+use rulelab::optim::{self, Member};
+use rulelab::{Error, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "rulelab",
+    version,
+    about = "Learning-rule science on the GPU, checked against CPU references"
+)]
+struct Cli {
+    /// Where work runs: auto (a hardware GPU if present, else the CPU), gpu (any
+    /// adapter, software ones included) or cpu.
+    #[arg(long, global = true, env = "RULELAB_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every adapter found and the one rulelab would choose.
+    Devices,
+    /// Run every kernel against its CPU reference on fresh random inputs.
+    Check {
+        /// Only this family (rng, optim).
+        #[arg(long)]
+        family: Option<String>,
+        /// Replay the inputs of an earlier run.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Measure kernels against the device's copy bandwidth.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// The optimiser family at 2^20, 2^24 and 2^26 parameters.
+    Optim {
+        /// Write the rows as a JSON list here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Sizes as powers of two.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![20u32, 24, 26])]
+        log2_sizes: Vec<u32>,
+        /// Timed repetitions per kernel (the median is reported).
+        #[arg(long, default_value_t = 7)]
+        reps: usize,
+        /// Only these members.
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<Member>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rulelab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Devices => devices(),
+        Command::Check { family, seed } => {
+            let backend = Backend::open(cli.device)?;
+            check_all(
+                &backend,
+                family.as_deref(),
+                seed.unwrap_or_else(check::seed),
+            )
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Optim {
+                    json,
+                    log2_sizes,
+                    reps,
+                    members,
+                },
+        } => {
+            let backend = Backend::open(cli.device)?;
+            let members = if members.is_empty() {
+                Member::ALL.to_vec()
+            } else {
+                members
+            };
+            let sizes: Vec<usize> = log2_sizes.iter().map(|&k| 1usize << k).collect();
+            println!("device: {} — {}", backend.kind(), backend.describe());
+            println!(
+                "{:<12} {:>10} {:>11} {:>10} {:>10} {:>10} {:>6}",
+                "kernel", "n", "seconds", "GB/s", "copy GB/s", "shader", "ratio"
+            );
+            let rows = optim::bench::run(&backend, &members, &sizes, reps, |r| {
+                println!(
+                    "{:<12} {:>10} {:>11.3e} {:>10.2} {:>10.2} {:>10.2} {:>6.3}",
+                    r.kernel,
+                    r.n,
+                    r.seconds,
+                    r.bytes_per_s / 1e9,
+                    r.copy_bytes_per_s / 1e9,
+                    r.copy_shader_bytes_per_s / 1e9,
+                    r.ratio
+                );
+                let _ = std::io::stdout().flush();
+            })?;
+            if let Some(path) = json {
+                write_atomic(
+                    &path,
+                    &serde_json::to_vec_pretty(&rows).expect("rows serialise"),
+                )?;
+                println!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn devices() -> Result<ExitCode> {
+    let adapters = gpu::adapters();
+    if adapters.is_empty() {
+        println!("{}", Error::NoAdapter(String::new()));
+        println!("--device auto will run on the CPU");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for a in &adapters {
+        let info = a.get_info();
+        let l = a.limits();
+        println!(
+            "{} | {:?} | {:?} | driver {} {}",
+            info.name, info.backend, info.device_type, info.driver, info.driver_info
+        );
+        println!(
+            "    max buffer {} MiB, storage binding {} MiB, workgroups/dim {}, invocations/workgroup {}",
+            l.max_buffer_size >> 20,
+            l.max_storage_buffer_binding_size >> 20,
+            l.max_compute_workgroups_per_dimension,
+            l.max_compute_invocations_per_workgroup
+        );
+        let f = a.features();
+        let has = |x| if f.contains(x) { "yes" } else { "no" };
+        println!(
+            "    timestamps {} (inside encoders {}), f64 {}, f16 {}, subgroups {}",
+            has(wgpu::Features::TIMESTAMP_QUERY),
+            has(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
+            has(wgpu::Features::SHADER_F64),
+            has(wgpu::Features::SHADER_F16),
+            has(wgpu::Features::SUBGROUP)
+        );
+    }
+    let chosen = gpu::choose_adapter(adapters)?;
+    let info = chosen.get_info();
+    println!(
+        "chosen for --device gpu: {} ({:?})",
+        info.name, info.backend
+    );
+    println!(
+        "--device auto runs on: {}",
+        if gpu::is_hardware(&info) {
+            "this adapter"
+        } else {
+            "the CPU (the adapter is software)"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_all(backend: &Backend, family: Option<&str>, seed: u64) -> Result<ExitCode> {
+    let cases: Vec<check::Case> = check::cases()
+        .into_iter()
+        .filter(|c| family.is_none_or(|f| f == c.family))
+        .collect();
+    if cases.is_empty() {
+        return Err(Error::invalid(
+            "--family",
+            format!("{:?} names no family (rng, optim)", family.unwrap_or("")),
+        ));
+    }
+    println!(
+        "device: {} — {}; seed {seed} (replay with --seed {seed})",
+        backend.kind(),
+        backend.describe()
+    );
+    println!(
+        "{:<8} {:<28} {:>8} {:>11} {:>21} {}",
+        "family", "kernel", "size", "worst rel", "tolerance (atol,rtol)", "pass"
+    );
+    let mut failed = 0;
+    for case in cases {
+        let rows = (case.run)(backend, seed)?;
+        for r in rows {
+            println!(
+                "{:<8} {:<28} {:>8} {:>11.3e} {:>10.1e},{:<10.1e} {}",
+                r.family,
+                r.kernel,
+                r.size,
+                r.report.worst_rel_err,
+                r.report.tolerance.atol,
+                r.report.tolerance.rtol,
+                if r.report.pass { "pass" } else { "FAIL" }
+            );
+            if !r.report.pass {
+                failed += 1;
+                println!("    {}", r.report);
+            }
+        }
+    }
+    if failed > 0 {
+        println!("{failed} failed (seed {seed})");
+        return Ok(ExitCode::from(1));
+    }
+    println!("all passed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file and a rename, so a reader never sees half a file.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let io = |e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}

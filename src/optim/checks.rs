@@ -1,0 +1,272 @@
+//! Running the family on any backend, and the cases `rulelab check` runs. Tests use the
+//! same runners, so the command line and CI check one thing.
+
+use super::cpu::CpuOptimizer;
+use super::gpu::GpuOptimizer;
+use super::{Config, Group, Hyper, Member};
+use crate::check::{self, compare, Case, Row, Tolerance};
+use crate::error::Result;
+use crate::gpu::{Backend, Gpu};
+use rand::rngs::StdRng;
+use rand::Rng;
+
+/// What a run leaves behind, as f32 (from the device) or f64 (from the reference).
+pub struct Outcome<F> {
+    pub theta: Vec<F>,
+    pub states: Vec<Vec<F>>,
+    pub skipped: u64,
+}
+
+/// `grads.len()` steps of `config` on the GPU from `theta0`.
+pub fn run_gpu(
+    gpu: &Gpu,
+    config: &Config,
+    theta0: &[f32],
+    grads: &[Vec<f32>],
+) -> Result<Outcome<f32>> {
+    let n = theta0.len();
+    let theta = gpu.upload("theta", theta0)?;
+    let g = gpu.zeros::<f32>("grads", n)?;
+    let mut opt = GpuOptimizer::new(gpu, config.clone(), &theta.buffer, &g.buffer, n)?;
+    for step in grads {
+        gpu.write(&g, step)?;
+        opt.step(gpu)?;
+    }
+    let states = (0..config.member.states().len())
+        .map(|k| opt.state(gpu, k))
+        .collect::<Result<_>>()?;
+    Ok(Outcome {
+        theta: gpu.download(&theta)?,
+        states,
+        skipped: opt.skipped(gpu)? as u64,
+    })
+}
+
+/// The same run on the CPU implementation in float type F (f32: the CPU device; f64:
+/// the reference, from the same f32 inputs widened).
+pub fn run_cpu<F: super::cpu::Real>(
+    config: &Config,
+    theta0: &[f32],
+    grads: &[Vec<f32>],
+) -> Result<Outcome<F>> {
+    let cast = |v: &[f32]| v.iter().map(|&x| F::from(x).unwrap()).collect::<Vec<F>>();
+    let mut theta = cast(theta0);
+    let mut opt = CpuOptimizer::<F>::new(config.clone(), theta0.len())?;
+    for step in grads {
+        opt.step(&mut theta, &cast(step))?;
+    }
+    Ok(Outcome {
+        theta,
+        states: opt.states().to_vec(),
+        skipped: opt.skipped(),
+    })
+}
+
+/// The run on the chosen backend, in f32.
+pub fn run(
+    backend: &Backend,
+    config: &Config,
+    theta0: &[f32],
+    grads: &[Vec<f32>],
+) -> Result<Outcome<f32>> {
+    match backend {
+        Backend::Gpu(gpu) => run_gpu(gpu, config, theta0, grads),
+        Backend::Cpu => run_cpu::<f32>(config, theta0, grads),
+    }
+}
+
+/// Hyper-parameters drawn at random inside each member's useful range.
+pub fn random_hyper(member: Member, rng: &mut StdRng) -> Hyper {
+    let mut h = Hyper {
+        lr: 10f64.powf(rng.random_range(-3.0..-1.0)),
+        beta1: rng.random_range(0.5..0.95),
+        beta2: rng.random_range(0.9..0.999),
+        eps: 1e-8,
+        ..Hyper::default()
+    };
+    match member {
+        Member::Adamw => h.weight_decay = rng.random_range(0.01..0.1),
+        Member::Adabayes | Member::AdabayesFp => {
+            h.sigma2 = 10f64.powf(rng.random_range(-3.0..-1.0));
+            h.eta = 10f64.powf(rng.random_range(-3.0..-1.0));
+            h.batch = [1.0, 8.0, 32.0][rng.random_range(0..3)];
+            h.weight_decay = rng.random_range(0.0..1e-3);
+        }
+        Member::Kalman => {
+            h.q = 10f64.powf(rng.random_range(-4.0..-2.0));
+            h.r_min = 1e-8;
+            h.p0 = rng.random_range(1.0..100.0);
+            h.r0 = rng.random_range(0.1..1.0);
+            h.beta2 = rng.random_range(0.9..0.99);
+        }
+        _ => {}
+    }
+    h
+}
+
+/// A config with `n_groups` groups of random lengths and hyper-parameters over an arena
+/// of `n`, leaving a gap (which must stay untouched) before the last group.
+pub fn random_config(member: Member, n: usize, n_groups: usize, rng: &mut StdRng) -> Config {
+    let hypers: Vec<Hyper> = (0..n_groups).map(|_| random_hyper(member, rng)).collect();
+    let mut cuts: Vec<usize> = (0..n_groups - 1).map(|_| rng.random_range(1..n)).collect();
+    cuts.sort();
+    cuts.insert(0, 0);
+    cuts.push(n);
+    let groups = (0..n_groups)
+        .map(|k| {
+            let (a, b) = (cuts[k], cuts[k + 1]);
+            // The last group starts a little late: the gap must come back unchanged.
+            let a = if k + 1 == n_groups && n_groups > 1 {
+                a + (b - a) / 8
+            } else {
+                a
+            };
+            Group {
+                offset: a,
+                len: b - a,
+                hyper: k,
+            }
+        })
+        .collect();
+    Config {
+        member,
+        hypers,
+        groups,
+        clip_norm: None,
+        skip_nonfinite: false,
+    }
+}
+
+/// Random gradients, one vector per step; the scale changes from step to step so the
+/// second-moment filters see non-stationary input.
+pub fn random_grads(n: usize, steps: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
+    (0..steps)
+        .map(|_| {
+            let scale = 10f32.powf(rng.random_range(-1.0..0.5));
+            check::normal(rng, n, scale)
+        })
+        .collect()
+}
+
+/// Tolerance for `steps` steps of a member, compared element-wise with the f64
+/// reference. Each step adds a few f32 roundings to theta and to the states; 20 steps
+/// stay inside 2e-5 relative, plus 2e-6 of the buffer's peak for elements where an EMA
+/// has cancelled towards zero (see [`Tolerance::relative_to_peak`]).
+pub fn multi_step_tolerance(steps: usize) -> Tolerance {
+    let k = (steps as f64 / 20.0).max(1.0);
+    Tolerance::new(2e-6 * k, 2e-5 * k)
+}
+
+/// Rows comparing an f32 outcome with the reference outcome.
+pub fn compare_outcome(
+    member: Member,
+    label: &str,
+    got: &Outcome<f32>,
+    want: &Outcome<f64>,
+    tol: Tolerance,
+) -> Vec<Row> {
+    let mut rows = vec![Row {
+        family: "optim",
+        kernel: format!("{label} theta"),
+        size: got.theta.len(),
+        report: compare(&got.theta, &want.theta, tol.relative_to_peak(&want.theta)),
+    }];
+    for (k, name) in member.states().iter().enumerate() {
+        rows.push(Row {
+            family: "optim",
+            kernel: format!("{label} {name}"),
+            size: got.states[k].len(),
+            report: compare(
+                &got.states[k],
+                &want.states[k],
+                tol.relative_to_peak(&want.states[k]),
+            ),
+        });
+    }
+    rows
+}
+
+fn member_case(member: Member) -> fn(&Backend, u64) -> Result<Vec<Row>> {
+    fn case<const M: usize>(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
+        let member = Member::ALL[M];
+        let mut rng = check::rng(seed);
+        let n = 10_007; // neither a multiple of the tile nor of the workgroup
+        let steps = 20;
+        let config = random_config(member, n, 3, &mut rng);
+        let theta0 = check::uniform(&mut rng, n, -1.0, 1.0);
+        let grads = random_grads(n, steps, &mut rng);
+        let got = run(backend, &config, &theta0, &grads)?;
+        let want = run_cpu::<f64>(&config, &theta0, &grads)?;
+        Ok(compare_outcome(
+            member,
+            &format!("{} x{steps}", member.name()),
+            &got,
+            &want,
+            multi_step_tolerance(steps),
+        ))
+    }
+    match member {
+        Member::Sgd => case::<0>,
+        Member::Ballistic => case::<1>,
+        Member::Adam => case::<2>,
+        Member::Adamw => case::<3>,
+        Member::Adabayes => case::<4>,
+        Member::AdabayesFp => case::<5>,
+        Member::Kalman => case::<6>,
+    }
+}
+
+/// adam with global-norm clipping and the non-finite guard, with NaN and infinity
+/// planted in one group's gradients on some steps.
+pub fn guarded_case(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
+    let mut rng = check::rng(seed);
+    let n = 5_003;
+    let steps = 12;
+    let mut config = random_config(Member::Adam, n, 3, &mut rng);
+    config.skip_nonfinite = true;
+    config.clip_norm = Some(0.3 * (n as f64).sqrt());
+    let theta0 = check::uniform(&mut rng, n, -1.0, 1.0);
+    let mut grads = random_grads(n, steps, &mut rng);
+    let g1 = config.groups[1];
+    grads[2][g1.offset + g1.len / 2] = f32::NAN;
+    grads[7][g1.offset] = f32::INFINITY;
+    grads[7][config.groups[0].offset] = f32::NEG_INFINITY;
+    let got = run(backend, &config, &theta0, &grads)?;
+    let want = run_cpu::<f64>(&config, &theta0, &grads)?;
+    let mut rows = compare_outcome(
+        Member::Adam,
+        "adam clip+guard",
+        &got,
+        &want,
+        // The clip scale comes from an f32 tree reduction over n terms.
+        Tolerance::reduction(n).max(multi_step_tolerance(steps)),
+    );
+    rows.push(Row {
+        family: "optim",
+        kernel: "adam skipped groups".into(),
+        size: 1,
+        report: compare(
+            &[got.skipped as f64],
+            &[want.skipped as f64],
+            Tolerance::new(0.0, 0.0),
+        ),
+    });
+    Ok(rows)
+}
+
+pub fn cases() -> Vec<Case> {
+    let mut v: Vec<Case> = Member::ALL
+        .iter()
+        .map(|&m| Case {
+            family: "optim",
+            name: m.name(),
+            run: member_case(m),
+        })
+        .collect();
+    v.push(Case {
+        family: "optim",
+        name: "adam_clip_guard",
+        run: guarded_case,
+    });
+    v
+}

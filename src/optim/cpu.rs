@@ -1,0 +1,273 @@
+//! The CPU implementation of the family, written once and generic over the float type:
+//! `CpuOptimizer<f64>` is the reference every kernel is checked against, and
+//! `CpuOptimizer<f32>` is the CPU device (`--device cpu`), parallel over the arena.
+//!
+//! Each member is one arm of [`update_group`]: a plain loop over zipped slices that the
+//! compiler vectorises, run over chunks in parallel with rayon.
+
+use super::{Config, Consts, Member};
+use crate::error::{Error, Result};
+use num_traits::Float;
+use rayon::prelude::*;
+
+/// Float types the CPU implementation runs in.
+pub trait Real: Float + Send + Sync + std::fmt::Debug + 'static {}
+impl<T: Float + Send + Sync + std::fmt::Debug + 'static> Real for T {}
+
+/// Elements per parallel task: large enough to amortise scheduling, small enough to
+/// balance two to hundreds of cores.
+const CHUNK: usize = 1 << 15;
+
+fn each1<F: Real>(t: &mut [F], g: &[F], f: impl Fn(&mut F, F) + Sync) {
+    t.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .for_each(|(t, g)| {
+            for (t, &g) in t.iter_mut().zip(g) {
+                f(t, g)
+            }
+        });
+}
+
+fn each2<F: Real>(t: &mut [F], g: &[F], a: &mut [F], f: impl Fn(&mut F, F, &mut F) + Sync) {
+    t.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(a.par_chunks_mut(CHUNK))
+        .for_each(|((t, g), a)| {
+            for ((t, &g), a) in t.iter_mut().zip(g).zip(a.iter_mut()) {
+                f(t, g, a)
+            }
+        });
+}
+
+fn each3<F: Real>(
+    t: &mut [F],
+    g: &[F],
+    a: &mut [F],
+    b: &mut [F],
+    f: impl Fn(&mut F, F, &mut F, &mut F) + Sync,
+) {
+    t.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(a.par_chunks_mut(CHUNK))
+        .zip(b.par_chunks_mut(CHUNK))
+        .for_each(|(((t, g), a), b)| {
+            for (((t, &g), a), b) in t.iter_mut().zip(g).zip(a.iter_mut()).zip(b.iter_mut()) {
+                f(t, g, a, b)
+            }
+        });
+}
+
+#[allow(clippy::type_complexity)]
+fn each4<F: Real>(
+    t: &mut [F],
+    g: &[F],
+    a: &mut [F],
+    b: &mut [F],
+    c: &mut [F],
+    f: impl Fn(&mut F, F, &mut F, &mut F, &mut F) + Sync,
+) {
+    t.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(a.par_chunks_mut(CHUNK))
+        .zip(b.par_chunks_mut(CHUNK))
+        .zip(c.par_chunks_mut(CHUNK))
+        .for_each(|((((t, g), a), b), c)| {
+            for ((((t, &g), a), b), c) in t
+                .iter_mut()
+                .zip(g)
+                .zip(a.iter_mut())
+                .zip(b.iter_mut())
+                .zip(c.iter_mut())
+            {
+                f(t, g, a, b, c)
+            }
+        });
+}
+
+/// One step of `member` over one group's slices. `scale` multiplies the gradient
+/// (global-norm clipping; 1 otherwise). `states` are the member's state slices in the
+/// order [`Member::states`] names them.
+pub fn update_group<F: Real>(
+    member: Member,
+    c: &Consts<F>,
+    scale: F,
+    theta: &mut [F],
+    g: &[F],
+    states: &mut [&mut [F]],
+) {
+    let c = *c;
+    match (member, states) {
+        (Member::Sgd, []) => each1(theta, g, |t, g| *t = *t - c.lr * (g * scale)),
+        (Member::Ballistic, [s]) => each2(theta, g, s, |t, g, s| {
+            let g = g * scale;
+            *s = c.beta2 * *s + c.one_minus_beta2 * g * g;
+            *t = *t - c.lr * g / (*s + c.eps).sqrt();
+        }),
+        (Member::Adam | Member::Adamw, [m, v]) => {
+            let decay = if member == Member::Adamw {
+                c.decay
+            } else {
+                F::one()
+            };
+            each3(theta, g, m, v, |t, g, m, v| {
+                let g = g * scale;
+                *m = c.beta1 * *m + c.one_minus_beta1 * g;
+                *v = c.beta2 * *v + c.one_minus_beta2 * g * g;
+                let step = c.lr * (*m * c.bc1) / ((*v * c.bc2).sqrt() + c.eps);
+                *t = *t * decay - step;
+            })
+        }
+        (Member::Adabayes, [m, s2]) => each3(theta, g, m, s2, |t, g, m, s2| {
+            let g = g * scale * c.batch;
+            let prior = c.prior_keep * *s2 + c.prior_add;
+            *s2 = prior / (F::one() + prior * g * g);
+            *m = c.beta1 * *m + c.one_minus_beta1 * g;
+            *t = (*t - *s2 * (*m * c.bc1)) * c.decay;
+        }),
+        (Member::AdabayesFp, [m, v]) => each3(theta, g, m, v, |t, g, m, v| {
+            let g = g * scale * c.batch;
+            *m = c.beta1 * *m + c.one_minus_beta1 * g;
+            *v = c.beta2 * *v + c.one_minus_beta2 * g * g;
+            let vhat = *v * c.bc2 + c.eps;
+            let s2 = F::one() / (c.inv_2sigma2 + (c.inv_4sigma4 + vhat * c.inv_eta2).sqrt());
+            *t = *t - s2 * (*m * c.bc1);
+        }),
+        (Member::Kalman, [m, p, r]) => each4(theta, g, m, p, r, |t, g, m, p, r| {
+            let g = g * scale;
+            let prior = *p + c.q;
+            let e = g - *m;
+            *r = c.beta2 * *r + c.one_minus_beta2 * (e * e - prior).max(c.r_min);
+            let total = prior + *r;
+            *m = *m + (prior / total) * e;
+            // (1 - K) P- written as P- r / (P- + r): no cancellation when K is near 1.
+            *p = prior * *r / total;
+            *t = *t - c.lr * *m / ((*m * *m + *p + *r).sqrt() + c.eps);
+        }),
+        (m, s) => unreachable!("{} given {} state slices", m.name(), s.len()),
+    }
+}
+
+/// The optimiser on the CPU, holding its own state.
+pub struct CpuOptimizer<F: Real> {
+    config: Config,
+    states: Vec<Vec<F>>,
+    t: u64,
+    skipped: u64,
+    /// The last step's clipping scale.
+    last_scale: f64,
+}
+
+impl<F: Real> CpuOptimizer<F> {
+    pub fn new(config: Config, arena_len: usize) -> Result<Self> {
+        config.validate(arena_len)?;
+        Ok(CpuOptimizer {
+            states: config.initial_states(arena_len),
+            config,
+            t: 0,
+            skipped: 0,
+            last_scale: 1.0,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// State buffers in the order [`Member::states`] names them.
+    pub fn states(&self) -> &[Vec<F>] {
+        &self.states
+    }
+
+    /// Group-steps skipped so far for non-finite gradients.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    pub fn last_clip_scale(&self) -> f64 {
+        self.last_scale
+    }
+
+    /// Replaces the hyper-parameters of entry `i` (takes effect at the next step).
+    pub fn set_hyper(&mut self, i: usize, h: super::Hyper) -> Result<()> {
+        let mut c = self.config.clone();
+        *c.hypers
+            .get_mut(i)
+            .ok_or_else(|| Error::invalid("hyper index", format!("{i} is out of range")))? = h;
+        c.validate(
+            self.states
+                .first()
+                .map_or(usize::MAX, |s| s.len())
+                .min(usize::MAX),
+        )?;
+        self.config = c;
+        Ok(())
+    }
+
+    /// One step: theta -= update(grads), in place.
+    pub fn step(&mut self, theta: &mut [F], grads: &[F]) -> Result<()> {
+        let n = self.states.first().map_or(theta.len(), |s| s.len());
+        if theta.len() != grads.len() || (!self.states.is_empty() && theta.len() != n) {
+            return Err(Error::invalid(
+                "grads",
+                format!(
+                    "lengths disagree: params {}, grads {}, optimiser arena {}",
+                    theta.len(),
+                    grads.len(),
+                    n
+                ),
+            ));
+        }
+        self.config.validate(theta.len())?;
+        self.t += 1;
+        let cfg = &self.config;
+        let skip: Vec<bool> = cfg
+            .groups
+            .iter()
+            .map(|g| {
+                cfg.skip_nonfinite
+                    && grads[g.offset..g.offset + g.len]
+                        .par_iter()
+                        .any(|x| !x.is_finite())
+            })
+            .collect();
+        self.skipped += skip.iter().filter(|&&s| s).count() as u64;
+        let scale = match cfg.clip_norm {
+            None => 1.0,
+            Some(max) => {
+                let sum: f64 = cfg
+                    .groups
+                    .iter()
+                    .zip(&skip)
+                    .filter(|(_, &s)| !s)
+                    .map(|(g, _)| {
+                        grads[g.offset..g.offset + g.len]
+                            .par_iter()
+                            .map(|x| {
+                                let x = x.to_f64().unwrap();
+                                x * x
+                            })
+                            .sum::<f64>()
+                    })
+                    .sum();
+                (max / (sum.sqrt() + 1e-6)).min(1.0)
+            }
+        };
+        self.last_scale = scale;
+        let scale_f = F::from(scale).unwrap();
+        for (g, _) in cfg.groups.iter().zip(&skip).filter(|(_, &s)| !s) {
+            let r = g.offset..g.offset + g.len;
+            let consts = Consts::new(cfg.member, &cfg.hypers[g.hyper], self.t).cast::<F>();
+            let mut slices: Vec<&mut [F]> =
+                self.states.iter_mut().map(|s| &mut s[r.clone()]).collect();
+            update_group(
+                cfg.member,
+                &consts,
+                scale_f,
+                &mut theta[r.clone()],
+                &grads[r],
+                &mut slices,
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,462 @@
+//! The moment-filter optimiser family (`../shared/specs/optim.md`): sgd, ballistic, adam,
+//! adamw, adabayes, adabayes_fp and kalman, as fused in-place kernels over a flat
+//! parameter arena described by a group table.
+//!
+//! Per member there is one WGSL function (`shaders/optim/<member>.wgsl`), one arm of
+//! [`cpu::update_group`] (generic over the float type: the f64 reference and the f32 CPU
+//! device), and the constants below that both read. `gpu::GpuOptimizer` schedules the
+//! kernels; `checks` registers them with `rulelab check`; `bench` measures them.
+//!
+//! Bias corrections and every other step- or hyper-parameter-derived constant are
+//! computed on the host in f64 ([`Consts::new`]) and rounded once to f32, so the kernels
+//! never form `1 - beta` from a rounded beta.
+
+pub mod bench;
+pub mod checks;
+pub mod cpu;
+pub mod gpu;
+
+use crate::error::{Error, Result};
+use num_traits::Float;
+use serde::{Deserialize, Serialize};
+
+/// A member of the family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Member {
+    Sgd,
+    Ballistic,
+    Adam,
+    Adamw,
+    Adabayes,
+    AdabayesFp,
+    Kalman,
+}
+
+impl Member {
+    pub const ALL: [Member; 7] = [
+        Member::Sgd,
+        Member::Ballistic,
+        Member::Adam,
+        Member::Adamw,
+        Member::Adabayes,
+        Member::AdabayesFp,
+        Member::Kalman,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Member::Sgd => "sgd",
+            Member::Ballistic => "ballistic",
+            Member::Adam => "adam",
+            Member::Adamw => "adamw",
+            Member::Adabayes => "adabayes",
+            Member::AdabayesFp => "adabayes_fp",
+            Member::Kalman => "kalman",
+        }
+    }
+
+    /// Per-parameter state buffers, in binding order.
+    pub fn states(self) -> &'static [&'static str] {
+        match self {
+            Member::Sgd => &[],
+            Member::Ballistic => &["s"],
+            Member::Adam | Member::Adamw | Member::AdabayesFp => &["m", "v"],
+            Member::Adabayes => &["m", "s2_post"],
+            Member::Kalman => &["m", "p", "r_hat"],
+        }
+    }
+
+    /// Bytes moved per parameter per step (spec §4): read theta, g and every state;
+    /// write theta and every state.
+    pub fn bytes_per_param(self) -> u64 {
+        4 * (3 + 2 * self.states().len() as u64)
+    }
+
+    /// Initial value of each state for a group with hyper-parameters `h`.
+    pub fn initial_state(self, h: &Hyper) -> Vec<f64> {
+        match self {
+            Member::Adabayes => vec![0.0, h.sigma2],
+            Member::Kalman => vec![0.0, h.p0, h.r0],
+            _ => vec![0.0; self.states().len()],
+        }
+    }
+}
+
+/// Hyper-parameters of one group. Each member reads the fields its spec names; the rest
+/// are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hyper {
+    /// Step size (sgd, ballistic, adam, adamw, kalman).
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// adamw: decoupled decay lambda (theta -= lr * lambda * theta); adabayes: weight
+    /// drift lambda (theta *= 1 - lambda).
+    pub weight_decay: f64,
+    /// adabayes(_fp): prior variance sigma^2 of the OU weight prior.
+    pub sigma2: f64,
+    /// adabayes(_fp): the Adam-like learning rate eta.
+    pub eta: f64,
+    /// adabayes(_fp): batch size B; the kernels use g = B * (mean gradient).
+    pub batch: f64,
+    /// kalman: process variance of the gradient's random walk.
+    pub q: f64,
+    /// kalman: floor of the noise estimate's update.
+    pub r_min: f64,
+    /// kalman: initial posterior variance (large: a flat prior).
+    pub p0: f64,
+    /// kalman: initial noise estimate.
+    pub r0: f64,
+}
+
+impl Default for Hyper {
+    fn default() -> Self {
+        Hyper {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            sigma2: 1e-2,
+            eta: 1e-3,
+            batch: 1.0,
+            q: 1e-4,
+            r_min: 1e-12,
+            p0: 1e3,
+            r0: 1.0,
+        }
+    }
+}
+
+/// A contiguous run of the arena updated with one set of hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub offset: usize,
+    pub len: usize,
+    /// Index into [`Config::hypers`].
+    pub hyper: usize,
+}
+
+/// Everything that defines an optimiser over one arena.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub member: Member,
+    pub hypers: Vec<Hyper>,
+    pub groups: Vec<Group>,
+    /// Global-norm gradient clipping: gradients are scaled by
+    /// min(1, clip_norm / (||g|| + 1e-6)) over all groups not skipped.
+    pub clip_norm: Option<f64>,
+    /// Skip (and count) a group whose gradient holds NaN or an infinity this step.
+    pub skip_nonfinite: bool,
+}
+
+impl Config {
+    /// One group over the whole arena.
+    pub fn single(member: Member, hyper: Hyper, len: usize) -> Config {
+        Config {
+            member,
+            hypers: vec![hyper],
+            groups: vec![Group {
+                offset: 0,
+                len,
+                hyper: 0,
+            }],
+            clip_norm: None,
+            skip_nonfinite: false,
+        }
+    }
+
+    /// Checks every field the member uses and the group table against an arena of
+    /// `arena_len` parameters; the error names the field.
+    pub fn validate(&self, arena_len: usize) -> Result<()> {
+        if arena_len == 0 {
+            return Err(Error::invalid("arena", "length must be at least 1"));
+        }
+        let m = self.member;
+        for (i, h) in self.hypers.iter().enumerate() {
+            let f = |name: &str| format!("hypers[{i}].{name}");
+            let uses_lr = !matches!(m, Member::Adabayes | Member::AdabayesFp);
+            if uses_lr && !(h.lr >= 0.0 && h.lr.is_finite()) {
+                return Err(Error::invalid(
+                    f("lr"),
+                    format!("{} must be finite and >= 0", h.lr),
+                ));
+            }
+            if matches!(
+                m,
+                Member::Adam | Member::Adamw | Member::Adabayes | Member::AdabayesFp
+            ) && !(0.0..1.0).contains(&h.beta1)
+            {
+                return Err(Error::invalid(
+                    f("beta1"),
+                    format!("{} must be in [0, 1)", h.beta1),
+                ));
+            }
+            if matches!(
+                m,
+                Member::Ballistic | Member::Adam | Member::Adamw | Member::AdabayesFp
+            ) && !(0.0..1.0).contains(&h.beta2)
+            {
+                return Err(Error::invalid(
+                    f("beta2"),
+                    format!("{} must be in [0, 1)", h.beta2),
+                ));
+            }
+            if m == Member::Kalman && !(0.0..=1.0).contains(&h.beta2) {
+                return Err(Error::invalid(
+                    f("beta2"),
+                    format!(
+                        "{} must be in [0, 1] (1 holds the noise estimate fixed)",
+                        h.beta2
+                    ),
+                ));
+            }
+            if m != Member::Sgd && m != Member::Adabayes && !(h.eps > 0.0 && h.eps.is_finite()) {
+                return Err(Error::invalid(
+                    f("eps"),
+                    format!("{} must be finite and > 0", h.eps),
+                ));
+            }
+            match m {
+                Member::Adamw if !(h.weight_decay >= 0.0 && h.weight_decay.is_finite()) => {
+                    return Err(Error::invalid(
+                        f("weight_decay"),
+                        format!("{} must be finite and >= 0", h.weight_decay),
+                    ));
+                }
+                Member::Adabayes if !(0.0..1.0).contains(&h.weight_decay) => {
+                    return Err(Error::invalid(
+                        f("weight_decay"),
+                        format!("{} must be in [0, 1)", h.weight_decay),
+                    ));
+                }
+                _ => {}
+            }
+            if matches!(m, Member::Adabayes | Member::AdabayesFp) {
+                for (name, v) in [("sigma2", h.sigma2), ("eta", h.eta), ("batch", h.batch)] {
+                    if !(v > 0.0 && v.is_finite()) {
+                        return Err(Error::invalid(
+                            f(name),
+                            format!("{v} must be finite and > 0"),
+                        ));
+                    }
+                }
+            }
+            if m == Member::Kalman {
+                for (name, v) in [("q", h.q), ("p0", h.p0)] {
+                    if !(v >= 0.0 && v.is_finite()) {
+                        return Err(Error::invalid(
+                            f(name),
+                            format!("{v} must be finite and >= 0"),
+                        ));
+                    }
+                }
+                for (name, v) in [("r_min", h.r_min), ("r0", h.r0)] {
+                    if !(v > 0.0 && v.is_finite()) {
+                        return Err(Error::invalid(
+                            f(name),
+                            format!("{v} must be finite and > 0"),
+                        ));
+                    }
+                }
+            }
+        }
+        if self.groups.is_empty() {
+            return Err(Error::invalid("groups", "at least one group is needed"));
+        }
+        let mut order: Vec<usize> = (0..self.groups.len()).collect();
+        order.sort_by_key(|&i| self.groups[i].offset);
+        let mut prev: Option<usize> = None;
+        for &i in &order {
+            let g = self.groups[i];
+            let end = g.offset.checked_add(g.len).unwrap_or(usize::MAX);
+            if g.hyper >= self.hypers.len() {
+                return Err(Error::invalid(
+                    format!("groups[{i}].hyper"),
+                    format!(
+                        "{} names no entry of hypers (there are {})",
+                        g.hyper,
+                        self.hypers.len()
+                    ),
+                ));
+            }
+            if end > arena_len {
+                return Err(Error::invalid(
+                    format!("groups[{i}]"),
+                    format!("range {}..{end} leaves the arena of {arena_len}", g.offset),
+                ));
+            }
+            if let Some(p) = prev {
+                let pg = self.groups[p];
+                if g.offset < pg.offset + pg.len && g.len > 0 {
+                    return Err(Error::invalid(
+                        format!("groups[{i}]"),
+                        format!(
+                            "range {}..{end} overlaps groups[{p}] {}..{}",
+                            g.offset,
+                            pg.offset,
+                            pg.offset + pg.len
+                        ),
+                    ));
+                }
+            }
+            if g.len > 0 {
+                prev = Some(i);
+            }
+        }
+        if let Some(c) = self.clip_norm {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(Error::invalid(
+                    "clip_norm",
+                    format!("{c} must be finite and > 0"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Initial state buffers over the arena (elements outside every group stay 0).
+    pub fn initial_states<F: Float>(&self, arena_len: usize) -> Vec<Vec<F>> {
+        let k = self.member.states().len();
+        let mut out = vec![vec![F::zero(); arena_len]; k];
+        for g in &self.groups {
+            let init = self.member.initial_state(&self.hypers[g.hyper]);
+            for (s, &v) in out.iter_mut().zip(&init) {
+                s[g.offset..g.offset + g.len].fill(F::from(v).unwrap());
+            }
+        }
+        out
+    }
+}
+
+/// The constants one step of one group uses, derived on the host in f64 and then cast
+/// once to the compute type. The WGSL struct `Consts` mirrors this field order.
+#[derive(Clone, Copy, Debug)]
+pub struct Consts<F> {
+    pub lr: F,
+    pub beta1: F,
+    pub one_minus_beta1: F,
+    pub beta2: F,
+    pub one_minus_beta2: F,
+    pub eps: F,
+    /// 1 / (1 - beta1^t)
+    pub bc1: F,
+    /// 1 / (1 - beta2^t)
+    pub bc2: F,
+    /// adamw: 1 - lr * lambda; adabayes: 1 - lambda.
+    pub decay: F,
+    /// adabayes: e^{-eta^2 / sigma^2}, the prior's memory of the last posterior.
+    pub prior_keep: F,
+    /// adabayes: sigma^2 (1 - e^{-eta^2 / sigma^2}).
+    pub prior_add: F,
+    pub batch: F,
+    /// adabayes_fp: 1 / eta^2, 1 / (2 sigma^2), 1 / (4 sigma^4).
+    pub inv_eta2: F,
+    pub inv_2sigma2: F,
+    pub inv_4sigma4: F,
+    pub q: F,
+    pub r_min: F,
+}
+
+/// Number of f32 words in the WGSL `Consts` struct (17 used, padded).
+pub const CONSTS_WORDS: usize = 20;
+
+impl Consts<f64> {
+    /// The constants of step `t` (1-based) for hyper-parameters `h`.
+    pub fn new(m: Member, h: &Hyper, t: u64) -> Self {
+        let t = t.min(i32::MAX as u64) as i32;
+        let bc = |b: f64| {
+            let d = 1.0 - b.powi(t);
+            if d > 0.0 {
+                1.0 / d
+            } else {
+                1.0
+            }
+        };
+        let keep = (-(h.eta * h.eta) / h.sigma2).exp();
+        Consts {
+            lr: h.lr,
+            beta1: h.beta1,
+            one_minus_beta1: 1.0 - h.beta1,
+            beta2: h.beta2,
+            one_minus_beta2: 1.0 - h.beta2,
+            eps: h.eps,
+            bc1: bc(h.beta1),
+            bc2: bc(h.beta2),
+            decay: match m {
+                Member::Adamw => 1.0 - h.lr * h.weight_decay,
+                _ => 1.0 - h.weight_decay,
+            },
+            prior_keep: keep,
+            prior_add: h.sigma2 * (1.0 - keep),
+            batch: h.batch,
+            inv_eta2: 1.0 / (h.eta * h.eta),
+            inv_2sigma2: 1.0 / (2.0 * h.sigma2),
+            inv_4sigma4: 1.0 / (4.0 * h.sigma2 * h.sigma2),
+            q: h.q,
+            r_min: h.r_min,
+        }
+    }
+
+    pub fn cast<F: Float>(&self) -> Consts<F> {
+        let c = |x: f64| F::from(x).unwrap();
+        Consts {
+            lr: c(self.lr),
+            beta1: c(self.beta1),
+            one_minus_beta1: c(self.one_minus_beta1),
+            beta2: c(self.beta2),
+            one_minus_beta2: c(self.one_minus_beta2),
+            eps: c(self.eps),
+            bc1: c(self.bc1),
+            bc2: c(self.bc2),
+            decay: c(self.decay),
+            prior_keep: c(self.prior_keep),
+            prior_add: c(self.prior_add),
+            batch: c(self.batch),
+            inv_eta2: c(self.inv_eta2),
+            inv_2sigma2: c(self.inv_2sigma2),
+            inv_4sigma4: c(self.inv_4sigma4),
+            q: c(self.q),
+            r_min: c(self.r_min),
+        }
+    }
+}
+
+impl Consts<f32> {
+    /// The words of the WGSL `Consts` struct.
+    pub fn words(&self) -> [f32; CONSTS_WORDS] {
+        [
+            self.lr,
+            self.beta1,
+            self.one_minus_beta1,
+            self.beta2,
+            self.one_minus_beta2,
+            self.eps,
+            self.bc1,
+            self.bc2,
+            self.decay,
+            self.prior_keep,
+            self.prior_add,
+            self.batch,
+            self.inv_eta2,
+            self.inv_2sigma2,
+            self.inv_4sigma4,
+            self.q,
+            self.r_min,
+            0.0,
+            0.0,
+            0.0,
+        ]
+    }
+}
+
+/// The Kalman filter's steady-state gain for process variance q and noise r: the root
+/// in (0, 1] of K^2 / (1 - K) = q / r.
+pub fn kalman_steady_gain(q: f64, r: f64) -> f64 {
+    let a = q / r;
+    (-a + (a * a + 4.0 * a).sqrt()) / 2.0
+}

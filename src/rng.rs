@@ -1,0 +1,192 @@
+//! Philox4x32-10, the counter-based generator shared by every backend. The WGSL twin is
+//! `shaders/common/philox.wgsl`; both produce identical u32 words for a (counter, key)
+//! pair, so a learner's noise is the same on the GPU, on the CPU device and in the f64
+//! reference, however the work is chunked or sharded.
+//!
+//! Counter layout used across rulelab: `[index, step, stream, purpose]`, where index is
+//! the learner or element, step the time step, stream a second id (a coordinate block,
+//! a group) and purpose separates draws made for different reasons.
+
+use crate::error::Result;
+use crate::gpu::{Gpu, Kernel};
+use num_traits::Float;
+
+const M0: u32 = 0xD251_1F53;
+const M1: u32 = 0xCD9E_8D57;
+const W0: u32 = 0x9E37_79B9;
+const W1: u32 = 0xBB67_AE85;
+
+#[inline(always)]
+fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = a as u64 * b as u64;
+    ((p >> 32) as u32, p as u32)
+}
+
+/// Ten Philox rounds over `counter` with `key`.
+#[inline]
+pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = counter;
+    let mut k = key;
+    for _ in 0..10 {
+        let (hi0, lo0) = mulhilo(M0, c[0]);
+        let (hi1, lo1) = mulhilo(M1, c[2]);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+        k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
+    }
+    c
+}
+
+/// The key for a 64-bit seed.
+pub fn key_from_seed(seed: u64) -> [u32; 2] {
+    [seed as u32, (seed >> 32) as u32]
+}
+
+/// Uniform in (0, 1): (top 23 bits + 1/2) / 2^23, exact in f32 and in f64.
+#[inline(always)]
+pub fn uniform_open<F: Float>(bits: u32) -> F {
+    F::from((bits >> 9) as f64 + 0.5).unwrap() * F::from(1.0 / 8_388_608.0).unwrap()
+}
+
+/// ln(u) for u in (0, 1), with the series of ln(1 - x) near u = 1 exactly as the WGSL
+/// twin computes it (see `log_open` there for why).
+#[inline(always)]
+pub fn log_open<F: Float>(u: F) -> F {
+    let c = |x: f64| F::from(x).unwrap();
+    let x = F::one() - u;
+    if x < c(0.015625) {
+        -x * (F::one()
+            + x * (c(0.5)
+                + x * (c(0.3333333333) + x * (c(0.25) + x * (c(0.2) + x * c(0.1666666667))))))
+    } else {
+        u.ln()
+    }
+}
+
+/// Box-Muller on two words, with the angle in (-pi, pi) as the WGSL twin takes it.
+#[inline(always)]
+pub fn normal_pair<F: Float>(b0: u32, b1: u32) -> (F, F) {
+    let two = F::from(2.0).unwrap();
+    let r = (-two * log_open(uniform_open::<F>(b0))).sqrt();
+    let half = F::from(0.5).unwrap();
+    let a = F::from(std::f64::consts::TAU).unwrap() * (uniform_open::<F>(b1) - half);
+    (-r * a.cos(), -r * a.sin())
+}
+
+/// Four standard normal samples from one Philox block.
+#[inline]
+pub fn normals4<F: Float>(bits: [u32; 4]) -> [F; 4] {
+    let (a, b) = normal_pair(bits[0], bits[1]);
+    let (c, d) = normal_pair(bits[2], bits[3]);
+    [a, b, c, d]
+}
+
+pub const CHECK_KERNEL: Kernel = Kernel {
+    name: "rng_check",
+    sources: &[
+        include_str!("../shaders/common/philox.wgsl"),
+        include_str!("../shaders/common/rng_check.wgsl"),
+    ],
+    entry: "main",
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct RngParams {
+    key: [u32; 2],
+    c1: u32,
+    c2: u32,
+    c3: u32,
+    n: u32,
+    _pad: [u32; 2],
+}
+
+/// Runs the WGSL generator on the adapter for counters `(i, c1, c2, c3)`, i < n, and
+/// returns its words and normal samples. Outputs are poisoned before the kernel runs.
+pub fn gpu_draw(
+    gpu: &Gpu,
+    key: [u32; 2],
+    c: [u32; 3],
+    n: u32,
+) -> Result<(Vec<[u32; 4]>, Vec<[f32; 4]>)> {
+    let params = RngParams {
+        key,
+        c1: c[0],
+        c2: c[1],
+        c3: c[2],
+        n,
+        _pad: [0; 2],
+    };
+    let uniform = gpu.scoped(|| {
+        wgpu::util::DeviceExt::create_buffer_init(
+            &gpu.device,
+            &wgpu::util::BufferInitDescriptor {
+                label: Some("rng params"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            },
+        )
+    })?;
+    let words = gpu.zeros::<[u32; 4]>("rng words", n as usize)?;
+    let normals = gpu.zeros::<[f32; 4]>("rng normals", n as usize)?;
+    gpu.fill(&words, [0xDEAD_BEEF; 4])?;
+    gpu.fill(&normals, [f32::NAN; 4])?;
+    let pipeline = gpu.pipeline(&CHECK_KERNEL)?;
+    let bind = gpu.bind_group(
+        &pipeline,
+        &[
+            (0, uniform.as_entire_binding()),
+            (1, words.buffer.as_entire_binding()),
+            (2, normals.buffer.as_entire_binding()),
+        ],
+    )?;
+    let (x, y) = gpu.grid(n.div_ceil(64))?;
+    let mut enc = gpu.encoder("rng check");
+    gpu.scoped(|| {
+        let mut pass = enc.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    })?;
+    gpu.submit_and_wait(enc)?;
+    Ok((gpu.download(&words)?, gpu.download(&normals)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Known-answer vectors from the Philox authors' Random123 distribution (kat_vectors).
+    #[test]
+    fn known_answers() {
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+        assert_eq!(
+            philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+        );
+        assert_eq!(
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
+        );
+    }
+
+    #[test]
+    fn normals_have_unit_moments() {
+        let n = 200_000u32;
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for i in 0..n {
+            for z in normals4::<f64>(philox4x32_10([i, 1, 2, 3], key_from_seed(9))) {
+                s1 += z;
+                s2 += z * z;
+            }
+        }
+        let m = 4.0 * n as f64;
+        assert!((s1 / m).abs() < 5.0 / m.sqrt(), "mean {}", s1 / m);
+        assert!((s2 / m - 1.0).abs() < 0.01, "var {}", s2 / m);
+    }
+}
