@@ -32,9 +32,7 @@ impl Tolerance {
         Tolerance::new(self.atol.max(other.atol), self.rtol.max(other.rtol))
     }
 
-    /// This tolerance with atol read as a fraction of the buffer's largest |reference|.
-    /// Right for filtered quantities (EMAs, posterior moments): where terms cancel they
-    /// keep absolute precision at the scale of what they average, not relative precision.
+    /// This tolerance with atol read as a fraction of the largest |reference|.
     pub fn relative_to_peak(self, reference: &[f64]) -> Tolerance {
         let peak = reference.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
         Tolerance::new(self.atol * peak, self.rtol)

@@ -253,7 +253,7 @@ pub enum DeviceChoice {
 
 /// The resolved choice: an open GPU, or the CPU.
 pub enum Backend {
-    Gpu(Gpu),
+    Gpu(Arc<Gpu>),
     Cpu,
 }
 
@@ -261,11 +261,12 @@ impl Backend {
     pub fn open(choice: DeviceChoice) -> Result<Backend> {
         match choice {
             DeviceChoice::Cpu => Ok(Backend::Cpu),
-            DeviceChoice::Gpu => Ok(Backend::Gpu(Gpu::new()?)),
+            DeviceChoice::Gpu => Ok(Backend::Gpu(Arc::new(Gpu::new()?))),
             DeviceChoice::Auto => match choose_adapter(adapters()) {
-                Ok(a) if is_hardware(&a.get_info()) => {
-                    Ok(Backend::Gpu(Gpu::open(&a, SplitLimits::default())?))
-                }
+                Ok(a) if is_hardware(&a.get_info()) => Ok(Backend::Gpu(Arc::new(Gpu::open(
+                    &a,
+                    SplitLimits::default(),
+                )?))),
                 Ok(_) | Err(Error::NoAdapter(_)) => Ok(Backend::Cpu),
                 Err(e) => Err(e),
             },

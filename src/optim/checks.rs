@@ -150,37 +150,72 @@ pub fn random_grads(n: usize, steps: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
 
 /// Tolerance for `steps` steps of a member, compared element-wise with the f64
 /// reference. Each step adds a few f32 roundings to theta and to the states; 20 steps
-/// stay inside 2e-5 relative, plus 2e-6 of the buffer's peak for elements where an EMA
-/// has cancelled towards zero (see [`Tolerance::relative_to_peak`]).
+/// stay inside 2e-5 relative, plus 2e-6 of the buffer's scale for elements where terms
+/// have cancelled towards zero (see [`buffer_scales`]).
 pub fn multi_step_tolerance(steps: usize) -> Tolerance {
     let k = (steps as f64 / 20.0).max(1.0);
     Tolerance::new(2e-6 * k, 2e-5 * k)
 }
 
-/// Rows comparing an f32 outcome with the reference outcome.
+/// The scale each buffer of a run works at: theta's largest magnitude, and for each
+/// state the size of what it filters (the gradient B g for first moments, its square
+/// for second moments, the prior and noise variances for the Bayesian states). Errors
+/// in a filtered quantity are absolute at that scale where its terms cancel.
+pub fn buffer_scales(config: &Config, theta: &[f64], grads: &[Vec<f32>]) -> (f64, Vec<f64>) {
+    let peak = |v: &[f64]| v.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+    let batch = config.hypers.iter().fold(1.0f64, |a, h| a.max(h.batch));
+    let max_of = |f: fn(&Hyper) -> f64| config.hypers.iter().map(f).fold(0.0f64, f64::max);
+    let g = grads.iter().flat_map(|s| s.iter()).fold(0.0f64, |a, &b| {
+        if b.is_finite() {
+            a.max((b as f64).abs())
+        } else {
+            a
+        }
+    });
+    let bg = match config.member {
+        Member::Adabayes | Member::AdabayesFp => g * batch,
+        _ => g,
+    };
+    let states = config
+        .member
+        .states()
+        .iter()
+        .map(|&name| match name {
+            "m" => bg,
+            "v" | "s" => bg * bg,
+            "s2_post" => max_of(|h| h.sigma2),
+            "p" => max_of(|h| h.p0 + h.q),
+            "r_hat" => max_of(|h| h.r0).max(bg * bg),
+            other => unreachable!("no scale for state {other}"),
+        })
+        .collect();
+    (peak(theta), states)
+}
+
+/// Rows comparing an f32 outcome with the reference outcome, with `tol.atol` read as a
+/// fraction of each buffer's scale (see [`buffer_scales`]).
 pub fn compare_outcome(
-    member: Member,
+    config: &Config,
     label: &str,
     got: &Outcome<f32>,
     want: &Outcome<f64>,
+    grads: &[Vec<f32>],
     tol: Tolerance,
 ) -> Vec<Row> {
+    let (theta_scale, state_scales) = buffer_scales(config, &want.theta, grads);
+    let scaled = |s: f64| Tolerance::new(tol.atol * s, tol.rtol);
     let mut rows = vec![Row {
         family: "optim",
         kernel: format!("{label} theta"),
         size: got.theta.len(),
-        report: compare(&got.theta, &want.theta, tol.relative_to_peak(&want.theta)),
+        report: compare(&got.theta, &want.theta, scaled(theta_scale)),
     }];
-    for (k, name) in member.states().iter().enumerate() {
+    for (k, name) in config.member.states().iter().enumerate() {
         rows.push(Row {
             family: "optim",
             kernel: format!("{label} {name}"),
             size: got.states[k].len(),
-            report: compare(
-                &got.states[k],
-                &want.states[k],
-                tol.relative_to_peak(&want.states[k]),
-            ),
+            report: compare(&got.states[k], &want.states[k], scaled(state_scales[k])),
         });
     }
     rows
@@ -198,10 +233,11 @@ fn member_case(member: Member) -> fn(&Backend, u64) -> Result<Vec<Row>> {
         let got = run(backend, &config, &theta0, &grads)?;
         let want = run_cpu::<f64>(&config, &theta0, &grads)?;
         Ok(compare_outcome(
-            member,
+            &config,
             &format!("{} x{steps}", member.name()),
             &got,
             &want,
+            &grads,
             multi_step_tolerance(steps),
         ))
     }
@@ -234,10 +270,11 @@ pub fn guarded_case(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
     let got = run(backend, &config, &theta0, &grads)?;
     let want = run_cpu::<f64>(&config, &theta0, &grads)?;
     let mut rows = compare_outcome(
-        Member::Adam,
+        &config,
         "adam clip+guard",
         &got,
         &want,
+        &grads,
         // The clip scale comes from an f32 tree reduction over n terms.
         Tolerance::reduction(n).max(multi_step_tolerance(steps)),
     );
