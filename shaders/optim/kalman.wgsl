@@ -9,9 +9,10 @@ fn update(i: u32, g: f32, c: Consts) {
     let prior = p[i] + c.q;
     let e = g - m[i];
     let r = c.beta2 * r_hat[i] + c.one_minus_beta2 * max(e * e - prior, c.r_min);
-    let total = prior + r;
-    let mi = m[i] + (prior / total) * e;
-    let pi = prior * r / total;
+    let gain = prior / (prior + r);
+    let mi = m[i] + gain * e;
+    // (1 - K) P- written as K r: no cancellation when K is near 1.
+    let pi = gain * r;
     m[i] = mi;
     p[i] = pi;
     r_hat[i] = r;

@@ -53,114 +53,141 @@ fn bench_values(n: usize, phase: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Median copy bandwidths (bytes read + written per second) of n f32 on the GPU:
-/// copy_buffer_to_buffer and the copy shader.
-pub fn gpu_copy_bandwidth(gpu: &Gpu, n: usize, reps: usize) -> Result<(f64, f64, Clock)> {
-    let src = gpu.zeros::<f32>("copy src", n)?;
-    let dst = gpu.zeros::<f32>("copy dst", n)?;
-    gpu.fill(&src, 1.5)?;
-    let bytes = 8.0 * n as f64;
-    let mut t_copy = Vec::new();
-    let mut clock = gpu.pass_clock();
-    for _ in 0..reps + 1 {
-        let t = gpu.time_commands(|enc| {
-            enc.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, 0, src.bytes())
-        })?;
-        clock = t.clock;
-        t_copy.push(t.seconds);
-    }
-    let pipeline = gpu.pipeline(&COPY_KERNEL)?;
-    let binds: Vec<(wgpu::BindGroup, u32)> = gpu
-        .windows(n as u64, 4)
-        .iter()
-        .map(|w| {
-            let groups = (w.elems.end - w.elems.start).div_ceil(1024) as u32;
-            gpu.bind_group(
-                &pipeline,
-                &[(0, w.bind(&src.buffer, 4)), (1, w.bind(&dst.buffer, 4))],
-            )
-            .map(|b| (b, groups))
-        })
-        .collect::<Result<_>>()?;
-    let mut t_shader = Vec::new();
-    for _ in 0..reps + 1 {
-        let mut err = Ok(());
-        let t = gpu.time_pass(|pass| {
-            pass.set_pipeline(&pipeline);
-            for (b, groups) in &binds {
-                match gpu.grid(*groups) {
-                    Ok((x, y)) => {
-                        pass.set_bind_group(0, b, &[]);
-                        pass.dispatch_workgroups(x, y, 1);
-                    }
-                    Err(e) => err = Err(e),
-                }
-            }
-        })?;
-        err?;
-        t_shader.push(t.seconds);
-    }
-    // The first run of each warms caches and page tables; it is dropped.
-    Ok((
-        bytes / median(t_copy[1..].to_vec()),
-        bytes / median(t_shader[1..].to_vec()),
-        clock,
-    ))
+/// The copy ceilings on a GPU: two buffers of n f32, copied by copy_buffer_to_buffer
+/// and by a plain copy shader (split into binding windows like every kernel).
+pub struct GpuCopy {
+    src: crate::gpu::GpuBuffer<f32>,
+    dst: crate::gpu::GpuBuffer<f32>,
+    pipeline: std::sync::Arc<wgpu::ComputePipeline>,
+    binds: Vec<(wgpu::BindGroup, u32)>,
 }
 
-/// Median seconds of one step of `member` over one group of n parameters on the GPU.
-pub fn gpu_step_seconds(gpu: &Gpu, member: Member, n: usize, reps: usize) -> Result<(f64, Clock)> {
+impl GpuCopy {
+    pub fn new(gpu: &Gpu, n: usize) -> Result<Self> {
+        let src = gpu.zeros::<f32>("copy src", n)?;
+        let dst = gpu.zeros::<f32>("copy dst", n)?;
+        gpu.fill(&src, 1.5)?;
+        let pipeline = gpu.pipeline(&COPY_KERNEL)?;
+        let binds = gpu
+            .windows(n as u64, 4)
+            .iter()
+            .map(|w| {
+                let groups = (w.elems.end - w.elems.start).div_ceil(1024) as u32;
+                gpu.bind_group(
+                    &pipeline,
+                    &[(0, w.bind(&src.buffer, 4)), (1, w.bind(&dst.buffer, 4))],
+                )
+                .map(|b| (b, groups))
+            })
+            .collect::<Result<_>>()?;
+        Ok(GpuCopy {
+            src,
+            dst,
+            pipeline,
+            binds,
+        })
+    }
+
+    /// Seconds for copy_buffer_to_buffer of the whole buffer.
+    pub fn copy(&self, gpu: &Gpu) -> Result<f64> {
+        let bytes = self.src.bytes();
+        Ok(gpu
+            .time_commands(|enc| {
+                enc.copy_buffer_to_buffer(&self.src.buffer, 0, &self.dst.buffer, 0, bytes)
+            })?
+            .seconds)
+    }
+
+    /// Seconds for the copy shader over the whole buffer.
+    pub fn shader(&self, gpu: &Gpu) -> Result<f64> {
+        let grids = self
+            .binds
+            .iter()
+            .map(|(_, g)| gpu.grid(*g))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(gpu
+            .time_pass(|pass| {
+                pass.set_pipeline(&self.pipeline);
+                for ((b, _), (x, y)) in self.binds.iter().zip(&grids) {
+                    pass.set_bind_group(0, b, &[]);
+                    pass.dispatch_workgroups(*x, *y, 1);
+                }
+            })?
+            .seconds)
+    }
+}
+
+/// A GPU optimiser over one group of n parameters with bench inputs, ready to time.
+pub fn gpu_rig(
+    gpu: &Gpu,
+    member: Member,
+    n: usize,
+) -> Result<(GpuOptimizer, [crate::gpu::GpuBuffer<f32>; 2])> {
     let theta = gpu.upload("theta", &bench_values(n, 0.1))?;
     let grads = gpu.upload("grads", &bench_values(n, 0.7))?;
-    let mut opt = GpuOptimizer::new(
+    let opt = GpuOptimizer::new(
         gpu,
         Config::single(member, Hyper::default(), n),
         &theta.buffer,
         &grads.buffer,
         n,
     )?;
-    opt.step_timed(gpu)?; // warm-up: first-use costs stay out of the median
-    let mut times = Vec::new();
-    let mut clock = gpu.pass_clock();
-    for _ in 0..reps {
-        let t = opt.step_timed(gpu)?;
-        clock = t.clock;
-        times.push(t.seconds);
-    }
-    Ok((median(times), clock))
+    Ok((opt, [theta, grads]))
 }
 
-/// Median seconds of a parallel copy of n f32 on the CPU, with the same chunking as the
-/// CPU optimiser.
-pub fn cpu_copy_seconds(n: usize, reps: usize) -> f64 {
-    let src = bench_values(n, 0.3);
-    let mut dst = vec![0.0f32; n];
-    let mut times = Vec::new();
-    for _ in 0..reps + 1 {
-        let t0 = Instant::now();
-        dst.par_chunks_mut(1 << 15)
-            .zip(src.par_chunks(1 << 15))
-            .for_each(|(d, s)| d.copy_from_slice(s));
-        times.push(t0.elapsed().as_secs_f64());
-    }
-    std::hint::black_box(&dst);
-    median(times[1..].to_vec())
+/// A parallel copy of n f32 on the CPU, with the same chunking as the CPU optimiser.
+fn cpu_copy(dst: &mut [f32], src: &[f32]) -> f64 {
+    let t0 = Instant::now();
+    dst.par_chunks_mut(1 << 15)
+        .zip(src.par_chunks(1 << 15))
+        .for_each(|(d, s)| d.copy_from_slice(s));
+    t0.elapsed().as_secs_f64()
 }
 
-/// Median seconds of one step of `member` on the CPU device.
-pub fn cpu_step_seconds(member: Member, n: usize, reps: usize) -> Result<f64> {
-    let mut theta = bench_values(n, 0.1);
-    let grads = bench_values(n, 0.7);
-    let mut opt = CpuOptimizer::<f32>::new(Config::single(member, Hyper::default(), n), n)?;
-    opt.step(&mut theta, &grads)?;
-    let mut times = Vec::new();
-    for _ in 0..reps {
-        let t0 = Instant::now();
-        opt.step(&mut theta, &grads)?;
-        times.push(t0.elapsed().as_secs_f64());
+/// Times per repetition: (copy, copy shader, step). The copies and the step alternate
+/// within each repetition so that a machine whose speed drifts (a shared VM, a GPU
+/// changing clocks) affects the kernel and its ceiling alike.
+fn interleaved(
+    backend: &Backend,
+    member: Member,
+    n: usize,
+    reps: usize,
+) -> Result<(Vec<[f64; 3]>, Clock)> {
+    let mut out = Vec::new();
+    match backend {
+        Backend::Gpu(gpu) => {
+            let copy = GpuCopy::new(gpu, n)?;
+            let (mut opt, _bufs) = gpu_rig(gpu, member, n)?;
+            let mut clock = gpu.pass_clock();
+            for rep in 0..reps + 1 {
+                let (c, s) = (copy.copy(gpu)?, copy.shader(gpu)?);
+                let t = opt.step_timed(gpu)?;
+                clock = t.clock;
+                if rep > 0 {
+                    out.push([c, s, t.seconds]); // rep 0 warms caches and page tables
+                }
+            }
+            Ok((out, clock))
+        }
+        Backend::Cpu => {
+            let src = bench_values(n, 0.3);
+            let mut dst = vec![0.0f32; n];
+            let mut theta = bench_values(n, 0.1);
+            let grads = bench_values(n, 0.7);
+            let mut opt = CpuOptimizer::<f32>::new(Config::single(member, Hyper::default(), n), n)?;
+            for rep in 0..reps + 1 {
+                let c = cpu_copy(&mut dst, &src);
+                let t0 = Instant::now();
+                opt.step(&mut theta, &grads)?;
+                let t = t0.elapsed().as_secs_f64();
+                if rep > 0 {
+                    out.push([c, c, t]);
+                }
+            }
+            std::hint::black_box((&dst, &theta));
+            Ok((out, Clock::HostClock))
+        }
     }
-    std::hint::black_box(&theta);
-    Ok(median(times))
 }
 
 /// The bench table for `members` at each size, on the backend.
@@ -173,27 +200,20 @@ pub fn run(
 ) -> Result<Vec<BenchRow>> {
     let mut rows = Vec::new();
     for &n in sizes {
-        let (copy, shader, clock) = match backend {
-            Backend::Gpu(gpu) => gpu_copy_bandwidth(gpu, n, reps)?,
-            Backend::Cpu => {
-                let b = 8.0 * n as f64 / cpu_copy_seconds(n, reps);
-                (b, b, Clock::HostClock)
-            }
-        };
-        let _ = clock;
         for &m in members {
-            let (seconds, clock) = match backend {
-                Backend::Gpu(gpu) => gpu_step_seconds(gpu, m, n, reps)?,
-                Backend::Cpu => (cpu_step_seconds(m, n, reps)?, Clock::HostClock),
-            };
+            let (times, clock) = interleaved(backend, m, n, reps.max(1))?;
+            let col = |k: usize| median(times.iter().map(|t| t[k]).collect());
+            let copy_bytes = 8.0 * n as f64;
+            let seconds = col(2);
             let bytes_per_s = (m.bytes_per_param() * n as u64) as f64 / seconds;
+            let copy = copy_bytes / col(0);
             let row = BenchRow {
                 kernel: m.name().into(),
                 n: n as u64,
                 seconds,
                 bytes_per_s,
                 copy_bytes_per_s: copy,
-                copy_shader_bytes_per_s: shader,
+                copy_shader_bytes_per_s: copy_bytes / col(1),
                 ratio: bytes_per_s / copy,
                 device: backend.kind().into(),
                 adapter: backend.describe(),

@@ -347,7 +347,7 @@ pub struct Consts<F> {
     pub bc1: F,
     /// 1 / (1 - beta2^t)
     pub bc2: F,
-    /// adamw: 1 - lr * lambda; adabayes: 1 - lambda.
+    /// adamw: 1 - lr * lambda; adabayes: 1 - lambda; 1 for the others.
     pub decay: F,
     /// adabayes: e^{-eta^2 / sigma^2}, the prior's memory of the last posterior.
     pub prior_keep: F,
@@ -389,7 +389,8 @@ impl Consts<f64> {
             bc2: bc(h.beta2),
             decay: match m {
                 Member::Adamw => 1.0 - h.lr * h.weight_decay,
-                _ => 1.0 - h.weight_decay,
+                Member::Adabayes => 1.0 - h.weight_decay,
+                _ => 1.0,
             },
             prior_keep: keep,
             prior_add: h.sigma2 * (1.0 - keep),
