@@ -100,14 +100,12 @@ struct RngParams {
     _pad: [u32; 2],
 }
 
+/// Words and normal samples drawn on the adapter, one block of four per counter.
+pub type Draws = (Vec<[u32; 4]>, Vec<[f32; 4]>);
+
 /// Runs the WGSL generator on the adapter for counters `(i, c1, c2, c3)`, i < n, and
 /// returns its words and normal samples. Outputs are poisoned before the kernel runs.
-pub fn gpu_draw(
-    gpu: &Gpu,
-    key: [u32; 2],
-    c: [u32; 3],
-    n: u32,
-) -> Result<(Vec<[u32; 4]>, Vec<[f32; 4]>)> {
+pub fn gpu_draw(gpu: &Gpu, key: [u32; 2], c: [u32; 3], n: u32) -> Result<Draws> {
     let params = RngParams {
         key,
         c1: c[0],

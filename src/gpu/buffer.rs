@@ -81,7 +81,7 @@ impl Gpu {
 
     /// A buffer holding a copy of `data`.
     pub fn upload<T: Pod>(&self, label: &str, data: &[T]) -> Result<GpuBuffer<T>> {
-        if data.len() * std::mem::size_of::<T>() > PIECE_BYTES {
+        if std::mem::size_of_val(data) > PIECE_BYTES {
             let buf = self.zeros(label, data.len())?;
             self.write(&buf, data)?;
             return Ok(buf);

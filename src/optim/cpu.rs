@@ -196,6 +196,7 @@ pub fn update_group<F: Real>(
 /// The optimiser on the CPU, holding its own state.
 pub struct CpuOptimizer<F: Real> {
     config: Config,
+    arena_len: usize,
     states: Vec<Vec<F>>,
     t: u64,
     skipped: u64,
@@ -207,6 +208,7 @@ impl<F: Real> CpuOptimizer<F> {
     pub fn new(config: Config, arena_len: usize) -> Result<Self> {
         config.validate(arena_len)?;
         Ok(CpuOptimizer {
+            arena_len,
             states: config.initial_states(arena_len),
             config,
             t: 0,
@@ -239,20 +241,15 @@ impl<F: Real> CpuOptimizer<F> {
         *c.hypers
             .get_mut(i)
             .ok_or_else(|| Error::invalid("hyper index", format!("{i} is out of range")))? = h;
-        c.validate(
-            self.states
-                .first()
-                .map_or(usize::MAX, |s| s.len())
-                .min(usize::MAX),
-        )?;
+        c.validate(self.arena_len)?;
         self.config = c;
         Ok(())
     }
 
     /// One step: theta -= update(grads), in place.
     pub fn step(&mut self, theta: &mut [F], grads: &[F]) -> Result<()> {
-        let n = self.states.first().map_or(theta.len(), |s| s.len());
-        if theta.len() != grads.len() || (!self.states.is_empty() && theta.len() != n) {
+        let n = self.arena_len;
+        if theta.len() != grads.len() || theta.len() != n {
             return Err(Error::invalid(
                 "grads",
                 format!(
@@ -263,7 +260,6 @@ impl<F: Real> CpuOptimizer<F> {
                 ),
             ));
         }
-        self.config.validate(theta.len())?;
         self.t += 1;
         let cfg = &self.config;
         let skip: Vec<bool> = cfg

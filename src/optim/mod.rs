@@ -273,7 +273,7 @@ impl Config {
         let mut prev: Option<usize> = None;
         for &i in &order {
             let g = self.groups[i];
-            let end = g.offset.checked_add(g.len).unwrap_or(usize::MAX);
+            let end = g.offset.saturating_add(g.len);
             if g.hyper >= self.hypers.len() {
                 return Err(Error::invalid(
                     format!("groups[{i}].hyper"),

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One command that measures rulelab on a GPU: checks every kernel against its CPU
+# reference on the adapter, benches the optimiser family against the adapter's own copy
+# bandwidth, runs the PyTorch peer if torch is installed, and prints one table.
+#
+#   scripts/gpu-bench.sh [OUT_DIR]          (default: results/gpu-bench)
+#
+# RULELAB may point at a prebuilt binary (machines without a Rust toolchain);
+# LOG2_SIZES and REPS override the sizes and repetitions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-results/gpu-bench}"
+RULELAB="${RULELAB:-target/release/rulelab}"
+LOG2_SIZES="${LOG2_SIZES:-20,24,26}"
+REPS="${REPS:-7}"
+mkdir -p "$OUT"
+
+# A machine without a Vulkan loader can carry Debian's libvulkan1 as .deb files in .gl/.
+if ! ldconfig -p 2>/dev/null | grep -q libvulkan && ls .gl/*.deb >/dev/null 2>&1; then
+    for f in .gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+fi
+nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ]; then export VK_DRIVER_FILES="$nvidia_icd"; fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+
+if [ ! -x "$RULELAB" ]; then cargo build --release; fi
+
+"$RULELAB" devices | tee "$OUT/devices.txt"
+"$RULELAB" check --device gpu | tee "$OUT/check.txt"
+"$RULELAB" bench optim --device gpu --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/optim.json"
+if python3 -c "import torch" 2>/dev/null; then
+    python3 benches/peers/torch_adam.py --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/torch_adam.json"
+else
+    echo "torch not installed: no PyTorch peer"
+fi
+
+python3 - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+rows = json.load(open(os.path.join(out, "optim.json")))
+peer = os.path.join(out, "torch_adam.json")
+if os.path.exists(peer):
+    rows += json.load(open(peer))
+print(f"\n| kernel | n | time | GB/s | copy GB/s | copy shader GB/s | ratio | adapter |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['kernel']} | 2^{r['n'].bit_length()-1} | {r['seconds']*1e3:.3f} ms | {r['bytes_per_s']/1e9:.1f} | "
+          f"{r['copy_bytes_per_s']/1e9:.1f} | {r['copy_shader_bytes_per_s']/1e9:.1f} | {r['ratio']:.3f} | {r['adapter']} |")
+PY
