@@ -11,6 +11,7 @@ pub mod check;
 pub mod error;
 pub mod gpu;
 pub mod optim;
+pub mod real;
 pub mod rng;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Kernel};
+use crate::real::{ln_poly, sincos_poly, Real};
 use num_traits::Float;
 
 const M0: u32 = 0xD251_1F53;
@@ -47,34 +48,22 @@ pub fn uniform_open<F: Float>(bits: u32) -> F {
     F::from((bits >> 9) as f64 + 0.5).unwrap() * F::from(1.0 / 8_388_608.0).unwrap()
 }
 
-/// ln(u) for u in (0, 1), with the series of ln(1 - x) near u = 1 exactly as the WGSL
-/// twin computes it (see `log_open` there for why).
+/// Box-Muller on two words: r = sqrt(-2 ln u0), angle 2 pi (u1 - 1/2) in (-pi, pi),
+/// with the branch-free polynomial ln, sin and cos of [`crate::real`] (the WGSL twin uses
+/// the same formulas, so both backends draw the same samples to f32 round-off, and the
+/// CPU loops over them vectorise).
 #[inline(always)]
-pub fn log_open<F: Float>(u: F) -> F {
-    let c = |x: f64| F::from(x).unwrap();
-    let x = F::one() - u;
-    if x < c(0.015625) {
-        -x * (F::one()
-            + x * (c(0.5)
-                + x * (c(0.3333333333) + x * (c(0.25) + x * (c(0.2) + x * c(0.1666666667))))))
-    } else {
-        u.ln()
-    }
-}
-
-/// Box-Muller on two words, with the angle in (-pi, pi) as the WGSL twin takes it.
-#[inline(always)]
-pub fn normal_pair<F: Float>(b0: u32, b1: u32) -> (F, F) {
-    let two = F::from(2.0).unwrap();
-    let r = (-two * log_open(uniform_open::<F>(b0))).sqrt();
-    let half = F::from(0.5).unwrap();
-    let a = F::from(std::f64::consts::TAU).unwrap() * (uniform_open::<F>(b1) - half);
-    (-r * a.cos(), -r * a.sin())
+pub fn normal_pair<F: Real>(b0: u32, b1: u32) -> (F, F) {
+    let r = (F::c(-2.0) * ln_poly(uniform_open::<F>(b0))).sqrt();
+    // Half the angle, y in (-pi/2, pi/2): sin 2y = 2 s c, cos 2y = c^2 - s^2.
+    let y = F::c(std::f64::consts::PI) * (uniform_open::<F>(b1) - F::c(0.5));
+    let (s, c) = sincos_poly(y);
+    (-r * (c * c - s * s), -r * (F::c(2.0) * s * c))
 }
 
 /// Four standard normal samples from one Philox block.
 #[inline]
-pub fn normals4<F: Float>(bits: [u32; 4]) -> [F; 4] {
+pub fn normals4<F: Real>(bits: [u32; 4]) -> [F; 4] {
     let (a, b) = normal_pair(bits[0], bits[1]);
     let (c, d) = normal_pair(bits[2], bits[3]);
     [a, b, c, d]

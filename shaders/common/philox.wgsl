@@ -40,23 +40,36 @@ fn uniform_open(bits: u32) -> f32 {
     return (f32(bits >> 9u) + 0.5) * 1.1920928955078125e-7;
 }
 
-// ln(u) for u in (0, 1), accurate to f32 relative precision everywhere. Near u = 1 the
-// platform log may carry an absolute error of 2^-21 (Vulkan allows it), which would
-// swamp ln(u) ~ -(1 - u); there the series of ln(1 - x), x = 1 - u (exact), is used.
-fn log_open(u: f32) -> f32 {
-    let x = 1.0 - u;
-    if (x < 0.015625) {
-        return -x * (1.0 + x * (0.5 + x * (0.3333333333 + x * (0.25 + x * (0.2 + x * 0.1666666667)))));
-    }
-    return log(u);
+// ln(x) for positive normal x: range reduction to m in [sqrt(1/2), sqrt(2)) and the
+// atanh series; the same formula as ln_poly in src/real.rs. Near x = 1 it keeps full
+// relative precision, where a platform log may carry an absolute error of 2^-21.
+fn ln_poly(x: f32) -> f32 {
+    let b = bitcast<u32>(x);
+    var e = f32(i32((b >> 23u) & 0xffu) - 127);
+    var m = bitcast<f32>((b & 0x007fffffu) | 0x3f800000u);
+    let big = m > 1.4142135623730951;
+    m = select(m, m * 0.5, big);
+    e = select(e, e + 1.0, big);
+    let z = (m - 1.0) / (m + 1.0);
+    let z2 = z * z;
+    let series = 1.0 + z2 * (0.3333333333333333 + z2 * (0.2 + z2 * (0.14285714285714285 + z2 * (0.1111111111111111 + z2 * 0.09090909090909091))));
+    return e * 0.6931471805599453 + 2.0 * z * series;
 }
 
-// Box-Muller on two words. The angle is taken in (-pi, pi), where the GPU's sin and cos
-// are most accurate; cos(2 pi u) = -cos(2 pi (u - 1/2)) keeps the textbook values.
+// (sin y, cos y) for |y| <= pi/2 by Taylor series, as sincos_poly in src/real.rs.
+fn sincos_poly(y: f32) -> vec2<f32> {
+    let y2 = y * y;
+    let s = y * (1.0 - y2 * 0.16666666666666666 * (1.0 - y2 * 0.05 * (1.0 - y2 * 0.023809523809523808 * (1.0 - y2 * 0.013888888888888888 * (1.0 - y2 * 0.00909090909090909 * (1.0 - y2 * 0.00641025641025641))))));
+    let c = 1.0 - y2 * 0.5 * (1.0 - y2 * 0.08333333333333333 * (1.0 - y2 * 0.03333333333333333 * (1.0 - y2 * 0.017857142857142856 * (1.0 - y2 * 0.011111111111111112 * (1.0 - y2 * 0.007575757575757576 * (1.0 - y2 * 0.005494505494505495))))));
+    return vec2<f32>(s, c);
+}
+
+// Box-Muller on two words: r = sqrt(-2 ln u0) and the angle 2 pi (u1 - 1/2), from half
+// the angle y in (-pi/2, pi/2): sin 2y = 2 s c, cos 2y = c^2 - s^2.
 fn normal_pair(b0: u32, b1: u32) -> vec2<f32> {
-    let r = sqrt(-2.0 * log_open(uniform_open(b0)));
-    let a = 6.283185307179586 * (uniform_open(b1) - 0.5);
-    return vec2<f32>(-r * cos(a), -r * sin(a));
+    let r = sqrt(-2.0 * ln_poly(uniform_open(b0)));
+    let sc = sincos_poly(3.141592653589793 * (uniform_open(b1) - 0.5));
+    return vec2<f32>(-r * (sc.y * sc.y - sc.x * sc.x), -r * (2.0 * sc.x * sc.y));
 }
 
 fn normals4(bits: vec4<u32>) -> vec4<f32> {

@@ -7,12 +7,9 @@
 
 use super::{Config, Consts, Member};
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rayon::prelude::*;
 
-/// Float types the CPU implementation runs in.
-pub trait Real: Float + Send + Sync + std::fmt::Debug + 'static {}
-impl<T: Float + Send + Sync + std::fmt::Debug + 'static> Real for T {}
+pub use crate::real::Real;
 
 /// Elements per parallel task: large enough to amortise scheduling, small enough to
 /// balance two to hundreds of cores.

@@ -1,0 +1,90 @@
+//! The float types CPU code is written over: f64 for references, f32 for the CPU
+//! device. Besides `num_traits::Float` they expose the bit-level split that the
+//! vectorisable transcendental functions below need, so that noise on the CPU is drawn
+//! with exactly the formulas the WGSL twin uses (`shaders/common/philox.wgsl`).
+
+use num_traits::Float;
+
+pub trait Real: Float + Send + Sync + std::fmt::Debug + Default + 'static {
+    /// x = m * 2^e with m in [1, 2), for positive normal x; returns (m, e as a float).
+    fn split_exp(self) -> (Self, Self);
+
+    #[inline(always)]
+    fn c(x: f64) -> Self {
+        Self::from(x).unwrap()
+    }
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn split_exp(self) -> (f32, f32) {
+        let b = self.to_bits();
+        let e = ((b >> 23) & 0xff) as i32 - 127;
+        (f32::from_bits((b & 0x007f_ffff) | 0x3f80_0000), e as f32)
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn split_exp(self) -> (f64, f64) {
+        let b = self.to_bits();
+        let e = ((b >> 52) & 0x7ff) as i64 - 1023;
+        (f64::from_bits((b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000), e as f64)
+    }
+}
+
+/// ln(x) for positive normal x by range reduction to m in [sqrt(1/2), sqrt(2)) and the
+/// atanh series, relative error below 1e-9: branch-free, so loops over it vectorise.
+/// Near x = 1 it keeps full relative precision (m - 1 is exact there).
+#[inline(always)]
+pub fn ln_poly<F: Real>(x: F) -> F {
+    let (m, e) = x.split_exp();
+    let big = m > F::c(std::f64::consts::SQRT_2);
+    let m = if big { m * F::c(0.5) } else { m };
+    let e = if big { e + F::one() } else { e };
+    let z = (m - F::one()) / (m + F::one());
+    let z2 = z * z;
+    let series = F::one()
+        + z2 * (F::c(1.0 / 3.0) + z2 * (F::c(0.2) + z2 * (F::c(1.0 / 7.0) + z2 * (F::c(1.0 / 9.0) + z2 * F::c(1.0 / 11.0)))));
+    e * F::c(std::f64::consts::LN_2) + F::c(2.0) * z * series
+}
+
+/// (sin y, cos y) for |y| <= pi/2 by their Taylor series to the y^13 and y^14 terms
+/// (error below 1e-9), branch-free.
+#[inline(always)]
+pub fn sincos_poly<F: Real>(y: F) -> (F, F) {
+    let y2 = y * y;
+    let s = y * (F::one()
+        - y2 * F::c(1.0 / 6.0)
+            * (F::one()
+                - y2 * F::c(1.0 / 20.0)
+                    * (F::one() - y2 * F::c(1.0 / 42.0) * (F::one() - y2 * F::c(1.0 / 72.0) * (F::one() - y2 * F::c(1.0 / 110.0) * (F::one() - y2 * F::c(1.0 / 156.0)))))));
+    let c = F::one()
+        - y2 * F::c(0.5)
+            * (F::one()
+                - y2 * F::c(1.0 / 12.0)
+                    * (F::one()
+                        - y2 * F::c(1.0 / 30.0)
+                            * (F::one() - y2 * F::c(1.0 / 56.0) * (F::one() - y2 * F::c(1.0 / 90.0) * (F::one() - y2 * F::c(1.0 / 132.0) * (F::one() - y2 * F::c(1.0 / 182.0)))))));
+    (s, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polynomials_match_libm() {
+        for i in 1..10_000 {
+            let x = i as f64 / 10_000.0;
+            assert!((ln_poly(x) - x.ln()).abs() <= 2e-9 * x.ln().abs().max(1e-300), "ln {x}");
+            let xf = x as f32;
+            assert!((ln_poly(xf) as f64 - (xf as f64).ln()).abs() <= 4e-7 * (xf as f64).ln().abs() + 1e-9, "ln f32 {x}");
+            let y = (x - 0.5) * std::f64::consts::PI;
+            let (s, c) = sincos_poly(y);
+            assert!((s - y.sin()).abs() < 1e-9 && (c - y.cos()).abs() < 1e-9, "sincos {y}");
+        }
+        let near_one = 1.0 - 3.0 * 2f64.powi(-23);
+        assert!((ln_poly(near_one) / near_one.ln() - 1.0).abs() < 1e-12);
+    }
+}
