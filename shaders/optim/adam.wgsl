@@ -1,13 +1,9 @@
-// adam, bias-corrected as PyTorch and optax define it; adamw is the same kernel with
+// adam, bias-corrected as PyTorch and optax define it; adamw is the same step with
 // decoupled decay theta *= 1 - lr * lambda applied first (decay = 1 for adam).
-@group(0) @binding(6) var<storage, read_write> m: array<f32>;
-@group(0) @binding(7) var<storage, read_write> v: array<f32>;
-
-fn update(i: u32, g: f32, c: Consts) {
-    let mi = c.beta1 * m[i] + c.one_minus_beta1 * g;
-    let vi = c.beta2 * v[i] + c.one_minus_beta2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    let step = c.lr * (mi * c.bc1) / (sqrt(vi * c.bc2) + c.eps);
-    theta[i] = theta[i] * c.decay - step;
+// State: s0 = m, s1 = v.
+fn step(x: State, g: f32, c: Consts) -> State {
+    let m = c.beta1 * x.s0 + c.one_minus_beta1 * g;
+    let v = c.beta2 * x.s1 + c.one_minus_beta2 * g * g;
+    let delta = c.lr * (m * c.bc1) / (sqrt(v * c.bc2) + c.eps);
+    return State(x.theta * c.decay - delta, m, v, x.s2);
 }

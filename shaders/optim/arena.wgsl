@@ -2,31 +2,9 @@
 // 1024 consecutive parameters of one group (4 per thread, strided so that each load
 // instruction of the workgroup touches consecutive words). The host cuts the group
 // table into tiles, and the arena into windows that fit one storage binding; `start` is
-// relative to the bound window. A member file adds its state bindings (6, 7, 8) and
-// `fn update(i, g, c)`.
+// relative to the bound window. Composed with consts.wgsl, one of states{0,1,2,3}.wgsl
+// (the state bindings 6, 7, 8 with load and store) and a member file (`fn step`).
 
-struct Consts {
-    lr: f32,
-    beta1: f32,
-    one_minus_beta1: f32,
-    beta2: f32,
-    one_minus_beta2: f32,
-    eps: f32,
-    bc1: f32,
-    bc2: f32,
-    decay: f32,
-    prior_keep: f32,
-    prior_add: f32,
-    batch: f32,
-    inv_eta2: f32,
-    inv_2sigma2: f32,
-    inv_4sigma4: f32,
-    q: f32,
-    r_min: f32,
-    _pad0: f32,
-    _pad1: f32,
-    _pad2: f32,
-}
 
 struct Tile {
     start: u32,
@@ -74,7 +52,7 @@ fn main(
         let j = k * WG + lid;
         if (j < tile.len) {
             let i = tile.start + j;
-            update(i, grad[i] * scale, c);
+            store(i, step(load(i), grad[i] * scale, c));
         }
     }
 }

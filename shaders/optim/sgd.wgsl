@@ -1,4 +1,4 @@
 // sgd: theta -= lr * g
-fn update(i: u32, g: f32, c: Consts) {
-    theta[i] = theta[i] - c.lr * g;
+fn step(x: State, g: f32, c: Consts) -> State {
+    return State(x.theta - c.lr * g, x.s0, x.s1, x.s2);
 }

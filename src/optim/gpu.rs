@@ -15,24 +15,43 @@ use std::sync::Arc;
 pub const TILE: u64 = 1024;
 
 const ARENA: &str = include_str!("../../shaders/optim/arena.wgsl");
+/// The `Consts` and `State` structs every rule kernel shares.
+pub const CONSTS_WGSL: &str = include_str!("../../shaders/optim/consts.wgsl");
+const STATES: [&str; 4] = [
+    include_str!("../../shaders/optim/states0.wgsl"),
+    include_str!("../../shaders/optim/states1.wgsl"),
+    include_str!("../../shaders/optim/states2.wgsl"),
+    include_str!("../../shaders/optim/states3.wgsl"),
+];
 
-/// The update kernel of each member: the shared driver plus the member's function.
+/// The member's `fn step(x: State, g: f32, c: Consts) -> State`: the update of one
+/// parameter, which the arena kernel here and the landscape sweeps both call.
+pub fn step_wgsl(member: Member) -> &'static str {
+    match member {
+        Member::Sgd => include_str!("../../shaders/optim/sgd.wgsl"),
+        Member::Ballistic => include_str!("../../shaders/optim/ballistic.wgsl"),
+        Member::Adam | Member::Adamw => include_str!("../../shaders/optim/adam.wgsl"),
+        Member::Adabayes => include_str!("../../shaders/optim/adabayes.wgsl"),
+        Member::AdabayesFp => include_str!("../../shaders/optim/adabayes_fp.wgsl"),
+        Member::Kalman => include_str!("../../shaders/optim/kalman.wgsl"),
+    }
+}
+
+/// The update kernel of each member: the shared driver, the glue for its number of
+/// state buffers, and its step function.
 pub fn update_kernel_for(member: Member) -> Kernel {
-    let sources: &'static [&'static str] = match member {
-        Member::Sgd => &[ARENA, include_str!("../../shaders/optim/sgd.wgsl")],
-        Member::Ballistic => &[ARENA, include_str!("../../shaders/optim/ballistic.wgsl")],
-        Member::Adam | Member::Adamw => &[ARENA, include_str!("../../shaders/optim/adam.wgsl")],
-        Member::Adabayes => &[ARENA, include_str!("../../shaders/optim/adabayes.wgsl")],
-        Member::AdabayesFp => &[ARENA, include_str!("../../shaders/optim/adabayes_fp.wgsl")],
-        Member::Kalman => &[ARENA, include_str!("../../shaders/optim/kalman.wgsl")],
-    };
-    let name = match member {
-        Member::Sgd => "optim_sgd",
-        Member::Ballistic => "optim_ballistic",
-        Member::Adam | Member::Adamw => "optim_adam",
-        Member::Adabayes => "optim_adabayes",
-        Member::AdabayesFp => "optim_adabayes_fp",
-        Member::Kalman => "optim_kalman",
+    macro_rules! sources {
+        ($k:expr, $file:literal) => {
+            &[CONSTS_WGSL, ARENA, STATES[$k], include_str!($file)]
+        };
+    }
+    let (name, sources): (&'static str, &'static [&'static str]) = match member {
+        Member::Sgd => ("optim_sgd", sources!(0, "../../shaders/optim/sgd.wgsl")),
+        Member::Ballistic => ("optim_ballistic", sources!(1, "../../shaders/optim/ballistic.wgsl")),
+        Member::Adam | Member::Adamw => ("optim_adam", sources!(2, "../../shaders/optim/adam.wgsl")),
+        Member::Adabayes => ("optim_adabayes", sources!(2, "../../shaders/optim/adabayes.wgsl")),
+        Member::AdabayesFp => ("optim_adabayes_fp", sources!(2, "../../shaders/optim/adabayes_fp.wgsl")),
+        Member::Kalman => ("optim_kalman", sources!(3, "../../shaders/optim/kalman.wgsl")),
     };
     Kernel {
         name,

@@ -1,0 +1,11 @@
+// Arena glue for members with 1 state buffer.
+@group(0) @binding(6) var<storage, read_write> state0: array<f32>;
+
+fn load(i: u32) -> State {
+    return State(theta[i], state0[i], 0.0, 0.0);
+}
+
+fn store(i: u32, x: State) {
+    theta[i] = x.theta;
+    state0[i] = x.s0;
+}

@@ -1,0 +1,15 @@
+// Arena glue for members with 3 state buffers.
+@group(0) @binding(6) var<storage, read_write> state0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> state1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> state2: array<f32>;
+
+fn load(i: u32) -> State {
+    return State(theta[i], state0[i], state1[i], state2[i]);
+}
+
+fn store(i: u32, x: State) {
+    theta[i] = x.theta;
+    state0[i] = x.s0;
+    state1[i] = x.s1;
+    state2[i] = x.s2;
+}
