@@ -10,9 +10,12 @@
 pub mod check;
 pub mod error;
 pub mod gpu;
+pub mod landscape;
 pub mod optim;
 pub mod real;
 pub mod rng;
+pub mod simd;
+pub mod sweep;
 
 pub use error::{Error, Result};
 

@@ -37,6 +37,29 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run a sweep: a grid of learners from a TOML config.
+    Sweep {
+        /// The sweep config (see examples/sweeps/).
+        config: PathBuf,
+        /// Output directory: results.csv, manifest.json, summary.svg, trajectories.csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// Run the K-th of N equal parts of the grid (0-based). Inside a Slurm array job
+        /// the default comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Continue a sweep in --out from its last finished chunk.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Join shard outputs of one sweep into one results.csv and manifest.
+    Merge {
+        /// The shard directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Measure kernels against the device's copy bandwidth.
     Bench {
         #[command(subcommand)]
@@ -64,6 +87,11 @@ enum BenchWhat {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Mesa's Vulkan drivers print a warning per adapter probe without it. Set before
+        // any thread starts; the value is only a scratch directory.
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -84,6 +112,64 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 family.as_deref(),
                 seed.unwrap_or_else(check::seed),
             )
+        }
+        Command::Sweep {
+            config,
+            out,
+            shard,
+            resume,
+        } => {
+            let text = std::fs::read_to_string(&config).map_err(|e| Error::Io {
+                path: config.display().to_string(),
+                source: e,
+            })?;
+            let cfg = rulelab::sweep::SweepConfig::from_toml(&text)?;
+            let shard = match shard {
+                Some(s) => rulelab::sweep::Shard::parse(&s)?,
+                None => rulelab::sweep::Shard::from_slurm().unwrap_or(rulelab::sweep::Shard::WHOLE),
+            };
+            let backend = Backend::open(cli.device)?;
+            eprintln!(
+                "sweep: {} learners ({} on {}, D = {}, {} steps), shard {}/{}, on {} — {}",
+                cfg.grid_size(),
+                cfg.problem.rule.name(),
+                cfg.problem.landscape.name(),
+                cfg.problem.dim,
+                cfg.problem.steps,
+                shard.index,
+                shard.count,
+                backend.kind(),
+                backend.describe()
+            );
+            let m = rulelab::sweep::run(
+                &cfg,
+                &text,
+                &out,
+                &backend,
+                &rulelab::sweep::RunOptions {
+                    shard,
+                    resume,
+                    progress: true,
+                },
+            )?;
+            println!(
+                "wrote {} ({} learners, {:.2} s compute, {:.3e} learner-steps/s)",
+                out.join("results.csv").display(),
+                m.end - m.first,
+                m.compute_seconds,
+                m.learner_steps_per_s
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { dirs, out } => {
+            let m = rulelab::sweep::merge::merge(&dirs, &out)?;
+            println!(
+                "merged {} shards: {} learners into {}",
+                dirs.len(),
+                m.grid_size,
+                out.join("results.csv").display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
             what:

@@ -9,6 +9,10 @@ pub trait Real: Float + Send + Sync + std::fmt::Debug + Default + 'static {
     /// x = m * 2^e with m in [1, 2), for positive normal x; returns (m, e as a float).
     fn split_exp(self) -> (Self, Self);
 
+    /// The value of a u32 below 2^24 (exact in both types), without the checked
+    /// conversions of `NumCast`, which keep loops from vectorising.
+    fn from_u24(x: u32) -> Self;
+
     #[inline(always)]
     fn c(x: f64) -> Self {
         Self::from(x).unwrap()
@@ -16,6 +20,11 @@ pub trait Real: Float + Send + Sync + std::fmt::Debug + Default + 'static {
 }
 
 impl Real for f32 {
+    #[inline(always)]
+    fn from_u24(x: u32) -> f32 {
+        x as f32
+    }
+
     #[inline(always)]
     fn split_exp(self) -> (f32, f32) {
         let b = self.to_bits();
@@ -26,10 +35,18 @@ impl Real for f32 {
 
 impl Real for f64 {
     #[inline(always)]
+    fn from_u24(x: u32) -> f64 {
+        x as f64
+    }
+
+    #[inline(always)]
     fn split_exp(self) -> (f64, f64) {
         let b = self.to_bits();
         let e = ((b >> 52) & 0x7ff) as i64 - 1023;
-        (f64::from_bits((b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000), e as f64)
+        (
+            f64::from_bits((b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000),
+            e as f64,
+        )
     }
 }
 
@@ -45,7 +62,9 @@ pub fn ln_poly<F: Real>(x: F) -> F {
     let z = (m - F::one()) / (m + F::one());
     let z2 = z * z;
     let series = F::one()
-        + z2 * (F::c(1.0 / 3.0) + z2 * (F::c(0.2) + z2 * (F::c(1.0 / 7.0) + z2 * (F::c(1.0 / 9.0) + z2 * F::c(1.0 / 11.0)))));
+        + z2 * (F::c(1.0 / 3.0)
+            + z2 * (F::c(0.2)
+                + z2 * (F::c(1.0 / 7.0) + z2 * (F::c(1.0 / 9.0) + z2 * F::c(1.0 / 11.0)))));
     e * F::c(std::f64::consts::LN_2) + F::c(2.0) * z * series
 }
 
@@ -54,18 +73,31 @@ pub fn ln_poly<F: Real>(x: F) -> F {
 #[inline(always)]
 pub fn sincos_poly<F: Real>(y: F) -> (F, F) {
     let y2 = y * y;
-    let s = y * (F::one()
-        - y2 * F::c(1.0 / 6.0)
-            * (F::one()
-                - y2 * F::c(1.0 / 20.0)
-                    * (F::one() - y2 * F::c(1.0 / 42.0) * (F::one() - y2 * F::c(1.0 / 72.0) * (F::one() - y2 * F::c(1.0 / 110.0) * (F::one() - y2 * F::c(1.0 / 156.0)))))));
+    let s = y
+        * (F::one()
+            - y2 * F::c(1.0 / 6.0)
+                * (F::one()
+                    - y2 * F::c(1.0 / 20.0)
+                        * (F::one()
+                            - y2 * F::c(1.0 / 42.0)
+                                * (F::one()
+                                    - y2 * F::c(1.0 / 72.0)
+                                        * (F::one()
+                                            - y2 * F::c(1.0 / 110.0)
+                                                * (F::one() - y2 * F::c(1.0 / 156.0)))))));
     let c = F::one()
         - y2 * F::c(0.5)
             * (F::one()
                 - y2 * F::c(1.0 / 12.0)
                     * (F::one()
                         - y2 * F::c(1.0 / 30.0)
-                            * (F::one() - y2 * F::c(1.0 / 56.0) * (F::one() - y2 * F::c(1.0 / 90.0) * (F::one() - y2 * F::c(1.0 / 132.0) * (F::one() - y2 * F::c(1.0 / 182.0)))))));
+                            * (F::one()
+                                - y2 * F::c(1.0 / 56.0)
+                                    * (F::one()
+                                        - y2 * F::c(1.0 / 90.0)
+                                            * (F::one()
+                                                - y2 * F::c(1.0 / 132.0)
+                                                    * (F::one() - y2 * F::c(1.0 / 182.0)))))));
     (s, c)
 }
 
@@ -77,12 +109,22 @@ mod tests {
     fn polynomials_match_libm() {
         for i in 1..10_000 {
             let x = i as f64 / 10_000.0;
-            assert!((ln_poly(x) - x.ln()).abs() <= 2e-9 * x.ln().abs().max(1e-300), "ln {x}");
+            assert!(
+                (ln_poly(x) - x.ln()).abs() <= 2e-9 * x.ln().abs().max(1e-300),
+                "ln {x}"
+            );
             let xf = x as f32;
-            assert!((ln_poly(xf) as f64 - (xf as f64).ln()).abs() <= 4e-7 * (xf as f64).ln().abs() + 1e-9, "ln f32 {x}");
+            assert!(
+                (ln_poly(xf) as f64 - (xf as f64).ln()).abs()
+                    <= 4e-7 * (xf as f64).ln().abs() + 1e-9,
+                "ln f32 {x}"
+            );
             let y = (x - 0.5) * std::f64::consts::PI;
             let (s, c) = sincos_poly(y);
-            assert!((s - y.sin()).abs() < 1e-9 && (c - y.cos()).abs() < 1e-9, "sincos {y}");
+            assert!(
+                (s - y.sin()).abs() < 1e-9 && (c - y.cos()).abs() < 1e-9,
+                "sincos {y}"
+            );
         }
         let near_one = 1.0 - 3.0 * 2f64.powi(-23);
         assert!((ln_poly(near_one) / near_one.ln() - 1.0).abs() < 1e-12);

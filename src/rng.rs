@@ -10,7 +10,6 @@
 use crate::error::Result;
 use crate::gpu::{Gpu, Kernel};
 use crate::real::{ln_poly, sincos_poly, Real};
-use num_traits::Float;
 
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -44,8 +43,8 @@ pub fn key_from_seed(seed: u64) -> [u32; 2] {
 
 /// Uniform in (0, 1): (top 23 bits + 1/2) / 2^23, exact in f32 and in f64.
 #[inline(always)]
-pub fn uniform_open<F: Float>(bits: u32) -> F {
-    F::from((bits >> 9) as f64 + 0.5).unwrap() * F::from(1.0 / 8_388_608.0).unwrap()
+pub fn uniform_open<F: Real>(bits: u32) -> F {
+    (F::from_u24(bits >> 9) + F::c(0.5)) * F::c(1.0 / 8_388_608.0)
 }
 
 /// Box-Muller on two words: r = sqrt(-2 ln u0), angle 2 pi (u1 - 1/2) in (-pi, pi),
@@ -67,6 +66,67 @@ pub fn normals4<F: Real>(bits: [u32; 4]) -> [F; 4] {
     let (a, b) = normal_pair(bits[0], bits[1]);
     let (c, d) = normal_pair(bits[2], bits[3]);
     [a, b, c, d]
+}
+
+/// Standard normals for the coordinates 0..out.len() of one draw (a learner's gradient
+/// noise at one step, say). With nb = ceil(len / 4) blocks, block b is drawn at counter
+/// [b, step, stream, purpose] and its word k goes to coordinate k * nb + b. The WGSL
+/// kernels draw the same way (one block per thread, its four coordinates nb apart);
+/// this layout lets the CPU draw all blocks at once in structure-of-arrays form, so
+/// both the Philox rounds and Box-Muller vectorise.
+pub fn fill_normals<F: Real>(key: [u32; 2], step: u32, stream: u32, purpose: u32, out: &mut [F]) {
+    let nb = out.len().div_ceil(4);
+    let mut w: [Vec<u32>; 4] = [
+        (0..nb as u32).collect(),
+        vec![step; nb],
+        vec![stream; nb],
+        vec![purpose; nb],
+    ];
+    philox_blocks(&mut w, key);
+    let mut z = vec![F::zero(); 4 * nb];
+    normals_blocks(&w, &mut z);
+    out.copy_from_slice(&z[..out.len()]);
+}
+
+/// Ten Philox rounds over blocks held as four word arrays (structure of arrays).
+#[inline(always)]
+pub fn philox_blocks(w: &mut [Vec<u32>; 4], key: [u32; 2]) {
+    let [c0, c1, c2, c3] = w;
+    let mut k = key;
+    for _ in 0..10 {
+        for (((c0, c1), c2), c3) in c0
+            .iter_mut()
+            .zip(c1.iter_mut())
+            .zip(c2.iter_mut())
+            .zip(c3.iter_mut())
+        {
+            let p0 = M0 as u64 * *c0 as u64;
+            let p1 = M1 as u64 * *c2 as u64;
+            let n0 = (p1 >> 32) as u32 ^ *c1 ^ k[0];
+            let n2 = (p0 >> 32) as u32 ^ *c3 ^ k[1];
+            *c0 = n0;
+            *c1 = p1 as u32;
+            *c2 = n2;
+            *c3 = p0 as u32;
+        }
+        k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
+    }
+}
+
+/// Box-Muller over blocks: word pairs (0, 1) and (2, 3) of block b give the samples at
+/// b, nb + b, 2 nb + b and 3 nb + b of `out` (length 4 nb).
+#[inline(always)]
+pub fn normals_blocks<F: Real>(w: &[Vec<u32>; 4], out: &mut [F]) {
+    let nb = w[0].len();
+    let (z0, rest) = out.split_at_mut(nb);
+    let (z1, rest) = rest.split_at_mut(nb);
+    let (z2, z3) = rest.split_at_mut(nb);
+    for (((a, b), z0), z1) in w[0].iter().zip(&w[1]).zip(z0.iter_mut()).zip(z1.iter_mut()) {
+        (*z0, *z1) = normal_pair(*a, *b);
+    }
+    for (((a, b), z2), z3) in w[2].iter().zip(&w[3]).zip(z2.iter_mut()).zip(z3.iter_mut()) {
+        (*z2, *z3) = normal_pair(*a, *b);
+    }
 }
 
 pub const CHECK_KERNEL: Kernel = Kernel {
@@ -160,6 +220,19 @@ mod tests {
             ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
+    }
+
+    #[test]
+    fn block_draws_match_scalar_philox() {
+        let key = key_from_seed(0xDEAD_BEEF_1234);
+        let mut out = vec![0.0f64; 10];
+        fill_normals(key, 5, 2, 9, &mut out);
+        let nb = 3;
+        for (j, &z) in out.iter().enumerate() {
+            let (b, k) = (j % nb, j / nb);
+            let want = normals4::<f64>(philox4x32_10([b as u32, 5, 2, 9], key))[k];
+            assert_eq!(z, want, "coordinate {j}");
+        }
     }
 
     #[test]

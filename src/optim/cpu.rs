@@ -15,31 +15,12 @@ pub use crate::real::Real;
 /// balance two to hundreds of cores.
 const CHUNK: usize = 1 << 15;
 
-/// Runs a chunk's loop compiled for AVX2 where the CPU has it: the element loops are
-/// then 8 lanes wide instead of the x86-64 baseline's 4, which matters for the members
-/// whose divisions and square roots would otherwise rival the memory traffic. IEEE
-/// division and square root round the same at any width, so results are identical.
-#[inline(always)]
-fn wide<R>(body: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<R>(body: impl FnOnce() -> R) -> R {
-            body()
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU was just checked to support AVX2.
-            return unsafe { avx2(body) };
-        }
-    }
-    body()
-}
-
 // The element functions receive the constants as arguments that each chunk copies into
 // locals first. A closure that captured them by reference instead made LLVM reload them
 // for every element (it cannot prove the stores to theta leave them alone), which
 // halved the bandwidth.
 
+#[inline(always)]
 fn each1<F: Real>(
     t: &mut [F],
     g: &[F],
@@ -47,18 +28,22 @@ fn each1<F: Real>(
     scale: F,
     f: impl Fn(&mut F, F, &Consts<F>) + Sync,
 ) {
+    let run = |t: &mut [F], g: &[F]| {
+        let (c, scale) = (*c, scale);
+        for (t, &g) in t.iter_mut().zip(g) {
+            f(t, g * scale, &c)
+        }
+    };
+    if t.len() <= CHUNK {
+        // One learner's few coordinates (landscape sweeps): no task to schedule.
+        return run(t, g);
+    }
     t.par_chunks_mut(CHUNK)
         .zip(g.par_chunks(CHUNK))
-        .for_each(|(t, g)| {
-            wide(|| {
-                let (c, scale) = (*c, scale);
-                for (t, &g) in t.iter_mut().zip(g) {
-                    f(t, g * scale, &c)
-                }
-            })
-        });
+        .for_each(|(t, g)| run(t, g));
 }
 
+#[inline(always)]
 fn each2<F: Real>(
     t: &mut [F],
     g: &[F],
@@ -67,20 +52,23 @@ fn each2<F: Real>(
     scale: F,
     f: impl Fn(&mut F, F, &mut F, &Consts<F>) + Sync,
 ) {
+    let run = |t: &mut [F], g: &[F], a: &mut [F]| {
+        let (c, scale) = (*c, scale);
+        for ((t, &g), a) in t.iter_mut().zip(g).zip(a.iter_mut()) {
+            f(t, g * scale, a, &c)
+        }
+    };
+    if t.len() <= CHUNK {
+        return run(t, g, a);
+    }
     t.par_chunks_mut(CHUNK)
         .zip(g.par_chunks(CHUNK))
         .zip(a.par_chunks_mut(CHUNK))
-        .for_each(|((t, g), a)| {
-            wide(|| {
-                let (c, scale) = (*c, scale);
-                for ((t, &g), a) in t.iter_mut().zip(g).zip(a.iter_mut()) {
-                    f(t, g * scale, a, &c)
-                }
-            })
-        });
+        .for_each(|((t, g), a)| run(t, g, a));
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn each3<F: Real>(
     t: &mut [F],
     g: &[F],
@@ -90,21 +78,24 @@ fn each3<F: Real>(
     scale: F,
     f: impl Fn(&mut F, F, &mut F, &mut F, &Consts<F>) + Sync,
 ) {
+    let run = |t: &mut [F], g: &[F], a: &mut [F], b: &mut [F]| {
+        let (c, scale) = (*c, scale);
+        for (((t, &g), a), b) in t.iter_mut().zip(g).zip(a.iter_mut()).zip(b.iter_mut()) {
+            f(t, g * scale, a, b, &c)
+        }
+    };
+    if t.len() <= CHUNK {
+        return run(t, g, a, b);
+    }
     t.par_chunks_mut(CHUNK)
         .zip(g.par_chunks(CHUNK))
         .zip(a.par_chunks_mut(CHUNK))
         .zip(b.par_chunks_mut(CHUNK))
-        .for_each(|(((t, g), a), b)| {
-            wide(|| {
-                let (c, scale) = (*c, scale);
-                for (((t, &g), a), b) in t.iter_mut().zip(g).zip(a.iter_mut()).zip(b.iter_mut()) {
-                    f(t, g * scale, a, b, &c)
-                }
-            })
-        });
+        .for_each(|(((t, g), a), b)| run(t, g, a, b));
 }
 
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[inline(always)]
 fn each4<F: Real>(
     t: &mut [F],
     g: &[F],
@@ -115,30 +106,33 @@ fn each4<F: Real>(
     scale: F,
     f: impl Fn(&mut F, F, &mut F, &mut F, &mut F, &Consts<F>) + Sync,
 ) {
+    let run = |t: &mut [F], g: &[F], a: &mut [F], b: &mut [F], d: &mut [F]| {
+        let (c, scale) = (*c, scale);
+        for ((((t, &g), a), b), d) in t
+            .iter_mut()
+            .zip(g)
+            .zip(a.iter_mut())
+            .zip(b.iter_mut())
+            .zip(d.iter_mut())
+        {
+            f(t, g * scale, a, b, d, &c)
+        }
+    };
+    if t.len() <= CHUNK {
+        return run(t, g, a, b, d);
+    }
     t.par_chunks_mut(CHUNK)
         .zip(g.par_chunks(CHUNK))
         .zip(a.par_chunks_mut(CHUNK))
         .zip(b.par_chunks_mut(CHUNK))
         .zip(d.par_chunks_mut(CHUNK))
-        .for_each(|((((t, g), a), b), d)| {
-            wide(|| {
-                let (c, scale) = (*c, scale);
-                for ((((t, &g), a), b), d) in t
-                    .iter_mut()
-                    .zip(g)
-                    .zip(a.iter_mut())
-                    .zip(b.iter_mut())
-                    .zip(d.iter_mut())
-                {
-                    f(t, g * scale, a, b, d, &c)
-                }
-            })
-        });
+        .for_each(|((((t, g), a), b), d)| run(t, g, a, b, d));
 }
 
 /// One step of `member` over one group's slices. `scale` multiplies the gradient
 /// (global-norm clipping; 1 otherwise). `states` are the member's state slices in the
 /// order [`Member::states`] names them.
+#[inline(always)]
 pub fn update_group<F: Real>(
     member: Member,
     c: &Consts<F>,

@@ -47,11 +47,25 @@ pub fn update_kernel_for(member: Member) -> Kernel {
     }
     let (name, sources): (&'static str, &'static [&'static str]) = match member {
         Member::Sgd => ("optim_sgd", sources!(0, "../../shaders/optim/sgd.wgsl")),
-        Member::Ballistic => ("optim_ballistic", sources!(1, "../../shaders/optim/ballistic.wgsl")),
-        Member::Adam | Member::Adamw => ("optim_adam", sources!(2, "../../shaders/optim/adam.wgsl")),
-        Member::Adabayes => ("optim_adabayes", sources!(2, "../../shaders/optim/adabayes.wgsl")),
-        Member::AdabayesFp => ("optim_adabayes_fp", sources!(2, "../../shaders/optim/adabayes_fp.wgsl")),
-        Member::Kalman => ("optim_kalman", sources!(3, "../../shaders/optim/kalman.wgsl")),
+        Member::Ballistic => (
+            "optim_ballistic",
+            sources!(1, "../../shaders/optim/ballistic.wgsl"),
+        ),
+        Member::Adam | Member::Adamw => {
+            ("optim_adam", sources!(2, "../../shaders/optim/adam.wgsl"))
+        }
+        Member::Adabayes => (
+            "optim_adabayes",
+            sources!(2, "../../shaders/optim/adabayes.wgsl"),
+        ),
+        Member::AdabayesFp => (
+            "optim_adabayes_fp",
+            sources!(2, "../../shaders/optim/adabayes_fp.wgsl"),
+        ),
+        Member::Kalman => (
+            "optim_kalman",
+            sources!(3, "../../shaders/optim/kalman.wgsl"),
+        ),
     };
     Kernel {
         name,

@@ -1,0 +1,385 @@
+//! The CPU implementation of landscape sweeps, generic over the float type: in f64 the
+//! reference every kernel is checked against, in f32 (learners in parallel with rayon)
+//! the CPU device. Member rules step through the optimiser family's own update code
+//! (`optim::cpu::update_group`), not a copy of it.
+
+use super::data::{mlp, Shared};
+use super::{purpose, LandscapeKind, Noise, Outcome, Params, Problem, RuleKind};
+use crate::optim::cpu::update_group;
+use crate::optim::Consts;
+use crate::real::Real;
+use crate::rng::{fill_normals, key_from_seed, normals_blocks, philox4x32_10, philox_blocks};
+use rayon::prelude::*;
+
+/// The loss at θ, with its exact gradient written to `grad`.
+pub fn loss_grad<F: Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    p: &Params,
+    h: &[F],
+    theta: &[F],
+    grad: &mut [F],
+) -> F {
+    let half = F::c(0.5);
+    match problem.landscape {
+        LandscapeKind::Quadratic => {
+            let mu = F::c(p.mu);
+            let mut loss = F::zero();
+            for ((g, &t), &h) in grad.iter_mut().zip(theta).zip(h) {
+                let r = t - mu;
+                *g = h * r;
+                loss = loss + half * h * r * r;
+            }
+            loss
+        }
+        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
+            let dense = shared.dense.as_ref().expect("dense data");
+            let d = problem.dim;
+            let mut loss = F::zero();
+            for (i, g) in grad.iter_mut().enumerate() {
+                let row = &dense.a[i * d..(i + 1) * d];
+                *g = row
+                    .iter()
+                    .zip(theta)
+                    .zip(&dense.mu)
+                    .fold(F::zero(), |s, ((&a, &t), &m)| s + a * (t - m));
+                loss = loss + half * (theta[i] - dense.mu[i]) * *g;
+            }
+            loss + dense.l_min
+        }
+        LandscapeKind::DoubleWell => {
+            let (a, b, c, d) = (F::c(p.a), F::c(p.b), F::c(p.c), F::c(p.d));
+            let mut loss = F::zero();
+            for (g, t) in grad.chunks_mut(2).zip(theta.chunks(2)) {
+                let (x, y) = (t[0], t[1]);
+                let w = x * x - b;
+                loss = loss + a * w * w + c * y * y + d * x;
+                g[0] = F::c(4.0) * a * x * w + d;
+                g[1] = F::c(2.0) * c * y;
+            }
+            loss
+        }
+        LandscapeKind::Rosenbrock => {
+            let n = theta.len();
+            let mut loss = F::zero();
+            grad.iter_mut().for_each(|g| *g = F::zero());
+            for i in 0..n - 1 {
+                let (x, y) = (theta[i], theta[i + 1]);
+                let w = y - x * x;
+                let u = F::one() - x;
+                loss = loss + F::c(100.0) * w * w + u * u;
+                grad[i] = grad[i] - F::c(400.0) * x * w - F::c(2.0) * u;
+                grad[i + 1] = grad[i + 1] + F::c(200.0) * w;
+            }
+            loss
+        }
+        LandscapeKind::TeacherStudent => {
+            let t = problem.teacher.expect("validated");
+            let data = shared.teacher.as_ref().expect("teacher data");
+            let n = t.samples;
+            grad.iter_mut().for_each(|g| *g = F::zero());
+            let mut loss = F::zero();
+            for s in 0..n {
+                loss = loss
+                    + accumulate_sample(
+                        theta,
+                        grad,
+                        &data.x[s * t.d_in..(s + 1) * t.d_in],
+                        data.y[s],
+                        t.d_in,
+                        t.hidden,
+                        F::one(),
+                    );
+            }
+            let inv = F::one() / F::c(n as f64);
+            grad.iter_mut().for_each(|g| *g = *g * inv);
+            loss * inv
+        }
+    }
+}
+
+/// Adds weight * ∇ of ½ (student(x) − y)² to `grad`; returns the unweighted loss.
+fn accumulate_sample<F: Real>(
+    w: &[F],
+    grad: &mut [F],
+    x: &[F],
+    y: F,
+    d_in: usize,
+    hidden: usize,
+    weight: F,
+) -> F {
+    let sin = F::one() / F::c(d_in as f64).sqrt();
+    let sh = F::one() / F::c(hidden as f64).sqrt();
+    let out = mlp(w, x, d_in, hidden);
+    let r = out - y;
+    for h in 0..hidden {
+        let z: F = w[h * d_in..(h + 1) * d_in]
+            .iter()
+            .zip(x)
+            .fold(F::zero(), |s, (&a, &b)| s + a * b)
+            * sin;
+        let act = z.tanh();
+        let w2 = w[hidden * d_in + h];
+        grad[hidden * d_in + h] = grad[hidden * d_in + h] + weight * r * act * sh;
+        let back = weight * r * w2 * sh * (F::one() - act * act) * sin;
+        for i in 0..d_in {
+            grad[h * d_in + i] = grad[h * d_in + i] + back * x[i];
+        }
+    }
+    F::c(0.5) * r * r
+}
+
+/// The minibatch gradient of teacher_student at step `step`: `m` samples drawn with
+/// replacement, sample k at index philox([k / 4, step, 0, MINIBATCH])[k % 4] mod N.
+fn minibatch_grad<F: Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    key: [u32; 2],
+    step: u32,
+    theta: &[F],
+    grad: &mut [F],
+) {
+    let t = problem.teacher.expect("validated");
+    let data = shared.teacher.as_ref().expect("teacher data");
+    grad.iter_mut().for_each(|g| *g = F::zero());
+    let w = F::one() / F::c(t.minibatch as f64);
+    for k in 0..t.minibatch {
+        let s = minibatch_index(key, step, k as u32, t.samples as u32) as usize;
+        accumulate_sample(
+            theta,
+            grad,
+            &data.x[s * t.d_in..(s + 1) * t.d_in],
+            data.y[s],
+            t.d_in,
+            t.hidden,
+            w,
+        );
+    }
+}
+
+pub fn minibatch_index(key: [u32; 2], step: u32, k: u32, n: u32) -> u32 {
+    philox4x32_10([k / 4, step, 0, purpose::MINIBATCH], key)[(k % 4) as usize] % n
+}
+
+/// 1 / (1 − β^t) for t = 1..=steps, in f64, by a running product (the GPU host builds
+/// its tables with this same function).
+pub fn bias_corrections(beta: f64, steps: usize) -> Vec<f64> {
+    let mut pow = 1.0;
+    (0..steps)
+        .map(|_| {
+            pow *= beta;
+            if pow < 1.0 {
+                1.0 / (1.0 - pow)
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// The scale of each coordinate's curvature: the Hessian diagonal at the optimum for
+/// quadratic landscapes (spectrum or dense diagonal), else 1.
+pub fn curvature<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Vec<F> {
+    match problem.landscape {
+        LandscapeKind::Quadratic => problem.spectrum_values(p).into_iter().map(F::c).collect(),
+        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => shared.diag.clone(),
+        _ => vec![F::one(); problem.dim],
+    }
+}
+
+/// The initial point: θ0_i = theta0 + theta0_noise ξ_i (ξ from the INIT stream).
+pub fn initial_point<F: Real>(problem: &Problem, p: &Params) -> Vec<F> {
+    let mut xi = vec![F::zero(); problem.dim];
+    fill_normals(key_from_seed(p.seed_u64()), 0, 0, purpose::INIT, &mut xi);
+    xi.iter()
+        .map(|&z| F::c(p.theta0) + F::c(p.theta0_noise) * z)
+        .collect()
+}
+
+crate::multiversion! {
+    /// Runs one learner for `problem.steps` steps.
+    pub fn simulate<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Outcome = simulate_inner;
+}
+
+/// ½ Σ h (θ − μ)² with its gradient: sixteen partial sums so the loop vectorises
+/// (a single running f32 sum would pin the order and forbid it).
+#[inline(always)]
+fn quadratic<F: Real>(mu: F, h: &[F], theta: &[F], grad: &mut [F]) -> F {
+    let mut acc = [F::zero(); 16];
+    let n = theta.len() / 16 * 16;
+    for ((g, t), h) in grad[..n]
+        .chunks_exact_mut(16)
+        .zip(theta[..n].chunks_exact(16))
+        .zip(h[..n].chunks_exact(16))
+    {
+        for k in 0..16 {
+            let r = t[k] - mu;
+            g[k] = h[k] * r;
+            acc[k] = acc[k] + h[k] * r * r;
+        }
+    }
+    for i in n..theta.len() {
+        let r = theta[i] - mu;
+        grad[i] = h[i] * r;
+        acc[0] = acc[0] + h[i] * r * r;
+    }
+    F::c(0.5) * acc.iter().fold(F::zero(), |s, &a| s + a)
+}
+
+#[inline(always)]
+fn simulate_inner<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Outcome {
+    let d = problem.dim;
+    let key = key_from_seed(p.seed_u64());
+    let h = curvature::<F>(problem, shared, p);
+    let noise_scale: Vec<F> = match problem.noise {
+        Noise::None => vec![F::zero(); d],
+        Noise::Isotropic => vec![F::c(p.noise_sigma); d],
+        Noise::Curvature => h.iter().map(|&x| F::c(p.noise_sigma) * x.sqrt()).collect(),
+    };
+    let metric_inv: Vec<F> = h.iter().map(|&x| F::one() / x.max(F::c(p.eps))).collect();
+    let mut theta = initial_point::<F>(problem, p);
+    let mut grad = vec![F::zero(); d];
+    let nb = d.div_ceil(4);
+    let mut words: [Vec<u32>; 4] = [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]];
+    let mut xi = vec![F::zero(); 4 * nb];
+    let member = problem.rule.member();
+    let init = member.map_or(vec![0.0], |m| m.initial_state(&p.hyper()));
+    let mut states: Vec<Vec<F>> = init.iter().map(|&v| vec![F::c(v); d]).collect();
+    let mut consts = Consts::new(member.unwrap_or(crate::optim::Member::Sgd), &p.hyper(), 1);
+    let bc1 = bias_corrections(p.beta1, problem.steps);
+    let bc2 = bias_corrections(p.beta2, problem.steps);
+    let mu = F::c(p.mu);
+
+    let mut stats = Stats::new(problem);
+    for t in 0..=problem.steps {
+        let loss = if problem.landscape == LandscapeKind::Quadratic {
+            quadratic(mu, &h, &theta, &mut grad)
+        } else {
+            loss_grad(problem, shared, p, &h, &theta, &mut grad)
+        };
+        if stats.record(t, loss.to_f64().unwrap_or(f64::NAN)) || t == problem.steps {
+            break;
+        }
+        if problem.teacher.is_some_and(|tt| tt.minibatch > 0) {
+            minibatch_grad(problem, shared, key, t as u32, &theta, &mut grad);
+        }
+        if problem.noise != Noise::None {
+            words[0]
+                .iter_mut()
+                .enumerate()
+                .for_each(|(b, w)| *w = b as u32);
+            words[1].fill(t as u32);
+            words[2].fill(0);
+            words[3].fill(purpose::NOISE);
+            philox_blocks(&mut words, key);
+            normals_blocks(&words, &mut xi);
+            for ((g, &z), &s) in grad.iter_mut().zip(&xi).zip(&noise_scale) {
+                *g = *g + s * z;
+            }
+        }
+        if problem.rule == RuleKind::NaturalGradient {
+            grad.iter_mut()
+                .zip(&metric_inv)
+                .for_each(|(g, &m)| *g = *g * m);
+        }
+        match member {
+            Some(m) => {
+                consts.bc1 = bc1[t];
+                consts.bc2 = bc2[t];
+                let c = consts.cast::<F>();
+                let mut slices: Vec<&mut [F]> =
+                    states.iter_mut().map(|s| s.as_mut_slice()).collect();
+                update_group(m, &c, F::one(), &mut theta, &grad, &mut slices);
+            }
+            None => {
+                let (lr, mu) = (F::c(p.lr), F::c(p.beta1));
+                let nesterov = problem.rule == RuleKind::Nesterov;
+                for ((th, &g), v) in theta.iter_mut().zip(&grad).zip(states[0].iter_mut()) {
+                    *v = mu * *v + g;
+                    let step = if nesterov { g + mu * *v } else { *v };
+                    *th = *th - lr * step;
+                }
+            }
+        }
+    }
+    stats.finish()
+}
+
+/// Running per-learner statistics of the loss sequence.
+struct Stats {
+    threshold: Option<f64>,
+    blowup: f64,
+    record_every: usize,
+    out: Outcome,
+    sum: f64,
+    count: usize,
+    records: usize,
+}
+
+impl Stats {
+    fn new(problem: &Problem) -> Self {
+        let records = if problem.record_every > 0 {
+            problem.steps / problem.record_every + 1
+        } else {
+            0
+        };
+        Stats {
+            threshold: problem.threshold,
+            blowup: problem.blowup,
+            record_every: problem.record_every,
+            out: Outcome {
+                final_loss: f64::NAN,
+                min_loss: f64::INFINITY,
+                mean_loss: f64::NAN,
+                steps_to_threshold: None,
+                diverged: false,
+                trajectory: Vec::with_capacity(records),
+            },
+            sum: 0.0,
+            count: 0,
+            records,
+        }
+    }
+
+    /// Records L(θ_t); returns true when the learner has diverged and must stop.
+    fn record(&mut self, t: usize, loss: f64) -> bool {
+        self.out.final_loss = loss;
+        if self.record_every > 0 && t % self.record_every == 0 {
+            self.out.trajectory.push(loss as f32);
+        }
+        if !loss.is_finite() || loss > self.blowup {
+            self.out.diverged = true;
+            return true;
+        }
+        self.out.min_loss = self.out.min_loss.min(loss);
+        self.sum += loss;
+        self.count += 1;
+        if self.out.steps_to_threshold.is_none() && self.threshold.is_some_and(|th| loss <= th) {
+            self.out.steps_to_threshold = Some(t as u32);
+        }
+        false
+    }
+
+    fn finish(mut self) -> Outcome {
+        if self.count > 0 {
+            self.out.mean_loss = self.sum / self.count as f64;
+        }
+        if self.out.min_loss == f64::INFINITY {
+            self.out.min_loss = f64::NAN;
+        }
+        self.out.trajectory.resize(self.records, f32::NAN);
+        self.out
+    }
+}
+
+/// Runs every learner of a chunk, in parallel over learners.
+pub fn run_chunk<F: Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    params: &[Params],
+) -> Vec<Outcome> {
+    params
+        .par_iter()
+        .map(|p| simulate(problem, shared, p))
+        .collect()
+}

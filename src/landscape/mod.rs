@@ -1,0 +1,511 @@
+//! Landscape sweeps (`../shared/specs/landscape.md` §4, §5, §7): many independent
+//! learners, each a learning rule on a loss landscape with noisy gradients, run for
+//! many steps in one dispatch.
+//!
+//! A [`Problem`] is what every learner of a sweep shares (landscape kind, dimension,
+//! rule kind, noise kind, run length, shared data such as a dense Hessian); [`Params`]
+//! holds one learner's numbers (every one of them can be a grid axis). `cpu` simulates a
+//! learner generically over the float type (the f64 reference and the f32 CPU device);
+//! `gpu` runs a chunk of learners in one kernel; `checks` registers both with
+//! `rulelab check`.
+
+pub mod checks;
+pub mod cpu;
+pub mod data;
+pub mod gpu;
+
+use crate::error::{Error, Result};
+use crate::optim::Member;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LandscapeKind {
+    /// ½ Σ h_i (θ_i − μ)², h from a spectrum.
+    Quadratic,
+    /// ½ (θ−μ)ᵀ U diag(h) Uᵀ (θ−μ), U random orthogonal (seeded by data_seed).
+    QuadraticDense,
+    /// a(x² − b)² + c y² + d x on consecutive coordinate pairs.
+    DoubleWell,
+    /// Σ 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)².
+    Rosenbrock,
+    /// ½ mean (Xθ − y)² on a seeded data set, held as its quadratic form.
+    LinearRegression,
+    /// ½ mean (student(x) − teacher(x))², 2-layer tanh MLPs.
+    TeacherStudent,
+}
+
+impl LandscapeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LandscapeKind::Quadratic => "quadratic",
+            LandscapeKind::QuadraticDense => "quadratic_dense",
+            LandscapeKind::DoubleWell => "double_well",
+            LandscapeKind::Rosenbrock => "rosenbrock",
+            LandscapeKind::LinearRegression => "linear_regression",
+            LandscapeKind::TeacherStudent => "teacher_student",
+        }
+    }
+    /// Landscapes whose loss and gradient a dense quadratic form (A, μ, L_min) holds.
+    pub fn is_dense(self) -> bool {
+        matches!(
+            self,
+            LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spectrum {
+    /// h_i given in `h`.
+    List,
+    /// h_min .. h_max evenly spaced.
+    Linspace,
+    /// h_min .. h_max geometrically spaced.
+    Logspace,
+    /// h_i = i^-alpha, i = 1..D.
+    PowerLaw,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Noise {
+    None,
+    /// g = ∇L + σ ξ.
+    Isotropic,
+    /// g = ∇L + σ sqrt(h_i) ξ, h_i the Hessian's diagonal at the optimum (quadratic
+    /// landscapes only; Fisher-like).
+    Curvature,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    Gd,
+    /// θ −= lr G⁻¹ g with G the Hessian's diagonal at the optimum (floored at eps).
+    NaturalGradient,
+    /// v = μ_m v + g; θ −= lr v.
+    Momentum,
+    /// v = μ_m v + g; θ −= lr (g + μ_m v) (the PyTorch form).
+    Nesterov,
+    Ballistic,
+    Adam,
+    Adamw,
+    Adabayes,
+    AdabayesFp,
+    Kalman,
+}
+
+impl RuleKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::Gd => "gd",
+            RuleKind::NaturalGradient => "natural_gradient",
+            RuleKind::Momentum => "momentum",
+            RuleKind::Nesterov => "nesterov",
+            RuleKind::Ballistic => "ballistic",
+            RuleKind::Adam => "adam",
+            RuleKind::Adamw => "adamw",
+            RuleKind::Adabayes => "adabayes",
+            RuleKind::AdabayesFp => "adabayes_fp",
+            RuleKind::Kalman => "kalman",
+        }
+    }
+
+    pub const ALL: [RuleKind; 10] = [
+        RuleKind::Gd,
+        RuleKind::NaturalGradient,
+        RuleKind::Momentum,
+        RuleKind::Nesterov,
+        RuleKind::Ballistic,
+        RuleKind::Adam,
+        RuleKind::Adamw,
+        RuleKind::Adabayes,
+        RuleKind::AdabayesFp,
+        RuleKind::Kalman,
+    ];
+
+    /// The optimiser-family member whose update code this rule runs. gd and natural
+    /// gradient are sgd (the latter on a preconditioned gradient); momentum rules carry
+    /// one state, like ballistic, but have their own update.
+    pub fn member(self) -> Option<Member> {
+        match self {
+            RuleKind::Gd | RuleKind::NaturalGradient => Some(Member::Sgd),
+            RuleKind::Ballistic => Some(Member::Ballistic),
+            RuleKind::Adam => Some(Member::Adam),
+            RuleKind::Adamw => Some(Member::Adamw),
+            RuleKind::Adabayes => Some(Member::Adabayes),
+            RuleKind::AdabayesFp => Some(Member::AdabayesFp),
+            RuleKind::Kalman => Some(Member::Kalman),
+            RuleKind::Momentum | RuleKind::Nesterov => None,
+        }
+    }
+
+    pub fn n_states(self) -> usize {
+        self.member().map_or(1, |m| m.states().len())
+    }
+}
+
+macro_rules! params {
+    ($( $(#[$doc:meta])* $name:ident = $default:expr ),* $(,)?) => {
+        /// One learner's numbers. Every field may be a grid axis.
+        #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+        pub struct Params { $( $(#[$doc])* pub $name: f64, )* }
+
+        impl Default for Params {
+            fn default() -> Self { Params { $( $name: $default, )* } }
+        }
+
+        impl Params {
+            /// Every parameter name, as configs and result files spell it.
+            pub const NAMES: &'static [&'static str] = &[$( stringify!($name) ),*];
+
+            pub fn get(&self, name: &str) -> Option<f64> {
+                match name { $( stringify!($name) => Some(self.$name), )* _ => None }
+            }
+
+            pub fn set(&mut self, name: &str, value: f64) -> bool {
+                match name { $( stringify!($name) => { self.$name = value; true } )* _ => false }
+            }
+        }
+    };
+}
+
+params! {
+    /// Seeds the learner's initial point, gradient noise and minibatches.
+    seed = 0.0,
+    lr = 1e-3,
+    /// Adam-family β1; momentum and nesterov read their coefficient μ_m here too.
+    beta1 = 0.9,
+    beta2 = 0.999,
+    eps = 1e-8,
+    weight_decay = 0.0,
+    sigma2 = 1e-2,
+    eta = 1e-3,
+    batch = 1.0,
+    q = 1e-4,
+    r_min = 1e-12,
+    p0 = 1e3,
+    r0 = 1.0,
+    /// Gradient noise scale σ.
+    noise_sigma = 0.0,
+    /// Initial point: θ0_i = theta0 + theta0_noise ξ_i.
+    theta0 = 1.0,
+    theta0_noise = 0.0,
+    /// The optimum μ of quadratic landscapes (every coordinate).
+    mu = 0.0,
+    /// Spectrum end points and power-law exponent.
+    h_min = 1e-3,
+    h_max = 1.0,
+    alpha = 1.0,
+    /// Double-well coefficients.
+    a = 1.0,
+    b = 1.0,
+    c = 1.0,
+    d = -0.5,
+}
+
+impl Params {
+    pub fn seed_u64(&self) -> u64 {
+        self.seed as u64
+    }
+
+    /// The optimiser-family hyper-parameters these numbers hold.
+    pub fn hyper(&self) -> crate::optim::Hyper {
+        crate::optim::Hyper {
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            sigma2: self.sigma2,
+            eta: self.eta,
+            batch: self.batch,
+            q: self.q,
+            r_min: self.r_min,
+            p0: self.p0,
+            r0: self.r0,
+        }
+    }
+}
+
+/// Teacher-student sizes (project design): D = hidden * d_in + hidden parameters, W1
+/// row-major then w2; f(x) = Σ_h w2_h tanh(W1_h · x / sqrt(d_in)) / sqrt(hidden).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeacherShape {
+    pub d_in: usize,
+    pub hidden: usize,
+    pub samples: usize,
+    /// Gradient from this many samples drawn with replacement per step (0: full batch).
+    pub minibatch: usize,
+}
+
+/// What every learner of a sweep shares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub landscape: LandscapeKind,
+    pub dim: usize,
+    pub spectrum: Spectrum,
+    /// The spectrum for `Spectrum::List`.
+    pub h: Vec<f64>,
+    pub noise: Noise,
+    pub rule: RuleKind,
+    pub steps: usize,
+    /// Record the loss every this many steps (0: no trajectory).
+    pub record_every: usize,
+    pub threshold: Option<f64>,
+    /// A learner whose loss is non-finite or above this is flagged diverged and stops.
+    pub blowup: f64,
+    /// Seeds the landscape's fixed data (dense basis, regression data, teacher).
+    pub data_seed: u64,
+    pub teacher: Option<TeacherShape>,
+    /// linear_regression: number of samples and label noise.
+    pub samples: usize,
+    pub label_noise: f64,
+}
+
+impl Problem {
+    /// Parameters that must be the same for every learner because they shape shared
+    /// data (for dense landscapes the spectrum builds the one Hessian).
+    pub fn shared_params(&self) -> &'static [&'static str] {
+        if self.landscape == LandscapeKind::QuadraticDense {
+            &["h_min", "h_max", "alpha", "mu"]
+        } else {
+            &[]
+        }
+    }
+
+    /// Checks the problem's shape; the error names the config key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |k: &str, m: String| Err(Error::invalid(k, m));
+        if self.dim == 0 || self.dim > 1024 {
+            return bad("landscape.dim", format!("{} must be in 1..=1024", self.dim));
+        }
+        if self.landscape == LandscapeKind::DoubleWell && self.dim % 2 != 0 {
+            return bad(
+                "landscape.dim",
+                format!(
+                    "{} must be even for double_well (coordinate pairs)",
+                    self.dim
+                ),
+            );
+        }
+        if self.landscape == LandscapeKind::Rosenbrock && self.dim < 2 {
+            return bad(
+                "landscape.dim",
+                format!("{} must be at least 2 for rosenbrock", self.dim),
+            );
+        }
+        if self.spectrum == Spectrum::List
+            && self.h.len() != self.dim
+            && matches!(
+                self.landscape,
+                LandscapeKind::Quadratic | LandscapeKind::QuadraticDense
+            )
+        {
+            return bad(
+                "landscape.h",
+                format!("has {} values; dim is {}", self.h.len(), self.dim),
+            );
+        }
+        if self.h.iter().any(|&h| !(h > 0.0 && h.is_finite())) {
+            return bad("landscape.h", "every value must be finite and > 0".into());
+        }
+        if self.noise == Noise::Curvature
+            && !matches!(
+                self.landscape,
+                LandscapeKind::Quadratic
+                    | LandscapeKind::QuadraticDense
+                    | LandscapeKind::LinearRegression
+            )
+        {
+            return bad(
+                "landscape.noise",
+                format!(
+                    "curvature noise needs a quadratic landscape, not {}",
+                    self.landscape.name()
+                ),
+            );
+        }
+        if self.rule == RuleKind::NaturalGradient
+            && !matches!(
+                self.landscape,
+                LandscapeKind::Quadratic
+                    | LandscapeKind::QuadraticDense
+                    | LandscapeKind::LinearRegression
+            )
+        {
+            return bad("rule.kind", format!("natural_gradient's metric is the Hessian diagonal of a quadratic landscape, not {}", self.landscape.name()));
+        }
+        if self.steps == 0 || self.steps > 100_000_000 {
+            return bad(
+                "run.steps",
+                format!("{} must be in 1..=100000000", self.steps),
+            );
+        }
+        if !(self.blowup > 0.0) {
+            return bad("run.blowup", format!("{} must be > 0", self.blowup));
+        }
+        if self.landscape == LandscapeKind::LinearRegression && self.samples < self.dim {
+            return bad(
+                "landscape.samples",
+                format!(
+                    "{} must be at least dim ({}) so the regression has one optimum",
+                    self.samples, self.dim
+                ),
+            );
+        }
+        if self.landscape == LandscapeKind::TeacherStudent {
+            let Some(t) = self.teacher else {
+                return bad(
+                    "landscape",
+                    "teacher_student needs d_in, hidden and samples".into(),
+                );
+            };
+            if t.d_in == 0 || t.hidden == 0 || t.samples == 0 {
+                return bad(
+                    "landscape.d_in",
+                    "d_in, hidden and samples must be at least 1".into(),
+                );
+            }
+            if t.hidden * t.d_in + t.hidden != self.dim {
+                return bad(
+                    "landscape.dim",
+                    format!(
+                        "must be hidden * d_in + hidden = {}",
+                        t.hidden * t.d_in + t.hidden
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one learner's numbers for this problem.
+    pub fn validate_params(&self, p: &Params) -> Result<()> {
+        let bad = |k: &str, m: String| Err(Error::invalid(k, m));
+        if !(p.seed >= 0.0 && p.seed.fract() == 0.0 && p.seed < 2f64.powi(53)) {
+            return bad("seed", format!("{} must be a non-negative integer", p.seed));
+        }
+        if let Some(m) = self.rule.member() {
+            let mut c = crate::optim::Config::single(m, p.hyper(), 1);
+            c.validate(1).map_err(|e| match e {
+                Error::Invalid { field, message } => {
+                    Error::invalid(field.replace("hypers[0].", "rule."), message)
+                }
+                e => e,
+            })?;
+            let _ = &mut c;
+        } else {
+            if !(p.lr >= 0.0 && p.lr.is_finite()) {
+                return bad("rule.lr", format!("{} must be finite and >= 0", p.lr));
+            }
+            if !(0.0..1.0).contains(&p.beta1) {
+                return bad(
+                    "rule.beta1",
+                    format!("{} (the momentum coefficient) must be in [0, 1)", p.beta1),
+                );
+            }
+        }
+        if self.rule == RuleKind::NaturalGradient && !(p.eps > 0.0) {
+            return bad(
+                "rule.eps",
+                format!("{} (the metric floor) must be > 0", p.eps),
+            );
+        }
+        if !(p.noise_sigma >= 0.0 && p.noise_sigma.is_finite()) {
+            return bad(
+                "landscape.noise_sigma",
+                format!("{} must be finite and >= 0", p.noise_sigma),
+            );
+        }
+        for (k, v) in [
+            ("landscape.theta0", p.theta0),
+            ("landscape.theta0_noise", p.theta0_noise),
+            ("landscape.mu", p.mu),
+        ] {
+            if !v.is_finite() {
+                return bad(k, format!("{v} must be finite"));
+            }
+        }
+        if self.landscape == LandscapeKind::Quadratic
+            || self.landscape == LandscapeKind::QuadraticDense
+        {
+            match self.spectrum {
+                Spectrum::Linspace | Spectrum::Logspace => {
+                    if !(p.h_min > 0.0 && p.h_max >= p.h_min && p.h_max.is_finite()) {
+                        return bad(
+                            "landscape.h_min",
+                            format!("need 0 < h_min <= h_max, got {} and {}", p.h_min, p.h_max),
+                        );
+                    }
+                }
+                Spectrum::PowerLaw => {
+                    if !p.alpha.is_finite() {
+                        return bad("landscape.alpha", format!("{} must be finite", p.alpha));
+                    }
+                }
+                Spectrum::List => {}
+            }
+        }
+        if self.landscape == LandscapeKind::DoubleWell {
+            for (k, v) in [
+                ("landscape.a", p.a),
+                ("landscape.b", p.b),
+                ("landscape.c", p.c),
+                ("landscape.d", p.d),
+            ] {
+                if !v.is_finite() {
+                    return bad(k, format!("{v} must be finite"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The spectrum h_0..h_{D-1} for a learner's numbers.
+    pub fn spectrum_values(&self, p: &Params) -> Vec<f64> {
+        let d = self.dim;
+        let frac = |i: usize| {
+            if d > 1 {
+                i as f64 / (d - 1) as f64
+            } else {
+                0.0
+            }
+        };
+        (0..d)
+            .map(|i| match self.spectrum {
+                Spectrum::List => self.h[i],
+                Spectrum::Linspace => p.h_min + (p.h_max - p.h_min) * frac(i),
+                Spectrum::Logspace => p.h_min * (p.h_max / p.h_min).powf(frac(i)),
+                Spectrum::PowerLaw => ((i + 1) as f64).powf(-p.alpha),
+            })
+            .collect()
+    }
+}
+
+/// What a run reports for one learner (spec §7). Losses are L(θ_t) for t = 0..=steps,
+/// θ_0 the initial point and θ_t the point after t updates.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    /// L(θ_steps), or the loss that flagged the learner as diverged.
+    pub final_loss: f64,
+    /// The smallest loss seen.
+    pub min_loss: f64,
+    /// The mean of the losses seen before any divergence (NaN if the first diverged).
+    pub mean_loss: f64,
+    /// The first t with L(θ_t) <= threshold.
+    pub steps_to_threshold: Option<u32>,
+    pub diverged: bool,
+    /// L(θ_t) at t = 0, record_every, 2 record_every, ... <= steps (NaN after divergence).
+    pub trajectory: Vec<f32>,
+}
+
+/// Counter purposes for the learner's random draws (counter word 3).
+pub mod purpose {
+    pub const INIT: u32 = 1;
+    pub const NOISE: u32 = 2;
+    pub const MINIBATCH: u32 = 3;
+    pub const DATA: u32 = 4;
+}
