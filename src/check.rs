@@ -188,6 +188,7 @@ pub fn cases() -> Vec<Case> {
         run: rng_case,
     }];
     all.extend(crate::optim::checks::cases());
+    all.extend(crate::landscape::checks::cases());
     all
 }
 

@@ -23,5 +23,6 @@ pub use error::{Error, Result};
 pub fn kernels() -> Vec<gpu::Kernel> {
     let mut all = vec![rng::CHECK_KERNEL, optim::bench::COPY_KERNEL];
     all.extend(optim::gpu::kernels());
+    all.extend(landscape::gpu::kernels());
     all
 }

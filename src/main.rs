@@ -30,7 +30,7 @@ enum Command {
     Devices,
     /// Run every kernel against its CPU reference on fresh random inputs.
     Check {
-        /// Only this family (rng, optim).
+        /// Only this family (rng, optim, landscape).
         #[arg(long)]
         family: Option<String>,
         /// Replay the inputs of an earlier run.
@@ -274,7 +274,10 @@ fn check_all(backend: &Backend, family: Option<&str>, seed: u64) -> Result<ExitC
     if cases.is_empty() {
         return Err(Error::invalid(
             "--family",
-            format!("{:?} names no family (rng, optim)", family.unwrap_or("")),
+            format!(
+                "{:?} names no family (rng, optim, landscape)",
+                family.unwrap_or("")
+            ),
         ));
     }
     println!(

@@ -1,6 +1,399 @@
-//! Landscape checks for `rulelab check` (filled in with the GPU kernels).
-use crate::check::Case;
+//! Landscape checks, shared by `rulelab check` and the tests: every landscape's loss and
+//! gradient at random points, and every rule over 1 and 50 steps with and without
+//! noise, on the backend against the f64 reference.
+
+use super::data::{self, Shared};
+use super::{
+    cpu, gpu, LandscapeKind, Noise, Outcome, Params, Problem, RuleKind, Spectrum, TeacherShape,
+};
+use crate::check::{self, compare, Case, Row, Tolerance};
+use crate::error::Result;
+use crate::gpu::Backend;
+use rand::rngs::StdRng;
+use rand::Rng;
+
+/// A small problem of each landscape (dimensions off the multiples of 4 and 16).
+pub fn small_problem(kind: LandscapeKind, rule: RuleKind, steps: usize) -> Problem {
+    let (dim, teacher, samples) = match kind {
+        LandscapeKind::Quadratic => (37, None, 0),
+        LandscapeKind::QuadraticDense => (22, None, 0),
+        LandscapeKind::DoubleWell => (10, None, 0),
+        LandscapeKind::Rosenbrock => (13, None, 0),
+        LandscapeKind::LinearRegression => (9, None, 40),
+        LandscapeKind::TeacherStudent => (
+            15,
+            Some(TeacherShape {
+                d_in: 4,
+                hidden: 3,
+                samples: 24,
+                minibatch: 0,
+            }),
+            0,
+        ),
+    };
+    Problem {
+        landscape: kind,
+        dim,
+        spectrum: Spectrum::Logspace,
+        h: vec![],
+        noise: Noise::None,
+        rule,
+        steps,
+        record_every: 0,
+        threshold: None,
+        blowup: 1e30,
+        data_seed: 3,
+        teacher,
+        samples,
+        label_noise: 0.2,
+    }
+}
+
+/// Learners with random points and numbers valid for the problem.
+pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Params> {
+    (0..n)
+        .map(|_| {
+            let mut p = Params {
+                seed: rng.random_range(0..1u64 << 40) as f64,
+                theta0: rng.random_range(-0.5..1.0),
+                theta0_noise: rng.random_range(0.2..0.8),
+                mu: rng.random_range(-0.3..0.3),
+                h_min: rng.random_range(0.01..0.1),
+                h_max: rng.random_range(0.5..2.0),
+                a: rng.random_range(0.5..1.5),
+                b: rng.random_range(0.5..1.5),
+                c: rng.random_range(0.5..1.5),
+                d: rng.random_range(-0.6..0.6),
+                noise_sigma: if problem.noise == Noise::None {
+                    0.0
+                } else {
+                    rng.random_range(0.01..0.3)
+                },
+                ..Params::default()
+            };
+            if let Some(m) = problem.rule.member() {
+                let h = crate::optim::checks::random_hyper(m, rng);
+                for name in [
+                    "lr",
+                    "beta1",
+                    "beta2",
+                    "eps",
+                    "weight_decay",
+                    "sigma2",
+                    "eta",
+                    "batch",
+                    "q",
+                    "r_min",
+                    "p0",
+                    "r0",
+                ] {
+                    p.set(name, h_field(&h, name));
+                }
+            } else {
+                p.lr = rng.random_range(1e-3..2e-2);
+                p.beta1 = rng.random_range(0.5..0.95);
+            }
+            // Stay in the stable range of the stiffer landscapes.
+            if matches!(
+                problem.landscape,
+                LandscapeKind::Rosenbrock | LandscapeKind::DoubleWell
+            ) {
+                p.lr = p.lr.min(2e-3);
+            }
+            if problem.landscape == LandscapeKind::Rosenbrock {
+                p.theta0_noise *= 0.3;
+            }
+            p
+        })
+        .collect()
+}
+
+fn h_field(h: &crate::optim::Hyper, name: &str) -> f64 {
+    let p = Params {
+        lr: h.lr,
+        beta1: h.beta1,
+        beta2: h.beta2,
+        eps: h.eps,
+        weight_decay: h.weight_decay,
+        sigma2: h.sigma2,
+        eta: h.eta,
+        batch: h.batch,
+        q: h.q,
+        r_min: h.r_min,
+        p0: h.p0,
+        r0: h.r0,
+        ..Params::default()
+    };
+    p.get(name).expect("known")
+}
+
+/// What a run of a chunk leaves: outcomes and each learner's final θ and gradient.
+pub struct Finals {
+    pub outcomes: Vec<Outcome>,
+    pub theta: Vec<f64>,
+    pub grad: Vec<f64>,
+}
+
+/// Runs the chunk on the backend (f32), keeping final θ and gradients.
+pub fn run_backend(
+    backend: &Backend,
+    problem: &Problem,
+    shared: &Shared<f64>,
+    params: &[Params],
+) -> Result<Finals> {
+    let d = problem.dim;
+    match backend {
+        Backend::Gpu(g) => {
+            let (outcomes, fin) = gpu::run_chunk_with_finals(g, problem, shared, params, true)?;
+            let (mut theta, mut grad) = (Vec::new(), Vec::new());
+            for l in 0..params.len() {
+                theta.extend(fin[l * 2 * d..l * 2 * d + d].iter().map(|&v| v as f64));
+                grad.extend(
+                    fin[l * 2 * d + d..(l + 1) * 2 * d]
+                        .iter()
+                        .map(|&v| v as f64),
+                );
+            }
+            Ok(Finals {
+                outcomes,
+                theta,
+                grad,
+            })
+        }
+        Backend::Cpu => Ok(run_cpu::<f32>(problem, &shared.cast(), params)),
+    }
+}
+
+/// The CPU implementation in float type F.
+pub fn run_cpu<F: crate::real::Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    params: &[Params],
+) -> Finals {
+    let mut f = Finals {
+        outcomes: vec![],
+        theta: vec![],
+        grad: vec![],
+    };
+    for p in params {
+        let (o, t, g) = cpu::simulate_full(problem, shared, p);
+        f.outcomes.push(o);
+        f.theta.extend(t.iter().map(|v| v.to_f64().unwrap()));
+        f.grad.extend(g.iter().map(|v| v.to_f64().unwrap()));
+    }
+    f
+}
+
+fn row(kernel: String, got: &[f64], want: &[f64], tol: Tolerance) -> Row {
+    Row {
+        family: "landscape",
+        kernel,
+        size: got.len(),
+        report: compare(got, want, tol),
+    }
+}
+
+/// Loss and gradient at random points (no step taken).
+pub fn loss_grad_rows(backend: &Backend, kind: LandscapeKind, seed: u64) -> Result<Vec<Row>> {
+    let mut rng = check::rng(seed);
+    let problem = small_problem(kind, RuleKind::Gd, 0);
+    let params = random_learners(&problem, 16, &mut rng);
+    let shared = data::build(&problem, &params[0]);
+    let got = run_backend(backend, &problem, &shared, &params)?;
+    let want = run_cpu::<f64>(&problem, &shared, &params);
+    // Sums over the dimension (the loss; the dense product's rows; the teacher's
+    // samples) grow a log2(n) * eps bound; tanh on a GPU adds a few ulps.
+    let n = problem
+        .dim
+        .max(problem.teacher.map_or(0, |t| t.samples * t.d_in));
+    let tol = Tolerance::reduction(n).max(Tolerance::new(1e-6, 2e-5));
+    let loss = |f: &Finals| f.outcomes.iter().map(|o| o.final_loss).collect::<Vec<_>>();
+    let peak = want.grad.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    Ok(vec![
+        row(
+            format!("{} loss", kind.name()),
+            &loss(&got),
+            &loss(&want),
+            tol,
+        ),
+        row(
+            format!("{} gradient", kind.name()),
+            &got.grad,
+            &want.grad,
+            Tolerance::new(tol.atol.max(tol.rtol * peak), tol.rtol),
+        ),
+    ])
+}
+
+/// A rule over `steps` steps on a landscape, with or without gradient noise.
+pub fn rule_rows(
+    backend: &Backend,
+    kind: LandscapeKind,
+    rule: RuleKind,
+    steps: usize,
+    noise: bool,
+    seed: u64,
+) -> Result<Vec<Row>> {
+    rule_rows_on(backend, small_problem(kind, rule, steps), noise, seed)
+}
+
+/// A rule over a problem's steps, with or without isotropic gradient noise.
+pub fn rule_rows_on(
+    backend: &Backend,
+    mut problem: Problem,
+    noise: bool,
+    seed: u64,
+) -> Result<Vec<Row>> {
+    let (kind, rule, steps) = (problem.landscape, problem.rule, problem.steps);
+    let mut rng = check::rng(seed ^ (steps as u64) << 32 ^ noise as u64);
+    problem.noise = if noise { Noise::Isotropic } else { Noise::None };
+    problem.record_every = (steps / 5).max(1);
+    problem.threshold = Some(0.5);
+    let mut params = random_learners(&problem, 8, &mut rng);
+    // Short horizons are compared exactly, so the learners must stay out of the regime
+    // near an optimum where sign-like rules (adam, ballistic: g / sqrt(v) ~ ±1) hop
+    // chaotically and f32 and f64 runs part ways: steps small against the distance.
+    // Start every coordinate at least 0.2 from the optimum and bound the path by 0.15:
+    // adam-like steps are at most ~lr, ballistic's up to lr / sqrt(1 - beta2).
+    for p in &mut params {
+        p.theta0 = rng.random_range(0.6..1.0);
+        p.theta0_noise = 0.05;
+        p.lr = p.lr.min(3e-3);
+        if rule == RuleKind::Ballistic {
+            p.lr = p.lr.min(3e-3 * (1.0 - p.beta2).sqrt());
+        }
+    }
+    let shared = data::build(&problem, &params[0]);
+    let got = run_backend(backend, &problem, &shared, &params)?;
+    let want = run_cpu::<f64>(&problem, &shared, &params);
+    // f32 round-off accumulated over the steps: a few ulps of the largest |θ| per step;
+    // the loss moves by at most |∇L|₁ times that, plus its own reduction bound.
+    let peak = want.theta.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    let k = steps.max(1) as f64;
+    let theta_tol = Tolerance::new(
+        8.0 * k * f32::EPSILON as f64 * peak.max(1e-3),
+        2e-5 * k.sqrt(),
+    );
+    let d = problem.dim;
+    let grad_l1 = want
+        .grad
+        .chunks(d)
+        .map(|g| g.iter().map(|x| x.abs()).sum::<f64>())
+        .fold(0.0, f64::max);
+    let loss_tol = Tolerance::reduction(d).max(Tolerance::new(
+        (theta_tol.atol * grad_l1).max(1e-6),
+        2e-5 * k.sqrt(),
+    ));
+    let minibatch = problem.teacher.map_or(0, |t| t.minibatch);
+    let label = format!(
+        "{} {} x{steps}{}{}",
+        rule.name(),
+        kind.name(),
+        if noise { " noisy" } else { "" },
+        if minibatch > 0 {
+            format!(" mb{minibatch}")
+        } else {
+            String::new()
+        }
+    );
+    let pick =
+        |f: &Finals, which: fn(&Outcome) -> f64| f.outcomes.iter().map(which).collect::<Vec<_>>();
+    let traj = |f: &Finals| {
+        f.outcomes
+            .iter()
+            .flat_map(|o| o.trajectory.iter().map(|&v| v as f64))
+            .collect::<Vec<_>>()
+    };
+    Ok(vec![
+        row(format!("{label} theta"), &got.theta, &want.theta, theta_tol),
+        row(
+            format!("{label} final loss"),
+            &pick(&got, |o| o.final_loss),
+            &pick(&want, |o| o.final_loss),
+            loss_tol,
+        ),
+        row(
+            format!("{label} mean loss"),
+            &pick(&got, |o| o.mean_loss),
+            &pick(&want, |o| o.mean_loss),
+            loss_tol,
+        ),
+        row(
+            format!("{label} trajectory"),
+            &traj(&got),
+            &traj(&want),
+            loss_tol,
+        ),
+        row(
+            format!("{label} steps to 0.5"),
+            &pick(&got, |o| o.steps_to_threshold.map_or(-1.0, |s| s as f64)),
+            &pick(&want, |o| o.steps_to_threshold.map_or(-1.0, |s| s as f64)),
+            Tolerance::new(0.0, 0.0),
+        ),
+    ])
+}
+
+const LANDSCAPES: [LandscapeKind; 6] = [
+    LandscapeKind::Quadratic,
+    LandscapeKind::QuadraticDense,
+    LandscapeKind::DoubleWell,
+    LandscapeKind::Rosenbrock,
+    LandscapeKind::LinearRegression,
+    LandscapeKind::TeacherStudent,
+];
 
 pub fn cases() -> Vec<Case> {
-    vec![]
+    let mut v = vec![Case {
+        family: "landscape",
+        name: "loss_grad",
+        run: |b, seed| {
+            let mut rows = Vec::new();
+            for kind in LANDSCAPES {
+                rows.extend(loss_grad_rows(b, kind, seed)?);
+            }
+            Ok(rows)
+        },
+    }];
+    v.push(Case {
+        family: "landscape",
+        name: "rules",
+        run: |b, seed| {
+            let mut rows = Vec::new();
+            for rule in RuleKind::ALL {
+                for (steps, noise) in [(1, false), (1, true), (50, false), (50, true)] {
+                    rows.extend(rule_rows(
+                        b,
+                        LandscapeKind::Quadratic,
+                        rule,
+                        steps,
+                        noise,
+                        seed,
+                    )?);
+                }
+            }
+            Ok(rows)
+        },
+    });
+    v.push(Case {
+        family: "landscape",
+        name: "coupled",
+        run: |b, seed| {
+            let mut rows = Vec::new();
+            for kind in [
+                LandscapeKind::QuadraticDense,
+                LandscapeKind::DoubleWell,
+                LandscapeKind::Rosenbrock,
+                LandscapeKind::LinearRegression,
+                LandscapeKind::TeacherStudent,
+            ] {
+                rows.extend(rule_rows(b, kind, RuleKind::Adam, 20, true, seed)?);
+            }
+            // Minibatch gradients: the sample indices come from the learner's Philox stream.
+            let mut p = small_problem(LandscapeKind::TeacherStudent, RuleKind::Momentum, 20);
+            p.teacher.as_mut().expect("teacher").minibatch = 5;
+            rows.extend(rule_rows_on(b, p, false, seed)?);
+            Ok(rows)
+        },
+    });
+    v
 }

@@ -196,9 +196,14 @@ pub fn initial_point<F: Real>(problem: &Problem, p: &Params) -> Vec<F> {
         .collect()
 }
 
+/// Runs one learner for `problem.steps` steps.
+pub fn simulate<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Outcome {
+    simulate_full(problem, shared, p).0
+}
+
 crate::multiversion! {
-    /// Runs one learner for `problem.steps` steps.
-    pub fn simulate<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Outcome = simulate_inner;
+    /// Runs one learner and also returns its final θ and the exact gradient there.
+    pub fn simulate_full<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> (Outcome, Vec<F>, Vec<F>) = simulate_inner;
 }
 
 /// ½ Σ h (θ − μ)² with its gradient: sixteen partial sums so the loop vectorises
@@ -227,7 +232,11 @@ fn quadratic<F: Real>(mu: F, h: &[F], theta: &[F], grad: &mut [F]) -> F {
 }
 
 #[inline(always)]
-fn simulate_inner<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Outcome {
+fn simulate_inner<F: Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    p: &Params,
+) -> (Outcome, Vec<F>, Vec<F>) {
     let d = problem.dim;
     let key = key_from_seed(p.seed_u64());
     let h = curvature::<F>(problem, shared, p);
@@ -302,7 +311,7 @@ fn simulate_inner<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) ->
             }
         }
     }
-    stats.finish()
+    (stats.finish(), theta, grad)
 }
 
 /// Running per-learner statistics of the loss sequence.

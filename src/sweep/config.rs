@@ -177,12 +177,14 @@ fn axis_values(key: &str, v: &Value) -> Result<Vec<f64>> {
                     }
                     (a..b).map(|i| i as f64).collect()
                 }
-                other => return Err(err(
-                    key,
-                    format!(
+                other => {
+                    return Err(err(
+                        key,
+                        format!(
                         "{other:?} is not an axis form: use a list, linspace, logspace or range"
                     ),
-                )),
+                    ))
+                }
             }
         }
         other => {

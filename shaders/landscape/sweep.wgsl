@@ -1,0 +1,246 @@
+// The landscape sweep driver: every learner runs all its steps inside one dispatch.
+//
+// Layout: a workgroup of 256 threads holds 256 / lanes learners; a learner's `lanes`
+// threads (a power of two >= nb = ceil(dim / 4)) each own one noise block b = lane and
+// its four coordinates j = k * nb + b (k = 0..3, j < dim), kept in registers for the
+// whole run. Each step publishes theta to workgroup memory (coupled landscapes read
+// their neighbours there), evaluates the loss and gradient (landscape file: `loss_grad`),
+// reduces the loss over the learner's lanes, records it, and applies the rule (rule
+// file: `step`) to noisy gradients drawn from Philox exactly as the CPU draws them.
+//
+// Composed with philox.wgsl, optim/consts.wgsl, a rule file and a landscape file.
+
+struct Shape {
+    dim: u32,
+    nb: u32,
+    lanes: u32,
+    n_learners: u32,
+    steps: u32,
+    record_every: u32,
+    n_records: u32,
+    // 0 none, 1 isotropic, 2 curvature.
+    noise: u32,
+    natural: u32,
+    has_threshold: u32,
+    threshold: f32,
+    blowup: f32,
+    // Offsets (in f32 words) into `data`.
+    off_bias: u32,
+    off_curv: u32,
+    off_dense_a: u32,
+    off_dense_mu: u32,
+    l_min: f32,
+    off_x: u32,
+    off_y: u32,
+    d_in: u32,
+    hidden: u32,
+    samples: u32,
+    minibatch: u32,
+    _pad: u32,
+}
+
+struct Learner {
+    consts: Consts,
+    seed_lo: u32,
+    seed_hi: u32,
+    bc1_row: u32,
+    bc2_row: u32,
+    // Row of `data` holding this learner's curvature (spectrum or Hessian diagonal).
+    curv_row: u32,
+    noise_sigma: f32,
+    theta0: f32,
+    theta0_noise: f32,
+    mu: f32,
+    a: f32,
+    b: f32,
+    c: f32,
+    d: f32,
+    metric_eps: f32,
+    // The rule's initial state (adabayes starts s2_post at sigma^2, kalman P at p0 and
+    // r_hat at r0).
+    init0: f32,
+    init1: f32,
+    init2: f32,
+    _pad: f32,
+}
+
+struct Out {
+    final_loss: f32,
+    min_loss: f32,
+    mean_loss: f32,
+    steps_to_threshold: i32,
+    diverged: u32,
+}
+
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> learners: array<Learner>;
+@group(0) @binding(2) var<storage, read> data: array<f32>;
+@group(0) @binding(3) var<storage, read_write> outs: array<Out>;
+@group(0) @binding(4) var<storage, read_write> traj: array<f32>;
+// Final theta and gradient per learner (dim each), for checks.
+@group(0) @binding(5) var<storage, read_write> finals: array<f32>;
+
+const WG: u32 = 256u;
+const PURPOSE_INIT: u32 = 1u;
+const PURPOSE_NOISE: u32 = 2u;
+const PURPOSE_MINIBATCH: u32 = 3u;
+
+var<workgroup> sh_theta: array<f32, 1024>;
+var<workgroup> red: array<f32, 256>;
+
+// What a landscape needs to know about the calling thread.
+struct Ctx {
+    // This thread's block (lane) and the learner's offset into sh_theta.
+    b: u32,
+    base: u32,
+    learner: Learner,
+    key: vec2<u32>,
+    t: u32,
+}
+
+struct LossGrad {
+    // This thread's share of the learner's loss.
+    loss: f32,
+    g: vec4<f32>,
+}
+
+fn coord(b: u32, k: u32) -> u32 {
+    return k * shape.nb + b;
+}
+
+fn curvature(ctx: Ctx, j: u32) -> f32 {
+    return data[shape.off_curv + ctx.learner.curv_row * shape.dim + j];
+}
+
+@compute @workgroup_size(256)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let lanes = shape.lanes;
+    let slot = lid / lanes;
+    let lane = lid % lanes;
+    let per_wg = WG / lanes;
+    let index = (wid.x + wid.y * nwg.x) * per_wg + slot;
+    let live = index < shape.n_learners;
+    let learner = learners[min(index, shape.n_learners - 1u)];
+    let key = vec2<u32>(learner.seed_lo, learner.seed_hi);
+    let b = lane;
+    let base = slot * lanes * 4u;
+    var valid = vec4<bool>(false, false, false, false);
+    for (var k = 0u; k < 4u; k++) {
+        valid[k] = b < shape.nb && coord(b, k) < shape.dim;
+    }
+
+    // Initial point: theta0 + theta0_noise * xi, xi from the INIT stream.
+    let z0 = normals4(philox4x32_10(vec4<u32>(b, 0u, 0u, PURPOSE_INIT), key));
+    var th = vec4<f32>(0.0);
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var noise_scale = vec4<f32>(0.0);
+    var metric_inv = vec4<f32>(1.0);
+    var ctx = Ctx(b, base, learner, key, 0u);
+    for (var k = 0u; k < 4u; k++) {
+        if (valid[k]) {
+            th[k] = learner.theta0 + learner.theta0_noise * z0[k];
+            s0[k] = learner.init0;
+            s1[k] = learner.init1;
+            s2[k] = learner.init2;
+            let h = select(1.0, curvature(ctx, coord(b, k)), shape.noise == 2u || shape.natural != 0u);
+            noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), shape.noise == 2u);
+            metric_inv[k] = 1.0 / max(h, learner.metric_eps);
+        }
+    }
+
+    var stopped = !live;
+    var final_loss = 0.0;
+    var min_loss = 3.4e38;
+    var sum = 0.0;
+    var count = 0u;
+    var hit = -1;
+    var diverged = 0u;
+    var g = vec4<f32>(0.0);
+    for (var t = 0u; t <= shape.steps; t++) {
+        ctx.t = t;
+        for (var k = 0u; k < 4u; k++) {
+            if (valid[k]) {
+                sh_theta[base + coord(b, k)] = th[k];
+            }
+        }
+        workgroupBarrier();
+        let lg = loss_grad(ctx, th, valid);
+        red[lid] = select(0.0, lg.loss, b < shape.nb);
+        for (var stride = lanes / 2u; stride > 0u; stride = stride / 2u) {
+            workgroupBarrier();
+            if (lane < stride) {
+                red[lid] = red[lid] + red[lid + stride];
+            }
+        }
+        workgroupBarrier();
+        let loss = red[slot * lanes] + loss_offset();
+        workgroupBarrier();
+        if (!stopped) {
+            final_loss = loss;
+            g = lg.g;
+            if (lane == 0u && shape.record_every > 0u && t % shape.record_every == 0u) {
+                traj[index * shape.n_records + t / shape.record_every] = loss;
+            }
+            let bad = (bitcast<u32>(loss) & 0x7f800000u) == 0x7f800000u || loss > shape.blowup;
+            if (bad) {
+                diverged = 1u;
+                stopped = true;
+            } else {
+                min_loss = min(min_loss, loss);
+                sum = sum + loss;
+                count = count + 1u;
+                if (hit < 0 && shape.has_threshold != 0u && loss <= shape.threshold) {
+                    hit = i32(t);
+                }
+            }
+        }
+        // The rule's step on noisy gradients (no barrier below: stopped learners skip it).
+        if (!stopped && t < shape.steps) {
+            var c = learner.consts;
+            c.bc1 = data[shape.off_bias + learner.bc1_row * shape.steps + t];
+            c.bc2 = data[shape.off_bias + learner.bc2_row * shape.steps + t];
+            var noisy = stochastic_grad(ctx, valid, lg.g);
+            if (shape.noise != 0u) {
+                noisy = noisy + noise_scale * normals4(philox4x32_10(vec4<u32>(b, t, 0u, PURPOSE_NOISE), key));
+            }
+            if (shape.natural != 0u) {
+                noisy = noisy * metric_inv;
+            }
+            for (var k = 0u; k < 4u; k++) {
+                if (valid[k]) {
+                    let x = step(State(th[k], s0[k], s1[k], s2[k]), noisy[k], c);
+                    th[k] = x.theta;
+                    s0[k] = x.s0;
+                    s1[k] = x.s1;
+                    s2[k] = x.s2;
+                }
+            }
+        }
+    }
+    if (live) {
+        if (lane == 0u) {
+            var out: Out;
+            out.final_loss = final_loss;
+            out.min_loss = select(bitcast<f32>(0x7fc00000u), min_loss, count > 0u);
+            out.mean_loss = select(bitcast<f32>(0x7fc00000u), sum / f32(count), count > 0u);
+            out.steps_to_threshold = hit;
+            out.diverged = diverged;
+            outs[index] = out;
+        }
+        if (arrayLength(&finals) >= (index + 1u) * 2u * shape.dim) {
+            for (var k = 0u; k < 4u; k++) {
+                if (valid[k]) {
+                    let j = coord(b, k);
+                    finals[index * 2u * shape.dim + j] = th[k];
+                    finals[index * 2u * shape.dim + shape.dim + j] = g[k];
+                }
+            }
+        }
+    }
+}
