@@ -69,6 +69,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// The sweep workloads S1 (Adam on a diagonal quadratic, 16,384 learners) and
+    /// momentum on Rosenbrock D = 64, on the GPU and on the CPU in the same run.
+    Sweep {
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Run only the first N learners of each workload (for slow adapters).
+        #[arg(long)]
+        learners: Option<u64>,
+        /// Devices to run on, in order (default: gpu,cpu; gpu is skipped with a note
+        /// when there is no adapter).
+        #[arg(long, value_delimiter = ',', default_values = ["gpu", "cpu"])]
+        devices: Vec<DeviceChoice>,
+    },
     /// The optimiser family at 2^20, 2^24 and 2^26 parameters.
     Optim {
         /// Write the rows as a JSON list here.
@@ -169,6 +182,66 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 m.grid_size,
                 out.join("results.csv").display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Sweep {
+                    json,
+                    learners,
+                    devices,
+                },
+        } => {
+            let mut rows = Vec::new();
+            println!(
+                "{:<14} {:<5} {:>8} {:>9} {:>14} {:>14} {:>12}  adapter",
+                "workload",
+                "dev",
+                "learners",
+                "seconds",
+                "learner-st/s",
+                "coord-st/s",
+                "median loss"
+            );
+            for choice in devices {
+                let backend = match Backend::open(choice) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        println!("skipping --device {choice:?}: {e}");
+                        continue;
+                    }
+                };
+                for (name, text) in [
+                    ("s1_adam_quadratic", rulelab::sweep::bench::S1),
+                    ("rosenbrock64_momentum", rulelab::sweep::bench::ROSENBROCK64),
+                ] {
+                    let r = rulelab::sweep::bench::run(name, text, &backend, learners)?;
+                    println!(
+                        "{:<14} {:<5} {:>8} {:>9.3} {:>14.3e} {:>14.3e} {:>12.4e}  {} {}",
+                        &name[..name.len().min(14)],
+                        r.device,
+                        r.n,
+                        r.seconds,
+                        r.learner_steps_per_s,
+                        r.coordinate_steps_per_s,
+                        r.median_final_loss,
+                        r.adapter,
+                        r.simd
+                    );
+                    println!(
+                        "    best setting {} (mean final loss {:.4e})",
+                        r.best_setting, r.best_mean_final_loss
+                    );
+                    rows.push(r);
+                }
+            }
+            if let Some(path) = json {
+                write_atomic(
+                    &path,
+                    &serde_json::to_vec_pretty(&rows).expect("rows serialise"),
+                )?;
+                println!("wrote {}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

@@ -3,7 +3,7 @@
 //! the CPU device. Member rules step through the optimiser family's own update code
 //! (`optim::cpu::update_group`), not a copy of it.
 
-use super::data::{mlp, Shared};
+use super::data::{forward, Shared};
 use super::{purpose, LandscapeKind, Noise, Outcome, Params, Problem, RuleKind};
 use crate::optim::cpu::update_group;
 use crate::optim::Consts;
@@ -78,17 +78,23 @@ pub fn loss_grad<F: Real>(
             let data = shared.teacher.as_ref().expect("teacher data");
             let n = t.samples;
             grad.iter_mut().for_each(|g| *g = F::zero());
+            // With minibatches the rule never sees the full-batch gradient: the forward
+            // pass alone gives the loss.
+            let need_grad = t.minibatch == 0;
+            let mut acts = vec![F::zero(); t.hidden];
             let mut loss = F::zero();
             for s in 0..n {
+                let x = &data.x[s * t.d_in..(s + 1) * t.d_in];
                 loss = loss
-                    + accumulate_sample(
+                    + sample(
                         theta,
-                        grad,
-                        &data.x[s * t.d_in..(s + 1) * t.d_in],
+                        need_grad.then_some(&mut *grad),
+                        x,
                         data.y[s],
                         t.d_in,
                         t.hidden,
                         F::one(),
+                        &mut acts,
                     );
             }
             let inv = F::one() / F::c(n as f64);
@@ -98,32 +104,29 @@ pub fn loss_grad<F: Real>(
     }
 }
 
-/// Adds weight * ∇ of ½ (student(x) − y)² to `grad`; returns the unweighted loss.
-fn accumulate_sample<F: Real>(
+/// ½ (student(x) − y)² for one sample, adding weight times its gradient to `grad` when
+/// given. `acts` (length hidden) is scratch for the hidden activations.
+#[allow(clippy::too_many_arguments)]
+fn sample<F: Real>(
     w: &[F],
-    grad: &mut [F],
+    grad: Option<&mut [F]>,
     x: &[F],
     y: F,
     d_in: usize,
     hidden: usize,
     weight: F,
+    acts: &mut [F],
 ) -> F {
     let sin = F::one() / F::c(d_in as f64).sqrt();
     let sh = F::one() / F::c(hidden as f64).sqrt();
-    let out = mlp(w, x, d_in, hidden);
-    let r = out - y;
-    for h in 0..hidden {
-        let z: F = w[h * d_in..(h + 1) * d_in]
-            .iter()
-            .zip(x)
-            .fold(F::zero(), |s, (&a, &b)| s + a * b)
-            * sin;
-        let act = z.tanh();
-        let w2 = w[hidden * d_in + h];
-        grad[hidden * d_in + h] = grad[hidden * d_in + h] + weight * r * act * sh;
-        let back = weight * r * w2 * sh * (F::one() - act * act) * sin;
-        for i in 0..d_in {
-            grad[h * d_in + i] = grad[h * d_in + i] + back * x[i];
+    let r = forward(w, x, d_in, hidden, acts) - y;
+    if let Some(grad) = grad {
+        for (h, &act) in acts.iter().enumerate() {
+            grad[hidden * d_in + h] = grad[hidden * d_in + h] + weight * r * act * sh;
+            let back = weight * r * w[hidden * d_in + h] * sh * (F::one() - act * act) * sin;
+            for (g, &xi) in grad[h * d_in..(h + 1) * d_in].iter_mut().zip(x) {
+                *g = *g + back * xi;
+            }
         }
     }
     F::c(0.5) * r * r
@@ -143,16 +146,18 @@ fn minibatch_grad<F: Real>(
     let data = shared.teacher.as_ref().expect("teacher data");
     grad.iter_mut().for_each(|g| *g = F::zero());
     let w = F::one() / F::c(t.minibatch as f64);
+    let mut acts = vec![F::zero(); t.hidden];
     for k in 0..t.minibatch {
         let s = minibatch_index(key, step, k as u32, t.samples as u32) as usize;
-        accumulate_sample(
+        sample(
             theta,
-            grad,
+            Some(&mut *grad),
             &data.x[s * t.d_in..(s + 1) * t.d_in],
             data.y[s],
             t.d_in,
             t.hidden,
             w,
+            &mut acts,
         );
     }
 }
@@ -201,9 +206,176 @@ pub fn simulate<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> O
     simulate_full(problem, shared, p).0
 }
 
+/// Runs one learner and also returns its final θ and the exact gradient there.
+pub fn simulate_full<F: Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    p: &Params,
+) -> (Outcome, Vec<F>, Vec<F>) {
+    simulate_batch(problem, shared, std::slice::from_ref(p))
+        .pop()
+        .expect("one learner")
+}
+
 crate::multiversion! {
-    /// Runs one learner and also returns its final θ and the exact gradient there.
-    pub fn simulate_full<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> (Outcome, Vec<F>, Vec<F>) = simulate_inner;
+    /// Runs learners that share a seed in lockstep: their gradient noise is the same
+    /// draw (a function of seed, step and coordinate only), so it is made once per step
+    /// for the whole batch. Returns each learner's outcome, final θ and gradient there.
+    pub fn simulate_batch<F: Real>(problem: &Problem, shared: &Shared<F>, params: &[Params]) -> Vec<(Outcome, Vec<F>, Vec<F>)> = simulate_batch_inner;
+}
+
+#[inline(always)]
+fn simulate_batch_inner<F: Real>(
+    problem: &Problem,
+    shared: &Shared<F>,
+    params: &[Params],
+) -> Vec<(Outcome, Vec<F>, Vec<F>)> {
+    let Some(first) = params.first() else {
+        return vec![];
+    };
+    assert!(
+        params.iter().all(|p| p.seed == first.seed),
+        "a batch shares one seed"
+    );
+    let key = key_from_seed(first.seed_u64());
+    let nb = problem.dim.div_ceil(4);
+    let mut words: [Vec<u32>; 4] = [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]];
+    let mut xi = vec![F::zero(); 4 * nb];
+    let mut runs: Vec<Learner<F>> = params
+        .iter()
+        .map(|p| Learner::new(problem, shared, p))
+        .collect();
+    for t in 0..=problem.steps {
+        let noisy = problem.noise != Noise::None && t < problem.steps;
+        if noisy && runs.iter().any(|r| !r.stopped) {
+            words[0]
+                .iter_mut()
+                .enumerate()
+                .for_each(|(b, w)| *w = b as u32);
+            words[1].fill(t as u32);
+            words[2].fill(0);
+            words[3].fill(purpose::NOISE);
+            philox_blocks(&mut words, key);
+            normals_blocks(&words, &mut xi);
+        }
+        for r in runs.iter_mut().filter(|r| !r.stopped) {
+            r.step(problem, shared, key, t, noisy.then_some(&xi[..]));
+        }
+    }
+    runs.into_iter()
+        .map(|r| (r.stats.finish(), r.theta, r.grad))
+        .collect()
+}
+
+/// One learner's state through a run.
+struct Learner<'a, F: Real> {
+    p: &'a Params,
+    h: Vec<F>,
+    noise_scale: Vec<F>,
+    metric_inv: Vec<F>,
+    theta: Vec<F>,
+    grad: Vec<F>,
+    states: Vec<Vec<F>>,
+    consts: Consts<f64>,
+    bc1: Vec<f64>,
+    bc2: Vec<f64>,
+    stats: Stats,
+    stopped: bool,
+}
+
+impl<'a, F: Real> Learner<'a, F> {
+    #[inline(always)]
+    fn new(problem: &Problem, shared: &Shared<F>, p: &'a Params) -> Self {
+        let d = problem.dim;
+        let h = curvature::<F>(problem, shared, p);
+        let noise_scale: Vec<F> = match problem.noise {
+            Noise::None => vec![F::zero(); d],
+            Noise::Isotropic => vec![F::c(p.noise_sigma); d],
+            Noise::Curvature => h.iter().map(|&x| F::c(p.noise_sigma) * x.sqrt()).collect(),
+        };
+        let member = problem.rule.member();
+        let init = member.map_or(vec![0.0], |m| m.initial_state(&p.hyper()));
+        Learner {
+            p,
+            metric_inv: h.iter().map(|&x| F::one() / x.max(F::c(p.eps))).collect(),
+            h,
+            noise_scale,
+            theta: initial_point::<F>(problem, p),
+            grad: vec![F::zero(); d],
+            states: init.iter().map(|&v| vec![F::c(v); d]).collect(),
+            consts: Consts::new(member.unwrap_or(crate::optim::Member::Sgd), &p.hyper(), 1),
+            bc1: bias_corrections(p.beta1, problem.steps),
+            bc2: bias_corrections(p.beta2, problem.steps),
+            stats: Stats::new(problem),
+            stopped: false,
+        }
+    }
+
+    /// Records L(θ_t) and, unless the run ends here, takes step t with noise `xi`.
+    #[inline(always)]
+    fn step(
+        &mut self,
+        problem: &Problem,
+        shared: &Shared<F>,
+        key: [u32; 2],
+        t: usize,
+        xi: Option<&[F]>,
+    ) {
+        let p = self.p;
+        let loss = if problem.landscape == LandscapeKind::Quadratic {
+            quadratic(F::c(p.mu), &self.h, &self.theta, &mut self.grad)
+        } else {
+            loss_grad(problem, shared, p, &self.h, &self.theta, &mut self.grad)
+        };
+        if self.stats.record(t, loss.to_f64().unwrap_or(f64::NAN)) || t == problem.steps {
+            self.stopped = true;
+            return;
+        }
+        let grad = &mut self.grad;
+        if problem.teacher.is_some_and(|tt| tt.minibatch > 0) {
+            minibatch_grad(problem, shared, key, t as u32, &self.theta, grad);
+        }
+        if let Some(xi) = xi {
+            for ((g, &z), &s) in grad.iter_mut().zip(xi).zip(&self.noise_scale) {
+                *g = *g + s * z;
+            }
+        }
+        if problem.rule == RuleKind::NaturalGradient {
+            grad.iter_mut()
+                .zip(&self.metric_inv)
+                .for_each(|(g, &m)| *g = *g * m);
+        }
+        match problem.rule.member() {
+            Some(m) => {
+                self.consts.bc1 = self.bc1[t];
+                self.consts.bc2 = self.bc2[t];
+                let c = self.consts.cast::<F>();
+                // Slices on the stack: this runs once per learner per step.
+                let th = &mut self.theta;
+                match self.states.as_mut_slice() {
+                    [] => update_group(m, &c, F::one(), th, grad, &mut []),
+                    [a] => update_group(m, &c, F::one(), th, grad, &mut [a]),
+                    [a, b] => update_group(m, &c, F::one(), th, grad, &mut [a, b]),
+                    [a, b, d] => update_group(m, &c, F::one(), th, grad, &mut [a, b, d]),
+                    _ => unreachable!("at most three states"),
+                }
+            }
+            None => {
+                let (lr, mu) = (F::c(p.lr), F::c(p.beta1));
+                let nesterov = problem.rule == RuleKind::Nesterov;
+                for ((th, &g), v) in self
+                    .theta
+                    .iter_mut()
+                    .zip(grad.iter())
+                    .zip(self.states[0].iter_mut())
+                {
+                    *v = mu * *v + g;
+                    let step = if nesterov { g + mu * *v } else { *v };
+                    *th = *th - lr * step;
+                }
+            }
+        }
+    }
 }
 
 /// ½ Σ h (θ − μ)² with its gradient: sixteen partial sums so the loop vectorises
@@ -229,89 +401,6 @@ fn quadratic<F: Real>(mu: F, h: &[F], theta: &[F], grad: &mut [F]) -> F {
         acc[0] = acc[0] + h[i] * r * r;
     }
     F::c(0.5) * acc.iter().fold(F::zero(), |s, &a| s + a)
-}
-
-#[inline(always)]
-fn simulate_inner<F: Real>(
-    problem: &Problem,
-    shared: &Shared<F>,
-    p: &Params,
-) -> (Outcome, Vec<F>, Vec<F>) {
-    let d = problem.dim;
-    let key = key_from_seed(p.seed_u64());
-    let h = curvature::<F>(problem, shared, p);
-    let noise_scale: Vec<F> = match problem.noise {
-        Noise::None => vec![F::zero(); d],
-        Noise::Isotropic => vec![F::c(p.noise_sigma); d],
-        Noise::Curvature => h.iter().map(|&x| F::c(p.noise_sigma) * x.sqrt()).collect(),
-    };
-    let metric_inv: Vec<F> = h.iter().map(|&x| F::one() / x.max(F::c(p.eps))).collect();
-    let mut theta = initial_point::<F>(problem, p);
-    let mut grad = vec![F::zero(); d];
-    let nb = d.div_ceil(4);
-    let mut words: [Vec<u32>; 4] = [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]];
-    let mut xi = vec![F::zero(); 4 * nb];
-    let member = problem.rule.member();
-    let init = member.map_or(vec![0.0], |m| m.initial_state(&p.hyper()));
-    let mut states: Vec<Vec<F>> = init.iter().map(|&v| vec![F::c(v); d]).collect();
-    let mut consts = Consts::new(member.unwrap_or(crate::optim::Member::Sgd), &p.hyper(), 1);
-    let bc1 = bias_corrections(p.beta1, problem.steps);
-    let bc2 = bias_corrections(p.beta2, problem.steps);
-    let mu = F::c(p.mu);
-
-    let mut stats = Stats::new(problem);
-    for t in 0..=problem.steps {
-        let loss = if problem.landscape == LandscapeKind::Quadratic {
-            quadratic(mu, &h, &theta, &mut grad)
-        } else {
-            loss_grad(problem, shared, p, &h, &theta, &mut grad)
-        };
-        if stats.record(t, loss.to_f64().unwrap_or(f64::NAN)) || t == problem.steps {
-            break;
-        }
-        if problem.teacher.is_some_and(|tt| tt.minibatch > 0) {
-            minibatch_grad(problem, shared, key, t as u32, &theta, &mut grad);
-        }
-        if problem.noise != Noise::None {
-            words[0]
-                .iter_mut()
-                .enumerate()
-                .for_each(|(b, w)| *w = b as u32);
-            words[1].fill(t as u32);
-            words[2].fill(0);
-            words[3].fill(purpose::NOISE);
-            philox_blocks(&mut words, key);
-            normals_blocks(&words, &mut xi);
-            for ((g, &z), &s) in grad.iter_mut().zip(&xi).zip(&noise_scale) {
-                *g = *g + s * z;
-            }
-        }
-        if problem.rule == RuleKind::NaturalGradient {
-            grad.iter_mut()
-                .zip(&metric_inv)
-                .for_each(|(g, &m)| *g = *g * m);
-        }
-        match member {
-            Some(m) => {
-                consts.bc1 = bc1[t];
-                consts.bc2 = bc2[t];
-                let c = consts.cast::<F>();
-                let mut slices: Vec<&mut [F]> =
-                    states.iter_mut().map(|s| s.as_mut_slice()).collect();
-                update_group(m, &c, F::one(), &mut theta, &grad, &mut slices);
-            }
-            None => {
-                let (lr, mu) = (F::c(p.lr), F::c(p.beta1));
-                let nesterov = problem.rule == RuleKind::Nesterov;
-                for ((th, &g), v) in theta.iter_mut().zip(&grad).zip(states[0].iter_mut()) {
-                    *v = mu * *v + g;
-                    let step = if nesterov { g + mu * *v } else { *v };
-                    *th = *th - lr * step;
-                }
-            }
-        }
-    }
-    (stats.finish(), theta, grad)
 }
 
 /// Running per-learner statistics of the loss sequence.
@@ -381,14 +470,42 @@ impl Stats {
     }
 }
 
-/// Runs every learner of a chunk, in parallel over learners.
+/// Learners per lockstep batch: enough to amortise the shared noise draw, few enough
+/// that the batch's state stays in the core's caches.
+const BATCH: usize = 32;
+
+/// Runs every learner of a chunk, in parallel over batches of learners that share a
+/// seed (their noise is drawn once per step), results in the chunk's order.
 pub fn run_chunk<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
     params: &[Params],
 ) -> Vec<Outcome> {
-    params
+    let mut by_seed: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+    for (i, p) in params.iter().enumerate() {
+        by_seed.entry(p.seed.to_bits()).or_default().push(i);
+    }
+    let batches: Vec<Vec<usize>> = by_seed
+        .into_values()
+        .flat_map(|v| v.chunks(BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>())
+        .collect();
+    let results: Vec<(usize, Outcome)> = batches
         .par_iter()
-        .map(|p| simulate(problem, shared, p))
+        .flat_map_iter(|idx| {
+            let ps: Vec<Params> = idx.iter().map(|&i| params[i]).collect();
+            let outs = simulate_batch(problem, shared, &ps);
+            idx.iter()
+                .copied()
+                .zip(outs.into_iter().map(|o| o.0))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut ordered: Vec<Option<Outcome>> = vec![None; params.len()];
+    for (i, o) in results {
+        ordered[i] = Some(o);
+    }
+    ordered
+        .into_iter()
+        .map(|o| o.expect("every learner ran"))
         .collect()
 }

@@ -103,16 +103,18 @@ fn solve_spd(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
     x
 }
 
-/// The teacher's output for one sample: Σ_h w2_h tanh(W1_h · x / sqrt(d_in)) / sqrt(H).
-pub fn mlp<F: Real>(w: &[F], x: &[F], d_in: usize, hidden: usize) -> F {
+/// The network's output for one sample, f(x) = Σ_h w2_h tanh(W1_h · x / sqrt(d_in)) /
+/// sqrt(H), leaving the hidden activations in `acts` (length H) for a backward pass.
+pub fn forward<F: Real>(w: &[F], x: &[F], d_in: usize, hidden: usize, acts: &mut [F]) -> F {
     let scale_in = F::one() / F::c(d_in as f64).sqrt();
     let mut out = F::zero();
-    for h in 0..hidden {
-        let z: F = w[h * d_in..(h + 1) * d_in]
+    for (h, a) in acts.iter_mut().enumerate() {
+        let z = w[h * d_in..(h + 1) * d_in]
             .iter()
             .zip(x)
             .fold(F::zero(), |s, (&a, &b)| s + a * b);
-        out = out + w[hidden * d_in + h] * (z * scale_in).tanh();
+        *a = (z * scale_in).tanh();
+        out = out + w[hidden * d_in + h] * *a;
     }
     out / F::c(hidden as f64).sqrt()
 }
@@ -181,7 +183,15 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
             let w = gaussians(seed, 1, d);
             let x = gaussians(seed, 2, t.samples * t.d_in);
             let y = (0..t.samples)
-                .map(|i| mlp(&w, &x[i * t.d_in..(i + 1) * t.d_in], t.d_in, t.hidden))
+                .map(|i| {
+                    forward(
+                        &w,
+                        &x[i * t.d_in..(i + 1) * t.d_in],
+                        t.d_in,
+                        t.hidden,
+                        &mut vec![0.0; t.hidden],
+                    )
+                })
                 .collect();
             Shared {
                 dense: None,

@@ -200,6 +200,12 @@ fn axis_values(key: &str, v: &Value) -> Result<Vec<f64>> {
     if values.is_empty() {
         return Err(err(key, "an axis needs at least one value"));
     }
+    // Computed points are rounded to 15 significant digits, so 10^-1.5 * 10^... prints as
+    // 0.03 and not 0.030000000000000002 in result files.
+    let values: Vec<f64> = values
+        .iter()
+        .map(|v| format!("{v:.14e}").parse().unwrap_or(*v))
+        .collect();
     if values.iter().any(|x| !x.is_finite()) {
         return Err(err(key, "every value must be finite"));
     }

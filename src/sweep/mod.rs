@@ -2,6 +2,7 @@
 //! written durably so that a killed run resumes, shardable across machines and
 //! mergeable afterwards.
 
+pub mod bench;
 pub mod config;
 pub mod merge;
 pub mod plot;

@@ -1,0 +1,113 @@
+//! Landscape kernels on the adapter (and the CPU device) against the f64 reference:
+//! the same cases `rulelab check --family landscape` runs.
+
+mod common;
+
+use rulelab::check::Row;
+use rulelab::gpu::Backend;
+use rulelab::landscape::checks::{self, loss_grad_rows, rule_rows};
+use rulelab::landscape::{data, LandscapeKind, RuleKind};
+
+fn assert_rows(rows: &[Row], seed: u64) {
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert!(r.report.pass, "{} (seed {seed}): {}", r.kernel, r.report);
+    }
+}
+
+const KINDS: [LandscapeKind; 6] = [
+    LandscapeKind::Quadratic,
+    LandscapeKind::QuadraticDense,
+    LandscapeKind::DoubleWell,
+    LandscapeKind::Rosenbrock,
+    LandscapeKind::LinearRegression,
+    LandscapeKind::TeacherStudent,
+];
+
+#[test]
+fn every_landscape_loss_and_gradient_at_random_points() {
+    let Some(gpu) = common::gpu() else { return };
+    let seed = common::seed("loss_grad");
+    for kind in KINDS {
+        assert_rows(
+            &loss_grad_rows(&common::backend(&gpu), kind, seed).unwrap(),
+            seed,
+        );
+    }
+}
+
+/// Every rule over 1 step and over 50 steps, with and without gradient noise, compared
+/// exactly (to accumulated f32 round-off) on a short horizon away from the optimum.
+#[test]
+fn every_rule_over_1_and_50_steps_with_and_without_noise() {
+    let Some(gpu) = common::gpu() else { return };
+    let seed = common::seed("rules");
+    for rule in RuleKind::ALL {
+        for (steps, noise) in [(1, false), (1, true), (50, false), (50, true)] {
+            assert_rows(
+                &rule_rows(
+                    &common::backend(&gpu),
+                    LandscapeKind::Quadratic,
+                    rule,
+                    steps,
+                    noise,
+                    seed,
+                )
+                .unwrap(),
+                seed,
+            );
+        }
+    }
+}
+
+/// Coupled landscapes (neighbours and dense rows from workgroup memory) and minibatch
+/// gradients, plus the CPU device against the same reference.
+#[test]
+fn coupled_landscapes_minibatches_and_the_cpu_device() {
+    let seed = common::seed("coupled");
+    let mut backends = vec![Backend::Cpu];
+    if let Some(gpu) = common::gpu() {
+        backends.push(common::backend(&gpu));
+    }
+    for b in &backends {
+        for case in checks::cases() {
+            assert_rows(&(case.run)(b, seed).unwrap(), seed);
+        }
+    }
+}
+
+/// A learner whose loss blows up is flagged, stops, and keeps its row; the others run on.
+#[test]
+fn diverging_learners_are_flagged_and_stop() {
+    let seed = common::seed("diverge");
+    let mut problem = checks::small_problem(LandscapeKind::Quadratic, RuleKind::Gd, 60);
+    problem.blowup = 1e6;
+    let mut rng = rulelab::check::rng(seed);
+    let mut params = checks::random_learners(&problem, 4, &mut rng);
+    params[1].lr = 1e3; // h up to 2: each step multiplies the stiff coordinates by ~2000
+    params[3].lr = 1e3;
+    params[0].lr = 0.1;
+    params[2].lr = 0.1;
+    let shared = data::build(&problem, &params[0]);
+    let mut backends = vec![Backend::Cpu];
+    if let Some(gpu) = common::gpu() {
+        backends.push(common::backend(&gpu));
+    }
+    for b in &backends {
+        let f = checks::run_backend(b, &problem, &shared, &params).unwrap();
+        let flags: Vec<bool> = f.outcomes.iter().map(|o| o.diverged).collect();
+        assert_eq!(flags, vec![false, true, false, true], "{}", b.kind());
+        for o in &f.outcomes {
+            if o.diverged {
+                assert!(
+                    !(o.final_loss <= 1e6),
+                    "the flagged loss is kept: {}",
+                    o.final_loss
+                );
+                assert!(o.min_loss.is_finite() && o.mean_loss.is_finite());
+            } else {
+                assert!(o.final_loss < o.min_loss * 1.0001 + 1e-12 || o.final_loss.is_finite());
+            }
+        }
+    }
+}
