@@ -145,7 +145,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!(
                 "sweep: {} learners ({} on {}, D = {}, {} steps), shard {}/{}, on {} — {}",
                 cfg.grid_size(),
-                cfg.problem.rule.name(),
+                cfg.rules
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 cfg.problem.landscape.name(),
                 cfg.problem.dim,
                 cfg.problem.steps,

@@ -416,11 +416,10 @@ struct Stats {
 
 impl Stats {
     fn new(problem: &Problem) -> Self {
-        let records = if problem.record_every > 0 {
-            problem.steps / problem.record_every + 1
-        } else {
-            0
-        };
+        let records = problem
+            .steps
+            .checked_div(problem.record_every)
+            .map_or(0, |r| r + 1);
         Stats {
             threshold: problem.threshold,
             blowup: problem.blowup,
@@ -442,7 +441,7 @@ impl Stats {
     /// Records L(θ_t); returns true when the learner has diverged and must stop.
     fn record(&mut self, t: usize, loss: f64) -> bool {
         self.out.final_loss = loss;
-        if self.record_every > 0 && t % self.record_every == 0 {
+        if self.record_every > 0 && t.is_multiple_of(self.record_every) {
             self.out.trajectory.push(loss as f32);
         }
         if !loss.is_finite() || loss > self.blowup {

@@ -252,11 +252,9 @@ pub fn run_chunk_with_finals(
         n_learners: n as u32,
         steps: steps as u32,
         record_every: problem.record_every as u32,
-        n_records: if problem.record_every > 0 {
-            (steps / problem.record_every + 1) as u32
-        } else {
-            0
-        },
+        n_records: steps
+            .checked_div(problem.record_every)
+            .map_or(0, |r| r as u32 + 1),
         noise: match problem.noise {
             Noise::None => 0,
             Noise::Isotropic => 1,

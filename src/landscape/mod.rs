@@ -175,6 +175,9 @@ macro_rules! params {
 params! {
     /// Seeds the learner's initial point, gradient noise and minibatches.
     seed = 0.0,
+    /// Which of the sweep's rule kinds this learner runs (an index; a `rule` grid axis
+    /// lists the kinds by name).
+    rule = 0.0,
     lr = 1e-3,
     /// Adam-family β1; momentum and nesterov read their coefficient μ_m here too.
     beta1 = 0.9,
@@ -282,7 +285,7 @@ impl Problem {
         if self.dim == 0 || self.dim > 1024 {
             return bad("landscape.dim", format!("{} must be in 1..=1024", self.dim));
         }
-        if self.landscape == LandscapeKind::DoubleWell && self.dim % 2 != 0 {
+        if self.landscape == LandscapeKind::DoubleWell && !self.dim.is_multiple_of(2) {
             return bad(
                 "landscape.dim",
                 format!(
@@ -344,7 +347,7 @@ impl Problem {
                 format!("{} must be in 1..=100000000", self.steps),
             );
         }
-        if !(self.blowup > 0.0) {
+        if self.blowup.is_nan() || self.blowup <= 0.0 {
             return bad("run.blowup", format!("{} must be > 0", self.blowup));
         }
         if self.landscape == LandscapeKind::LinearRegression && self.samples < self.dim {
@@ -408,7 +411,7 @@ impl Problem {
                 );
             }
         }
-        if self.rule == RuleKind::NaturalGradient && !(p.eps > 0.0) {
+        if self.rule == RuleKind::NaturalGradient && (p.eps.is_nan() || p.eps <= 0.0) {
             return bad(
                 "rule.eps",
                 format!("{} (the metric floor) must be > 0", p.eps),

@@ -45,7 +45,11 @@ pub struct Axis {
 /// A parsed and validated sweep.
 #[derive(Clone, Debug, Serialize)]
 pub struct SweepConfig {
+    /// The problem of the first rule kind; [`SweepConfig::problem_for`] gives each
+    /// learner's.
     pub problem: Problem,
+    /// The rule kinds: [rule] kind, or the names of a `rule` grid axis.
+    pub rules: Vec<RuleKind>,
     /// Every learner's numbers before the grid sets its axes.
     pub base: Params,
     pub axes: Vec<Axis>,
@@ -307,7 +311,7 @@ impl SweepConfig {
                 "d_in" => d_in = Some(integer(&key, v, 1, 1024)?),
                 "hidden" => hidden = Some(integer(&key, v, 1, 1024)?),
                 "minibatch" => minibatch = integer(&key, v, 0, 1 << 20)?,
-                name if Params::NAMES.contains(&name) && !RULE_PARAMS.contains(&name) && name != "seed" => {
+                name if Params::NAMES.contains(&name) && !RULE_PARAMS.contains(&name) && name != "seed" && name != "rule" => {
                     base.set(name, number(&key, v)?);
                 }
                 _ => return Err(err(&key, "unknown key; allowed: kind, dim, spectrum, h, noise, noise_sigma, theta0, theta0_noise, mu, h_min, h_max, alpha, a, b, c, d, data_seed, samples, label_noise, d_in, hidden, minibatch")),
@@ -377,9 +381,27 @@ impl SweepConfig {
             return Err(err("run.steps", "is required: an integer in 1..=100000000"));
         }
         let mut axes = Vec::new();
+        let mut rules = vec![rule_kind];
         if let Some(grid) = section(&root, "grid", false)? {
             for (k, v) in grid {
                 let key = format!("grid.{k}");
+                if k == "rule" {
+                    let names = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+                        err(
+                            &key,
+                            format!("must be a list of rule kinds: {}", rule_kinds.join(", ")),
+                        )
+                    })?;
+                    rules = names
+                        .iter()
+                        .map(|n| parse_kind(&key, n, &rule_kinds))
+                        .collect::<Result<_>>()?;
+                    axes.push(Axis {
+                        name: k.clone(),
+                        values: (0..rules.len()).map(|i| i as f64).collect(),
+                    });
+                    continue;
+                }
                 if !Params::NAMES.contains(&k.as_str()) {
                     return Err(err(
                         &key,
@@ -412,35 +434,71 @@ impl SweepConfig {
         if trajectories && problem.record_every == 0 {
             return Err(err("output.trajectories", "needs run.record_every > 0"));
         }
+        problem.rule = rules[0];
         let config = SweepConfig {
             problem,
+            rules,
             base,
             axes,
             chunk,
             trajectories,
             summary,
         };
-        config.problem.validate()?;
         let size = config.grid_size();
         if size > 1u64 << 40 {
             return Err(err("grid", format!("has {size} points; at most 2^40")));
         }
-        // Every value of every axis, with the base numbers, must make a valid learner.
-        config.problem.validate_params(&config.base)?;
-        for axis in &config.axes {
-            for &v in &axis.values {
-                let mut p = config.base;
-                p.set(&axis.name, v);
-                config.problem.validate_params(&p).map_err(|e| match e {
-                    Error::Invalid { field, message } => err(
-                        format!("grid.{} (value {v}) -> {field}", axis.name),
-                        message,
-                    ),
-                    e => e,
-                })?;
+        // Every value of every axis, with the base numbers, must make a valid learner
+        // under every rule kind of the sweep.
+        for r in 0..config.rules.len() {
+            let mut base = config.base;
+            base.rule = r as f64;
+            let problem = config.problem_for(&base);
+            problem.validate()?;
+            problem.validate_params(&base)?;
+            for axis in config.axes.iter().filter(|a| a.name != "rule") {
+                for &v in &axis.values {
+                    let mut p = base;
+                    p.set(&axis.name, v);
+                    problem.validate_params(&p).map_err(|e| match e {
+                        Error::Invalid { field, message } => err(
+                            format!("grid.{} (value {v}) -> {field}", axis.name),
+                            message,
+                        ),
+                        e => e,
+                    })?;
+                }
             }
         }
         Ok(config)
+    }
+
+    /// The problem a learner runs: the sweep's, with the learner's rule kind.
+    pub fn problem_for(&self, p: &Params) -> Problem {
+        let mut problem = self.problem.clone();
+        problem.rule = self.rules[p.rule as usize];
+        problem
+    }
+
+    /// An axis value as result files write it (rule kinds by name).
+    pub fn value_label(&self, axis: &str, v: f64) -> String {
+        if axis == "rule" {
+            self.rules[v as usize].name().to_string()
+        } else {
+            v.to_string()
+        }
+    }
+
+    /// The inverse of [`SweepConfig::value_label`].
+    pub fn parse_value(&self, axis: &str, s: &str) -> f64 {
+        if axis == "rule" {
+            self.rules
+                .iter()
+                .position(|r| r.name() == s)
+                .map_or(f64::NAN, |i| i as f64)
+        } else {
+            s.parse().unwrap_or(f64::NAN)
+        }
     }
 
     pub fn grid_size(&self) -> u64 {

@@ -9,7 +9,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// Rows of a results.csv as (axis values, final loss).
-pub fn read_results(path: &Path, n_axes: usize) -> Result<Vec<(Vec<f64>, f64)>> {
+pub fn read_results(cfg: &SweepConfig, path: &Path) -> Result<Vec<(Vec<f64>, f64)>> {
+    let n_axes = cfg.axes.len();
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
@@ -74,7 +75,7 @@ fn label(v: f64) -> String {
 }
 
 pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
-    let rows = read_results(&dir.join("results.csv"), cfg.axes.len())?;
+    let rows = read_results(cfg, &dir.join("results.csv"))?;
     // The two axes with the most values (stable: earlier axes win ties).
     let mut order: Vec<usize> = (0..cfg.axes.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(cfg.axes[i].values.len()));
@@ -115,7 +116,7 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     let heat_h = top + cell * ys.len() as f64 + 60.0;
     let curves = read_curves(cfg, dir)?;
     let height = heat_h + if curves.is_empty() { 0.0 } else { 320.0 };
-    let width = width.max(if curves.is_empty() { 0.0 } else { 620.0 });
+    let width = width.max(if curves.is_empty() { 700.0 } else { 900.0 });
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -126,7 +127,11 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     let _ = writeln!(
         svg,
         r#"<text x="{left}" y="20" font-size="13">median final loss: {} on {} ({} x {}; other axes folded)</text>"#,
-        cfg.problem.rule.name(),
+        cfg.rules
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(" vs "),
         cfg.problem.landscape.name(),
         name(xi),
         name(yi)
@@ -150,13 +155,17 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
             ys[cy]
         );
     }
+    let axis_label = |i: Option<usize>, v: f64| match i {
+        Some(i) if cfg.axes[i].name == "rule" => cfg.value_label("rule", v),
+        _ => label(v),
+    };
     for (i, &v) in xs.iter().enumerate() {
         let x = left + (i as f64 + 0.5) * cell;
         let y = top + ys.len() as f64 * cell + 12.0;
         let _ = writeln!(
             svg,
             r#"<text x="{x}" y="{y}" text-anchor="end" transform="rotate(-45 {x} {y})">{}</text>"#,
-            label(v)
+            axis_label(xi, v)
         );
     }
     for (i, &v) in ys.iter().enumerate() {
@@ -165,7 +174,7 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
             svg,
             r#"<text x="{}" y="{y}" text-anchor="end">{}</text>"#,
             left - 4.0,
-            label(v)
+            axis_label(yi, v)
         );
     }
     let _ = writeln!(
@@ -195,17 +204,17 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     }
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}">1e{:.1}</text>"#,
+        r#"<text x="{}" y="{}">{:.2e}</text>"#,
         bx + 18.0,
         top + 8.0,
-        hi
+        10f64.powf(hi)
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}">1e{:.1}</text>"#,
+        r#"<text x="{}" y="{}">{:.2e}</text>"#,
         bx + 18.0,
         top + 160.0,
-        lo
+        10f64.powf(lo)
     );
     if !curves.is_empty() {
         plot_curves(&mut svg, &curves, heat_h, cfg.problem.record_every);
@@ -220,7 +229,7 @@ fn read_curves(cfg: &SweepConfig, dir: &Path) -> Result<Vec<(String, Vec<f64>)>>
     if !cfg.trajectories || !path.exists() {
         return Ok(vec![]);
     }
-    let rows = read_results(&dir.join("results.csv"), cfg.axes.len())?;
+    let rows = read_results(cfg, &dir.join("results.csv"))?;
     let seed_axis = cfg.axes.iter().position(|a| a.name == "seed");
     let setting = |axes: &[f64]| -> String {
         cfg.axes
@@ -228,7 +237,17 @@ fn read_curves(cfg: &SweepConfig, dir: &Path) -> Result<Vec<(String, Vec<f64>)>>
             .zip(axes)
             .enumerate()
             .filter(|(i, _)| Some(*i) != seed_axis)
-            .map(|(_, (a, v))| format!("{}={}", a.name, label(*v)))
+            .map(|(_, (a, v))| {
+                format!(
+                    "{}={}",
+                    a.name,
+                    if a.name == "rule" {
+                        cfg.value_label("rule", *v)
+                    } else {
+                        label(*v)
+                    }
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -352,15 +371,17 @@ fn plot_curves(svg: &mut String, curves: &[(String, Vec<f64>)], y0: f64, every: 
     }
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}" text-anchor="end">1e{hi:.1}</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="end">{:.2e}</text>"#,
         left - 4.0,
-        top + 10.0
+        top + 10.0,
+        10f64.powf(hi)
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}" text-anchor="end">1e{lo:.1}</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="end">{:.2e}</text>"#,
         left - 4.0,
-        top + h
+        top + h,
+        10f64.powf(lo)
     );
     let last = (curves[0].1.len().max(1) - 1) * every;
     let _ = writeln!(

@@ -155,7 +155,7 @@ fn row(cfg: &SweepConfig, k: u64, p: &Params, o: &Outcome) -> String {
     let mut s = k.to_string();
     for a in &cfg.axes {
         s.push(',');
-        s.push_str(&p.get(&a.name).expect("axis is a parameter").to_string());
+        s.push_str(&cfg.value_label(&a.name, p.get(&a.name).expect("axis is a parameter")));
     }
     s.push_str(&format!(
         ",{},{},{},{},{}\n",
@@ -182,21 +182,38 @@ fn chunk_size(cfg: &SweepConfig, backend: &Backend) -> u64 {
     }
 }
 
-/// Runs the chunk of learners on the backend.
+/// Runs the chunk of learners on the backend, in groups of one rule kind each (a kernel
+/// per kind), results in the chunk's order.
 pub fn run_chunk(
     backend: &Backend,
     cfg: &SweepConfig,
     shared: &data::Shared<f64>,
     params: &[Params],
 ) -> Result<Vec<Outcome>> {
-    match backend {
-        Backend::Cpu => Ok(landscape::cpu::run_chunk::<f32>(
-            &cfg.problem,
-            &shared.cast::<f32>(),
-            params,
-        )),
-        Backend::Gpu(gpu) => landscape::gpu::run_chunk(gpu, &cfg.problem, shared, params),
+    let mut out: Vec<Option<Outcome>> = vec![None; params.len()];
+    for r in 0..cfg.rules.len() {
+        let idx: Vec<usize> = (0..params.len())
+            .filter(|&i| params[i].rule as usize == r)
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let group: Vec<Params> = idx.iter().map(|&i| params[i]).collect();
+        let problem = cfg.problem_for(&group[0]);
+        let outcomes = match backend {
+            Backend::Cpu => {
+                landscape::cpu::run_chunk::<f32>(&problem, &shared.cast::<f32>(), &group)
+            }
+            Backend::Gpu(gpu) => landscape::gpu::run_chunk(gpu, &problem, shared, &group)?,
+        };
+        for (i, o) in idx.into_iter().zip(outcomes) {
+            out[i] = Some(o);
+        }
     }
+    Ok(out
+        .into_iter()
+        .map(|o| o.expect("every learner has a rule"))
+        .collect())
 }
 
 /// Runs (or resumes) the sweep into `dir`; returns the final manifest.
