@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One command that measures rulelab on a GPU: checks every kernel against its CPU
 # reference on the adapter, benches the optimiser family against the adapter's own copy
-# bandwidth, runs the PyTorch peer if torch is installed, and prints one table.
+# bandwidth and the sweep workloads (S1, Rosenbrock) on the GPU and the CPU, runs the
+# peers that are installed (PyTorch's fused Adam; S1 in JAX and PyTorch), and prints
+# the tables.
 #
 #   scripts/gpu-bench.sh [OUT_DIR]          (default: results/gpu-bench)
 #
@@ -29,13 +31,21 @@ if [ ! -x "$RULELAB" ]; then cargo build --release; fi
 "$RULELAB" devices | tee "$OUT/devices.txt"
 "$RULELAB" check --device gpu | tee "$OUT/check.txt"
 "$RULELAB" bench optim --device gpu --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/optim.json"
-if python3 -c "import torch" 2>/dev/null; then
-    python3 benches/peers/torch_adam.py --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/torch_adam.json"
+"$RULELAB" bench sweep --devices gpu,cpu --json "$OUT/sweep.json"
+PYTHON="${PYTHON:-python3}"
+if "$PYTHON" -c "import torch" 2>/dev/null; then
+    "$PYTHON" benches/peers/torch_adam.py --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/torch_adam.json"
+    "$PYTHON" benches/peers/s1_torch.py --json "$OUT/s1_torch.json"
 else
-    echo "torch not installed: no PyTorch peer"
+    echo "torch not installed: no PyTorch peers"
+fi
+if "$PYTHON" -c "import jax" 2>/dev/null; then
+    "$PYTHON" benches/peers/s1_jax.py --json "$OUT/s1_jax.json"
+else
+    echo "jax not installed: no JAX peer"
 fi
 
-python3 - "$OUT" <<'PY'
+"$PYTHON" - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 rows = json.load(open(os.path.join(out, "optim.json")))
@@ -47,4 +57,16 @@ print("|---|---|---|---|---|---|---|---|")
 for r in rows:
     print(f"| {r['kernel']} | 2^{r['n'].bit_length()-1} | {r['seconds']*1e3:.3f} ms | {r['bytes_per_s']/1e9:.1f} | "
           f"{r['copy_bytes_per_s']/1e9:.1f} | {r['copy_shader_bytes_per_s']/1e9:.1f} | {r['ratio']:.3f} | {r['adapter']} |")
+print("\n| sweep | device | learners | seconds | learner-steps/s | coordinate-steps/s | median final loss | best setting |")
+print("|---|---|---|---|---|---|---|---|")
+for r in json.load(open(os.path.join(out, "sweep.json"))):
+    print(f"| {r['kernel']} | rulelab {r['device']} ({r['adapter']}) | {r['n']} | {r['seconds']:.3f} | {r['learner_steps_per_s']:.3e} | "
+          f"{r['coordinate_steps_per_s']:.3e} | {r['median_final_loss']:.4f} | {r['best_setting']} |")
+for peer in ("s1_jax", "s1_torch"):
+    path = os.path.join(out, peer + ".json")
+    if os.path.exists(path):
+        p = json.load(open(path))
+        b = p["best_setting"]
+        print(f"| s1_adam_quadratic | {p['peer']} ({p['device']}) | {p['learners']} | {p['seconds']:.3f} | {p['learner_steps_per_s']:.3e} | "
+              f"{p['coordinate_steps_per_s']:.3e} | {p['median_final_loss']:.4f} | lr={b['lr']:.4g} beta1={b['beta1']} beta2={b['beta2']} |")
 PY

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod error;
+pub mod files;
 pub mod gpu;
 pub mod landscape;
 pub mod optim;

@@ -240,10 +240,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             if let Some(path) = json {
-                write_atomic(
-                    &path,
-                    &serde_json::to_vec_pretty(&rows).expect("rows serialise"),
-                )?;
+                rulelab::files::write_json(&path, &rows)?;
                 println!("wrote {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -283,10 +280,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let _ = std::io::stdout().flush();
             })?;
             if let Some(path) = json {
-                write_atomic(
-                    &path,
-                    &serde_json::to_vec_pretty(&rows).expect("rows serialise"),
-                )?;
+                rulelab::files::write_json(&path, &rows)?;
                 println!("wrote {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -392,18 +386,4 @@ fn check_all(backend: &Backend, family: Option<&str>, seed: u64) -> Result<ExitC
     }
     println!("all passed");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let io = |e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }

@@ -163,16 +163,7 @@ pub fn gpu_draw(gpu: &Gpu, key: [u32; 2], c: [u32; 3], n: u32) -> Result<Draws> 
         n,
         _pad: [0; 2],
     };
-    let uniform = gpu.scoped(|| {
-        wgpu::util::DeviceExt::create_buffer_init(
-            &gpu.device,
-            &wgpu::util::BufferInitDescriptor {
-                label: Some("rng params"),
-                contents: bytemuck::bytes_of(&params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            },
-        )
-    })?;
+    let uniform = gpu.uniform("rng params", &params)?;
     let words = gpu.zeros::<[u32; 4]>("rng words", n as usize)?;
     let normals = gpu.zeros::<[f32; 4]>("rng normals", n as usize)?;
     gpu.fill(&words, [0xDEAD_BEEF; 4])?;

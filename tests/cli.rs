@@ -94,3 +94,63 @@ fn bench_writes_the_json_rows() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn sweep_shards_and_merge_from_the_command_line() {
+    let root = std::env::temp_dir().join(format!("rulelab-cli-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/sweeps/quickstart.toml"
+    );
+    let dir = |name: &str| root.join(name).to_str().unwrap().to_string();
+    for (out, shard) in [("whole", None), ("a", Some("0/2")), ("b", Some("1/2"))] {
+        let mut args = vec![
+            "sweep",
+            cfg,
+            "--out",
+            &*Box::leak(dir(out).into_boxed_str()),
+            "--device",
+            "cpu",
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let o = rulelab(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let merged = dir("merged");
+    let o = rulelab(&["merge", &dir("b"), &dir("a"), "--out", &merged]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read =
+        |d: &str| std::fs::read_to_string(std::path::Path::new(d).join("results.csv")).unwrap();
+    assert_eq!(read(&merged), read(&dir("whole")));
+    // The rule axis writes kinds by name, in grid order.
+    let text = read(&dir("whole"));
+    assert!(text.starts_with("learner,rule,lr,beta1,seed,"));
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("0,adam,")
+            && text.lines().last().unwrap().contains(",momentum,")
+    );
+    // A bad config is one clear line and a non-zero exit.
+    let bad = root.join("bad.toml");
+    std::fs::write(&bad, "[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\nbeta2 = 2\n[run]\nsteps = 5\n").unwrap();
+    let o = rulelab(&[
+        "sweep",
+        bad.to_str().unwrap(),
+        "--out",
+        &dir("bad"),
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("rulelab: invalid rule.beta2"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(root).ok();
+}

@@ -15,20 +15,11 @@ fn assert_rows(rows: &[Row], seed: u64) {
     }
 }
 
-const KINDS: [LandscapeKind; 6] = [
-    LandscapeKind::Quadratic,
-    LandscapeKind::QuadraticDense,
-    LandscapeKind::DoubleWell,
-    LandscapeKind::Rosenbrock,
-    LandscapeKind::LinearRegression,
-    LandscapeKind::TeacherStudent,
-];
-
 #[test]
 fn every_landscape_loss_and_gradient_at_random_points() {
     let Some(gpu) = common::gpu() else { return };
     let seed = common::seed("loss_grad");
-    for kind in KINDS {
+    for kind in LandscapeKind::ALL {
         assert_rows(
             &loss_grad_rows(&common::backend(&gpu), kind, seed).unwrap(),
             seed,

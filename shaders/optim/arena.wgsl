@@ -6,22 +6,6 @@
 // (the state bindings 6, 7, 8 with load and store) and a member file (`fn step`).
 
 
-struct Tile {
-    start: u32,
-    len: u32,
-    group: u32,
-    hyper: u32,
-    global: u32,
-}
-
-struct Control {
-    // Gradient scale from global-norm clipping (1 when off), written by `finalize`.
-    scale: f32,
-    max_norm: f32,
-    clip: u32,
-    _pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read_write> theta: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read> consts: array<Consts>;

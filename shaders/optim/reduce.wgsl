@@ -3,21 +3,6 @@
 // any g is NaN or infinite. `finalize` (one workgroup): the global norm over tiles of
 // unflagged groups, the clip scale, and the count of skipped groups.
 
-struct Tile {
-    start: u32,
-    len: u32,
-    group: u32,
-    hyper: u32,
-    global: u32,
-}
-
-struct Control {
-    scale: f32,
-    max_norm: f32,
-    clip: u32,
-    _pad: u32,
-}
-
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> tiles: array<Tile>;
 @group(0) @binding(4) var<storage, read_write> control: Control;

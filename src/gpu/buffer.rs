@@ -101,6 +101,18 @@ impl Gpu {
         GpuBuffer::wrap(buffer, data.len())
     }
 
+    /// A uniform buffer holding `value`.
+    pub fn uniform<T: Pod>(&self, label: &str, value: &T) -> Result<wgpu::Buffer> {
+        self.scoped(|| {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytemuck::bytes_of(value),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                })
+        })
+    }
+
     /// Overwrites the buffer's start with `data`.
     pub fn write<T: Pod>(&self, buf: &GpuBuffer<T>, data: &[T]) -> Result<()> {
         if data.len() > buf.len() {

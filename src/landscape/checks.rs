@@ -72,23 +72,7 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
                 ..Params::default()
             };
             if let Some(m) = problem.rule.member() {
-                let h = crate::optim::checks::random_hyper(m, rng);
-                for name in [
-                    "lr",
-                    "beta1",
-                    "beta2",
-                    "eps",
-                    "weight_decay",
-                    "sigma2",
-                    "eta",
-                    "batch",
-                    "q",
-                    "r_min",
-                    "p0",
-                    "r0",
-                ] {
-                    p.set(name, h_field(&h, name));
-                }
+                p.set_hyper(&crate::optim::checks::random_hyper(m, rng));
             } else {
                 p.lr = rng.random_range(1e-3..2e-2);
                 p.beta1 = rng.random_range(0.5..0.95);
@@ -106,25 +90,6 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
             p
         })
         .collect()
-}
-
-fn h_field(h: &crate::optim::Hyper, name: &str) -> f64 {
-    let p = Params {
-        lr: h.lr,
-        beta1: h.beta1,
-        beta2: h.beta2,
-        eps: h.eps,
-        weight_decay: h.weight_decay,
-        sigma2: h.sigma2,
-        eta: h.eta,
-        batch: h.batch,
-        q: h.q,
-        r_min: h.r_min,
-        p0: h.p0,
-        r0: h.r0,
-        ..Params::default()
-    };
-    p.get(name).expect("known")
 }
 
 /// What a run of a chunk leaves: outcomes and each learner's final θ and gradient.
@@ -333,22 +298,13 @@ pub fn rule_rows_on(
     ])
 }
 
-const LANDSCAPES: [LandscapeKind; 6] = [
-    LandscapeKind::Quadratic,
-    LandscapeKind::QuadraticDense,
-    LandscapeKind::DoubleWell,
-    LandscapeKind::Rosenbrock,
-    LandscapeKind::LinearRegression,
-    LandscapeKind::TeacherStudent,
-];
-
 pub fn cases() -> Vec<Case> {
     let mut v = vec![Case {
         family: "landscape",
         name: "loss_grad",
         run: |b, seed| {
             let mut rows = Vec::new();
-            for kind in LANDSCAPES {
+            for kind in LandscapeKind::ALL {
                 rows.extend(loss_grad_rows(b, kind, seed)?);
             }
             Ok(rows)

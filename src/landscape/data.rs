@@ -210,25 +210,12 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::landscape::{Noise, RuleKind, Spectrum};
+    use crate::landscape::RuleKind;
 
     fn problem(kind: LandscapeKind, dim: usize) -> Problem {
-        Problem {
-            landscape: kind,
-            dim,
-            spectrum: Spectrum::Logspace,
-            h: vec![],
-            noise: Noise::None,
-            rule: RuleKind::Gd,
-            steps: 1,
-            record_every: 0,
-            threshold: None,
-            blowup: 1e30,
-            data_seed: 7,
-            teacher: None,
-            samples: 50,
-            label_noise: 0.1,
-        }
+        let mut p = crate::landscape::checks::small_problem(kind, RuleKind::Gd, 1);
+        (p.dim, p.data_seed, p.samples, p.label_noise) = (dim, 7, 50, 0.1);
+        p
     }
 
     #[test]

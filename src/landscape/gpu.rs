@@ -305,16 +305,7 @@ pub fn run_chunk_with_finals(
     }
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
-    let uniform = gpu.scoped(|| {
-        wgpu::util::DeviceExt::create_buffer_init(
-            &gpu.device,
-            &wgpu::util::BufferInitDescriptor {
-                label: Some("sweep shape"),
-                contents: bytemuck::bytes_of(&shape),
-                usage: wgpu::BufferUsages::UNIFORM,
-            },
-        )
-    })?;
+    let uniform = gpu.uniform("sweep shape", &shape)?;
     let learner_buf = gpu.upload("sweep learners", &learners)?;
     let data_buf = gpu.upload("sweep data", &data)?;
     let outs = gpu.zeros::<Out>("sweep outcomes", n)?;

@@ -36,6 +36,15 @@ pub enum LandscapeKind {
 }
 
 impl LandscapeKind {
+    pub const ALL: [LandscapeKind; 6] = [
+        LandscapeKind::Quadratic,
+        LandscapeKind::QuadraticDense,
+        LandscapeKind::DoubleWell,
+        LandscapeKind::Rosenbrock,
+        LandscapeKind::LinearRegression,
+        LandscapeKind::TeacherStudent,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             LandscapeKind::Quadratic => "quadratic",
@@ -210,8 +219,39 @@ params! {
 }
 
 impl Params {
+    /// The numbers that belong to the rule ([rule] in configs); the others belong to the
+    /// landscape (seed and rule to [run] and [grid]).
+    pub const RULE_NAMES: &'static [&'static str] = &[
+        "lr",
+        "beta1",
+        "beta2",
+        "eps",
+        "weight_decay",
+        "sigma2",
+        "eta",
+        "batch",
+        "q",
+        "r_min",
+        "p0",
+        "r0",
+    ];
+
     pub fn seed_u64(&self) -> u64 {
         self.seed as u64
+    }
+
+    /// Sets the rule's numbers from optimiser-family hyper-parameters.
+    pub fn set_hyper(&mut self, h: &crate::optim::Hyper) {
+        (
+            self.lr,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            self.weight_decay,
+            self.sigma2,
+        ) = (h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.sigma2);
+        (self.eta, self.batch, self.q, self.r_min, self.p0, self.r0) =
+            (h.eta, h.batch, h.q, h.r_min, h.p0, h.r0);
     }
 
     /// The optimiser-family hyper-parameters these numbers hold.

@@ -228,12 +228,7 @@ impl<F: Real> CpuOptimizer<F> {
 
     /// Replaces the hyper-parameters of entry `i` (takes effect at the next step).
     pub fn set_hyper(&mut self, i: usize, h: super::Hyper) -> Result<()> {
-        let mut c = self.config.clone();
-        *c.hypers
-            .get_mut(i)
-            .ok_or_else(|| Error::invalid("hyper index", format!("{i} is out of range")))? = h;
-        c.validate(self.arena_len)?;
-        self.config = c;
+        self.config = self.config.with_hyper(i, h, self.arena_len)?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub const TILE: u64 = 1024;
 
 const ARENA: &str = include_str!("../../shaders/optim/arena.wgsl");
+const TILES: &str = include_str!("../../shaders/optim/tiles.wgsl");
 /// The `Consts` and `State` structs every rule kernel shares.
 pub const CONSTS_WGSL: &str = include_str!("../../shaders/optim/consts.wgsl");
 const STATES: [&str; 4] = [
@@ -42,7 +43,7 @@ pub fn step_wgsl(member: Member) -> &'static str {
 pub fn update_kernel_for(member: Member) -> Kernel {
     macro_rules! sources {
         ($k:expr, $file:literal) => {
-            &[CONSTS_WGSL, ARENA, STATES[$k], include_str!($file)]
+            &[CONSTS_WGSL, TILES, ARENA, STATES[$k], include_str!($file)]
         };
     }
     let (name, sources): (&'static str, &'static [&'static str]) = match member {
@@ -77,12 +78,12 @@ pub fn update_kernel_for(member: Member) -> Kernel {
 const REDUCE: &str = include_str!("../../shaders/optim/reduce.wgsl");
 pub const PREPASS: Kernel = Kernel {
     name: "optim_prepass",
-    sources: &[REDUCE],
+    sources: &[TILES, REDUCE],
     entry: "prepass",
 };
 pub const FINALIZE: Kernel = Kernel {
     name: "optim_finalize",
-    sources: &[REDUCE],
+    sources: &[TILES, REDUCE],
     entry: "finalize",
 };
 
@@ -309,12 +310,7 @@ impl GpuOptimizer {
 
     /// Replaces the hyper-parameters of entry `i`; no pipeline is rebuilt.
     pub fn set_hyper(&mut self, i: usize, h: Hyper) -> Result<()> {
-        let mut c = self.config.clone();
-        *c.hypers
-            .get_mut(i)
-            .ok_or_else(|| Error::invalid("hyper index", format!("{i} is out of range")))? = h;
-        c.validate(self.arena_len)?;
-        self.config = c;
+        self.config = self.config.with_hyper(i, h, self.arena_len)?;
         Ok(())
     }
 

@@ -319,6 +319,16 @@ impl Config {
         Ok(())
     }
 
+    /// This config with hyper-parameter entry `i` replaced, validated.
+    pub fn with_hyper(&self, i: usize, h: Hyper, arena_len: usize) -> Result<Config> {
+        let mut c = self.clone();
+        *c.hypers
+            .get_mut(i)
+            .ok_or_else(|| Error::invalid("hyper index", format!("{i} is out of range")))? = h;
+        c.validate(arena_len)?;
+        Ok(c)
+    }
+
     /// Initial state buffers over the arena (elements outside every group stay 0).
     pub fn initial_states<F: Float>(&self, arena_len: usize) -> Vec<Vec<F>> {
         let k = self.member.states().len();

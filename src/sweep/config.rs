@@ -19,22 +19,7 @@ use crate::landscape::{LandscapeKind, Noise, Params, Problem, RuleKind, Spectrum
 use serde::Serialize;
 use toml::{Table, Value};
 
-/// Parameters that belong in [rule]; the other numbers belong in [landscape] (seed in
-/// [run]).
-const RULE_PARAMS: &[&str] = &[
-    "lr",
-    "beta1",
-    "beta2",
-    "eps",
-    "weight_decay",
-    "sigma2",
-    "eta",
-    "batch",
-    "q",
-    "r_min",
-    "p0",
-    "r0",
-];
+const RULE_PARAMS: &[&str] = Params::RULE_NAMES;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Axis {

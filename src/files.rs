@@ -1,0 +1,42 @@
+//! Result files are written atomically: a temporary file, fsync, rename, so a reader
+//! (or a resumed run) never sees half a file.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+pub fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file, creating the parent directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = File::create(&tmp).map_err(io_error(&tmp))?;
+        f.write_all(bytes).map_err(io_error(&tmp))?;
+        f.sync_all().map_err(io_error(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io_error(path))?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Writes rows as pretty JSON, atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, rows: &T) -> Result<()> {
+    write_atomic(
+        path,
+        &serde_json::to_vec_pretty(rows).expect("rows serialise"),
+    )
+}
