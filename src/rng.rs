@@ -177,15 +177,7 @@ pub fn gpu_draw(gpu: &Gpu, key: [u32; 2], c: [u32; 3], n: u32) -> Result<Draws> 
             (2, normals.buffer.as_entire_binding()),
         ],
     )?;
-    let (x, y) = gpu.grid(n.div_ceil(64))?;
-    let mut enc = gpu.encoder("rng check");
-    gpu.scoped(|| {
-        let mut pass = enc.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(x, y, 1);
-    })?;
-    gpu.submit_and_wait(enc)?;
+    gpu.dispatch_and_wait("rng check", &pipeline, &bind, n.div_ceil(64))?;
     Ok((gpu.download(&words)?, gpu.download(&normals)?))
 }
 

@@ -76,6 +76,26 @@ impl Gpu {
         out
     }
 
+    /// Runs `workgroups` workgroups of one pipeline with one bind group (a 2-D grid past
+    /// the dimension limit; kernels skip the surplus) and waits for them.
+    pub fn dispatch_and_wait(
+        &self,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        bind: &wgpu::BindGroup,
+        workgroups: u32,
+    ) -> Result<()> {
+        let (x, y) = self.grid(workgroups)?;
+        let mut enc = self.encoder(label);
+        self.scoped(|| {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, bind, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        })?;
+        self.submit_and_wait(enc)
+    }
+
     /// The 2-D grid for `workgroups` workgroups on this device.
     pub fn grid(&self, workgroups: u32) -> Result<(u32, u32)> {
         grid_for(workgroups, self.max_workgroups_per_dimension())
