@@ -150,14 +150,28 @@ fn row(cfg: &SweepConfig, k: u64, p: &Params, o: &Outcome) -> String {
 }
 
 /// Learners per chunk: the config's, or one that keeps checkpoints frequent and every
-/// core (or the whole GPU) busy.
+/// core (or the whole GPU) busy. On a GPU the chunk's per-learner buffers (outcomes,
+/// trajectories) must also fit one storage binding.
 fn chunk_size(cfg: &SweepConfig, backend: &Backend) -> u64 {
-    if cfg.chunk > 0 {
-        return cfg.chunk as u64;
-    }
+    let want = if cfg.chunk > 0 {
+        cfg.chunk as u64
+    } else {
+        match backend {
+            Backend::Cpu => (256 * rayon::current_num_threads()).max(1024) as u64,
+            Backend::Gpu(_) => 1 << 16,
+        }
+    };
     match backend {
-        Backend::Cpu => (64 * rayon::current_num_threads()).max(256) as u64,
-        Backend::Gpu(_) => 1 << 16,
+        Backend::Cpu => want,
+        Backend::Gpu(gpu) => {
+            let records = cfg
+                .problem
+                .steps
+                .checked_div(cfg.problem.record_every)
+                .map_or(0, |r| r + 1) as u64;
+            let per_learner = 4 * records.max(5);
+            want.min((gpu.max_binding_bytes() / per_learner).max(1))
+        }
     }
 }
 
