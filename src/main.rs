@@ -100,6 +100,12 @@ enum BenchWhat {
 }
 
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at start-up, before any
+    // thread exists. Rust ignores SIGPIPE, which turns a closed pipe into a panic.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         // Mesa's Vulkan drivers print a warning per adapter probe without it. Set before
         // any thread starts; the value is only a scratch directory.
