@@ -154,3 +154,38 @@ fn sweep_shards_and_merge_from_the_command_line() {
     );
     std::fs::remove_dir_all(root).ok();
 }
+
+#[test]
+fn no_adapter_names_the_fix_and_auto_falls_back_to_the_cpu() {
+    // WGPU_BACKEND=metal finds nothing on Linux and Windows: the "no adapter" path.
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args(args)
+            .env("WGPU_BACKEND", "metal")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["check", "--device", "gpu", "--family", "rng"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no GPU adapter found")
+            && err.contains("mesa-vulkan-drivers")
+            && err.contains("--device cpu"),
+        "{err}"
+    );
+    let o = run(&["check", "--family", "optim"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("device: cpu"));
+    // A WGPU_ADAPTER_NAME that matches nothing is an error naming what was found.
+    let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args(["check", "--device", "gpu", "--family", "rng"])
+        .env("WGPU_ADAPTER_NAME", "no-such-adapter-anywhere")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("matches no adapter"));
+}
