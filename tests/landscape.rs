@@ -103,3 +103,51 @@ fn diverging_learners_are_flagged_and_stop() {
         }
     }
 }
+
+/// Long runs are cut into windows of steps (one dispatch each, state carried between
+/// them); the cut must not change a single bit of the results.
+#[test]
+fn step_windows_do_not_change_results() {
+    let Some(gpu) = common::gpu() else { return };
+    let seed = common::seed("windows");
+    let mut rng = rulelab::check::rng(seed);
+    for (kind, rule) in [
+        (LandscapeKind::Quadratic, RuleKind::Kalman),
+        (LandscapeKind::Rosenbrock, RuleKind::Nesterov),
+    ] {
+        let mut problem = checks::small_problem(kind, rule, 150);
+        problem.noise = rulelab::landscape::Noise::Isotropic;
+        problem.record_every = 7;
+        problem.threshold = Some(0.3);
+        problem.blowup = 1e3;
+        let mut params = checks::random_learners(&problem, 6, &mut rng);
+        params[2].lr = 50.0; // diverges early: its row must survive the later windows too
+        let shared = data::build(&problem, &params[0]);
+        let one = rulelab::landscape::gpu::run_chunk_with(
+            &gpu,
+            &problem,
+            &shared,
+            &params,
+            true,
+            Some(151),
+        )
+        .unwrap();
+        let cut = rulelab::landscape::gpu::run_chunk_with(
+            &gpu,
+            &problem,
+            &shared,
+            &params,
+            true,
+            Some(13),
+        )
+        .unwrap();
+        assert!(one.0.iter().any(|o| o.diverged));
+        assert_eq!(
+            format!("{:?}", one.0),
+            format!("{:?}", cut.0),
+            "{kind:?} {rule:?}"
+        );
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one.1), bits(&cut.1));
+    }
+}

@@ -1,5 +1,10 @@
 // The landscape sweep driver: every learner runs all its steps inside one dispatch.
 //
+// Long runs are cut into windows of steps [t_begin, t_end), one dispatch each, so that
+// no dispatch runs long enough to trip a display driver's watchdog: between windows a
+// learner's coordinates, filter states and running statistics wait in `carry` and
+// `progress`.
+//
 // Layout: a workgroup of 256 threads holds 256 / lanes learners; a learner's `lanes`
 // threads (a power of two >= nb = ceil(dim / 4)) each own one noise block b = lane and
 // its four coordinates j = k * nb + b (k = 0..3, j < dim), kept in registers for the
@@ -36,7 +41,12 @@ struct Shape {
     hidden: u32,
     samples: u32,
     minibatch: u32,
-    _pad: u32,
+    // This dispatch's window of steps; the run is t = 0..=steps.
+    t_begin: u32,
+    t_end: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct Learner {
@@ -64,6 +74,18 @@ struct Learner {
     _pad: f32,
 }
 
+// A learner's running statistics between windows.
+struct Progress {
+    final_loss: f32,
+    min_loss: f32,
+    sum: f32,
+    count: u32,
+    hit: i32,
+    diverged: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
 struct Out {
     final_loss: f32,
     min_loss: f32,
@@ -79,6 +101,9 @@ struct Out {
 @group(0) @binding(4) var<storage, read_write> traj: array<f32>;
 // Final theta and gradient per learner (dim each), for checks.
 @group(0) @binding(5) var<storage, read_write> finals: array<f32>;
+// Between windows: theta and the three states (4 * dim per learner), and statistics.
+@group(0) @binding(6) var<storage, read_write> carry: array<f32>;
+@group(0) @binding(7) var<storage, read_write> progress: array<Progress>;
 
 const WG: u32 = 256u;
 const PURPOSE_INIT: u32 = 1u;
@@ -133,8 +158,11 @@ fn main(
         valid[k] = b < shape.nb && coord(b, k) < shape.dim;
     }
 
-    // Initial point: theta0 + theta0_noise * xi, xi from the INIT stream.
+    // Initial point: theta0 + theta0_noise * xi, xi from the INIT stream; or, after the
+    // first window, where the last one left off.
     let z0 = normals4(philox4x32_10(vec4<u32>(b, 0u, 0u, PURPOSE_INIT), key));
+    let first = shape.t_begin == 0u;
+    let at = min(index, shape.n_learners - 1u) * 4u * shape.dim;
     var th = vec4<f32>(0.0);
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
@@ -144,25 +172,43 @@ fn main(
     var ctx = Ctx(b, base, learner, key, 0u);
     for (var k = 0u; k < 4u; k++) {
         if (valid[k]) {
-            th[k] = learner.theta0 + learner.theta0_noise * z0[k];
-            s0[k] = learner.init0;
-            s1[k] = learner.init1;
-            s2[k] = learner.init2;
-            let h = select(1.0, curvature(ctx, coord(b, k)), shape.noise == 2u || shape.natural != 0u);
+            let j = coord(b, k);
+            if (first) {
+                th[k] = learner.theta0 + learner.theta0_noise * z0[k];
+                s0[k] = learner.init0;
+                s1[k] = learner.init1;
+                s2[k] = learner.init2;
+            } else {
+                th[k] = carry[at + j];
+                s0[k] = carry[at + shape.dim + j];
+                s1[k] = carry[at + 2u * shape.dim + j];
+                s2[k] = carry[at + 3u * shape.dim + j];
+            }
+            let h = select(1.0, curvature(ctx, j), shape.noise == 2u || shape.natural != 0u);
             noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), shape.noise == 2u);
             metric_inv[k] = 1.0 / max(h, learner.metric_eps);
         }
     }
 
-    var stopped = !live;
     var final_loss = 0.0;
     var min_loss = 3.4e38;
     var sum = 0.0;
     var count = 0u;
     var hit = -1;
     var diverged = 0u;
+    if (!first) {
+        let pr = progress[min(index, shape.n_learners - 1u)];
+        final_loss = pr.final_loss;
+        min_loss = pr.min_loss;
+        sum = pr.sum;
+        count = pr.count;
+        hit = pr.hit;
+        diverged = pr.diverged;
+    }
+    var stopped = !live || diverged != 0u;
+    let stopped_at_entry = stopped;
     var g = vec4<f32>(0.0);
-    for (var t = 0u; t <= shape.steps; t++) {
+    for (var t = shape.t_begin; t < shape.t_end; t++) {
         ctx.t = t;
         for (var k = 0u; k < 4u; k++) {
             if (valid[k]) {
@@ -223,7 +269,22 @@ fn main(
             }
         }
     }
-    if (live) {
+    if (live && shape.t_end <= shape.steps) {
+        // Not the last window: leave everything for the next one.
+        for (var k = 0u; k < 4u; k++) {
+            if (valid[k]) {
+                let j = coord(b, k);
+                carry[at + j] = th[k];
+                carry[at + shape.dim + j] = s0[k];
+                carry[at + 2u * shape.dim + j] = s1[k];
+                carry[at + 3u * shape.dim + j] = s2[k];
+            }
+        }
+        if (lane == 0u) {
+            progress[index] = Progress(final_loss, min_loss, sum, count, hit, diverged, 0u, 0u);
+        }
+    }
+    if (live && shape.t_end > shape.steps) {
         if (lane == 0u) {
             var out: Out;
             out.final_loss = final_loss;
@@ -233,13 +294,15 @@ fn main(
             out.diverged = diverged;
             outs[index] = out;
         }
-        if (arrayLength(&finals) >= (index + 1u) * 2u * shape.dim) {
-            for (var k = 0u; k < 4u; k++) {
-                if (valid[k]) {
-                    let j = coord(b, k);
-                    finals[index * 2u * shape.dim + j] = th[k];
-                    finals[index * 2u * shape.dim + shape.dim + j] = g[k];
-                }
+    }
+    // Final theta and gradient (checks only): written by the window in which the learner
+    // ran last.
+    if (live && !stopped_at_entry && arrayLength(&finals) >= (index + 1u) * 2u * shape.dim) {
+        for (var k = 0u; k < 4u; k++) {
+            if (valid[k]) {
+                let j = coord(b, k);
+                finals[index * 2u * shape.dim + j] = th[k];
+                finals[index * 2u * shape.dim + shape.dim + j] = g[k];
             }
         }
     }

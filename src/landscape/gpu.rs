@@ -117,7 +117,9 @@ struct Shape {
     hidden: u32,
     samples: u32,
     minibatch: u32,
-    _pad: u32,
+    t_begin: u32,
+    t_end: u32,
+    _pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -142,6 +144,13 @@ struct Learner {
     _pad: f32,
 }
 
+/// A learner's running statistics between windows (mirrors WGSL `Progress`).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Progress {
+    words: [u32; 8],
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Out {
@@ -163,6 +172,12 @@ fn row_of(rows: &mut Vec<u64>, key: u64) -> u32 {
     }
 }
 
+/// Steps in the first window of a chunk, before any timing is known.
+const FIRST_WINDOW: u64 = 64;
+/// The wall time each later window aims at.
+const WINDOW_SECONDS: f64 = 0.2;
+const MAX_WINDOW: u64 = 1 << 20;
+
 /// Runs a chunk of learners on the GPU.
 pub fn run_chunk(
     gpu: &Gpu,
@@ -170,17 +185,19 @@ pub fn run_chunk(
     shared: &Shared<f64>,
     params: &[Params],
 ) -> Result<Vec<Outcome>> {
-    Ok(run_chunk_with_finals(gpu, problem, shared, params, false)?.0)
+    Ok(run_chunk_with(gpu, problem, shared, params, false, None)?.0)
 }
 
 /// Runs a chunk; with `finals`, also returns each learner's final θ and the exact
-/// gradient there (2 * dim values per learner), for checks.
-pub fn run_chunk_with_finals(
+/// gradient there (2 * dim values per learner), for checks; with every window of steps `window` long when given (tests
+/// use it to show that windows do not change results).
+pub fn run_chunk_with(
     gpu: &Gpu,
     problem: &Problem,
     shared: &Shared<f64>,
     params: &[Params],
     finals: bool,
+    window: Option<u64>,
 ) -> Result<(Vec<Outcome>, Vec<f32>)> {
     let n = params.len();
     if n == 0 {
@@ -305,7 +322,14 @@ pub fn run_chunk_with_finals(
     }
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
-    let uniform = gpu.uniform("sweep shape", &shape)?;
+    let uniform = gpu.scoped(|| {
+        gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("sweep shape"),
+            size: std::mem::size_of::<Shape>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    })?;
     let learner_buf = gpu.upload("sweep learners", &learners)?;
     let data_buf = gpu.upload("sweep data", &data)?;
     let outs = gpu.zeros::<Out>("sweep outcomes", n)?;
@@ -324,6 +348,8 @@ pub fn run_chunk_with_finals(
     gpu.fill(&traj, f32::NAN)?;
     let fin = gpu.zeros::<f32>("sweep finals", if finals { n * 2 * d } else { 1 })?;
     gpu.fill(&fin, f32::NAN)?;
+    let carry = gpu.zeros::<f32>("sweep carry", n * 4 * d)?;
+    let progress = gpu.zeros::<Progress>("sweep progress", n)?;
     let bind = gpu.bind_group(
         &pipeline,
         &[
@@ -333,18 +359,30 @@ pub fn run_chunk_with_finals(
             (3, outs.buffer.as_entire_binding()),
             (4, traj.buffer.as_entire_binding()),
             (5, fin.buffer.as_entire_binding()),
+            (6, carry.buffer.as_entire_binding()),
+            (7, progress.buffer.as_entire_binding()),
         ],
     )?;
-    let per_wg = 256 / lanes;
-    let (x, y) = gpu.grid(n.div_ceil(per_wg) as u32)?;
-    let mut enc = gpu.encoder("sweep");
-    gpu.scoped(|| {
-        let mut pass = enc.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(x, y, 1);
-    })?;
-    gpu.submit_and_wait(enc)?;
+    let workgroups = n.div_ceil(256 / lanes) as u32;
+    // Windows of steps sized from the last one's wall time, aiming at WINDOW_SECONDS per
+    // dispatch: short enough for any display driver's watchdog, long enough that
+    // submission overhead does not show.
+    let total = steps as u64 + 1;
+    let mut begin = 0u64;
+    let mut steps_now = window.unwrap_or(FIRST_WINDOW).clamp(1, total);
+    while begin < total {
+        let end = (begin + steps_now).min(total);
+        shape.t_begin = begin as u32;
+        shape.t_end = end as u32;
+        gpu.queue
+            .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
+        let t0 = std::time::Instant::now();
+        gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)?;
+        let per_step = t0.elapsed().as_secs_f64() / (end - begin) as f64;
+        steps_now =
+            window.unwrap_or(((WINDOW_SECONDS / per_step.max(1e-9)) as u64).clamp(1, MAX_WINDOW));
+        begin = end;
+    }
 
     let outs = gpu.download(&outs)?;
     let traj = if shape.n_records > 0 {

@@ -150,8 +150,8 @@ fn row(cfg: &SweepConfig, k: u64, p: &Params, o: &Outcome) -> String {
 }
 
 /// Learners per chunk: the config's, or one that keeps checkpoints frequent and every
-/// core (or the whole GPU) busy. On a GPU the chunk's per-learner buffers (outcomes,
-/// trajectories) must also fit one storage binding.
+/// core (or the whole GPU) busy. On a GPU the chunk's per-learner buffers (trajectories,
+/// carried state) must also fit one storage binding.
 fn chunk_size(cfg: &SweepConfig, backend: &Backend) -> u64 {
     let want = if cfg.chunk > 0 {
         cfg.chunk as u64
@@ -169,7 +169,9 @@ fn chunk_size(cfg: &SweepConfig, backend: &Backend) -> u64 {
                 .steps
                 .checked_div(cfg.problem.record_every)
                 .map_or(0, |r| r + 1) as u64;
-            let per_learner = 4 * records.max(5);
+            // The largest per-learner buffer: trajectories, or the state carried between
+            // windows of steps (theta and three states).
+            let per_learner = (4 * records).max(16 * cfg.problem.dim as u64).max(32);
             want.min((gpu.max_binding_bytes() / per_learner).max(1))
         }
     }
