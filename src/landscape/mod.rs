@@ -219,8 +219,8 @@ params! {
 }
 
 impl Params {
-    /// The numbers that belong to the rule ([rule] in configs); the others belong to the
-    /// landscape (seed and rule to [run] and [grid]).
+    /// The numbers that belong to the rule (`[rule]` in configs); the others belong to the
+    /// landscape (seed and rule to `[run]` and `[grid]`).
     pub const RULE_NAMES: &'static [&'static str] = &[
         "lr",
         "beta1",

@@ -33,7 +33,7 @@ pub struct SweepConfig {
     /// The problem of the first rule kind; [`SweepConfig::problem_for`] gives each
     /// learner's.
     pub problem: Problem,
-    /// The rule kinds: [rule] kind, or the names of a `rule` grid axis.
+    /// The rule kinds: `[rule] kind`, or the names of a `rule` grid axis.
     pub rules: Vec<RuleKind>,
     /// Every learner's numbers before the grid sets its axes.
     pub base: Params,
