@@ -151,3 +151,64 @@ fn step_windows_do_not_change_results() {
         assert_eq!(bits(&one.1), bits(&cut.1));
     }
 }
+
+/// Runs far longer than one invocation may loop on a software adapter (lavapipe stops
+/// every loop of an invocation after 65,535 iterations in all, silently): the kernel
+/// must cut them into dispatches below that and still agree with the CPU.
+#[test]
+fn long_runs_and_heavy_steps_agree_with_the_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let seed = common::seed("long_runs");
+    let mut rng = rulelab::check::rng(seed);
+    let mut long = checks::small_problem(LandscapeKind::Quadratic, RuleKind::Gd, 100_000);
+    long.dim = 4;
+    long.record_every = 10_000;
+    let mut heavy = checks::small_problem(LandscapeKind::TeacherStudent, RuleKind::Adam, 12);
+    heavy.teacher = Some(rulelab::landscape::TeacherShape {
+        d_in: 8,
+        hidden: 8,
+        samples: 200,
+        minibatch: 16,
+    });
+    heavy.dim = 72;
+    for problem in [long, heavy] {
+        let mut params = checks::random_learners(&problem, 2, &mut rng);
+        // Slow enough that the loss stays well above f32's resolution of θ - μ.
+        for p in &mut params {
+            p.lr = if problem.landscape == LandscapeKind::Quadratic {
+                1e-5
+            } else {
+                p.lr.min(1e-3)
+            };
+        }
+        let shared = data::build(&problem, &params[0]);
+        // Ask for a single window: the adapter's loop budget must override it.
+        let (got, _) = rulelab::landscape::gpu::run_chunk_with(
+            &gpu,
+            &problem,
+            &shared,
+            &params,
+            false,
+            Some(u64::MAX / 2),
+        )
+        .unwrap();
+        // 100,000 f32 steps of size ~1e-6 θ carry f32's rounding bias (~1e-4 against
+        // f64), so the comparison is with the CPU device, which runs the same f32 steps.
+        for (g, p) in got.iter().zip(&params) {
+            let want = rulelab::landscape::cpu::simulate::<f32>(&problem, &shared.cast(), p);
+            let rel = (g.final_loss - want.final_loss).abs() / want.final_loss.abs();
+            assert!(
+                rel < 2e-5,
+                "{:?}: gpu {} vs cpu {} (seed {seed})",
+                problem.landscape,
+                g.final_loss,
+                want.final_loss
+            );
+            assert!(
+                g.trajectory.iter().all(|x| x.is_finite()),
+                "{:?}: every record written",
+                problem.landscape
+            );
+        }
+    }
+}

@@ -70,16 +70,22 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
             s = s + partials[i];
         }
     }
+    // Flagged groups, counted by every thread (a loop over all groups on one thread
+    // would meet software adapters' per-invocation loop limits for large tables).
+    var flagged = 0u;
+    for (var g = lid; g < arrayLength(&skip); g += WG) {
+        flagged += atomicLoad(&skip[g]);
+    }
     sums[lid] = s;
+    tree_sum(lid);
+    let total = sums[0];
+    workgroupBarrier();
+    sums[lid] = f32(flagged);
     tree_sum(lid);
     if (lid == 0u) {
         if (control.clip != 0u) {
-            control.scale = min(1.0, control.max_norm / (sqrt(sums[0]) + 1e-6));
+            control.scale = min(1.0, control.max_norm / (sqrt(total) + 1e-6));
         }
-        var flagged = 0u;
-        for (var g = 0u; g < arrayLength(&skip); g++) {
-            flagged += atomicLoad(&skip[g]);
-        }
-        skipped_total[0] = skipped_total[0] + flagged;
+        skipped_total[0] = skipped_total[0] + u32(sums[0]);
     }
 }

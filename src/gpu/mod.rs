@@ -187,6 +187,14 @@ impl Gpu {
         &self.limits
     }
 
+    /// Loop iterations one invocation may run on this adapter, where it has a limit.
+    /// Mesa's llvmpipe (lavapipe) counts every loop back-edge of an invocation against
+    /// one counter of 65,535 and silently leaves all loops when it runs out, so long
+    /// kernels are cut into dispatches below that on software adapters.
+    pub fn loop_budget(&self) -> Option<u64> {
+        (self.adapter.device_type == format!("{:?}", wgpu::DeviceType::Cpu)).then_some(60_000)
+    }
+
     /// Workgroups per dispatch dimension, after any test override.
     pub fn max_workgroups_per_dimension(&self) -> u32 {
         let own = self.limits.max_compute_workgroups_per_dimension;

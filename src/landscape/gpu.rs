@@ -172,6 +172,22 @@ fn row_of(rows: &mut Vec<u64>, key: u64) -> u32 {
     }
 }
 
+/// Loop back-edges one step of the kernel runs per invocation, counted generously: the
+/// step loop, the loss reduction, the four-coordinate loops and Philox rounds, plus the
+/// landscape's own loops (a dense row per coordinate; the teacher's forward and
+/// backward passes per sample).
+fn loops_per_step(problem: &Problem, lanes: usize) -> u64 {
+    let mut n = 2 + lanes.trailing_zeros() as u64 + 6 * 4 + 2 * 10;
+    if problem.landscape.is_dense() {
+        n += 4 * (problem.dim as u64 + 1);
+    }
+    if let Some(t) = problem.teacher {
+        let per_sample = 1 + (t.hidden as u64) * (t.d_in as u64 + 1) + 4 * (t.d_in as u64 + 2) + 10;
+        n += (t.samples + t.minibatch) as u64 * per_sample;
+    }
+    n + n / 2
+}
+
 /// Steps in the first window of a chunk, before any timing is known.
 const FIRST_WINDOW: u64 = 64;
 /// The wall time each later window aims at.
@@ -368,8 +384,28 @@ pub fn run_chunk_with(
     // dispatch: short enough for any display driver's watchdog, long enough that
     // submission overhead does not show.
     let total = steps as u64 + 1;
+    // On adapters that cap loop iterations per invocation, no window may exceed the cap.
+    let max_window = match gpu.loop_budget() {
+        Some(budget) => {
+            let per_step = loops_per_step(problem, lanes);
+            if per_step > budget {
+                return Err(Error::invalid(
+                    "landscape",
+                    format!(
+                        "one step of this {} needs ~{per_step} loop iterations, past the software adapter's limit of {budget} per invocation; run it with --device cpu",
+                        problem.landscape.name()
+                    ),
+                ));
+            }
+            budget / per_step
+        }
+        None => MAX_WINDOW,
+    };
     let mut begin = 0u64;
-    let mut steps_now = window.unwrap_or(FIRST_WINDOW).clamp(1, total);
+    let mut steps_now = window
+        .unwrap_or(FIRST_WINDOW)
+        .clamp(1, total)
+        .min(max_window);
     while begin < total {
         let end = (begin + steps_now).min(total);
         shape.t_begin = begin as u32;
@@ -379,8 +415,9 @@ pub fn run_chunk_with(
         let t0 = std::time::Instant::now();
         gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)?;
         let per_step = t0.elapsed().as_secs_f64() / (end - begin) as f64;
-        steps_now =
-            window.unwrap_or(((WINDOW_SECONDS / per_step.max(1e-9)) as u64).clamp(1, MAX_WINDOW));
+        steps_now = window
+            .unwrap_or(((WINDOW_SECONDS / per_step.max(1e-9)) as u64).clamp(1, MAX_WINDOW))
+            .min(max_window);
         begin = end;
     }
 
