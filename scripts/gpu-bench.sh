@@ -8,7 +8,9 @@
 #   scripts/gpu-bench.sh [OUT_DIR]          (default: results/gpu-bench)
 #
 # RULELAB may point at a prebuilt binary (machines without a Rust toolchain);
-# LOG2_SIZES and REPS override the sizes and repetitions.
+# LOG2_SIZES and REPS override the optimiser sizes and repetitions, SWEEP_LEARNERS runs
+# only the first N learners of each sweep workload (for slow adapters), PYTHON picks the
+# interpreter that has the peers' packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-results/gpu-bench}"
@@ -31,7 +33,7 @@ if [ ! -x "$RULELAB" ]; then cargo build --release; fi
 "$RULELAB" devices | tee "$OUT/devices.txt"
 "$RULELAB" check --device gpu | tee "$OUT/check.txt"
 "$RULELAB" bench optim --device gpu --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/optim.json"
-"$RULELAB" bench sweep --devices gpu,cpu --json "$OUT/sweep.json"
+"$RULELAB" bench sweep --devices gpu,cpu ${SWEEP_LEARNERS:+--learners "$SWEEP_LEARNERS"} --json "$OUT/sweep.json"
 PYTHON="${PYTHON:-python3}"
 if "$PYTHON" -c "import torch" 2>/dev/null; then
     "$PYTHON" benches/peers/torch_adam.py --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/torch_adam.json"
