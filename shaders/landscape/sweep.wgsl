@@ -210,6 +210,9 @@ fn main(
     var g = vec4<f32>(0.0);
     for (var t = shape.t_begin; t < shape.t_end; t++) {
         ctx.t = t;
+        // The last step's minibatch gradient may still be reading workgroup memory on
+        // slower lanes: wait for them before publishing the new theta.
+        workgroupBarrier();
         for (var k = 0u; k < 4u; k++) {
             if (valid[k]) {
                 sh_theta[base + coord(b, k)] = th[k];
