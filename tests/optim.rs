@@ -48,6 +48,7 @@ fn awkward_lengths() {
                 &format!("{} n={n}", member.name()),
                 &got,
                 &want,
+                &theta0,
                 &grads,
                 multi_step_tolerance(5),
             );
@@ -82,6 +83,7 @@ fn split_dispatch_and_windows_under_lowered_limits() {
                 member.name(),
                 &got,
                 &want,
+                &theta0,
                 &grads,
                 multi_step_tolerance(4),
             ),
@@ -113,6 +115,7 @@ fn length_past_one_dispatch_dimension() {
             "adam long",
             &got,
             &want,
+            &theta0,
             &grads,
             multi_step_tolerance(2),
         ),

@@ -157,12 +157,21 @@ pub fn multi_step_tolerance(steps: usize) -> Tolerance {
     Tolerance::new(2e-6 * k, 2e-5 * k)
 }
 
-/// The scale each buffer of a run works at: theta's largest magnitude, and for each
+/// The scale each buffer of a run works at: theta's largest magnitude (start or end), and for each
 /// state the size of what it filters (the gradient B g for first moments, its square
 /// for second moments, the prior and noise variances for the Bayesian states). Errors
 /// in a filtered quantity are absolute at that scale where its terms cancel.
-pub fn buffer_scales(config: &Config, theta: &[f64], grads: &[Vec<f32>]) -> (f64, Vec<f64>) {
+pub fn buffer_scales(
+    config: &Config,
+    theta0: &[f32],
+    theta: &[f64],
+    grads: &[Vec<f32>],
+) -> (f64, Vec<f64>) {
     let peak = |v: &[f64]| v.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+    // theta is rounded at the scale it moved through: its start as much as its end.
+    let theta_peak = theta0
+        .iter()
+        .fold(peak(theta), |a, &b| a.max((b as f64).abs()));
     let batch = config.hypers.iter().fold(1.0f64, |a, h| a.max(h.batch));
     let max_of = |f: fn(&Hyper) -> f64| config.hypers.iter().map(f).fold(0.0f64, f64::max);
     let g = grads.iter().flat_map(|s| s.iter()).fold(0.0f64, |a, &b| {
@@ -189,7 +198,7 @@ pub fn buffer_scales(config: &Config, theta: &[f64], grads: &[Vec<f32>]) -> (f64
             other => unreachable!("no scale for state {other}"),
         })
         .collect();
-    (peak(theta), states)
+    (theta_peak, states)
 }
 
 /// Rows comparing an f32 outcome with the reference outcome, with `tol.atol` read as a
@@ -199,10 +208,11 @@ pub fn compare_outcome(
     label: &str,
     got: &Outcome<f32>,
     want: &Outcome<f64>,
+    theta0: &[f32],
     grads: &[Vec<f32>],
     tol: Tolerance,
 ) -> Vec<Row> {
-    let (theta_scale, state_scales) = buffer_scales(config, &want.theta, grads);
+    let (theta_scale, state_scales) = buffer_scales(config, theta0, &want.theta, grads);
     let scaled = |s: f64| Tolerance::new(tol.atol * s, tol.rtol);
     let mut rows = vec![Row {
         family: "optim",
@@ -237,6 +247,7 @@ fn member_case(member: Member) -> fn(&Backend, u64) -> Result<Vec<Row>> {
             &format!("{} x{steps}", member.name()),
             &got,
             &want,
+            &theta0,
             &grads,
             multi_step_tolerance(steps),
         ))
@@ -274,6 +285,7 @@ pub fn guarded_case(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
         "adam clip+guard",
         &got,
         &want,
+        &theta0,
         &grads,
         // The clip scale comes from an f32 tree reduction over n terms.
         Tolerance::reduction(n).max(multi_step_tolerance(steps)),
