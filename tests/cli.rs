@@ -189,3 +189,36 @@ fn no_adapter_names_the_fix_and_auto_falls_back_to_the_cpu() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("matches no adapter"));
 }
+
+#[test]
+fn inside_a_slurm_array_job_the_shard_comes_from_the_environment() {
+    let root = std::env::temp_dir().join(format!("rulelab-cli-slurm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/sweeps/quickstart.toml"
+    );
+    let out = root.join("task");
+    let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args([
+            "sweep",
+            cfg,
+            "--out",
+            out.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .env("SLURM_ARRAY_TASK_ID", "4")
+        .env("SLURM_ARRAY_TASK_MIN", "3")
+        .env("SLURM_ARRAY_TASK_COUNT", "2")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["shard"]["index"], 1);
+    assert_eq!(m["shard"]["count"], 2);
+    assert_eq!(m["first"], 128);
+    assert_eq!(m["end"], 256);
+    std::fs::remove_dir_all(root).ok();
+}
