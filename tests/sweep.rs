@@ -112,20 +112,30 @@ fn a_small_sweep_end_to_end() {
     ] {
         assert!(manifest.get(key).is_some(), "manifest lacks {key}");
     }
-    // Writing into a directory that holds a sweep needs --resume.
+    // The same finished sweep again is a no-op; a different one into the same directory
+    // needs another directory (or --resume, which refuses a different config).
+    let before = read(&dir.join("results.csv"));
+    let opts = |resume| RunOptions {
+        shard: Shard::WHOLE,
+        resume,
+        progress: false,
+    };
     let cfg = SweepConfig::from_toml(SMALL).unwrap();
-    let again = sweep::run(
-        &cfg,
-        SMALL,
-        &dir,
-        &Backend::Cpu,
-        &RunOptions {
-            shard: Shard::WHOLE,
-            resume: false,
-            progress: false,
-        },
+    assert!(
+        sweep::run(&cfg, SMALL, &dir, &Backend::Cpu, &opts(false))
+            .unwrap()
+            .complete
     );
-    assert!(matches!(again, Err(rulelab::Error::Invalid { .. })));
+    assert_eq!(read(&dir.join("results.csv")), before);
+    let other_text = SMALL.replace("steps = 120", "steps = 121");
+    let other = SweepConfig::from_toml(&other_text).unwrap();
+    for resume in [false, true] {
+        let r = sweep::run(&other, &other_text, &dir, &Backend::Cpu, &opts(resume));
+        assert!(
+            matches!(r, Err(rulelab::Error::Invalid { .. })),
+            "resume = {resume}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

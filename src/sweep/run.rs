@@ -228,10 +228,15 @@ pub fn run(
     let chunk = chunk_size(cfg, backend);
 
     let mut manifest = if manifest_path.exists() {
+        let m = read_manifest(dir)?;
         if !opts.resume {
+            // Running the same finished sweep again is a no-op; anything else might mix
+            // two runs' rows, so it needs --resume or another directory.
+            if m.complete && m.config_hash == hash && m.shard == opts.shard {
+                return Ok(m);
+            }
             return Err(Error::invalid("--out", format!("{} already holds a sweep: pass --resume to continue it, or choose another directory", dir.display())));
         }
-        let m = read_manifest(dir)?;
         if m.config_hash != hash {
             return Err(Error::invalid(
                 "--resume",
