@@ -432,14 +432,14 @@ impl Problem {
             return bad("seed", format!("{} must be a non-negative integer", p.seed));
         }
         if let Some(m) = self.rule.member() {
-            let mut c = crate::optim::Config::single(m, p.hyper(), 1);
-            c.validate(1).map_err(|e| match e {
-                Error::Invalid { field, message } => {
-                    Error::invalid(field.replace("hypers[0].", "rule."), message)
-                }
-                e => e,
-            })?;
-            let _ = &mut c;
+            crate::optim::Config::single(m, p.hyper(), 1)
+                .validate(1)
+                .map_err(|e| match e {
+                    Error::Invalid { field, message } => {
+                        Error::invalid(field.replace("hypers[0].", "rule."), message)
+                    }
+                    e => e,
+                })?;
         } else {
             if !(p.lr >= 0.0 && p.lr.is_finite()) {
                 return bad("rule.lr", format!("{} must be finite and >= 0", p.lr));
