@@ -249,12 +249,15 @@ fn main(
                 }
             }
         }
+        // The gradient the rule sees (a minibatch's, for teacher_student): computed by
+        // every lane, in uniform control flow, since it may cooperate through barriers.
+        let sg = stochastic_grad(ctx, valid, lg.g);
         // The rule's step on noisy gradients (no barrier below: stopped learners skip it).
         if (!stopped && t < shape.steps) {
             var c = learner.consts;
             c.bc1 = data[shape.off_bias + learner.bc1_row * shape.steps + t];
             c.bc2 = data[shape.off_bias + learner.bc2_row * shape.steps + t];
-            var noisy = stochastic_grad(ctx, valid, lg.g);
+            var noisy = sg;
             if (shape.noise != 0u) {
                 noisy = noisy + noise_scale * normals4(philox4x32_10(vec4<u32>(b, t, 0u, PURPOSE_NOISE), key));
             }

@@ -1,41 +1,55 @@
 // teacher_student: ½ mean_n (f(x_n) − y_n)², f(x) = Σ_h w2_h tanh(W1_h · x / sqrt(d_in)) /
-// sqrt(H), parameters W1 (H x d_in, row-major) then w2 (H). Every thread evaluates the
-// forward pass of each sample from the learner's θ in workgroup memory and accumulates
-// the gradient of its own coordinates; lane 0 alone adds the loss. (The forward pass is
-// repeated on every lane: simple, and these networks are small.)
+// sqrt(H), parameters W1 (H x d_in, row-major) then w2 (H). A learner's lanes work
+// through the samples together: for each sample, lane l computes the activations of
+// hidden units l, l + lanes, ... into workgroup memory; after a barrier every lane forms
+// the output and residual from them and accumulates the gradient of its own
+// coordinates. Lane 0 alone adds the loss. Every function here holds barriers, so it is
+// called in uniform control flow.
 
-fn ts_pre(ctx: Ctx, h: u32, n: u32) -> f32 {
-    var z = 0.0;
-    for (var i = 0u; i < shape.d_in; i++) {
-        z = z + sh_theta[ctx.base + h * shape.d_in + i] * data[shape.off_x + n * shape.d_in + i];
-    }
-    return z / sqrt(f32(shape.d_in));
+// Hidden activations, per learner slot: at most 1024 / (d_in + 1) per workgroup in
+// all (a learner of D = H (d_in + 1) parameters has at least D / 4 lanes).
+var<workgroup> sh_act: array<f32, 512>;
+
+fn ts_act_base(ctx: Ctx) -> u32 {
+    return (ctx.base / (4u * shape.lanes)) * shape.hidden;
 }
 
 // Adds weight * ∇ of ½ (f(x_n) − y_n)² for this thread's coordinates; returns the loss.
 fn ts_sample(ctx: Ctx, valid: vec4<bool>, n: u32, weight: f32, g: ptr<function, vec4<f32>>) -> f32 {
     let hidden = shape.hidden;
+    let d_in = shape.d_in;
+    let w1_len = hidden * d_in;
+    let act_base = ts_act_base(ctx);
+    let inv_sqrt_d = 1.0 / sqrt(f32(d_in));
+    for (var h = ctx.b; h < hidden; h += shape.lanes) {
+        var z = 0.0;
+        for (var i = 0u; i < d_in; i++) {
+            z = z + sh_theta[ctx.base + h * d_in + i] * data[shape.off_x + n * d_in + i];
+        }
+        sh_act[act_base + h] = tanh(z * inv_sqrt_d);
+    }
+    workgroupBarrier();
     let sh = 1.0 / sqrt(f32(hidden));
-    let w1_len = hidden * shape.d_in;
     var out = 0.0;
     for (var h = 0u; h < hidden; h++) {
-        out = out + sh_theta[ctx.base + w1_len + h] * tanh(ts_pre(ctx, h, n));
+        out = out + sh_theta[ctx.base + w1_len + h] * sh_act[act_base + h];
     }
     let r = out * sh - data[shape.off_y + n];
     for (var k = 0u; k < 4u; k++) {
         if (valid[k]) {
             let j = coord(ctx.b, k);
             if (j < w1_len) {
-                let h = j / shape.d_in;
-                let i = j % shape.d_in;
-                let act = tanh(ts_pre(ctx, h, n));
-                let back = weight * r * sh_theta[ctx.base + w1_len + h] * sh * (1.0 - act * act) / sqrt(f32(shape.d_in));
-                (*g)[k] = (*g)[k] + back * data[shape.off_x + n * shape.d_in + i];
+                let h = j / d_in;
+                let act = sh_act[act_base + h];
+                let back = weight * r * sh_theta[ctx.base + w1_len + h] * sh * (1.0 - act * act) * inv_sqrt_d;
+                (*g)[k] = (*g)[k] + back * data[shape.off_x + n * d_in + j % d_in];
             } else {
-                (*g)[k] = (*g)[k] + weight * r * tanh(ts_pre(ctx, j - w1_len, n)) * sh;
+                (*g)[k] = (*g)[k] + weight * r * sh_act[act_base + j - w1_len] * sh;
             }
         }
     }
+    // The next sample overwrites the activations.
+    workgroupBarrier();
     return 0.5 * r * r;
 }
 

@@ -174,15 +174,18 @@ fn row_of(rows: &mut Vec<u64>, key: u64) -> u32 {
 
 /// Loop back-edges one step of the kernel runs per invocation, counted generously: the
 /// step loop, the loss reduction, the four-coordinate loops and Philox rounds, plus the
-/// landscape's own loops (a dense row per coordinate; the teacher's forward and
-/// backward passes per sample).
+/// landscape's own loops (a dense row per coordinate; the teacher's cooperative
+/// forward and backward passes per sample).
 fn loops_per_step(problem: &Problem, lanes: usize) -> u64 {
     let mut n = 2 + lanes.trailing_zeros() as u64 + 6 * 4 + 2 * 10;
     if problem.landscape.is_dense() {
         n += 4 * (problem.dim as u64 + 1);
     }
     if let Some(t) = problem.teacher {
-        let per_sample = 1 + (t.hidden as u64) * (t.d_in as u64 + 1) + 4 * (t.d_in as u64 + 2) + 10;
+        // Per sample: this lane's share of the hidden units (d_in each), the output over
+        // all hidden units, its four coordinates, and a Philox draw for minibatches.
+        let mine = (t.hidden as u64).div_ceil(lanes as u64);
+        let per_sample = 1 + mine * (t.d_in as u64 + 1) + t.hidden as u64 + 4 + 10;
         n += (t.samples + t.minibatch) as u64 * per_sample;
     }
     n + n / 2
