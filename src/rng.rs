@@ -76,16 +76,32 @@ pub fn normals4<F: Real>(bits: [u32; 4]) -> [F; 4] {
 /// both the Philox rounds and Box-Muller vectorise.
 pub fn fill_normals<F: Real>(key: [u32; 2], step: u32, stream: u32, purpose: u32, out: &mut [F]) {
     let nb = out.len().div_ceil(4);
-    let mut w: [Vec<u32>; 4] = [
-        (0..nb as u32).collect(),
-        vec![step; nb],
-        vec![stream; nb],
-        vec![purpose; nb],
-    ];
-    philox_blocks(&mut w, key);
+    let mut words: [Vec<u32>; 4] = [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]];
     let mut z = vec![F::zero(); 4 * nb];
-    normals_blocks(&w, &mut z);
+    draw_normals(key, step, stream, purpose, &mut words, &mut z);
     out.copy_from_slice(&z[..out.len()]);
+}
+
+/// [`fill_normals`] into caller-owned scratch, for hot loops: `words` holds nb blocks
+/// per array and `out` 4 nb samples.
+#[inline(always)]
+pub fn draw_normals<F: Real>(
+    key: [u32; 2],
+    step: u32,
+    stream: u32,
+    purpose: u32,
+    words: &mut [Vec<u32>; 4],
+    out: &mut [F],
+) {
+    words[0]
+        .iter_mut()
+        .enumerate()
+        .for_each(|(b, w)| *w = b as u32);
+    words[1].fill(step);
+    words[2].fill(stream);
+    words[3].fill(purpose);
+    philox_blocks(words, key);
+    normals_blocks(words, out);
 }
 
 /// Ten Philox rounds over blocks held as four word arrays (structure of arrays).

@@ -369,3 +369,23 @@ fn shard_ranges_tile_the_grid() {
     );
     assert_eq!(Shard::parse("2/5").unwrap(), Shard { index: 2, count: 5 });
 }
+
+/// A rule axis is written by name and read back (summary plot, curves) as its index.
+#[test]
+fn rule_axis_round_trips_through_the_results() {
+    let text = SMALL.replace("[grid]\n", "[grid]\nrule = [\"adam\", \"nesterov\"]\n");
+    let dir = tmp("rule-axis");
+    run(&text, &dir, &Backend::Cpu, Shard::WHOLE);
+    let cfg = SweepConfig::from_toml(&text).unwrap();
+    let rows = sweep::plot::read_results(&cfg, &dir.join("results.csv")).unwrap();
+    assert_eq!(rows.len(), 80);
+    let rules: Vec<f64> = rows.iter().map(|r| r.1[0]).collect();
+    assert!(
+        rules[..40].iter().all(|&r| r == 0.0) && rules[40..].iter().all(|&r| r == 1.0),
+        "{rules:?}"
+    );
+    assert!(rows.iter().all(|r| r.1.iter().all(|v| v.is_finite())));
+    let svg = read(&dir.join("summary.svg"));
+    assert!(svg.contains("rule=") && svg.contains("adam vs nesterov"));
+    std::fs::remove_dir_all(dir).ok();
+}

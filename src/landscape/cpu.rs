@@ -8,10 +8,11 @@ use super::{purpose, LandscapeKind, Noise, Outcome, Params, Problem, RuleKind};
 use crate::optim::cpu::update_group;
 use crate::optim::Consts;
 use crate::real::Real;
-use crate::rng::{fill_normals, key_from_seed, normals_blocks, philox4x32_10, philox_blocks};
+use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
 use rayon::prelude::*;
 
 /// The loss at θ, with its exact gradient written to `grad`.
+#[inline(always)]
 pub fn loss_grad<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
@@ -22,16 +23,7 @@ pub fn loss_grad<F: Real>(
 ) -> F {
     let half = F::c(0.5);
     match problem.landscape {
-        LandscapeKind::Quadratic => {
-            let mu = F::c(p.mu);
-            let mut loss = F::zero();
-            for ((g, &t), &h) in grad.iter_mut().zip(theta).zip(h) {
-                let r = t - mu;
-                *g = h * r;
-                loss = loss + half * h * r * r;
-            }
-            loss
-        }
+        LandscapeKind::Quadratic => quadratic(F::c(p.mu), h, theta, grad),
         LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
             let dense = shared.dense.as_ref().expect("dense data");
             let d = problem.dim;
@@ -248,15 +240,7 @@ fn simulate_batch_inner<F: Real>(
     for t in 0..=problem.steps {
         let noisy = problem.noise != Noise::None && t < problem.steps;
         if noisy && runs.iter().any(|r| !r.stopped) {
-            words[0]
-                .iter_mut()
-                .enumerate()
-                .for_each(|(b, w)| *w = b as u32);
-            words[1].fill(t as u32);
-            words[2].fill(0);
-            words[3].fill(purpose::NOISE);
-            philox_blocks(&mut words, key);
-            normals_blocks(&words, &mut xi);
+            draw_normals(key, t as u32, 0, purpose::NOISE, &mut words, &mut xi);
         }
         for r in runs.iter_mut().filter(|r| !r.stopped) {
             r.step(problem, shared, key, t, noisy.then_some(&xi[..]));
@@ -322,11 +306,7 @@ impl<'a, F: Real> Learner<'a, F> {
         xi: Option<&[F]>,
     ) {
         let p = self.p;
-        let loss = if problem.landscape == LandscapeKind::Quadratic {
-            quadratic(F::c(p.mu), &self.h, &self.theta, &mut self.grad)
-        } else {
-            loss_grad(problem, shared, p, &self.h, &self.theta, &mut self.grad)
-        };
+        let loss = loss_grad(problem, shared, p, &self.h, &self.theta, &mut self.grad);
         if self.stats.record(t, loss.to_f64().unwrap_or(f64::NAN)) || t == problem.steps {
             self.stopped = true;
             return;

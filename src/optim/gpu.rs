@@ -25,47 +25,42 @@ const STATES: [&str; 4] = [
     include_str!("../../shaders/optim/states3.wgsl"),
 ];
 
+const SGD: &str = include_str!("../../shaders/optim/sgd.wgsl");
+const BALLISTIC: &str = include_str!("../../shaders/optim/ballistic.wgsl");
+const ADAM: &str = include_str!("../../shaders/optim/adam.wgsl");
+const ADABAYES: &str = include_str!("../../shaders/optim/adabayes.wgsl");
+const ADABAYES_FP: &str = include_str!("../../shaders/optim/adabayes_fp.wgsl");
+const KALMAN: &str = include_str!("../../shaders/optim/kalman.wgsl");
+
 /// The member's `fn step(x: State, g: f32, c: Consts) -> State`: the update of one
 /// parameter, which the arena kernel here and the landscape sweeps both call.
 pub fn step_wgsl(member: Member) -> &'static str {
-    match member {
-        Member::Sgd => include_str!("../../shaders/optim/sgd.wgsl"),
-        Member::Ballistic => include_str!("../../shaders/optim/ballistic.wgsl"),
-        Member::Adam | Member::Adamw => include_str!("../../shaders/optim/adam.wgsl"),
-        Member::Adabayes => include_str!("../../shaders/optim/adabayes.wgsl"),
-        Member::AdabayesFp => include_str!("../../shaders/optim/adabayes_fp.wgsl"),
-        Member::Kalman => include_str!("../../shaders/optim/kalman.wgsl"),
-    }
+    update_kernel_for(member).sources[4]
 }
 
 /// The update kernel of each member: the shared driver, the glue for its number of
-/// state buffers, and its step function.
+/// state buffers, and its step function (last).
 pub fn update_kernel_for(member: Member) -> Kernel {
-    macro_rules! sources {
-        ($k:expr, $file:literal) => {
-            &[CONSTS_WGSL, TILES, ARENA, STATES[$k], include_str!($file)]
-        };
-    }
     let (name, sources): (&'static str, &'static [&'static str]) = match member {
-        Member::Sgd => ("optim_sgd", sources!(0, "../../shaders/optim/sgd.wgsl")),
+        Member::Sgd => ("optim_sgd", &[CONSTS_WGSL, TILES, ARENA, STATES[0], SGD]),
         Member::Ballistic => (
             "optim_ballistic",
-            sources!(1, "../../shaders/optim/ballistic.wgsl"),
+            &[CONSTS_WGSL, TILES, ARENA, STATES[1], BALLISTIC],
         ),
         Member::Adam | Member::Adamw => {
-            ("optim_adam", sources!(2, "../../shaders/optim/adam.wgsl"))
+            ("optim_adam", &[CONSTS_WGSL, TILES, ARENA, STATES[2], ADAM])
         }
         Member::Adabayes => (
             "optim_adabayes",
-            sources!(2, "../../shaders/optim/adabayes.wgsl"),
+            &[CONSTS_WGSL, TILES, ARENA, STATES[2], ADABAYES],
         ),
         Member::AdabayesFp => (
             "optim_adabayes_fp",
-            sources!(2, "../../shaders/optim/adabayes_fp.wgsl"),
+            &[CONSTS_WGSL, TILES, ARENA, STATES[2], ADABAYES_FP],
         ),
         Member::Kalman => (
             "optim_kalman",
-            sources!(3, "../../shaders/optim/kalman.wgsl"),
+            &[CONSTS_WGSL, TILES, ARENA, STATES[3], KALMAN],
         ),
     };
     Kernel {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-/// Rows of a results.csv as (axis values, final loss).
-pub fn read_results(cfg: &SweepConfig, path: &Path) -> Result<Vec<(Vec<f64>, f64)>> {
+/// Rows of a results.csv as (learner, axis values, final loss).
+pub fn read_results(cfg: &SweepConfig, path: &Path) -> Result<Vec<(u64, Vec<f64>, f64)>> {
     let n_axes = cfg.axes.len();
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
@@ -21,11 +21,14 @@ pub fn read_results(cfg: &SweepConfig, path: &Path) -> Result<Vec<(Vec<f64>, f64
         .filter(|l| !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            let axes = f[1..1 + n_axes]
+            let axes = cfg
+                .axes
                 .iter()
-                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .zip(&f[1..1 + n_axes])
+                .map(|(a, v)| cfg.parse_value(&a.name, v))
                 .collect();
-            (axes, f[1 + n_axes].parse().unwrap_or(f64::NAN))
+            let learner = f[0].parse().unwrap_or(0);
+            (learner, axes, f[1 + n_axes].parse().unwrap_or(f64::NAN))
         })
         .collect())
 }
@@ -74,6 +77,17 @@ fn label(v: f64) -> String {
     }
 }
 
+/// A value of axis `i` as the plot prints it (rule kinds by name).
+fn axis_label(cfg: &SweepConfig, i: Option<usize>, v: f64) -> String {
+    match i {
+        Some(i) => match cfg.axes[i].name.as_str() {
+            "rule" => cfg.value_label("rule", v),
+            _ => label(v),
+        },
+        None => label(v),
+    }
+}
+
 pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     let rows = read_results(cfg, &dir.join("results.csv"))?;
     // The two axes with the most values (stable: earlier axes win ties).
@@ -85,7 +99,7 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     let ys: Vec<f64> = yi.map_or(vec![0.0], |i| cfg.axes[i].values.clone());
     let pos = |vals: &[f64], v: f64| vals.iter().position(|&x| x == v);
     let mut cells: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
-    for (axes, loss) in &rows {
+    for (_, axes, loss) in &rows {
         let cx = xi.map_or(Some(0), |i| pos(&xs, axes[i]));
         let cy = yi.map_or(Some(0), |i| pos(&ys, axes[i]));
         if let (Some(cx), Some(cy)) = (cx, cy) {
@@ -114,7 +128,7 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     let (left, top) = (110.0, 50.0);
     let width = left + cell * xs.len() as f64 + 140.0;
     let heat_h = top + cell * ys.len() as f64 + 60.0;
-    let curves = read_curves(cfg, dir)?;
+    let curves = read_curves(cfg, dir, &rows)?;
     let height = heat_h + if curves.is_empty() { 0.0 } else { 320.0 };
     let width = width.max(if curves.is_empty() { 700.0 } else { 900.0 });
     let mut svg = String::new();
@@ -155,17 +169,13 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
             ys[cy]
         );
     }
-    let axis_label = |i: Option<usize>, v: f64| match i {
-        Some(i) if cfg.axes[i].name == "rule" => cfg.value_label("rule", v),
-        _ => label(v),
-    };
     for (i, &v) in xs.iter().enumerate() {
         let x = left + (i as f64 + 0.5) * cell;
         let y = top + ys.len() as f64 * cell + 12.0;
         let _ = writeln!(
             svg,
             r#"<text x="{x}" y="{y}" text-anchor="end" transform="rotate(-45 {x} {y})">{}</text>"#,
-            axis_label(xi, v)
+            axis_label(cfg, xi, v)
         );
     }
     for (i, &v) in ys.iter().enumerate() {
@@ -174,7 +184,7 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
             svg,
             r#"<text x="{}" y="{y}" text-anchor="end">{}</text>"#,
             left - 4.0,
-            axis_label(yi, v)
+            axis_label(cfg, yi, v)
         );
     }
     let _ = writeln!(
@@ -224,12 +234,15 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
 }
 
 /// Mean loss curves of the best five settings (all axes but seed), by median final loss.
-fn read_curves(cfg: &SweepConfig, dir: &Path) -> Result<Vec<(String, Vec<f64>)>> {
+fn read_curves(
+    cfg: &SweepConfig,
+    dir: &Path,
+    rows: &[(u64, Vec<f64>, f64)],
+) -> Result<Vec<(String, Vec<f64>)>> {
     let path = dir.join("trajectories.csv");
     if !cfg.trajectories || !path.exists() {
         return Ok(vec![]);
     }
-    let rows = read_results(cfg, &dir.join("results.csv"))?;
     let seed_axis = cfg.axes.iter().position(|a| a.name == "seed");
     let setting = |axes: &[f64]| -> String {
         cfg.axes
@@ -237,31 +250,14 @@ fn read_curves(cfg: &SweepConfig, dir: &Path) -> Result<Vec<(String, Vec<f64>)>>
             .zip(axes)
             .enumerate()
             .filter(|(i, _)| Some(*i) != seed_axis)
-            .map(|(_, (a, v))| {
-                format!(
-                    "{}={}",
-                    a.name,
-                    if a.name == "rule" {
-                        cfg.value_label("rule", *v)
-                    } else {
-                        label(*v)
-                    }
-                )
-            })
+            .map(|(i, (a, v))| format!("{}={}", a.name, axis_label(cfg, Some(i), *v)))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let first_learner: u64 = std::fs::read_to_string(dir.join("results.csv"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .nth(1)
-                .and_then(|l| l.split(',').next().and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0);
+    let first_learner = rows.first().map_or(0, |r| r.0);
     let mut by_setting: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut finals: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (i, (axes, loss)) in rows.iter().enumerate() {
+    for (i, (_, axes, loss)) in rows.iter().enumerate() {
         let s = setting(axes);
         by_setting.entry(s.clone()).or_default().push(i);
         finals.entry(s).or_default().push(*loss);
