@@ -6,34 +6,50 @@
 //! [`multiversion!`](crate::multiversion) and the widest the CPU supports is chosen at
 //! run time: AVX-512 (16 lanes), AVX2 (8) or the baseline. IEEE operations round the
 //! same at any width and Rust never fuses a * b + c on its own, so results do not
-//! depend on the choice.
+//! depend on the choice (`RULELAB_SIMD=baseline|avx2` caps the width; the tests use it
+//! to show that).
+
+use std::sync::OnceLock;
+
+/// 2: AVX-512, 1: AVX2, 0: baseline; what the CPU has, capped by `RULELAB_SIMD`.
+fn width() -> u8 {
+    static WIDTH: OnceLock<u8> = OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        let has = if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            2
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            1
+        } else {
+            0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let has = 0;
+        let cap = match std::env::var("RULELAB_SIMD").as_deref() {
+            Ok("baseline") => 0,
+            Ok("avx2") => 1,
+            _ => 2,
+        };
+        has.min(cap)
+    })
+}
 
 /// True where the CPU has the AVX-512 subsets the wide variant is compiled for.
 #[inline]
 pub fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    width() >= 2
 }
 
+/// True where the CPU has AVX2 and FMA (the 8-lane variant).
 #[inline]
 pub fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    width() >= 1
 }
 
 /// The widest vector extension in use: "avx512", "avx2" or "baseline".
