@@ -15,6 +15,13 @@ pub enum Error {
     AdapterNotFound { wanted: String, found: String },
     #[error("requesting a device from the adapter failed: {0}")]
     RequestDevice(#[from] wgpu::RequestDeviceError),
+    #[error("{at}: {message} (kernel {kernel})")]
+    Shader {
+        /// `shaders/<family>/<file>.wgsl:LINE:COL`, where the error is.
+        at: String,
+        message: String,
+        kernel: String,
+    },
     #[error("GPU validation error: {0}")]
     Validation(String),
     #[error("GPU out of memory: {0}")]
@@ -32,6 +39,15 @@ pub enum Error {
         what: String,
         bytes: u64,
         limit: u64,
+    },
+    #[error(
+        "{what} needs ~{per_step} loop iterations per invocation, past the software \
+         adapter's limit of {budget}; run it with --device cpu"
+    )]
+    LoopBudget {
+        what: String,
+        per_step: u64,
+        budget: u64,
     },
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },

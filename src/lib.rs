@@ -20,9 +20,18 @@ pub mod sweep;
 
 pub use error::{Error, Result};
 
+/// Every struct the crate shares between Rust and WGSL (the layout contract).
+pub fn layouts() -> Vec<gpu::Layout> {
+    use gpu::GpuStruct;
+    let mut all = vec![rng::RngParams::layout()];
+    all.extend(optim::gpu::layouts());
+    all.extend(landscape::gpu::layouts());
+    all
+}
+
 /// Every kernel in the crate, for shader validation and pipeline warm-up.
 pub fn kernels() -> Vec<gpu::Kernel> {
-    let mut all = vec![rng::CHECK_KERNEL, optim::bench::COPY_KERNEL];
+    let mut all = vec![rng::check_kernel(), optim::bench::copy_kernel()];
     all.extend(optim::gpu::kernels());
     all.extend(landscape::gpu::kernels());
     all

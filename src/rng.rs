@@ -145,24 +145,22 @@ pub fn normals_blocks<F: Real>(w: &[Vec<u32>; 4], out: &mut [F]) {
     }
 }
 
-pub const CHECK_KERNEL: Kernel = Kernel {
-    name: "rng_check",
-    sources: &[
-        include_str!("../shaders/common/philox.wgsl"),
-        include_str!("../shaders/common/rng_check.wgsl"),
-    ],
-    entry: "main",
-};
+/// Draws words and normals on the device for comparison with this generator.
+pub fn check_kernel() -> Kernel {
+    Kernel::new("rng_check", "main", &["common/rng_check.wgsl"])
+}
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct RngParams {
-    key: [u32; 2],
-    c1: u32,
-    c2: u32,
-    c3: u32,
-    n: u32,
-    _pad: [u32; 2],
+crate::gpu_struct! {
+    /// The check kernel's uniform.
+    pub struct RngParams {
+        pub key: [u32; 2],
+        pub c1: u32,
+        pub c2: u32,
+        pub c3: u32,
+        pub n: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+    }
 }
 
 /// Words and normal samples drawn on the adapter, one block of four per counter.
@@ -177,14 +175,15 @@ pub fn gpu_draw(gpu: &Gpu, key: [u32; 2], c: [u32; 3], n: u32) -> Result<Draws> 
         c2: c[1],
         c3: c[2],
         n,
-        _pad: [0; 2],
+        _pad0: 0,
+        _pad1: 0,
     };
     let uniform = gpu.uniform("rng params", &params)?;
     let words = gpu.zeros::<[u32; 4]>("rng words", n as usize)?;
     let normals = gpu.zeros::<[f32; 4]>("rng normals", n as usize)?;
     gpu.fill(&words, [0xDEAD_BEEF; 4])?;
     gpu.fill(&normals, [f32::NAN; 4])?;
-    let pipeline = gpu.pipeline(&CHECK_KERNEL)?;
+    let pipeline = gpu.pipeline(&check_kernel())?;
     let bind = gpu.bind_group(
         &pipeline,
         &[

@@ -24,12 +24,17 @@ fn buffers_round_trip_and_fill() {
 #[test]
 fn invalid_shader_is_a_typed_error() {
     let Some(gpu) = common::gpu() else { return };
-    const BAD: Kernel = Kernel {
-        name: "test_bad_shader",
-        sources: &["@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }"],
-        entry: "main",
-    };
-    assert!(matches!(gpu.pipeline(&BAD), Err(Error::Validation(_))));
+    let bad = Kernel::from_pieces(
+        "test_bad_shader",
+        "main",
+        vec![rulelab::gpu::Piece::inline(
+            "tests/bad.wgsl",
+            "@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }",
+        )],
+    );
+    assert!(
+        matches!(gpu.pipeline(&bad), Err(Error::Shader { ref at, .. }) if at == "tests/bad.wgsl:1:54")
+    );
     // The device stays usable after the error.
     let b = gpu.upload("after", &[1.0f32, 2.0]).unwrap();
     assert_eq!(gpu.download(&b).unwrap(), vec![1.0, 2.0]);
@@ -61,7 +66,7 @@ fn copy_shader_splits_and_covers_everything() {
     gpu.fill(&dst, f32::NAN).unwrap();
     let windows = gpu.windows(n as u64, 4);
     assert!(windows.len() > 1);
-    let pipeline = gpu.pipeline(&rulelab::optim::bench::COPY_KERNEL).unwrap();
+    let pipeline = gpu.pipeline(&rulelab::optim::bench::copy_kernel()).unwrap();
     let mut grids = Vec::new();
     let t = gpu
         .time_pass(|pass| {

@@ -1,49 +1,184 @@
-//! Every WGSL file under shaders/ parses and validates with naga, with no GPU: each
-//! file as part of the kernel modules that include it.
+//! The WGSL side of the crate, with no GPU: every kernel composes, parses and
+//! validates with naga; every file under shaders/ belongs to a kernel; an error in a
+//! piece names its own file, line and column; and every struct that crosses a binding
+//! has the layout its Rust twin declares.
 
+use rulelab::gpu::{Kernel, Layout, Piece};
+use rulelab::Error;
 use std::collections::BTreeSet;
-use std::path::Path;
-
-fn validate(name: &str, source: &str) {
-    let module = naga::front::wgsl::parse_str(source)
-        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::all(),
-    )
-    .validate(&module)
-    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-}
 
 #[test]
 fn every_kernel_validates_and_every_shader_file_is_used() {
     let kernels = rulelab::kernels();
     let mut used = BTreeSet::new();
+    let mut names = BTreeSet::new();
     for k in &kernels {
-        validate(k.name, &k.source());
-        for s in k.sources {
-            used.insert(s.to_string());
+        assert!(
+            names.insert(k.name.clone()),
+            "two kernels are named {}",
+            k.name
+        );
+        if let Err(e) = k.validate() {
+            panic!("{e}");
+        }
+        for p in k.pieces().unwrap() {
+            used.insert(p.path);
         }
     }
-    let mut files = Vec::new();
-    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "wgsl") {
-                files.push(p);
-            }
-        }
-    }
+    let files: Vec<Piece> = Piece::all().collect();
     assert!(files.len() >= 10, "found only {} shader files", files.len());
     for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
         assert!(
-            used.contains(&text),
-            "{} is part of no kernel: register it in rulelab::kernels()",
-            f.display()
+            used.contains(f.path),
+            "shaders/{} is part of no kernel: register its kernel in rulelab::kernels()",
+            f.path
         );
     }
+}
+
+fn shader_error(kernel: &Kernel) -> (String, String) {
+    match kernel.validate() {
+        Err(Error::Shader {
+            at,
+            message,
+            kernel,
+        }) => {
+            assert_eq!(kernel, "broken");
+            (at, message)
+        }
+        Err(e) => panic!("expected a shader error, got {e}"),
+        Ok(_) => panic!("the broken kernel validated"),
+    }
+}
+
+/// A landscape piece with a mistake, composed into the real sweep driver: the error
+/// names the piece's own line and column, not a line of the joined text.
+#[test]
+fn errors_name_the_file_line_and_column() {
+    const BROKEN: &str = "// A landscape with a typo on line 5.
+// needs: landscape/point.wgsl, landscape/exact_grad.wgsl
+fn loss_grad(pt: Point, th: vec4<f32>, valid: vec4<bool>) -> LossGrad {
+    var out = LossGrad(0.0, vec4<f32>(0.0));
+    out.g = th * curvatur(pt, 0u);
+    return out;
+}
+
+fn loss_offset() -> f32 {
+    return 0.0;
+}
+";
+    let kernel = |landscape: Piece| {
+        Kernel::from_pieces(
+            "broken",
+            "main",
+            vec![
+                Piece::file("landscape/sweep.wgsl"),
+                landscape,
+                Piece::file("optim/adam.wgsl"),
+            ],
+        )
+    };
+    let (at, message) = shader_error(&kernel(Piece::inline("tests/broken.wgsl", BROKEN)));
+    assert_eq!(at, "tests/broken.wgsl:5:18", "{message}");
+    assert!(message.contains("curvatur"), "{message}");
+
+    // A type error (found by validation, not parsing) is mapped the same way.
+    let typed = BROKEN.replace("curvatur(pt, 0u)", "1u");
+    let (at, message) = shader_error(&kernel(Piece::inline("tests/typed.wgsl", &*typed.leak())));
+    assert!(at.starts_with("tests/typed.wgsl:5:"), "{at}: {message}");
+
+    // A mistake deep in a real file of the crate points into that file.
+    let real = Piece::file("landscape/rosenbrock.wgsl");
+    let line = real
+        .text
+        .lines()
+        .position(|l| l.contains("let u = 1.0 - x;"))
+        .unwrap()
+        + 1;
+    let bad = real.text.replace("let u = 1.0 - x;", "let u = 1.0 - y;");
+    let (at, _) = shader_error(&kernel(Piece::inline(
+        "shaders/landscape/rosenbrock.wgsl (edited)",
+        &*bad.leak(),
+    )));
+    assert!(
+        at.starts_with(&format!(
+            "shaders/landscape/rosenbrock.wgsl (edited):{line}:"
+        )),
+        "{at}"
+    );
+
+    // A file that needs one that does not exist: the error names the needing line.
+    let (at, message) = shader_error(&kernel(Piece::inline(
+        "tests/needs.wgsl",
+        "// needs: landscape/point.wgsl\n// needs: landscape/nowhere.wgsl\n",
+    )));
+    assert_eq!(at, "tests/needs.wgsl:2");
+    assert!(message.contains("landscape/nowhere.wgsl"), "{message}");
+}
+
+/// Every struct in a uniform or storage binding of any kernel has a Rust twin with the
+/// same fields at the same offsets and the same size.
+#[test]
+fn every_shared_struct_has_the_layout_its_rust_twin_declares() {
+    let registered = rulelab::layouts();
+    let mut seen = BTreeSet::new();
+    for k in rulelab::kernels() {
+        let (_, module) = k.validate().unwrap();
+        for wgsl in rulelab::gpu::layout::binding_structs(&module) {
+            let rust = registered
+                .iter()
+                .find(|l| l.name == wgsl.name)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "kernel {}: struct {} crosses a binding but has no Rust twin in \
+                         rulelab::layouts() (declare it with gpu_struct!)",
+                        k.name, wgsl.name
+                    )
+                });
+            if let Some(m) = rust.mismatch(&wgsl) {
+                panic!("kernel {}: {m}", k.name);
+            }
+            seen.insert(wgsl.name);
+        }
+    }
+    for l in &registered {
+        assert!(
+            seen.contains(&l.name),
+            "{} is registered but no kernel binds it",
+            l.name
+        );
+    }
+    let mut names: Vec<&String> = registered.iter().map(|l| &l.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        registered.len(),
+        "two Rust twins share a WGSL name"
+    );
+}
+
+/// The comparison catches what it exists for: two fields swapped on one side.
+#[test]
+fn a_swapped_field_is_a_mismatch() {
+    let wgsl = Layout {
+        name: "T".into(),
+        size: 8,
+        fields: vec![("a".into(), 0), ("b".into(), 4)],
+    };
+    let swapped = Layout {
+        fields: vec![("b".into(), 0), ("a".into(), 4)],
+        ..wgsl.clone()
+    };
+    assert!(swapped.mismatch(&wgsl).unwrap().contains("field 0"));
+    let longer = Layout {
+        size: 12,
+        ..wgsl.clone()
+    };
+    assert!(longer.mismatch(&wgsl).unwrap().contains("12 bytes"));
+    let padded = Layout {
+        fields: vec![("a".into(), 0), ("b".into(), 4), ("_pad".into(), 8)],
+        ..wgsl.clone()
+    };
+    assert_eq!(padded.mismatch(&wgsl), None);
 }

@@ -1,5 +1,6 @@
 // Writes Philox words and normal samples for counters (i, c1, c2, c3), so that tests and
 // `rulelab check` can compare them with the Rust generator.
+// needs: common/philox.wgsl
 
 struct RngParams {
     key: vec2<u32>,
@@ -7,6 +8,8 @@ struct RngParams {
     c2: u32,
     c3: u32,
     n: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: RngParams;

@@ -13,12 +13,12 @@
 // reduces the loss over the learner's lanes, records it, and applies the rule (rule
 // file: `step`) to noisy gradients drawn from Philox exactly as the CPU draws them.
 //
-// Composed with philox.wgsl, optim/consts.wgsl, a rule file and a landscape file.
+// Slots: a landscape file (loss_grad, loss_offset, stochastic_grad: landscape/point.wgsl
+// says what they may read) and a rule file (`fn step`, optim/consts.wgsl).
+// needs: common/philox.wgsl, optim/consts.wgsl, landscape/point.wgsl
 
-struct Shape {
-    dim: u32,
-    nb: u32,
-    lanes: u32,
+struct SweepShape {
+    land: Land,
     n_learners: u32,
     steps: u32,
     record_every: u32,
@@ -29,49 +29,29 @@ struct Shape {
     has_threshold: u32,
     threshold: f32,
     blowup: f32,
-    // Offsets (in f32 words) into `data`.
+    // Offset (in f32 words) of the bias-correction rows in `data`.
     off_bias: u32,
-    off_curv: u32,
-    off_dense_a: u32,
-    off_dense_mu: u32,
-    l_min: f32,
-    off_x: u32,
-    off_y: u32,
-    d_in: u32,
-    hidden: u32,
-    samples: u32,
-    minibatch: u32,
     // This dispatch's window of steps; the run is t = 0..=steps.
     t_begin: u32,
     t_end: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
-struct Learner {
+struct SweepLearner {
     consts: Consts,
+    land: LandParams,
     seed_lo: u32,
     seed_hi: u32,
     bc1_row: u32,
     bc2_row: u32,
-    // Row of `data` holding this learner's curvature (spectrum or Hessian diagonal).
-    curv_row: u32,
     noise_sigma: f32,
     theta0: f32,
     theta0_noise: f32,
-    mu: f32,
-    a: f32,
-    b: f32,
-    c: f32,
-    d: f32,
     metric_eps: f32,
     // The rule's initial state (adabayes starts s2_post at sigma^2, kalman P at p0 and
     // r_hat at r0).
     init0: f32,
     init1: f32,
     init2: f32,
-    _pad: f32,
 }
 
 // A learner's running statistics between windows.
@@ -86,7 +66,7 @@ struct Progress {
     _pad1: u32,
 }
 
-struct Out {
+struct SweepOut {
     final_loss: f32,
     min_loss: f32,
     mean_loss: f32,
@@ -94,10 +74,10 @@ struct Out {
     diverged: u32,
 }
 
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> learners: array<Learner>;
+@group(0) @binding(0) var<uniform> shape: SweepShape;
+@group(0) @binding(1) var<storage, read> learners: array<SweepLearner>;
 @group(0) @binding(2) var<storage, read> data: array<f32>;
-@group(0) @binding(3) var<storage, read_write> outs: array<Out>;
+@group(0) @binding(3) var<storage, read_write> outs: array<SweepOut>;
 @group(0) @binding(4) var<storage, read_write> traj: array<f32>;
 // Final theta and gradient per learner (dim each), for checks.
 @group(0) @binding(5) var<storage, read_write> finals: array<f32>;
@@ -106,35 +86,21 @@ struct Out {
 @group(0) @binding(7) var<storage, read_write> progress: array<Progress>;
 
 const WG: u32 = 256u;
-const PURPOSE_INIT: u32 = 1u;
-const PURPOSE_NOISE: u32 = 2u;
-const PURPOSE_MINIBATCH: u32 = 3u;
 
 var<workgroup> sh_theta: array<f32, 1024>;
 var<workgroup> red: array<f32, 256>;
 
-// What a landscape needs to know about the calling thread.
-struct Ctx {
-    // This thread's block (lane) and the learner's offset into sh_theta.
-    b: u32,
-    base: u32,
-    learner: Learner,
-    key: vec2<u32>,
-    t: u32,
+// The landscape interface (landscape/point.wgsl).
+fn land() -> Land {
+    return shape.land;
 }
 
-struct LossGrad {
-    // This thread's share of the learner's loss.
-    loss: f32,
-    g: vec4<f32>,
+fn land_data(i: u32) -> f32 {
+    return data[i];
 }
 
-fn coord(b: u32, k: u32) -> u32 {
-    return k * shape.nb + b;
-}
-
-fn curvature(ctx: Ctx, j: u32) -> f32 {
-    return data[shape.off_curv + ctx.learner.curv_row * shape.dim + j];
+fn point_coord(pt: Point, j: u32) -> f32 {
+    return sh_theta[pt.base + j];
 }
 
 @compute @workgroup_size(256)
@@ -143,7 +109,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let lanes = shape.lanes;
+    let lanes = shape.land.lanes;
     let slot = lid / lanes;
     let lane = lid % lanes;
     let per_wg = WG / lanes;
@@ -152,24 +118,26 @@ fn main(
     let learner = learners[min(index, shape.n_learners - 1u)];
     let key = vec2<u32>(learner.seed_lo, learner.seed_hi);
     let b = lane;
+    let dim = shape.land.dim;
+    let nb = shape.land.nb;
     let base = slot * lanes * 4u;
     var valid = vec4<bool>(false, false, false, false);
     for (var k = 0u; k < 4u; k++) {
-        valid[k] = b < shape.nb && coord(b, k) < shape.dim;
+        valid[k] = b < nb && coord(b, k) < dim;
     }
 
     // Initial point: theta0 + theta0_noise * xi, xi from the INIT stream; or, after the
     // first window, where the last one left off.
     let z0 = normals4(philox4x32_10(vec4<u32>(b, 0u, 0u, PURPOSE_INIT), key));
     let first = shape.t_begin == 0u;
-    let at = min(index, shape.n_learners - 1u) * 4u * shape.dim;
+    let at = min(index, shape.n_learners - 1u) * 4u * dim;
     var th = vec4<f32>(0.0);
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     var s2 = vec4<f32>(0.0);
     var noise_scale = vec4<f32>(0.0);
     var metric_inv = vec4<f32>(1.0);
-    var ctx = Ctx(b, base, learner, key, 0u);
+    var pt = Point(b, slot, base, learner.land, key, 0u);
     for (var k = 0u; k < 4u; k++) {
         if (valid[k]) {
             let j = coord(b, k);
@@ -180,11 +148,11 @@ fn main(
                 s2[k] = learner.init2;
             } else {
                 th[k] = carry[at + j];
-                s0[k] = carry[at + shape.dim + j];
-                s1[k] = carry[at + 2u * shape.dim + j];
-                s2[k] = carry[at + 3u * shape.dim + j];
+                s0[k] = carry[at + dim + j];
+                s1[k] = carry[at + 2u * dim + j];
+                s2[k] = carry[at + 3u * dim + j];
             }
-            let h = select(1.0, curvature(ctx, j), shape.noise == 2u || shape.natural != 0u);
+            let h = select(1.0, curvature(pt, j), shape.noise == 2u || shape.natural != 0u);
             noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), shape.noise == 2u);
             metric_inv[k] = 1.0 / max(h, learner.metric_eps);
         }
@@ -209,7 +177,7 @@ fn main(
     let stopped_at_entry = stopped;
     var g = vec4<f32>(0.0);
     for (var t = shape.t_begin; t < shape.t_end; t++) {
-        ctx.t = t;
+        pt.t = t;
         // The last step's minibatch gradient may still be reading workgroup memory on
         // slower lanes: wait for them before publishing the new theta.
         workgroupBarrier();
@@ -219,8 +187,8 @@ fn main(
             }
         }
         workgroupBarrier();
-        let lg = loss_grad(ctx, th, valid);
-        red[lid] = select(0.0, lg.loss, b < shape.nb);
+        let lg = loss_grad(pt, th, valid);
+        red[lid] = select(0.0, lg.loss, b < nb);
         for (var stride = lanes / 2u; stride > 0u; stride = stride / 2u) {
             workgroupBarrier();
             if (lane < stride) {
@@ -251,7 +219,7 @@ fn main(
         }
         // The gradient the rule sees (a minibatch's, for teacher_student): computed by
         // every lane, in uniform control flow, since it may cooperate through barriers.
-        let sg = stochastic_grad(ctx, valid, lg.g);
+        let sg = stochastic_grad(pt, valid, lg.g);
         // The rule's step on noisy gradients (no barrier below: stopped learners skip it).
         if (!stopped && t < shape.steps) {
             var c = learner.consts;
@@ -281,9 +249,9 @@ fn main(
             if (valid[k]) {
                 let j = coord(b, k);
                 carry[at + j] = th[k];
-                carry[at + shape.dim + j] = s0[k];
-                carry[at + 2u * shape.dim + j] = s1[k];
-                carry[at + 3u * shape.dim + j] = s2[k];
+                carry[at + dim + j] = s0[k];
+                carry[at + 2u * dim + j] = s1[k];
+                carry[at + 3u * dim + j] = s2[k];
             }
         }
         if (lane == 0u) {
@@ -292,7 +260,7 @@ fn main(
     }
     if (live && shape.t_end > shape.steps) {
         if (lane == 0u) {
-            var out: Out;
+            var out: SweepOut;
             out.final_loss = final_loss;
             out.min_loss = select(bitcast<f32>(0x7fc00000u), min_loss, count > 0u);
             out.mean_loss = select(bitcast<f32>(0x7fc00000u), sum / f32(count), count > 0u);
@@ -303,12 +271,12 @@ fn main(
     }
     // Final theta and gradient (checks only): written by the window in which the learner
     // ran last.
-    if (live && !stopped_at_entry && arrayLength(&finals) >= (index + 1u) * 2u * shape.dim) {
+    if (live && !stopped_at_entry && arrayLength(&finals) >= (index + 1u) * 2u * dim) {
         for (var k = 0u; k < 4u; k++) {
             if (valid[k]) {
                 let j = coord(b, k);
-                finals[index * 2u * shape.dim + j] = th[k];
-                finals[index * 2u * shape.dim + shape.dim + j] = g[k];
+                finals[index * 2u * dim + j] = th[k];
+                finals[index * 2u * dim + dim + j] = g[k];
             }
         }
     }

@@ -3,6 +3,7 @@
 //   post   1/s2_post = 1/s2_prior + g^2, written s2_prior / (1 + s2_prior g^2)
 //   m = beta1-EMA of g (bias-corrected); theta -= s2_post m_hat; theta *= 1 - lambda
 // State: s0 = m, s1 = s2_post.
+// needs: optim/consts.wgsl
 fn step(x: State, g_mean: f32, c: Consts) -> State {
     let g = g_mean * c.batch;
     let prior = c.prior_keep * x.s1 + c.prior_add;

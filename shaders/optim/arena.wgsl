@@ -2,15 +2,16 @@
 // 1024 consecutive parameters of one group (4 per thread, strided so that each load
 // instruction of the workgroup touches consecutive words). The host cuts the group
 // table into tiles, and the arena into windows that fit one storage binding; `start` is
-// relative to the bound window. Composed with consts.wgsl, one of states{0,1,2,3}.wgsl
-// (the state bindings 6, 7, 8 with load and store) and a member file (`fn step`).
+// relative to the bound window.
+//
+// Slots: one of optim/states{0,1,2,3}.wgsl (the parameter and state bindings 0, 6, 7,
+// 8 with `load` and `store`) and a member file (`fn step`).
+// needs: optim/consts.wgsl, optim/tiles.wgsl
 
-
-@group(0) @binding(0) var<storage, read_write> theta: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read> consts: array<Consts>;
 @group(0) @binding(3) var<storage, read> tiles: array<Tile>;
-@group(0) @binding(4) var<storage, read> control: Control;
+@group(0) @binding(4) var<storage, read> control: ClipControl;
 @group(0) @binding(5) var<storage, read> skip: array<u32>;
 
 const WG: u32 = 256u;

@@ -2,6 +2,7 @@
 // q and is seen with noise variance r_hat, itself tracked by an EMA of the excess
 // innovation. Step: theta -= lr m / (sqrt(m^2 + P + r_hat) + eps).
 // State: s0 = m, s1 = P, s2 = r_hat.
+// needs: optim/consts.wgsl
 fn step(x: State, g: f32, c: Consts) -> State {
     let prior = x.s1 + c.q;
     let e = g - x.s0;

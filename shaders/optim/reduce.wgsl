@@ -2,10 +2,11 @@
 // `prepass`: per tile, the sum of g^2 (into partials[global]) and a flag on its group if
 // any g is NaN or infinite. `finalize` (one workgroup): the global norm over tiles of
 // unflagged groups, the clip scale, and the count of skipped groups.
+// needs: optim/tiles.wgsl
 
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> tiles: array<Tile>;
-@group(0) @binding(4) var<storage, read_write> control: Control;
+@group(0) @binding(4) var<storage, read_write> control: ClipControl;
 @group(0) @binding(5) var<storage, read_write> skip: array<atomic<u32>>;
 @group(0) @binding(9) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(10) var<storage, read> tile_groups: array<u32>;

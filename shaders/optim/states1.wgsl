@@ -1,4 +1,6 @@
 // Arena glue for members with 1 state buffer.
+// needs: optim/consts.wgsl
+@group(0) @binding(0) var<storage, read_write> theta: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state0: array<f32>;
 
 fn load(i: u32) -> State {

@@ -1,4 +1,6 @@
 // Arena glue for members with 2 state buffers.
+// needs: optim/consts.wgsl
+@group(0) @binding(0) var<storage, read_write> theta: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state0: array<f32>;
 @group(0) @binding(7) var<storage, read_write> state1: array<f32>;
 

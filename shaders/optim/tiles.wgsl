@@ -9,7 +9,7 @@ struct Tile {
     global: u32,
 }
 
-struct Control {
+struct ClipControl {
     // Gradient scale from global-norm clipping (1 when off), written by `finalize`.
     scale: f32,
     max_norm: f32,

@@ -131,6 +131,15 @@ impl Gpu {
         Ok(())
     }
 
+    /// A buffer of `len` copies of `value`: outputs are poisoned (NaN, an impossible
+    /// flag) before a kernel runs, so an element it never writes cannot pass for one
+    /// it did.
+    pub fn poisoned<T: Pod>(&self, label: &str, len: usize, value: T) -> Result<GpuBuffer<T>> {
+        let buf = self.zeros(label, len)?;
+        self.fill(&buf, value)?;
+        Ok(buf)
+    }
+
     /// Sets every value to `value` (NaN poisoning before a kernel runs, for instance).
     pub fn fill<T: Pod>(&self, buf: &GpuBuffer<T>, value: T) -> Result<()> {
         let per_piece = (PIECE_BYTES / std::mem::size_of::<T>()).max(1);
@@ -213,5 +222,56 @@ impl Gpu {
             Err(wgpu::PollError::Timeout) => Err(Error::Timeout(self.timeout)),
             Err(e) => Err(Error::Poll(e.to_string())),
         }
+    }
+}
+
+/// Several tables of f32 words in one storage buffer (a kernel has few bindings): each
+/// table is pushed once and the kernel is told its offset.
+#[derive(Clone, Debug, Default)]
+pub struct DataArena {
+    words: Vec<f32>,
+}
+
+impl DataArena {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a table; returns its offset in words.
+    pub fn push(&mut self, values: impl IntoIterator<Item = f32>) -> u32 {
+        let at = self.words.len();
+        self.words.extend(values);
+        at as u32
+    }
+
+    /// Words so far.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    pub fn words(&self) -> &[f32] {
+        &self.words
+    }
+
+    /// The arena on the device, refused when it does not fit one binding or its
+    /// offsets would not fit a u32.
+    pub fn upload(&self, gpu: &Gpu, label: &str) -> Result<GpuBuffer<f32>> {
+        let bytes = 4 * self.words.len() as u64;
+        let limit = gpu.max_binding_bytes().min(4 * u32::MAX as u64);
+        if bytes > limit {
+            return Err(Error::TooLarge {
+                what: label.to_string(),
+                bytes,
+                limit,
+            });
+        }
+        if self.words.is_empty() {
+            return gpu.zeros(label, 1);
+        }
+        gpu.upload(label, &self.words)
     }
 }

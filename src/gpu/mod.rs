@@ -7,13 +7,18 @@
 
 mod buffer;
 mod dispatch;
+pub mod layout;
 mod pipeline;
+mod steps;
 mod timing;
+pub mod wgsl;
 
-pub use buffer::GpuBuffer;
+pub use buffer::{DataArena, GpuBuffer};
 pub use dispatch::{grid_for, Window};
-pub use pipeline::Kernel;
+pub use layout::binding_structs;
+pub use layout::{GpuStruct, Layout};
 pub use timing::{Clock, Timed};
+pub use wgsl::{Kernel, Piece};
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -62,7 +67,7 @@ pub struct Gpu {
     /// Timestamp queries inside compute passes (`TIMESTAMP_QUERY`) and between commands
     /// (`TIMESTAMP_QUERY_INSIDE_ENCODERS`).
     timestamps: (bool, bool),
-    pipelines: Mutex<HashMap<&'static str, Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     /// How long a readback waits for the GPU before giving up with [`Error::Timeout`].
     pub timeout: Duration,
 }

@@ -1,43 +1,29 @@
 //! Compute pipelines, compiled once per device.
 
-use super::Gpu;
+use super::{Gpu, Kernel};
 use crate::error::Result;
 use std::sync::Arc;
 
-/// A compute kernel: WGSL sources that are concatenated into one module (shared
-/// pieces first, such as the RNG), and the entry point. `name` is unique in the crate
-/// and keys the cache.
-#[derive(Clone, Copy, Debug)]
-pub struct Kernel {
-    pub name: &'static str,
-    pub sources: &'static [&'static str],
-    pub entry: &'static str,
-}
-
-impl Kernel {
-    pub fn source(&self) -> String {
-        self.sources.join("\n")
-    }
-}
-
 impl Gpu {
-    /// The kernel's pipeline, compiled on first use. The layout is derived from the
-    /// shader, so a kernel binds exactly what it declares.
+    /// The kernel's pipeline, compiled on first use. The kernel is composed and
+    /// validated first, so a mistake in any of its files is reported at its own file and
+    /// line; the layout is derived from the shader, so a kernel binds exactly what it
+    /// declares.
     pub fn pipeline(&self, kernel: &Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
-        if let Some(p) = self.pipelines.lock().unwrap().get(kernel.name) {
+        if let Some(p) = self.pipelines.lock().unwrap().get(&kernel.name) {
             return Ok(p.clone());
         }
-        let source = kernel.source();
+        let (composed, _) = kernel.validate()?;
         let pipeline = self.scoped(|| {
             let module = self
                 .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.name),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                    label: Some(&kernel.name),
+                    source: wgpu::ShaderSource::Wgsl(composed.text.into()),
                 });
             self.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(kernel.name),
+                    label: Some(&kernel.name),
                     layout: None,
                     module: &module,
                     entry_point: Some(kernel.entry),
@@ -49,7 +35,7 @@ impl Gpu {
         self.pipelines
             .lock()
             .unwrap()
-            .insert(kernel.name, pipeline.clone());
+            .insert(kernel.name.clone(), pipeline.clone());
         Ok(pipeline)
     }
 

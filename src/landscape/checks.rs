@@ -158,33 +158,73 @@ fn row(kernel: String, got: &[f64], want: &[f64], tol: Tolerance) -> Row {
     }
 }
 
-/// Loss and gradient at random points (no step taken).
+/// Loss and gradient at random points, by the point evaluator (the landscape's WGSL
+/// composed into a second driver) or the CPU device.
 pub fn loss_grad_rows(backend: &Backend, kind: LandscapeKind, seed: u64) -> Result<Vec<Row>> {
     let mut rng = check::rng(seed);
     let problem = small_problem(kind, RuleKind::Gd, 0);
     let params = random_learners(&problem, 16, &mut rng);
     let shared = data::build(&problem, &params[0]);
-    let got = run_backend(backend, &problem, &shared, &params)?;
-    let want = run_cpu::<f64>(&problem, &shared, &params);
+    let d = problem.dim;
+    let theta: Vec<f32> = params
+        .iter()
+        .flat_map(|p| {
+            check::normal(&mut rng, d, p.theta0_noise as f32)
+                .into_iter()
+                .map(|z| z + p.theta0 as f32)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let at = |shared: &Shared<f64>| -> (Vec<f64>, Vec<f64>) {
+        let mut loss = Vec::new();
+        let mut grad = vec![0.0; theta.len()];
+        for (i, p) in params.iter().enumerate() {
+            let h = cpu::curvature::<f64>(&problem, shared, p);
+            let th = check::widen(&theta[i * d..(i + 1) * d]);
+            loss.push(cpu::loss_grad(
+                &problem,
+                shared,
+                p,
+                &h,
+                &th,
+                &mut grad[i * d..(i + 1) * d],
+            ));
+        }
+        (loss, grad)
+    };
+    let (got_loss, got_grad) = match backend {
+        Backend::Gpu(g) => {
+            let (l, gr) = gpu::loss_grad_at(g, &problem, &shared, &params, &theta)?;
+            (check::widen(&l), check::widen(&gr))
+        }
+        Backend::Cpu => {
+            let s32 = shared.cast::<f32>();
+            let mut loss = Vec::new();
+            let mut grad = vec![0.0f32; theta.len()];
+            for (i, p) in params.iter().enumerate() {
+                let h = cpu::curvature::<f32>(&problem, &s32, p);
+                let th = &theta[i * d..(i + 1) * d];
+                loss.push(
+                    cpu::loss_grad(&problem, &s32, p, &h, th, &mut grad[i * d..(i + 1) * d]) as f64,
+                );
+            }
+            (loss, check::widen(&grad))
+        }
+    };
+    let (want_loss, want_grad) = at(&shared);
     // Sums over the dimension (the loss; the dense product's rows; the teacher's
     // samples) grow a log2(n) * eps bound; tanh on a GPU adds a few ulps.
     let n = problem
         .dim
         .max(problem.teacher.map_or(0, |t| t.samples * t.d_in));
     let tol = Tolerance::reduction(n).max(Tolerance::new(1e-6, 2e-5));
-    let loss = |f: &Finals| f.outcomes.iter().map(|o| o.final_loss).collect::<Vec<_>>();
-    let peak = want.grad.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    let peak = want_grad.iter().fold(0.0f64, |a, b| a.max(b.abs()));
     Ok(vec![
-        row(
-            format!("{} loss", kind.name()),
-            &loss(&got),
-            &loss(&want),
-            tol,
-        ),
+        row(format!("{} loss", kind.name()), &got_loss, &want_loss, tol),
         row(
             format!("{} gradient", kind.name()),
-            &got.grad,
-            &want.grad,
+            &got_grad,
+            &want_grad,
             Tolerance::new(tol.atol.max(tol.rtol * peak), tol.rtol),
         ),
     ])

@@ -7,76 +7,58 @@ use super::cpu::bias_corrections;
 use super::data::Shared;
 use super::{LandscapeKind, Noise, Outcome, Params, Problem, RuleKind};
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Kernel};
-use crate::optim::{Consts, Member, CONSTS_WORDS};
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use crate::gpu::{DataArena, Gpu, Kernel};
+use crate::optim::{Consts, Member};
 
-const PHILOX: &str = include_str!("../../shaders/common/philox.wgsl");
-const DRIVER: &str = include_str!("../../shaders/landscape/sweep.wgsl");
-const EXACT_GRAD: &str = include_str!("../../shaders/landscape/exact_grad.wgsl");
-
-fn landscape_wgsl(kind: LandscapeKind) -> &'static [&'static str] {
+/// The file holding the landscape's `loss_grad` (landscape/point.wgsl says what it
+/// may read).
+pub fn landscape_wgsl(kind: LandscapeKind) -> &'static str {
     match kind {
-        LandscapeKind::Quadratic => &[
-            include_str!("../../shaders/landscape/quadratic.wgsl"),
-            EXACT_GRAD,
-        ],
-        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => &[
-            include_str!("../../shaders/landscape/dense.wgsl"),
-            EXACT_GRAD,
-        ],
-        LandscapeKind::DoubleWell => &[
-            include_str!("../../shaders/landscape/double_well.wgsl"),
-            EXACT_GRAD,
-        ],
-        LandscapeKind::Rosenbrock => &[
-            include_str!("../../shaders/landscape/rosenbrock.wgsl"),
-            EXACT_GRAD,
-        ],
-        LandscapeKind::TeacherStudent => {
-            &[include_str!("../../shaders/landscape/teacher_student.wgsl")]
-        }
+        LandscapeKind::Quadratic => "landscape/quadratic.wgsl",
+        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => "landscape/dense.wgsl",
+        LandscapeKind::DoubleWell => "landscape/double_well.wgsl",
+        LandscapeKind::Rosenbrock => "landscape/rosenbrock.wgsl",
+        LandscapeKind::TeacherStudent => "landscape/teacher_student.wgsl",
     }
 }
 
 fn rule_wgsl(rule: RuleKind) -> &'static str {
     match rule.member() {
         Some(m) => crate::optim::gpu::step_wgsl(m),
-        None if rule == RuleKind::Momentum => include_str!("../../shaders/landscape/momentum.wgsl"),
-        None => include_str!("../../shaders/landscape/nesterov.wgsl"),
+        None if rule == RuleKind::Momentum => "landscape/momentum.wgsl",
+        None => "landscape/nesterov.wgsl",
     }
 }
 
-/// The sweep kernel for a landscape and a rule, built once per process.
-pub fn kernel(landscape: LandscapeKind, rule: RuleKind) -> Kernel {
-    static KERNELS: OnceLock<Mutex<HashMap<(LandscapeKind, RuleKind), Kernel>>> = OnceLock::new();
-    let mut map = KERNELS.get_or_init(Default::default).lock().unwrap();
-    *map.entry((landscape, rule)).or_insert_with(|| {
-        // The two landscapes sharing one dense kernel share its name too.
-        let lname = if landscape.is_dense() {
-            "dense"
-        } else {
-            landscape.name()
-        };
-        let name: &'static str =
-            Box::leak(format!("sweep_{lname}_{}", rule.name()).into_boxed_str());
-        let mut sources = vec![
-            PHILOX,
-            crate::optim::gpu::CONSTS_WGSL,
-            rule_wgsl(rule),
-            DRIVER,
-        ];
-        sources.extend_from_slice(landscape_wgsl(landscape));
-        Kernel {
-            name,
-            sources: Box::leak(sources.into_boxed_slice()),
-            entry: "main",
-        }
-    })
+/// The file's name without directory and extension ("dense", "adam").
+fn stem(path: &str) -> &str {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.strip_suffix(".wgsl").unwrap_or(file)
 }
 
-/// Every sweep kernel (for shader validation).
+/// The sweep kernel for a landscape and a rule.
+pub fn kernel(landscape: LandscapeKind, rule: RuleKind) -> Kernel {
+    Kernel::new(
+        format!("sweep_{}_{}", stem(landscape_wgsl(landscape)), rule.name()),
+        "main",
+        &[
+            "landscape/sweep.wgsl",
+            landscape_wgsl(landscape),
+            rule_wgsl(rule),
+        ],
+    )
+}
+
+/// The point evaluator for a landscape (loss and gradient at given points).
+pub fn points_kernel(landscape: LandscapeKind) -> Kernel {
+    Kernel::new(
+        format!("points_{}", stem(landscape_wgsl(landscape))),
+        "main",
+        &["landscape/points.wgsl", landscape_wgsl(landscape)],
+    )
+}
+
+/// Every kernel of the family (for shader validation).
 pub fn kernels() -> Vec<Kernel> {
     let lands = [
         LandscapeKind::Quadratic,
@@ -85,80 +67,134 @@ pub fn kernels() -> Vec<Kernel> {
         LandscapeKind::Rosenbrock,
         LandscapeKind::TeacherStudent,
     ];
-    lands
+    let mut all: Vec<Kernel> = lands
         .iter()
         .flat_map(|&l| RuleKind::ALL.iter().map(move |&r| kernel(l, r)))
-        .collect()
+        .collect();
+    all.extend(lands.iter().map(|&l| points_kernel(l)));
+    all
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Shape {
-    dim: u32,
-    nb: u32,
-    lanes: u32,
-    n_learners: u32,
-    steps: u32,
-    record_every: u32,
-    n_records: u32,
-    noise: u32,
-    natural: u32,
-    has_threshold: u32,
-    threshold: f32,
-    blowup: f32,
-    off_bias: u32,
-    off_curv: u32,
-    off_dense_a: u32,
-    off_dense_mu: u32,
-    l_min: f32,
-    off_x: u32,
-    off_y: u32,
-    d_in: u32,
-    hidden: u32,
-    samples: u32,
-    minibatch: u32,
-    t_begin: u32,
-    t_end: u32,
-    _pad: [u32; 3],
+crate::gpu_struct! {
+    /// The landscape's shape and data offsets (WGSL `Land`, landscape/point.wgsl).
+    pub struct Land {
+        pub dim: u32,
+        pub nb: u32,
+        pub lanes: u32,
+        pub off_curv: u32,
+        pub off_dense_a: u32,
+        pub off_dense_mu: u32,
+        pub l_min: f32,
+        pub off_x: u32,
+        pub off_y: u32,
+        pub d_in: u32,
+        pub hidden: u32,
+        pub samples: u32,
+        pub minibatch: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Learner {
-    consts: [f32; CONSTS_WORDS],
-    seed_lo: u32,
-    seed_hi: u32,
-    bc1_row: u32,
-    bc2_row: u32,
-    curv_row: u32,
-    noise_sigma: f32,
-    theta0: f32,
-    theta0_noise: f32,
-    mu: f32,
-    a: f32,
-    b: f32,
-    c: f32,
-    d: f32,
-    metric_eps: f32,
-    init: [f32; 3],
-    _pad: f32,
+crate::gpu_struct! {
+    /// One point's landscape numbers (WGSL `LandParams`).
+    pub struct LandParams {
+        pub mu: f32,
+        pub a: f32,
+        pub b: f32,
+        pub c: f32,
+        pub d: f32,
+        pub curv_row: u32,
+    }
 }
 
-/// A learner's running statistics between windows (mirrors WGSL `Progress`).
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Progress {
-    words: [u32; 8],
+crate::gpu_struct! {
+    /// The sweep kernel's uniform.
+    struct SweepShape {
+        land: Land,
+        n_learners: u32,
+        steps: u32,
+        record_every: u32,
+        n_records: u32,
+        noise: u32,
+        natural: u32,
+        has_threshold: u32,
+        threshold: f32,
+        blowup: f32,
+        off_bias: u32,
+        t_begin: u32,
+        t_end: u32,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Out {
-    final_loss: f32,
-    min_loss: f32,
-    mean_loss: f32,
-    steps_to_threshold: i32,
-    diverged: u32,
+crate::gpu_struct! {
+    /// One learner of a sweep chunk.
+    struct SweepLearner {
+        consts: Consts<f32>,
+        land: LandParams,
+        seed_lo: u32,
+        seed_hi: u32,
+        bc1_row: u32,
+        bc2_row: u32,
+        noise_sigma: f32,
+        theta0: f32,
+        theta0_noise: f32,
+        metric_eps: f32,
+        init0: f32,
+        init1: f32,
+        init2: f32,
+    }
+}
+
+crate::gpu_struct! {
+    /// A learner's running statistics between windows of steps.
+    struct Progress {
+        final_loss: f32,
+        min_loss: f32,
+        sum: f32,
+        count: u32,
+        hit: i32,
+        diverged: u32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
+crate::gpu_struct! {
+    /// What the sweep kernel writes per learner.
+    struct SweepOut {
+        final_loss: f32,
+        min_loss: f32,
+        mean_loss: f32,
+        steps_to_threshold: i32,
+        diverged: u32,
+    }
+}
+
+crate::gpu_struct! {
+    /// The point evaluator's uniform.
+    struct PointsShape {
+        land: Land,
+        n_points: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+/// Every struct this family shares with its WGSL.
+pub fn layouts() -> Vec<crate::gpu::Layout> {
+    use crate::gpu::GpuStruct;
+    vec![
+        Land::layout(),
+        LandParams::layout(),
+        SweepShape::layout(),
+        SweepLearner::layout(),
+        Progress::layout(),
+        SweepOut::layout(),
+        PointsShape::layout(),
+    ]
 }
 
 /// Rows of distinct values: the index of each value, registering it on first sight.
@@ -170,6 +206,85 @@ fn row_of(rows: &mut Vec<u64>, key: u64) -> u32 {
             (rows.len() - 1) as u32
         }
     }
+}
+
+/// Threads per point: a power of two covering the point's blocks of four coordinates.
+fn lanes_for(problem: &Problem) -> Result<(usize, usize)> {
+    let nb = problem.dim.div_ceil(4);
+    let lanes = nb.next_power_of_two();
+    if lanes > 256 {
+        return Err(Error::invalid(
+            "landscape.dim",
+            format!("{} exceeds the GPU kernel's 1024", problem.dim),
+        ));
+    }
+    Ok((nb, lanes))
+}
+
+/// The landscape's shared data in `arena` (curvature rows for the distinct spectra of
+/// `params`, the dense quadratic form, the teacher's samples) and its `Land` record;
+/// returns each learner's numbers with its curvature row.
+fn land_data(
+    problem: &Problem,
+    shared: &Shared<f64>,
+    params: &[Params],
+    arena: &mut DataArena,
+) -> Result<(Land, Vec<LandParams>)> {
+    let d = problem.dim;
+    let (nb, lanes) = lanes_for(problem)?;
+    let mut land: Land = bytemuck::Zeroable::zeroed();
+    (land.dim, land.nb, land.lanes) = (d as u32, nb as u32, lanes as u32);
+    // One curvature row per distinct spectrum (only quadratics vary theirs).
+    let curv_key = |p: &Params| match problem.landscape {
+        LandscapeKind::Quadratic => [p.h_min, p.h_max, p.alpha]
+            .iter()
+            .fold(0u64, |h, v| h.rotate_left(21) ^ v.to_bits()),
+        _ => 0,
+    };
+    let mut rows: Vec<u64> = Vec::new();
+    let mut row_params: Vec<&Params> = Vec::new();
+    let mut points = Vec::with_capacity(params.len());
+    for p in params {
+        let curv_row = row_of(&mut rows, curv_key(p));
+        if curv_row as usize == row_params.len() {
+            row_params.push(p);
+        }
+        points.push(LandParams {
+            mu: p.mu as f32,
+            a: p.a as f32,
+            b: p.b as f32,
+            c: p.c as f32,
+            d: p.d as f32,
+            curv_row,
+        });
+    }
+    land.off_curv = arena.len() as u32;
+    for p in row_params {
+        let row: Vec<f32> = match problem.landscape {
+            LandscapeKind::Quadratic => problem
+                .spectrum_values(p)
+                .iter()
+                .map(|&v| v as f32)
+                .collect(),
+            LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
+                shared.diag.iter().map(|&v| v as f32).collect()
+            }
+            _ => vec![1.0; d],
+        };
+        arena.push(row);
+    }
+    if let Some(dense) = &shared.dense {
+        land.off_dense_a = arena.push(dense.a.iter().map(|&v| v as f32));
+        land.off_dense_mu = arena.push(dense.mu.iter().map(|&v| v as f32));
+        land.l_min = dense.l_min as f32;
+    }
+    if let (Some(t), Some(teacher)) = (problem.teacher, &shared.teacher) {
+        land.off_x = arena.push(teacher.x.iter().map(|&v| v as f32));
+        land.off_y = arena.push(teacher.y.iter().map(|&v| v as f32));
+        (land.d_in, land.hidden) = (t.d_in as u32, t.hidden as u32);
+        (land.samples, land.minibatch) = (t.samples as u32, t.minibatch as u32);
+    }
+    Ok((land, points))
 }
 
 /// Loop back-edges one step of the kernel runs per invocation, counted generously: the
@@ -191,12 +306,6 @@ fn loops_per_step(problem: &Problem, lanes: usize) -> u64 {
     n + n / 2
 }
 
-/// Steps in the first window of a chunk, before any timing is known.
-const FIRST_WINDOW: u64 = 64;
-/// The wall time each later window aims at.
-const WINDOW_SECONDS: f64 = 0.2;
-const MAX_WINDOW: u64 = 1 << 20;
-
 /// Runs a chunk of learners on the GPU.
 pub fn run_chunk(
     gpu: &Gpu,
@@ -208,8 +317,9 @@ pub fn run_chunk(
 }
 
 /// Runs a chunk; with `finals`, also returns each learner's final θ and the exact
-/// gradient there (2 * dim values per learner), for checks; with every window of steps `window` long when given (tests
-/// use it to show that windows do not change results).
+/// gradient there (2 * dim values per learner), for checks; with every window of
+/// steps `window` long when given (tests use it to show that windows do not change
+/// results).
 pub fn run_chunk_with(
     gpu: &Gpu,
     problem: &Problem,
@@ -223,74 +333,63 @@ pub fn run_chunk_with(
         return Ok((vec![], vec![]));
     }
     let d = problem.dim;
-    let nb = d.div_ceil(4);
-    let lanes = nb.next_power_of_two();
-    if lanes > 256 {
-        return Err(Error::invalid(
-            "landscape.dim",
-            format!("{d} exceeds the GPU kernel's 1024"),
-        ));
-    }
     let steps = problem.steps;
     let member = problem.rule.member();
 
-    // Shared data: bias-correction rows, curvature rows, dense A and μ, teacher data.
-    let mut data: Vec<f32> = Vec::new();
+    // Shared data: bias-correction rows, then the landscape's tables.
+    let mut arena = DataArena::new();
     let mut beta_rows: Vec<u64> = Vec::new();
-    let mut curv_rows: Vec<u64> = Vec::new();
-    let mut learners = Vec::with_capacity(n);
-    let curv_key = |p: &Params| match problem.landscape {
-        LandscapeKind::Quadratic => [p.h_min, p.h_max, p.alpha]
-            .iter()
-            .fold(0u64, |h, v| h.rotate_left(21) ^ v.to_bits()),
-        _ => 0,
-    };
-    let mut curv_params: Vec<Params> = Vec::new();
-    for p in params {
-        let m = member.unwrap_or(Member::Sgd);
-        let hyper = p.hyper();
-        let consts = Consts::new(m, &hyper, 1).cast::<f32>().words();
-        let init = member.map_or(vec![0.0], |m| m.initial_state(&hyper));
-        let ck = curv_key(p);
-        let curv_row = row_of(&mut curv_rows, ck);
-        if curv_row as usize == curv_params.len() {
-            curv_params.push(*p);
-        }
-        let seed = p.seed_u64();
-        learners.push(Learner {
-            consts,
-            seed_lo: seed as u32,
-            seed_hi: (seed >> 32) as u32,
-            bc1_row: row_of(&mut beta_rows, p.beta1.to_bits()),
-            bc2_row: row_of(&mut beta_rows, p.beta2.to_bits()),
-            curv_row,
-            noise_sigma: p.noise_sigma as f32,
-            theta0: p.theta0 as f32,
-            theta0_noise: p.theta0_noise as f32,
-            mu: p.mu as f32,
-            a: p.a as f32,
-            b: p.b as f32,
-            c: p.c as f32,
-            d: p.d as f32,
-            metric_eps: p.eps as f32,
-            init: [
-                init.first().copied().unwrap_or(0.0) as f32,
-                init.get(1).copied().unwrap_or(0.0) as f32,
-                init.get(2).copied().unwrap_or(0.0) as f32,
-            ],
-            _pad: 0.0,
-        });
+    let rows: Vec<(u32, u32)> = params
+        .iter()
+        .map(|p| {
+            (
+                row_of(&mut beta_rows, p.beta1.to_bits()),
+                row_of(&mut beta_rows, p.beta2.to_bits()),
+            )
+        })
+        .collect();
+    let off_bias = arena.len() as u32;
+    for &bits in &beta_rows {
+        arena.push(
+            bias_corrections(f64::from_bits(bits), steps)
+                .iter()
+                .map(|&v| v as f32),
+        );
     }
-    let mut shape = Shape {
-        dim: d as u32,
-        nb: nb as u32,
-        lanes: lanes as u32,
+    let (land, points) = land_data(problem, shared, params, &mut arena)?;
+    let learners: Vec<SweepLearner> = params
+        .iter()
+        .zip(points)
+        .zip(rows)
+        .map(|((p, land), (bc1_row, bc2_row))| {
+            let hyper = p.hyper();
+            let init = member.map_or(vec![0.0], |m| m.initial_state(&hyper));
+            let init = |k: usize| init.get(k).copied().unwrap_or(0.0) as f32;
+            let seed = p.seed_u64();
+            SweepLearner {
+                consts: Consts::new(member.unwrap_or(Member::Sgd), &hyper, 1).cast::<f32>(),
+                land,
+                seed_lo: seed as u32,
+                seed_hi: (seed >> 32) as u32,
+                bc1_row,
+                bc2_row,
+                noise_sigma: p.noise_sigma as f32,
+                theta0: p.theta0 as f32,
+                theta0_noise: p.theta0_noise as f32,
+                metric_eps: p.eps as f32,
+                init0: init(0),
+                init1: init(1),
+                init2: init(2),
+            }
+        })
+        .collect();
+    let n_records = steps.checked_div(problem.record_every).map_or(0, |r| r + 1);
+    let mut shape = SweepShape {
+        land,
         n_learners: n as u32,
         steps: steps as u32,
         record_every: problem.record_every as u32,
-        n_records: steps
-            .checked_div(problem.record_every)
-            .map_or(0, |r| r as u32 + 1),
+        n_records: n_records as u32,
         noise: match problem.noise {
             Noise::None => 0,
             Noise::Isotropic => 1,
@@ -300,62 +399,27 @@ pub fn run_chunk_with(
         has_threshold: problem.threshold.is_some() as u32,
         threshold: problem.threshold.unwrap_or(0.0) as f32,
         blowup: problem.blowup.min(f32::MAX as f64) as f32,
-        ..Shape::default()
+        off_bias,
+        t_begin: 0,
+        t_end: 0,
     };
-    shape.off_bias = data.len() as u32;
-    for &bits in &beta_rows {
-        data.extend(
-            bias_corrections(f64::from_bits(bits), steps)
-                .iter()
-                .map(|&v| v as f32),
-        );
-    }
-    shape.off_curv = data.len() as u32;
-    for p in &curv_params {
-        match problem.landscape {
-            LandscapeKind::Quadratic => {
-                data.extend(problem.spectrum_values(p).iter().map(|&v| v as f32))
-            }
-            LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
-                data.extend(shared.diag.iter().map(|&v| v as f32))
-            }
-            _ => data.extend(std::iter::repeat_n(1.0f32, d)),
-        }
-    }
-    if let Some(dense) = &shared.dense {
-        shape.off_dense_a = data.len() as u32;
-        data.extend(dense.a.iter().map(|&v| v as f32));
-        shape.off_dense_mu = data.len() as u32;
-        data.extend(dense.mu.iter().map(|&v| v as f32));
-        shape.l_min = dense.l_min as f32;
-    }
-    if let (Some(t), Some(teacher)) = (problem.teacher, &shared.teacher) {
-        shape.off_x = data.len() as u32;
-        data.extend(teacher.x.iter().map(|&v| v as f32));
-        shape.off_y = data.len() as u32;
-        data.extend(teacher.y.iter().map(|&v| v as f32));
-        shape.d_in = t.d_in as u32;
-        shape.hidden = t.hidden as u32;
-        shape.samples = t.samples as u32;
-        shape.minibatch = t.minibatch as u32;
-    }
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
     let uniform = gpu.scoped(|| {
         gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("sweep shape"),
-            size: std::mem::size_of::<Shape>() as u64,
+            size: std::mem::size_of::<SweepShape>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     })?;
     let learner_buf = gpu.upload("sweep learners", &learners)?;
-    let data_buf = gpu.upload("sweep data", &data)?;
-    let outs = gpu.zeros::<Out>("sweep outcomes", n)?;
-    // Poisoned: a learner the kernel never writes reads back as NaN with diverged = !0.
-    gpu.fill(
-        &outs,
-        Out {
+    let data_buf = arena.upload(gpu, "sweep data")?;
+    // A learner the kernel never writes reads back as NaN with diverged = !0.
+    let outs = gpu.poisoned(
+        "sweep outcomes",
+        n,
+        SweepOut {
             final_loss: f32::NAN,
             min_loss: f32::NAN,
             mean_loss: f32::NAN,
@@ -363,10 +427,8 @@ pub fn run_chunk_with(
             diverged: u32::MAX,
         },
     )?;
-    let traj = gpu.zeros::<f32>("sweep trajectories", (n * shape.n_records as usize).max(1))?;
-    gpu.fill(&traj, f32::NAN)?;
-    let fin = gpu.zeros::<f32>("sweep finals", if finals { n * 2 * d } else { 1 })?;
-    gpu.fill(&fin, f32::NAN)?;
+    let traj = gpu.poisoned("sweep trajectories", (n * n_records).max(1), f32::NAN)?;
+    let fin = gpu.poisoned("sweep finals", if finals { n * 2 * d } else { 1 }, f32::NAN)?;
     let carry = gpu.zeros::<f32>("sweep carry", n * 4 * d)?;
     let progress = gpu.zeros::<Progress>("sweep progress", n)?;
     let bind = gpu.bind_group(
@@ -382,55 +444,27 @@ pub fn run_chunk_with(
             (7, progress.buffer.as_entire_binding()),
         ],
     )?;
+    let lanes = land.lanes as usize;
     let workgroups = n.div_ceil(256 / lanes) as u32;
-    // Windows of steps sized from the last one's wall time, aiming at WINDOW_SECONDS per
-    // dispatch: short enough for any display driver's watchdog, long enough that
-    // submission overhead does not show.
-    let total = steps as u64 + 1;
-    // On adapters that cap loop iterations per invocation, no window may exceed the cap.
-    let max_window = match gpu.loop_budget() {
-        Some(budget) => {
-            let per_step = loops_per_step(problem, lanes);
-            if per_step > budget {
-                return Err(Error::invalid(
-                    "landscape",
-                    format!(
-                        "one step of this {} needs ~{per_step} loop iterations, past the software adapter's limit of {budget} per invocation; run it with --device cpu",
-                        problem.landscape.name()
-                    ),
-                ));
-            }
-            budget / per_step
-        }
-        None => MAX_WINDOW,
-    };
-    let mut begin = 0u64;
-    let mut steps_now = window
-        .unwrap_or(FIRST_WINDOW)
-        .clamp(1, total)
-        .min(max_window);
-    while begin < total {
-        let end = (begin + steps_now).min(total);
-        shape.t_begin = begin as u32;
-        shape.t_end = end as u32;
-        gpu.queue
-            .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
-        let t0 = std::time::Instant::now();
-        gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)?;
-        let per_step = t0.elapsed().as_secs_f64() / (end - begin) as f64;
-        steps_now = window
-            .unwrap_or(((WINDOW_SECONDS / per_step.max(1e-9)) as u64).clamp(1, MAX_WINDOW))
-            .min(max_window);
-        begin = end;
-    }
+    gpu.run_in_windows(
+        steps as u64 + 1,
+        loops_per_step(problem, lanes),
+        window,
+        &format!("one step of this {}", problem.landscape.name()),
+        |begin, end| {
+            (shape.t_begin, shape.t_end) = (begin as u32, end as u32);
+            gpu.queue
+                .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
+            gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)
+        },
+    )?;
 
     let outs = gpu.download(&outs)?;
-    let traj = if shape.n_records > 0 {
+    let traj = if n_records > 0 {
         gpu.download(&traj)?
     } else {
         vec![]
     };
-    let records = shape.n_records as usize;
     let outcomes = outs
         .iter()
         .enumerate()
@@ -448,7 +482,7 @@ pub fn run_chunk_with(
                     .then_some(o.steps_to_threshold as u32),
                 diverged: o.diverged == 1,
                 trajectory: traj
-                    .get(i * records..(i + 1) * records)
+                    .get(i * n_records..(i + 1) * n_records)
                     .map(<[f32]>::to_vec)
                     .unwrap_or_default(),
             })
@@ -456,4 +490,60 @@ pub fn run_chunk_with(
         .collect::<Result<Vec<_>>>()?;
     let finals = if finals { gpu.download(&fin)? } else { vec![] };
     Ok((outcomes, finals))
+}
+
+/// The landscape's loss and gradient at given points (`theta`: dim values per learner
+/// of `params`), evaluated by the point kernel: (loss per point, gradient per point).
+pub fn loss_grad_at(
+    gpu: &Gpu,
+    problem: &Problem,
+    shared: &Shared<f64>,
+    params: &[Params],
+    theta: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let n = params.len();
+    let d = problem.dim;
+    if theta.len() != n * d {
+        return Err(Error::invalid(
+            "theta",
+            format!(
+                "holds {} values; {n} points of dim {d} need {}",
+                theta.len(),
+                n * d
+            ),
+        ));
+    }
+    if n == 0 {
+        return Ok((vec![], vec![]));
+    }
+    let mut arena = DataArena::new();
+    let (land, points) = land_data(problem, shared, params, &mut arena)?;
+    let shape = PointsShape {
+        land,
+        n_points: n as u32,
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
+    };
+    let pipeline = gpu.pipeline(&points_kernel(problem.landscape))?;
+    let uniform = gpu.uniform("points shape", &shape)?;
+    let params_buf = gpu.upload("points params", &points)?;
+    let data_buf = arena.upload(gpu, "points data")?;
+    let theta_buf = gpu.upload("points theta", theta)?;
+    let loss = gpu.poisoned("points loss", n, f32::NAN)?;
+    let grad = gpu.poisoned("points gradient", n * d, f32::NAN)?;
+    let bind = gpu.bind_group(
+        &pipeline,
+        &[
+            (0, uniform.as_entire_binding()),
+            (1, params_buf.buffer.as_entire_binding()),
+            (2, data_buf.buffer.as_entire_binding()),
+            (3, theta_buf.buffer.as_entire_binding()),
+            (4, loss.buffer.as_entire_binding()),
+            (5, grad.buffer.as_entire_binding()),
+        ],
+    )?;
+    let workgroups = n.div_ceil(256 / land.lanes as usize) as u32;
+    gpu.dispatch_and_wait("points", &pipeline, &bind, workgroups)?;
+    Ok((gpu.download(&loss)?, gpu.download(&grad)?))
 }

@@ -9,11 +9,10 @@ use crate::gpu::{Backend, Clock, Gpu, Kernel};
 use rayon::prelude::*;
 use std::time::Instant;
 
-pub const COPY_KERNEL: Kernel = Kernel {
-    name: "copy_f32",
-    sources: &[include_str!("../../shaders/common/copy.wgsl")],
-    entry: "main",
-};
+/// A plain copy shader with the optimiser driver's access pattern: the ceiling.
+pub fn copy_kernel() -> Kernel {
+    Kernel::new("copy_f32", "main", &["common/copy.wgsl"])
+}
 
 /// One row of `rulelab bench optim --json`.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -67,7 +66,7 @@ impl GpuCopy {
         let src = gpu.zeros::<f32>("copy src", n)?;
         let dst = gpu.zeros::<f32>("copy dst", n)?;
         gpu.fill(&src, 1.5)?;
-        let pipeline = gpu.pipeline(&COPY_KERNEL)?;
+        let pipeline = gpu.pipeline(&copy_kernel())?;
         let binds = gpu
             .windows(n as u64, 4)
             .iter()

@@ -6,7 +6,7 @@
 //! then, and afterwards a step is: write this step's constants, record one compute pass,
 //! submit. Nothing is read back unless asked.
 
-use super::{Config, Consts, Hyper, Member, CONSTS_WORDS};
+use super::{Config, Consts, Hyper, Member};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBuffer, Kernel, Timed};
 use std::sync::Arc;
@@ -14,100 +14,88 @@ use std::sync::Arc;
 /// Parameters one workgroup updates: 256 threads x 4.
 pub const TILE: u64 = 1024;
 
-const ARENA: &str = include_str!("../../shaders/optim/arena.wgsl");
-const TILES: &str = include_str!("../../shaders/optim/tiles.wgsl");
-/// The `Consts` and `State` structs every rule kernel shares.
-pub const CONSTS_WGSL: &str = include_str!("../../shaders/optim/consts.wgsl");
+/// The states glue for members with k state buffers.
 const STATES: [&str; 4] = [
-    include_str!("../../shaders/optim/states0.wgsl"),
-    include_str!("../../shaders/optim/states1.wgsl"),
-    include_str!("../../shaders/optim/states2.wgsl"),
-    include_str!("../../shaders/optim/states3.wgsl"),
+    "optim/states0.wgsl",
+    "optim/states1.wgsl",
+    "optim/states2.wgsl",
+    "optim/states3.wgsl",
 ];
 
-const SGD: &str = include_str!("../../shaders/optim/sgd.wgsl");
-const BALLISTIC: &str = include_str!("../../shaders/optim/ballistic.wgsl");
-const ADAM: &str = include_str!("../../shaders/optim/adam.wgsl");
-const ADABAYES: &str = include_str!("../../shaders/optim/adabayes.wgsl");
-const ADABAYES_FP: &str = include_str!("../../shaders/optim/adabayes_fp.wgsl");
-const KALMAN: &str = include_str!("../../shaders/optim/kalman.wgsl");
-
-/// The member's `fn step(x: State, g: f32, c: Consts) -> State`: the update of one
-/// parameter, which the arena kernel here and the landscape sweeps both call.
+/// The file holding the member's `fn step(x: State, g: f32, c: Consts) -> State`: the
+/// update of one parameter, which the arena kernel here and the landscape sweeps both
+/// call.
 pub fn step_wgsl(member: Member) -> &'static str {
-    update_kernel_for(member).sources[4]
-}
-
-/// The update kernel of each member: the shared driver, the glue for its number of
-/// state buffers, and its step function (last).
-pub fn update_kernel_for(member: Member) -> Kernel {
-    let (name, sources): (&'static str, &'static [&'static str]) = match member {
-        Member::Sgd => ("optim_sgd", &[CONSTS_WGSL, TILES, ARENA, STATES[0], SGD]),
-        Member::Ballistic => (
-            "optim_ballistic",
-            &[CONSTS_WGSL, TILES, ARENA, STATES[1], BALLISTIC],
-        ),
-        Member::Adam | Member::Adamw => {
-            ("optim_adam", &[CONSTS_WGSL, TILES, ARENA, STATES[2], ADAM])
-        }
-        Member::Adabayes => (
-            "optim_adabayes",
-            &[CONSTS_WGSL, TILES, ARENA, STATES[2], ADABAYES],
-        ),
-        Member::AdabayesFp => (
-            "optim_adabayes_fp",
-            &[CONSTS_WGSL, TILES, ARENA, STATES[2], ADABAYES_FP],
-        ),
-        Member::Kalman => (
-            "optim_kalman",
-            &[CONSTS_WGSL, TILES, ARENA, STATES[3], KALMAN],
-        ),
-    };
-    Kernel {
-        name,
-        sources,
-        entry: "main",
+    match member {
+        Member::Sgd => "optim/sgd.wgsl",
+        Member::Ballistic => "optim/ballistic.wgsl",
+        Member::Adam | Member::Adamw => "optim/adam.wgsl",
+        Member::Adabayes => "optim/adabayes.wgsl",
+        Member::AdabayesFp => "optim/adabayes_fp.wgsl",
+        Member::Kalman => "optim/kalman.wgsl",
     }
 }
 
-const REDUCE: &str = include_str!("../../shaders/optim/reduce.wgsl");
-pub const PREPASS: Kernel = Kernel {
-    name: "optim_prepass",
-    sources: &[TILES, REDUCE],
-    entry: "prepass",
-};
-pub const FINALIZE: Kernel = Kernel {
-    name: "optim_finalize",
-    sources: &[TILES, REDUCE],
-    entry: "finalize",
-};
+/// The update kernel of each member: the arena driver, the glue for its number of
+/// state buffers, and its step function.
+pub fn update_kernel_for(member: Member) -> Kernel {
+    let file = step_wgsl(member);
+    let name = file.trim_start_matches("optim/").trim_end_matches(".wgsl");
+    Kernel::new(
+        format!("optim_{name}"),
+        "main",
+        &["optim/arena.wgsl", STATES[member.states().len()], file],
+    )
+}
+
+/// The clipping / non-finite pass: per-tile sums and flags.
+pub fn prepass_kernel() -> Kernel {
+    Kernel::new("optim_prepass", "prepass", &["optim/reduce.wgsl"])
+}
+
+/// The clipping / non-finite pass: the global norm and the skip count.
+pub fn finalize_kernel() -> Kernel {
+    Kernel::new("optim_finalize", "finalize", &["optim/reduce.wgsl"])
+}
 
 /// Every kernel of the family (for shader validation and pipeline warm-up).
 pub fn kernels() -> Vec<Kernel> {
     let mut k: Vec<Kernel> = Member::ALL.iter().map(|&m| update_kernel_for(m)).collect();
-    k.dedup_by_key(|k| k.name);
-    k.push(PREPASS);
-    k.push(FINALIZE);
+    k.dedup_by(|a, b| a.name == b.name);
+    k.push(prepass_kernel());
+    k.push(finalize_kernel());
     k
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-struct Tile {
-    start: u32,
-    len: u32,
-    group: u32,
-    hyper: u32,
-    global: u32,
+crate::gpu_struct! {
+    /// A piece of one group that one workgroup updates.
+    struct Tile {
+        start: u32,
+        len: u32,
+        group: u32,
+        hyper: u32,
+        global: u32,
+    }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Control {
-    scale: f32,
-    max_norm: f32,
-    clip: u32,
-    _pad: u32,
+crate::gpu_struct! {
+    /// Global-norm clipping: the scale `finalize` writes and the update reads.
+    struct ClipControl {
+        scale: f32,
+        max_norm: f32,
+        clip: u32,
+        _pad: u32,
+    }
+}
+
+/// Every struct this family shares with its WGSL.
+pub fn layouts() -> Vec<crate::gpu::Layout> {
+    use crate::gpu::GpuStruct;
+    vec![
+        Consts::<f32>::layout(),
+        Tile::layout(),
+        ClipControl::layout(),
+    ]
 }
 
 /// The work of one binding window: its tile count and bind groups.
@@ -122,7 +110,7 @@ pub struct GpuOptimizer {
     config: Config,
     arena_len: usize,
     t: u64,
-    consts: GpuBuffer<[f32; CONSTS_WORDS]>,
+    consts: GpuBuffer<Consts<f32>>,
     skip: GpuBuffer<u32>,
     skipped_total: GpuBuffer<u32>,
     states: Vec<GpuBuffer<f32>>,
@@ -171,12 +159,12 @@ impl GpuOptimizer {
             .zip(member.states())
             .map(|(init, name)| gpu.upload(name, init))
             .collect::<Result<_>>()?;
-        let consts = gpu.zeros::<[f32; CONSTS_WORDS]>("optim consts", config.hypers.len())?;
+        let consts = gpu.zeros::<Consts<f32>>("optim consts", config.hypers.len())?;
         let skip = gpu.zeros::<u32>("optim skip flags", config.groups.len())?;
         let skipped_total = gpu.zeros::<u32>("optim skipped total", 1)?;
         let control = gpu.upload(
             "optim control",
-            &[Control {
+            &[ClipControl {
                 scale: 1.0,
                 max_norm: config.clip_norm.unwrap_or(0.0) as f32,
                 clip: config.clip_norm.is_some() as u32,
@@ -214,8 +202,8 @@ impl GpuOptimizer {
         let reducing = config.clip_norm.is_some() || config.skip_nonfinite;
         let (prepass, finalize) = if reducing {
             (
-                Some(gpu.pipeline(&PREPASS)?),
-                Some(gpu.pipeline(&FINALIZE)?),
+                Some(gpu.pipeline(&prepass_kernel())?),
+                Some(gpu.pipeline(&finalize_kernel())?),
             )
         } else {
             (None, None)
@@ -314,15 +302,11 @@ impl GpuOptimizer {
     /// next submission, so record at most one step per submission.
     pub fn prepare(&mut self, gpu: &Gpu) -> Result<()> {
         self.t += 1;
-        let words: Vec<[f32; CONSTS_WORDS]> = self
+        let words: Vec<Consts<f32>> = self
             .config
             .hypers
             .iter()
-            .map(|h| {
-                Consts::new(self.config.member, h, self.t)
-                    .cast::<f32>()
-                    .words()
-            })
+            .map(|h| Consts::new(self.config.member, h, self.t).cast::<f32>())
             .collect();
         gpu.write(&self.consts, &words)?;
         if self.reduce.is_some() {

@@ -344,7 +344,8 @@ impl Config {
 }
 
 /// The constants one step of one group uses, derived on the host in f64 and then cast
-/// once to the compute type. The WGSL struct `Consts` mirrors this field order.
+/// once to the compute type. `Consts<f32>` is the WGSL struct `Consts` (layout-tested).
+#[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Consts<F> {
     pub lr: F,
@@ -370,10 +371,18 @@ pub struct Consts<F> {
     pub inv_4sigma4: F,
     pub q: F,
     pub r_min: F,
+    pub _pad: [F; 3],
 }
 
-/// Number of f32 words in the WGSL `Consts` struct (17 used, padded).
-pub const CONSTS_WORDS: usize = 20;
+// SAFETY: `Consts<f32>` is `repr(C)` and holds only f32 fields, so it has no padding
+// and every bit pattern is a valid value.
+unsafe impl bytemuck::Zeroable for Consts<f32> {}
+// SAFETY: as above.
+unsafe impl bytemuck::Pod for Consts<f32> {}
+crate::gpu_layout!(Consts<f32> as "Consts" => {
+    lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, bc1, bc2, decay,
+    prior_keep, prior_add, batch, inv_eta2, inv_2sigma2, inv_4sigma4, q, r_min, _pad,
+});
 
 impl Consts<f64> {
     /// The constants of step `t` (1-based) for hyper-parameters `h`.
@@ -410,6 +419,7 @@ impl Consts<f64> {
             inv_4sigma4: 1.0 / (4.0 * h.sigma2 * h.sigma2),
             q: h.q,
             r_min: h.r_min,
+            _pad: [0.0; 3],
         }
     }
 
@@ -433,35 +443,8 @@ impl Consts<f64> {
             inv_4sigma4: c(self.inv_4sigma4),
             q: c(self.q),
             r_min: c(self.r_min),
+            _pad: [F::zero(); 3],
         }
-    }
-}
-
-impl Consts<f32> {
-    /// The words of the WGSL `Consts` struct.
-    pub fn words(&self) -> [f32; CONSTS_WORDS] {
-        [
-            self.lr,
-            self.beta1,
-            self.one_minus_beta1,
-            self.beta2,
-            self.one_minus_beta2,
-            self.eps,
-            self.bc1,
-            self.bc2,
-            self.decay,
-            self.prior_keep,
-            self.prior_add,
-            self.batch,
-            self.inv_eta2,
-            self.inv_2sigma2,
-            self.inv_4sigma4,
-            self.q,
-            self.r_min,
-            0.0,
-            0.0,
-            0.0,
-        ]
     }
 }
 
