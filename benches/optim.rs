@@ -8,15 +8,13 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rulelab::gpu::{Backend, DeviceChoice};
 use rulelab::optim::cpu::CpuOptimizer;
-use rulelab::optim::{bench, Config, Hyper, Member};
+use rulelab::optim::{bench, Config, Member};
 use std::time::{Duration, Instant};
 
 fn device() -> DeviceChoice {
-    match std::env::var("RULELAB_DEVICE").as_deref() {
-        Ok("gpu") => DeviceChoice::Gpu,
-        Ok("cpu") => DeviceChoice::Cpu,
-        _ => DeviceChoice::Auto,
-    }
+    std::env::var("RULELAB_DEVICE")
+        .map_or(Ok(DeviceChoice::Auto), |s| s.parse())
+        .expect("RULELAB_DEVICE is auto, gpu or cpu")
 }
 
 fn optimisers(c: &mut Criterion) {
@@ -27,7 +25,7 @@ fn optimisers(c: &mut Criterion) {
         .unwrap_or(20);
     let n = 1usize << log2;
     let mut group = c.benchmark_group(format!("optim/{}", backend.kind()));
-    for member in Member::ALL {
+    for &member in Member::ALL {
         group.throughput(Throughput::Bytes(member.bytes_per_param() * n as u64));
         group.bench_function(format!("{}/2^{log2}", member.name()), |b| match &backend {
             Backend::Gpu(gpu) => {
@@ -42,7 +40,7 @@ fn optimisers(c: &mut Criterion) {
                 let mut theta = vec![0.5f32; n];
                 let grads = vec![0.01f32; n];
                 let mut opt =
-                    CpuOptimizer::<f32>::new(Config::single(member, Hyper::default(), n), n)
+                    CpuOptimizer::<f32>::new(Config::single(member, member.default_hyper(), n), n)
                         .unwrap();
                 b.iter_custom(|iters| {
                     let t0 = Instant::now();

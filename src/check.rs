@@ -172,59 +172,60 @@ pub struct Row {
     pub report: Report,
 }
 
-/// A kernel check that `rulelab check` runs: fresh inputs from `seed`, the kernel on
-/// the backend, the comparison with the f64 reference.
+/// A check: fresh inputs from a seed, a kernel (or the CPU device) on a backend, the
+/// comparison with the f64 reference, one row per output compared. Families build
+/// their cases (closures may capture a member, a landscape, a size) and the registry
+/// (`rulelab::registry`) lists them; this module knows no family.
 pub struct Case {
     pub family: &'static str,
-    pub name: &'static str,
-    pub run: fn(&Backend, u64) -> Result<Vec<Row>>,
+    pub name: String,
+    run: Box<CaseFn>,
 }
 
-/// Every registered check, family by family. A family adds its cases here.
-pub fn cases() -> Vec<Case> {
-    let mut all = vec![Case {
-        family: "rng",
-        name: "philox4x32_10",
-        run: rng_case,
-    }];
-    all.extend(crate::optim::checks::cases());
-    all.extend(crate::landscape::checks::cases());
-    all
-}
+/// What a case runs: fresh inputs from the seed, on the backend, compared.
+pub type CaseFn = dyn Fn(&Backend, u64) -> Result<Vec<Row>> + Send + Sync;
 
-fn rng_case(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
-    let Backend::Gpu(gpu) = backend else {
-        return Ok(vec![]); // The CPU device runs the Rust generator itself.
-    };
-    let n = 4099;
-    let key = crate::rng::key_from_seed(seed);
-    let c = [seed as u32 ^ 0x55, 7, 3];
-    let (words, normals) = crate::rng::gpu_draw(gpu, key, c, n)?;
-    let mut got_bits = Vec::new();
-    let mut want_bits = Vec::new();
-    let mut got_z = Vec::new();
-    let mut want_z = Vec::new();
-    for i in 0..n {
-        let w = crate::rng::philox4x32_10([i, c[0], c[1], c[2]], key);
-        want_bits.extend(w.iter().map(|&b| b as f64));
-        got_bits.extend(words[i as usize].iter().map(|&b| b as f64));
-        want_z.extend(crate::rng::normals4::<f64>(w));
-        got_z.extend(normals[i as usize]);
+impl Case {
+    pub fn new(
+        family: &'static str,
+        name: impl Into<String>,
+        run: impl Fn(&Backend, u64) -> Result<Vec<Row>> + Send + Sync + 'static,
+    ) -> Case {
+        Case {
+            family,
+            name: name.into(),
+            run: Box::new(run),
+        }
     }
-    Ok(vec![
-        Row {
-            family: "rng",
-            kernel: "philox4x32_10 words".into(),
-            size: want_bits.len(),
-            report: compare(&got_bits, &want_bits, Tolerance::new(0.0, 0.0)),
-        },
-        Row {
-            family: "rng",
-            kernel: "philox normals".into(),
-            size: want_z.len(),
-            report: compare(&got_z, &want_z, NORMAL_TOLERANCE),
-        },
-    ])
+
+    /// Runs the case. A case that compares nothing has checked nothing: that is an
+    /// error, not a pass.
+    pub fn run(&self, backend: &Backend, seed: u64) -> Result<Vec<Row>> {
+        let rows = (self.run)(backend, seed)?;
+        if rows.is_empty() || rows.iter().any(|r| r.size == 0) {
+            return Err(crate::Error::invalid(
+                format!("check {}/{}", self.family, self.name),
+                "compared no values: a check must have a subject",
+            ));
+        }
+        Ok(rows)
+    }
+}
+
+/// The one median: of the finite and infinite values, NaN dropped (NaN when none is
+/// left).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| !x.is_nan());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
 }
 
 /// Normal samples go through the device's log, sqrt, sin and cos, whose accuracy WGSL
@@ -235,6 +236,13 @@ pub const NORMAL_TOLERANCE: Tolerance = Tolerance::new(1e-5, 1e-5);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_drops_nan() {
+        assert_eq!(median(vec![3.0, f64::NAN, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(vec![f64::NAN]).is_nan());
+    }
 
     #[test]
     fn compare_finds_worst_and_fails_on_nan() {

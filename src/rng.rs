@@ -196,6 +196,69 @@ pub fn gpu_draw(gpu: &Gpu, key: [u32; 2], c: [u32; 3], n: u32) -> Result<Draws> 
     Ok((gpu.download(&words)?, gpu.download(&normals)?))
 }
 
+/// The same draws by the CPU device: words through the vectorised block generator,
+/// normals through the f32 Box-Muller the sweeps use.
+pub fn cpu_draw(key: [u32; 2], c: [u32; 3], n: u32) -> Draws {
+    let n = n as usize;
+    let mut words: [Vec<u32>; 4] = [
+        (0..n as u32).collect(),
+        vec![c[0]; n],
+        vec![c[1]; n],
+        vec![c[2]; n],
+    ];
+    philox_blocks(&mut words, key);
+    let mut z = vec![0.0f32; 4 * n];
+    normals_blocks(&words, &mut z);
+    (
+        (0..n)
+            .map(|i| [words[0][i], words[1][i], words[2][i], words[3][i]])
+            .collect(),
+        (0..n)
+            .map(|i| [z[i], z[n + i], z[2 * n + i], z[3 * n + i]])
+            .collect(),
+    )
+}
+
+/// `rulelab check --family rng`: the generator on the backend (the WGSL twin on a GPU,
+/// the vectorised f32 path on the CPU device) against the scalar f64 reference.
+pub fn cases() -> Vec<crate::check::Case> {
+    use crate::check::{compare, Case, Row, Tolerance, NORMAL_TOLERANCE};
+    vec![Case::new("rng", "philox4x32_10", |backend, seed| {
+        let n = 4099;
+        let key = key_from_seed(seed);
+        let c = [seed as u32 ^ 0x55, 7, 3];
+        let (words, normals) = match backend {
+            crate::gpu::Backend::Gpu(gpu) => gpu_draw(gpu, key, c, n)?,
+            crate::gpu::Backend::Cpu => cpu_draw(key, c, n),
+        };
+        let mut got_bits = Vec::new();
+        let mut want_bits = Vec::new();
+        let mut got_z = Vec::new();
+        let mut want_z = Vec::new();
+        for i in 0..n {
+            let w = philox4x32_10([i, c[0], c[1], c[2]], key);
+            want_bits.extend(w.iter().map(|&b| b as f64));
+            got_bits.extend(words[i as usize].iter().map(|&b| b as f64));
+            want_z.extend(normals4::<f64>(w));
+            got_z.extend(normals[i as usize]);
+        }
+        Ok(vec![
+            Row {
+                family: "rng",
+                kernel: "philox4x32_10 words".into(),
+                size: want_bits.len(),
+                report: compare(&got_bits, &want_bits, Tolerance::new(0.0, 0.0)),
+            },
+            Row {
+                family: "rng",
+                kernel: "philox normals".into(),
+                size: want_z.len(),
+                report: compare(&got_z, &want_z, NORMAL_TOLERANCE),
+            },
+        ])
+    })]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@ mod common;
 
 use rulelab::check::Row;
 use rulelab::gpu::Backend;
-use rulelab::landscape::checks::{self, loss_grad_rows, rule_rows};
+use rulelab::landscape::cases::{self as checks, loss_grad_rows, rule_rows};
 use rulelab::landscape::{data, LandscapeKind, RuleKind};
+use rulelab::optim::Member;
 
 fn assert_rows(rows: &[Row], seed: u64) {
     assert!(!rows.is_empty());
@@ -33,7 +34,7 @@ fn every_landscape_loss_and_gradient_at_random_points() {
 fn every_rule_over_1_and_50_steps_with_and_without_noise() {
     let Some(gpu) = common::gpu() else { return };
     let seed = common::seed("rules");
-    for rule in RuleKind::ALL {
+    for rule in RuleKind::all() {
         for (steps, noise) in [(1, false), (1, true), (50, false), (50, true)] {
             assert_rows(
                 &rule_rows(
@@ -62,7 +63,7 @@ fn coupled_landscapes_minibatches_and_the_cpu_device() {
     }
     for b in &backends {
         for case in checks::cases() {
-            assert_rows(&(case.run)(b, seed).unwrap(), seed);
+            assert_rows(&case.run(b, seed).unwrap(), seed);
         }
     }
 }
@@ -71,7 +72,7 @@ fn coupled_landscapes_minibatches_and_the_cpu_device() {
 #[test]
 fn diverging_learners_are_flagged_and_stop() {
     let seed = common::seed("diverge");
-    let mut problem = checks::small_problem(LandscapeKind::Quadratic, RuleKind::Gd, 60);
+    let mut problem = checks::small_problem(LandscapeKind::Quadratic, RuleKind::GD, 60);
     problem.blowup = 1e6;
     let mut rng = rulelab::check::rng(seed);
     let mut params = checks::random_learners(&problem, 4, &mut rng);
@@ -112,7 +113,7 @@ fn step_windows_do_not_change_results() {
     let seed = common::seed("windows");
     let mut rng = rulelab::check::rng(seed);
     for (kind, rule) in [
-        (LandscapeKind::Quadratic, RuleKind::Kalman),
+        (LandscapeKind::Quadratic, RuleKind::Member(Member::Kalman)),
         (LandscapeKind::Rosenbrock, RuleKind::Nesterov),
     ] {
         let mut problem = checks::small_problem(kind, rule, 150);
@@ -160,10 +161,14 @@ fn long_runs_and_heavy_steps_agree_with_the_cpu() {
     let Some(gpu) = common::gpu() else { return };
     let seed = common::seed("long_runs");
     let mut rng = rulelab::check::rng(seed);
-    let mut long = checks::small_problem(LandscapeKind::Quadratic, RuleKind::Gd, 100_000);
+    let mut long = checks::small_problem(LandscapeKind::Quadratic, RuleKind::GD, 100_000);
     long.dim = 4;
     long.record_every = 10_000;
-    let mut heavy = checks::small_problem(LandscapeKind::TeacherStudent, RuleKind::Adam, 12);
+    let mut heavy = checks::small_problem(
+        LandscapeKind::TeacherStudent,
+        RuleKind::Member(Member::Adam),
+        12,
+    );
     heavy.teacher = Some(rulelab::landscape::TeacherShape {
         d_in: 8,
         hidden: 8,

@@ -4,8 +4,9 @@ mod common;
 
 use rulelab::check::{self, compare, Tolerance};
 use rulelab::gpu::Gpu;
-use rulelab::optim::checks::{
-    self, compare_outcome, multi_step_tolerance, random_config, random_grads, run_cpu, run_gpu,
+use rulelab::optim::cases::{
+    self as checks, compare_outcome, multi_step_tolerance, random_config, random_grads, run_cpu,
+    run_gpu,
 };
 use rulelab::optim::gpu::GpuOptimizer;
 use rulelab::optim::{kalman_steady_gain, Config, Group, Hyper, Member};
@@ -26,7 +27,7 @@ fn every_member_matches_reference_over_20_steps() {
     let backend = common::backend(&gpu);
     let seed = common::seed("every_member");
     for case in checks::cases() {
-        assert_rows(&(case.run)(&backend, seed).unwrap(), seed);
+        assert_rows(&case.run(&backend, seed).unwrap(), seed);
     }
 }
 
@@ -37,7 +38,7 @@ fn awkward_lengths() {
     let seed = common::seed("awkward_lengths");
     let mut rng = check::rng(seed);
     for &n in &[1usize, 2, 255, 256, 257, 1023, 1024, 1025, 4099] {
-        for member in Member::ALL {
+        for &member in Member::ALL {
             let config = Config::single(member, checks::random_hyper(member, &mut rng), n);
             let theta0 = check::uniform(&mut rng, n, -1.0, 1.0);
             let grads = random_grads(n, 5, &mut rng);
@@ -71,7 +72,7 @@ fn split_dispatch_and_windows_under_lowered_limits() {
         gpu.windows(n as u64, 4).len() > 5,
         "the arena must span several windows"
     );
-    for member in Member::ALL {
+    for &member in Member::ALL {
         let config = random_config(member, n, 4, &mut rng);
         let theta0 = check::uniform(&mut rng, n, -1.0, 1.0);
         let grads = random_grads(n, 4, &mut rng);

@@ -4,7 +4,8 @@
 mod common;
 
 use rulelab::gpu::Backend;
-use rulelab::sweep::{self, merge, RunOptions, Shard, SweepConfig};
+use rulelab::landscape::SweepConfig;
+use rulelab::sweep::{self, merge, RunOptions, Shard};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

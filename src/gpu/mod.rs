@@ -252,7 +252,7 @@ impl Gpu {
 }
 
 /// Where work runs: the WGSL kernels on an adapter, or the CPU implementation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// A hardware adapter when one exists, the CPU otherwise (a software Vulkan adapter
@@ -262,6 +262,29 @@ pub enum DeviceChoice {
     Gpu,
     /// The CPU implementation: native f32 over all cores.
     Cpu,
+}
+
+impl DeviceChoice {
+    pub const ALL: [DeviceChoice; 3] = [DeviceChoice::Auto, DeviceChoice::Gpu, DeviceChoice::Cpu];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceChoice::Auto => "auto",
+            DeviceChoice::Gpu => "gpu",
+            DeviceChoice::Cpu => "cpu",
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<DeviceChoice> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| Error::invalid("device", format!("{s:?} is not one of auto, gpu, cpu")))
+    }
 }
 
 /// The resolved choice: an open GPU, or the CPU.

@@ -4,9 +4,8 @@
 //! (`optim::cpu::update_group`), not a copy of it.
 
 use super::data::{forward, Shared};
-use super::{purpose, LandscapeKind, Noise, Outcome, Params, Problem, RuleKind};
-use crate::optim::cpu::update_group;
-use crate::optim::Consts;
+use super::{purpose, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
+use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
 use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
 use rayon::prelude::*;
@@ -194,7 +193,7 @@ pub fn initial_point<F: Real>(problem: &Problem, p: &Params) -> Vec<F> {
 }
 
 /// Runs one learner for `problem.steps` steps.
-pub fn simulate<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Outcome {
+pub fn simulate<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> LearnerOutcome {
     simulate_full(problem, shared, p).0
 }
 
@@ -203,7 +202,7 @@ pub fn simulate_full<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
     p: &Params,
-) -> (Outcome, Vec<F>, Vec<F>) {
+) -> (LearnerOutcome, Vec<F>, Vec<F>) {
     simulate_batch(problem, shared, std::slice::from_ref(p))
         .pop()
         .expect("one learner")
@@ -213,7 +212,7 @@ crate::multiversion! {
     /// Runs learners that share a seed in lockstep: their gradient noise is the same
     /// draw (a function of seed, step and coordinate only), so it is made once per step
     /// for the whole batch. Returns each learner's outcome, final θ and gradient there.
-    pub fn simulate_batch<F: Real>(problem: &Problem, shared: &Shared<F>, params: &[Params]) -> Vec<(Outcome, Vec<F>, Vec<F>)> = simulate_batch_inner;
+    pub fn simulate_batch<F: Real>(problem: &Problem, shared: &Shared<F>, params: &[Params]) -> Vec<(LearnerOutcome, Vec<F>, Vec<F>)> = simulate_batch_inner;
 }
 
 #[inline(always)]
@@ -221,7 +220,7 @@ fn simulate_batch_inner<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
     params: &[Params],
-) -> Vec<(Outcome, Vec<F>, Vec<F>)> {
+) -> Vec<(LearnerOutcome, Vec<F>, Vec<F>)> {
     let Some(first) = params.first() else {
         return vec![];
     };
@@ -233,9 +232,9 @@ fn simulate_batch_inner<F: Real>(
     let nb = problem.dim.div_ceil(4);
     let mut words: [Vec<u32>; 4] = [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]];
     let mut xi = vec![F::zero(); 4 * nb];
-    let mut runs: Vec<Learner<F>> = params
+    let mut runs: Vec<LearnerRun<F>> = params
         .iter()
-        .map(|p| Learner::new(problem, shared, p))
+        .map(|p| LearnerRun::new(problem, shared, p))
         .collect();
     for t in 0..=problem.steps {
         let noisy = problem.noise != Noise::None && t < problem.steps;
@@ -252,7 +251,7 @@ fn simulate_batch_inner<F: Real>(
 }
 
 /// One learner's state through a run.
-struct Learner<'a, F: Real> {
+struct LearnerRun<'a, F: Real> {
     p: &'a Params,
     h: Vec<F>,
     noise_scale: Vec<F>,
@@ -267,7 +266,7 @@ struct Learner<'a, F: Real> {
     stopped: bool,
 }
 
-impl<'a, F: Real> Learner<'a, F> {
+impl<'a, F: Real> LearnerRun<'a, F> {
     #[inline(always)]
     fn new(problem: &Problem, shared: &Shared<F>, p: &'a Params) -> Self {
         let d = problem.dim;
@@ -277,9 +276,8 @@ impl<'a, F: Real> Learner<'a, F> {
             Noise::Isotropic => vec![F::c(p.noise_sigma); d],
             Noise::Curvature => h.iter().map(|&x| F::c(p.noise_sigma) * x.sqrt()).collect(),
         };
-        let member = problem.rule.member();
-        let init = member.map_or(vec![0.0], |m| m.initial_state(&p.hyper()));
-        Learner {
+        let init = problem.rule.initial_state(p);
+        LearnerRun {
             p,
             metric_inv: h.iter().map(|&x| F::one() / x.max(F::c(p.eps))).collect(),
             h,
@@ -287,7 +285,7 @@ impl<'a, F: Real> Learner<'a, F> {
             theta: initial_point::<F>(problem, p),
             grad: vec![F::zero(); d],
             states: init.iter().map(|&v| vec![F::c(v); d]).collect(),
-            consts: Consts::new(member.unwrap_or(crate::optim::Member::Sgd), &p.hyper(), 1),
+            consts: Consts::new(problem.rule.consts_member(), &p.hyper(), 1),
             bc1: bias_corrections(p.beta1, problem.steps),
             bc2: bias_corrections(p.beta2, problem.steps),
             stats: Stats::new(problem),
@@ -320,40 +318,50 @@ impl<'a, F: Real> Learner<'a, F> {
                 *g = *g + s * z;
             }
         }
-        if problem.rule == RuleKind::NaturalGradient {
-            grad.iter_mut()
-                .zip(&self.metric_inv)
-                .for_each(|(g, &m)| *g = *g * m);
-        }
-        match problem.rule.member() {
-            Some(m) => {
-                self.consts.bc1 = self.bc1[t];
-                self.consts.bc2 = self.bc2[t];
-                let c = self.consts.cast::<F>();
-                // Slices on the stack: this runs once per learner per step.
-                let th = &mut self.theta;
-                match self.states.as_mut_slice() {
-                    [] => update_group(m, &c, F::one(), th, grad, &mut []),
-                    [a] => update_group(m, &c, F::one(), th, grad, &mut [a]),
-                    [a, b] => update_group(m, &c, F::one(), th, grad, &mut [a, b]),
-                    [a, b, d] => update_group(m, &c, F::one(), th, grad, &mut [a, b, d]),
-                    _ => unreachable!("at most three states"),
-                }
-            }
-            None => {
-                let (lr, mu) = (F::c(p.lr), F::c(p.beta1));
-                let nesterov = problem.rule == RuleKind::Nesterov;
-                for ((th, &g), v) in self
-                    .theta
+        match problem.rule {
+            RuleKind::Member(m) => self.member_step(m, t),
+            RuleKind::NaturalGradient => {
+                self.grad
                     .iter_mut()
-                    .zip(grad.iter())
-                    .zip(self.states[0].iter_mut())
-                {
-                    *v = mu * *v + g;
-                    let step = if nesterov { g + mu * *v } else { *v };
-                    *th = *th - lr * step;
-                }
+                    .zip(&self.metric_inv)
+                    .for_each(|(g, &m)| *g = *g * m);
+                self.member_step(Member::Sgd, t)
             }
+            RuleKind::Momentum => self.heavy_ball(false),
+            RuleKind::Nesterov => self.heavy_ball(true),
+        }
+    }
+
+    /// An optimiser-family member's update, through the family's own code.
+    #[inline(always)]
+    fn member_step(&mut self, m: Member, t: usize) {
+        self.consts.bc1 = self.bc1[t];
+        self.consts.bc2 = self.bc2[t];
+        let c = self.consts.cast::<F>();
+        // Slices on the stack: this runs once per learner per step.
+        let (th, grad) = (&mut self.theta, &self.grad);
+        match self.states.as_mut_slice() {
+            [] => update_group(m, &c, F::one(), th, grad, &mut []),
+            [a] => update_group(m, &c, F::one(), th, grad, &mut [a]),
+            [a, b] => update_group(m, &c, F::one(), th, grad, &mut [a, b]),
+            [a, b, d] => update_group(m, &c, F::one(), th, grad, &mut [a, b, d]),
+            _ => unreachable!("at most three states"),
+        }
+    }
+
+    /// v = μ v + g; θ −= lr v (heavy ball) or lr (g + μ v) (nesterov).
+    #[inline(always)]
+    fn heavy_ball(&mut self, nesterov: bool) {
+        let (lr, mu) = (F::c(self.p.lr), F::c(self.p.beta1));
+        for ((th, &g), v) in self
+            .theta
+            .iter_mut()
+            .zip(self.grad.iter())
+            .zip(self.states[0].iter_mut())
+        {
+            *v = mu * *v + g;
+            let step = if nesterov { g + mu * *v } else { *v };
+            *th = *th - lr * step;
         }
     }
 }
@@ -388,7 +396,7 @@ struct Stats {
     threshold: Option<f64>,
     blowup: f64,
     record_every: usize,
-    out: Outcome,
+    out: LearnerOutcome,
     sum: f64,
     count: usize,
     records: usize,
@@ -404,7 +412,7 @@ impl Stats {
             threshold: problem.threshold,
             blowup: problem.blowup,
             record_every: problem.record_every,
-            out: Outcome {
+            out: LearnerOutcome {
                 final_loss: f64::NAN,
                 min_loss: f64::INFINITY,
                 mean_loss: f64::NAN,
@@ -437,7 +445,7 @@ impl Stats {
         false
     }
 
-    fn finish(mut self) -> Outcome {
+    fn finish(mut self) -> LearnerOutcome {
         if self.count > 0 {
             self.out.mean_loss = self.sum / self.count as f64;
         }
@@ -459,7 +467,7 @@ pub fn run_chunk<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
     params: &[Params],
-) -> Vec<Outcome> {
+) -> Vec<LearnerOutcome> {
     let mut by_seed: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
     for (i, p) in params.iter().enumerate() {
         by_seed.entry(p.seed.to_bits()).or_default().push(i);
@@ -468,7 +476,7 @@ pub fn run_chunk<F: Real>(
         .into_values()
         .flat_map(|v| v.chunks(BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>())
         .collect();
-    let results: Vec<(usize, Outcome)> = batches
+    let results: Vec<(usize, LearnerOutcome)> = batches
         .par_iter()
         .flat_map_iter(|idx| {
             let ps: Vec<Params> = idx.iter().map(|&i| params[i]).collect();
@@ -479,7 +487,7 @@ pub fn run_chunk<F: Real>(
                 .collect::<Vec<_>>()
         })
         .collect();
-    let mut ordered: Vec<Option<Outcome>> = vec![None; params.len()];
+    let mut ordered: Vec<Option<LearnerOutcome>> = vec![None; params.len()];
     for (i, o) in results {
         ordered[i] = Some(o);
     }

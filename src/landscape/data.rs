@@ -213,7 +213,7 @@ mod tests {
     use crate::landscape::RuleKind;
 
     fn problem(kind: LandscapeKind, dim: usize) -> Problem {
-        let mut p = crate::landscape::checks::small_problem(kind, RuleKind::Gd, 1);
+        let mut p = crate::landscape::cases::small_problem(kind, RuleKind::GD, 1);
         (p.dim, p.data_seed, p.samples, p.label_noise) = (dim, 7, 50, 0.1);
         p
     }

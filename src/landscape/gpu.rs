@@ -5,10 +5,10 @@
 
 use super::cpu::bias_corrections;
 use super::data::Shared;
-use super::{LandscapeKind, Noise, Outcome, Params, Problem, RuleKind};
+use super::{LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
 use crate::error::{Error, Result};
 use crate::gpu::{DataArena, Gpu, Kernel};
-use crate::optim::{Consts, Member};
+use crate::optim::Consts;
 
 /// The file holding the landscape's `loss_grad` (landscape/point.wgsl says what it
 /// may read).
@@ -19,14 +19,6 @@ pub fn landscape_wgsl(kind: LandscapeKind) -> &'static str {
         LandscapeKind::DoubleWell => "landscape/double_well.wgsl",
         LandscapeKind::Rosenbrock => "landscape/rosenbrock.wgsl",
         LandscapeKind::TeacherStudent => "landscape/teacher_student.wgsl",
-    }
-}
-
-fn rule_wgsl(rule: RuleKind) -> &'static str {
-    match rule.member() {
-        Some(m) => crate::optim::gpu::step_wgsl(m),
-        None if rule == RuleKind::Momentum => "landscape/momentum.wgsl",
-        None => "landscape/nesterov.wgsl",
     }
 }
 
@@ -44,7 +36,7 @@ pub fn kernel(landscape: LandscapeKind, rule: RuleKind) -> Kernel {
         &[
             "landscape/sweep.wgsl",
             landscape_wgsl(landscape),
-            rule_wgsl(rule),
+            rule.wgsl(),
         ],
     )
 }
@@ -69,7 +61,7 @@ pub fn kernels() -> Vec<Kernel> {
     ];
     let mut all: Vec<Kernel> = lands
         .iter()
-        .flat_map(|&l| RuleKind::ALL.iter().map(move |&r| kernel(l, r)))
+        .flat_map(|&l| RuleKind::all().into_iter().map(move |r| kernel(l, r)))
         .collect();
     all.extend(lands.iter().map(|&l| points_kernel(l)));
     all
@@ -312,7 +304,7 @@ pub fn run_chunk(
     problem: &Problem,
     shared: &Shared<f64>,
     params: &[Params],
-) -> Result<Vec<Outcome>> {
+) -> Result<Vec<LearnerOutcome>> {
     Ok(run_chunk_with(gpu, problem, shared, params, false, None)?.0)
 }
 
@@ -327,14 +319,13 @@ pub fn run_chunk_with(
     params: &[Params],
     finals: bool,
     window: Option<u64>,
-) -> Result<(Vec<Outcome>, Vec<f32>)> {
+) -> Result<(Vec<LearnerOutcome>, Vec<f32>)> {
     let n = params.len();
     if n == 0 {
         return Ok((vec![], vec![]));
     }
     let d = problem.dim;
     let steps = problem.steps;
-    let member = problem.rule.member();
 
     // Shared data: bias-correction rows, then the landscape's tables.
     let mut arena = DataArena::new();
@@ -362,12 +353,11 @@ pub fn run_chunk_with(
         .zip(points)
         .zip(rows)
         .map(|((p, land), (bc1_row, bc2_row))| {
-            let hyper = p.hyper();
-            let init = member.map_or(vec![0.0], |m| m.initial_state(&hyper));
+            let init = problem.rule.initial_state(p);
             let init = |k: usize| init.get(k).copied().unwrap_or(0.0) as f32;
             let seed = p.seed_u64();
             SweepLearner {
-                consts: Consts::new(member.unwrap_or(Member::Sgd), &hyper, 1).cast::<f32>(),
+                consts: Consts::new(problem.rule.consts_member(), &p.hyper(), 1).cast::<f32>(),
                 land,
                 seed_lo: seed as u32,
                 seed_hi: (seed >> 32) as u32,
@@ -474,7 +464,7 @@ pub fn run_chunk_with(
                     "the sweep kernel left learner {i} of the chunk unwritten"
                 )));
             }
-            Ok(Outcome {
+            Ok(LearnerOutcome {
                 final_loss: o.final_loss as f64,
                 min_loss: o.min_loss as f64,
                 mean_loss: o.mean_loss as f64,

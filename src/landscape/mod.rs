@@ -6,16 +6,21 @@
 //! rule kind, noise kind, run length, shared data such as a dense Hessian); [`Params`]
 //! holds one learner's numbers (every one of them can be a grid axis). `cpu` simulates a
 //! learner generically over the float type (the f64 reference and the f32 CPU device);
-//! `gpu` runs a chunk of learners in one kernel; `checks` registers both with
+//! `gpu` runs a chunk of learners in one kernel; `cases` registers both with
 //! `rulelab check`.
 
-pub mod checks;
+pub mod bench;
+pub mod cases;
 pub mod cpu;
 pub mod data;
 pub mod gpu;
+pub mod study;
+
+pub use study::{LandscapeStudy, SweepConfig};
 
 use crate::error::{Error, Result};
-use crate::optim::Member;
+use crate::optim::{Domain, Hp, Member};
+use crate::sweep::ParamSet;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,100 +93,105 @@ pub enum Noise {
     Curvature,
 }
 
+/// A learning rule a landscape learner runs: every member of the optimiser family
+/// (its step function and CPU arm, unchanged), plus the rules only landscapes have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
-    Gd,
-    /// θ −= lr G⁻¹ g with G the Hessian's diagonal at the optimum (floored at eps).
+    /// An optimiser-family member.
+    Member(Member),
+    /// θ −= lr G⁻¹ g with G the Hessian's diagonal at the optimum (floored at eps):
+    /// sgd's step on a preconditioned gradient.
     NaturalGradient,
-    /// v = μ_m v + g; θ −= lr v.
+    /// v = μ_m v + g; θ −= lr v (μ_m read from beta1).
     Momentum,
     /// v = μ_m v + g; θ −= lr (g + μ_m v) (the PyTorch form).
     Nesterov,
-    Ballistic,
-    Adam,
-    Adamw,
-    Adabayes,
-    AdabayesFp,
-    Kalman,
 }
 
 impl RuleKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            RuleKind::Gd => "gd",
-            RuleKind::NaturalGradient => "natural_gradient",
-            RuleKind::Momentum => "momentum",
-            RuleKind::Nesterov => "nesterov",
-            RuleKind::Ballistic => "ballistic",
-            RuleKind::Adam => "adam",
-            RuleKind::Adamw => "adamw",
-            RuleKind::Adabayes => "adabayes",
-            RuleKind::AdabayesFp => "adabayes_fp",
-            RuleKind::Kalman => "kalman",
-        }
-    }
-
-    pub const ALL: [RuleKind; 10] = [
-        RuleKind::Gd,
+    /// The rules only landscapes have, after the members in [`RuleKind::all`].
+    pub const LANDSCAPE_ONLY: [RuleKind; 3] = [
         RuleKind::NaturalGradient,
         RuleKind::Momentum,
         RuleKind::Nesterov,
-        RuleKind::Ballistic,
-        RuleKind::Adam,
-        RuleKind::Adamw,
-        RuleKind::Adabayes,
-        RuleKind::AdabayesFp,
-        RuleKind::Kalman,
     ];
 
-    /// The optimiser-family member whose update code this rule runs. gd and natural
-    /// gradient are sgd (the latter on a preconditioned gradient); momentum rules carry
-    /// one state, like ballistic, but have their own update.
-    pub fn member(self) -> Option<Member> {
+    /// Plain gradient descent: the sgd member (configs may call it `gd`, the spec's
+    /// name).
+    pub const GD: RuleKind = RuleKind::Member(Member::Sgd);
+
+    /// Every rule: the optimiser family's members, then the landscape-only rules.
+    pub fn all() -> Vec<RuleKind> {
+        Member::ALL
+            .iter()
+            .map(|&m| RuleKind::Member(m))
+            .chain(Self::LANDSCAPE_ONLY)
+            .collect()
+    }
+
+    pub fn name(self) -> &'static str {
         match self {
-            RuleKind::Gd | RuleKind::NaturalGradient => Some(Member::Sgd),
-            RuleKind::Ballistic => Some(Member::Ballistic),
-            RuleKind::Adam => Some(Member::Adam),
-            RuleKind::Adamw => Some(Member::Adamw),
-            RuleKind::Adabayes => Some(Member::Adabayes),
-            RuleKind::AdabayesFp => Some(Member::AdabayesFp),
-            RuleKind::Kalman => Some(Member::Kalman),
-            RuleKind::Momentum | RuleKind::Nesterov => None,
+            RuleKind::Member(m) => m.name(),
+            RuleKind::NaturalGradient => "natural_gradient",
+            RuleKind::Momentum => "momentum",
+            RuleKind::Nesterov => "nesterov",
         }
     }
 
-    pub fn n_states(self) -> usize {
-        self.member().map_or(1, |m| m.states().len())
+    /// The rule named `name` (`gd` is sgd).
+    pub fn from_name(name: &str) -> Option<RuleKind> {
+        if name == "gd" {
+            return Some(Self::GD);
+        }
+        Self::all().into_iter().find(|r| r.name() == name)
+    }
+
+    /// The member whose step constants (and, for members, update) this rule uses.
+    pub fn consts_member(self) -> Member {
+        match self {
+            RuleKind::Member(m) => m,
+            RuleKind::NaturalGradient | RuleKind::Momentum | RuleKind::Nesterov => Member::Sgd,
+        }
+    }
+
+    /// The file with the rule's WGSL `fn step`.
+    pub fn wgsl(self) -> &'static str {
+        match self {
+            RuleKind::Member(m) => m.spec().wgsl,
+            RuleKind::NaturalGradient => Member::Sgd.spec().wgsl,
+            RuleKind::Momentum => "landscape/momentum.wgsl",
+            RuleKind::Nesterov => "landscape/nesterov.wgsl",
+        }
+    }
+
+    /// The rule's per-coordinate states and their initial values.
+    pub fn initial_state(self, p: &Params) -> Vec<f64> {
+        match self {
+            RuleKind::Member(m) => m.initial_state(&p.hyper()),
+            RuleKind::NaturalGradient => vec![],
+            RuleKind::Momentum | RuleKind::Nesterov => vec![0.0],
+        }
+    }
+
+    /// The rule's numbers ([rule] keys) and the values each may take; it ignores the
+    /// others.
+    pub fn reads(self) -> Vec<(Hp, Domain)> {
+        match self {
+            RuleKind::Member(m) => m.spec().hypers.to_vec(),
+            RuleKind::NaturalGradient => {
+                vec![(Hp::Lr, Domain::NonNegative), (Hp::Eps, Domain::Positive)]
+            }
+            RuleKind::Momentum | RuleKind::Nesterov => {
+                vec![(Hp::Lr, Domain::NonNegative), (Hp::Beta1, Domain::Fraction)]
+            }
+        }
     }
 }
 
-macro_rules! params {
-    ($( $(#[$doc:meta])* $name:ident = $default:expr ),* $(,)?) => {
-        /// One learner's numbers. Every field may be a grid axis.
-        #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-        pub struct Params { $( $(#[$doc])* pub $name: f64, )* }
-
-        impl Default for Params {
-            fn default() -> Self { Params { $( $name: $default, )* } }
-        }
-
-        impl Params {
-            /// Every parameter name, as configs and result files spell it.
-            pub const NAMES: &'static [&'static str] = &[$( stringify!($name) ),*];
-
-            pub fn get(&self, name: &str) -> Option<f64> {
-                match name { $( stringify!($name) => Some(self.$name), )* _ => None }
-            }
-
-            pub fn set(&mut self, name: &str, value: f64) -> bool {
-                match name { $( stringify!($name) => { self.$name = value; true } )* _ => false }
-            }
-        }
-    };
-}
-
-params! {
+crate::params! {
+    /// One learner's numbers. Every field may be a grid axis.
+    pub struct Params {
     /// Seeds the learner's initial point, gradient noise and minibatches.
     seed = 0.0,
     /// Which of the sweep's rule kinds this learner runs (an index; a `rule` grid axis
@@ -216,25 +226,16 @@ params! {
     b = 1.0,
     c = 1.0,
     d = -0.5,
+    }
 }
 
 impl Params {
-    /// The numbers that belong to the rule (`[rule]` in configs); the others belong to the
-    /// landscape (seed and rule to `[run]` and `[grid]`).
-    pub const RULE_NAMES: &'static [&'static str] = &[
-        "lr",
-        "beta1",
-        "beta2",
-        "eps",
-        "weight_decay",
-        "sigma2",
-        "eta",
-        "batch",
-        "q",
-        "r_min",
-        "p0",
-        "r0",
-    ];
+    /// Whether `name` is one of the rule's numbers (`[rule]` in configs: the optimiser
+    /// family's hyper-parameters); the others belong to the landscape (seed and rule
+    /// to `[run]` and `[grid]`).
+    pub fn is_rule_number(name: &str) -> bool {
+        Hp::ALL.iter().any(|hp| hp.name() == name)
+    }
 
     pub fn seed_u64(&self) -> u64 {
         self.seed as u64
@@ -242,34 +243,22 @@ impl Params {
 
     /// Sets the rule's numbers from optimiser-family hyper-parameters.
     pub fn set_hyper(&mut self, h: &crate::optim::Hyper) {
-        (
-            self.lr,
-            self.beta1,
-            self.beta2,
-            self.eps,
-            self.weight_decay,
-            self.sigma2,
-        ) = (h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.sigma2);
-        (self.eta, self.batch, self.q, self.r_min, self.p0, self.r0) =
-            (h.eta, h.batch, h.q, h.r_min, h.p0, h.r0);
+        for hp in Hp::ALL {
+            self.set(hp.name(), hp.get(h));
+        }
     }
 
     /// The optimiser-family hyper-parameters these numbers hold.
     pub fn hyper(&self) -> crate::optim::Hyper {
-        crate::optim::Hyper {
-            lr: self.lr,
-            beta1: self.beta1,
-            beta2: self.beta2,
-            eps: self.eps,
-            weight_decay: self.weight_decay,
-            sigma2: self.sigma2,
-            eta: self.eta,
-            batch: self.batch,
-            q: self.q,
-            r_min: self.r_min,
-            p0: self.p0,
-            r0: self.r0,
+        let mut h = crate::optim::Hyper::default();
+        for hp in Hp::ALL {
+            hp.set(
+                &mut h,
+                self.get(hp.name())
+                    .expect("every hyper-parameter is a field"),
+            );
         }
+        h
     }
 }
 
@@ -431,31 +420,11 @@ impl Problem {
         if !(p.seed >= 0.0 && p.seed.fract() == 0.0 && p.seed < 2f64.powi(53)) {
             return bad("seed", format!("{} must be a non-negative integer", p.seed));
         }
-        if let Some(m) = self.rule.member() {
-            crate::optim::Config::single(m, p.hyper(), 1)
-                .validate(1)
-                .map_err(|e| match e {
-                    Error::Invalid { field, message } => {
-                        Error::invalid(field.replace("hypers[0].", "rule."), message)
-                    }
-                    e => e,
-                })?;
-        } else {
-            if !(p.lr >= 0.0 && p.lr.is_finite()) {
-                return bad("rule.lr", format!("{} must be finite and >= 0", p.lr));
-            }
-            if !(0.0..1.0).contains(&p.beta1) {
-                return bad(
-                    "rule.beta1",
-                    format!("{} (the momentum coefficient) must be in [0, 1)", p.beta1),
-                );
-            }
-        }
-        if self.rule == RuleKind::NaturalGradient && (p.eps.is_nan() || p.eps <= 0.0) {
-            return bad(
-                "rule.eps",
-                format!("{} (the metric floor) must be > 0", p.eps),
-            );
+        let hyper = p.hyper();
+        for (hp, domain) in self.rule.reads() {
+            domain
+                .check(hp.get(&hyper))
+                .map_err(|m| Error::invalid(format!("rule.{}", hp.name()), m))?;
         }
         if !(p.noise_sigma >= 0.0 && p.noise_sigma.is_finite()) {
             return bad(
@@ -531,7 +500,7 @@ impl Problem {
 /// What a run reports for one learner (spec §7). Losses are L(θ_t) for t = 0..=steps,
 /// θ_0 the initial point and θ_t the point after t updates.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Outcome {
+pub struct LearnerOutcome {
     /// L(θ_steps), or the loss that flagged the learner as diverged.
     pub final_loss: f64,
     /// The smallest loss seen.

@@ -3,7 +3,7 @@
 
 use super::cpu::CpuOptimizer;
 use super::gpu::GpuOptimizer;
-use super::{Config, Hyper, Member};
+use super::{Config, Member};
 use crate::error::Result;
 use crate::gpu::{Backend, Clock, Gpu, Kernel};
 use rayon::prelude::*;
@@ -33,16 +33,6 @@ pub struct BenchRow {
     pub device: String,
     pub adapter: String,
     pub clock: Clock,
-}
-
-pub fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        0.5 * (xs[n / 2 - 1] + xs[n / 2])
-    }
 }
 
 /// Inputs for benches: finite, of unit scale, never denormal.
@@ -126,7 +116,7 @@ pub fn gpu_rig(
     let grads = gpu.upload("grads", &bench_values(n, 0.7))?;
     let opt = GpuOptimizer::new(
         gpu,
-        Config::single(member, Hyper::default(), n),
+        Config::single(member, member.default_hyper(), n),
         &theta.buffer,
         &grads.buffer,
         n,
@@ -173,7 +163,8 @@ fn interleaved(
             let mut dst = vec![0.0f32; n];
             let mut theta = bench_values(n, 0.1);
             let grads = bench_values(n, 0.7);
-            let mut opt = CpuOptimizer::<f32>::new(Config::single(member, Hyper::default(), n), n)?;
+            let mut opt =
+                CpuOptimizer::<f32>::new(Config::single(member, member.default_hyper(), n), n)?;
             for rep in 0..reps + 1 {
                 let c = cpu_copy(&mut dst, &src);
                 let t0 = Instant::now();
@@ -201,7 +192,7 @@ pub fn run(
     for &n in sizes {
         for &m in members {
             let (times, clock) = interleaved(backend, m, n, reps.max(1))?;
-            let col = |k: usize| median(times.iter().map(|t| t[k]).collect());
+            let col = |k: usize| crate::check::median(times.iter().map(|t| t[k]).collect());
             let copy_bytes = 8.0 * n as f64;
             let seconds = col(2);
             let bytes_per_s = (m.bytes_per_param() * n as u64) as f64 / seconds;

@@ -2,10 +2,11 @@
 //! `CpuOptimizer<f64>` is the reference every kernel is checked against, and
 //! `CpuOptimizer<f32>` is the CPU device (`--device cpu`), parallel over the arena.
 //!
-//! Each member is one arm of [`update_group`]: a plain loop over zipped slices that the
-//! compiler vectorises, run over chunks in parallel with rayon.
+//! Each member is one arm of [`update_group`](super::update_group) (in `member.rs`, beside
+//! its variant): a plain loop over zipped slices that the compiler vectorises, run over
+//! chunks in parallel with rayon by the `each*` helpers here.
 
-use super::{Config, Consts, Member};
+use super::{update_group, Config, Consts};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 
@@ -21,7 +22,7 @@ const CHUNK: usize = 1 << 15;
 // halved the bandwidth.
 
 #[inline(always)]
-fn each1<F: Real>(
+pub fn each1<F: Real>(
     t: &mut [F],
     g: &[F],
     c: &Consts<F>,
@@ -44,7 +45,7 @@ fn each1<F: Real>(
 }
 
 #[inline(always)]
-fn each2<F: Real>(
+pub fn each2<F: Real>(
     t: &mut [F],
     g: &[F],
     a: &mut [F],
@@ -69,7 +70,7 @@ fn each2<F: Real>(
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn each3<F: Real>(
+pub fn each3<F: Real>(
     t: &mut [F],
     g: &[F],
     a: &mut [F],
@@ -96,7 +97,7 @@ fn each3<F: Real>(
 
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 #[inline(always)]
-fn each4<F: Real>(
+pub fn each4<F: Real>(
     t: &mut [F],
     g: &[F],
     a: &mut [F],
@@ -127,61 +128,6 @@ fn each4<F: Real>(
         .zip(b.par_chunks_mut(CHUNK))
         .zip(d.par_chunks_mut(CHUNK))
         .for_each(|((((t, g), a), b), d)| run(t, g, a, b, d));
-}
-
-/// One step of `member` over one group's slices. `scale` multiplies the gradient
-/// (global-norm clipping; 1 otherwise). `states` are the member's state slices in the
-/// order [`Member::states`] names them.
-#[inline(always)]
-pub fn update_group<F: Real>(
-    member: Member,
-    c: &Consts<F>,
-    scale: F,
-    theta: &mut [F],
-    g: &[F],
-    states: &mut [&mut [F]],
-) {
-    match (member, states) {
-        (Member::Sgd, []) => each1(theta, g, c, scale, |t, g, c| *t = *t - c.lr * g),
-        (Member::Ballistic, [s]) => each2(theta, g, s, c, scale, |t, g, s, c| {
-            *s = c.beta2 * *s + c.one_minus_beta2 * g * g;
-            *t = *t - c.lr * g / (*s + c.eps).sqrt();
-        }),
-        (Member::Adam | Member::Adamw, [m, v]) => {
-            each3(theta, g, m, v, c, scale, |t, g, m, v, c| {
-                *m = c.beta1 * *m + c.one_minus_beta1 * g;
-                *v = c.beta2 * *v + c.one_minus_beta2 * g * g;
-                let step = c.lr * (*m * c.bc1) / ((*v * c.bc2).sqrt() + c.eps);
-                *t = *t * c.decay - step;
-            })
-        }
-        (Member::Adabayes, [m, s2]) => each3(theta, g, m, s2, c, scale, |t, g, m, s2, c| {
-            let g = g * c.batch;
-            let prior = c.prior_keep * *s2 + c.prior_add;
-            *s2 = prior / (F::one() + prior * g * g);
-            *m = c.beta1 * *m + c.one_minus_beta1 * g;
-            *t = (*t - *s2 * (*m * c.bc1)) * c.decay;
-        }),
-        (Member::AdabayesFp, [m, v]) => each3(theta, g, m, v, c, scale, |t, g, m, v, c| {
-            let g = g * c.batch;
-            *m = c.beta1 * *m + c.one_minus_beta1 * g;
-            *v = c.beta2 * *v + c.one_minus_beta2 * g * g;
-            let vhat = *v * c.bc2 + c.eps;
-            let s2 = F::one() / (c.inv_2sigma2 + (c.inv_4sigma4 + vhat * c.inv_eta2).sqrt());
-            *t = *t - s2 * (*m * c.bc1);
-        }),
-        (Member::Kalman, [m, p, r]) => each4(theta, g, m, p, r, c, scale, |t, g, m, p, r, c| {
-            let prior = *p + c.q;
-            let e = g - *m;
-            *r = c.beta2 * *r + c.one_minus_beta2 * (e * e - prior).max(c.r_min);
-            let gain = prior / (prior + *r);
-            *m = *m + gain * e;
-            // (1 - K) P- written as K r: no cancellation when K is near 1.
-            *p = gain * *r;
-            *t = *t - c.lr * *m / ((*m * *m + *p + *r).sqrt() + c.eps);
-        }),
-        (m, s) => unreachable!("{} given {} state slices", m.name(), s.len()),
-    }
 }
 
 /// The optimiser on the CPU, holding its own state.

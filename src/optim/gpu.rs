@@ -22,29 +22,19 @@ const STATES: [&str; 4] = [
     "optim/states3.wgsl",
 ];
 
-/// The file holding the member's `fn step(x: State, g: f32, c: Consts) -> State`: the
-/// update of one parameter, which the arena kernel here and the landscape sweeps both
-/// call.
-pub fn step_wgsl(member: Member) -> &'static str {
-    match member {
-        Member::Sgd => "optim/sgd.wgsl",
-        Member::Ballistic => "optim/ballistic.wgsl",
-        Member::Adam | Member::Adamw => "optim/adam.wgsl",
-        Member::Adabayes => "optim/adabayes.wgsl",
-        Member::AdabayesFp => "optim/adabayes_fp.wgsl",
-        Member::Kalman => "optim/kalman.wgsl",
-    }
-}
-
 /// The update kernel of each member: the arena driver, the glue for its number of
-/// state buffers, and its step function.
+/// state buffers, and its step function (`fn step`, which the landscape sweeps call
+/// too). Members that share a file (adam, adamw) share the kernel.
 pub fn update_kernel_for(member: Member) -> Kernel {
-    let file = step_wgsl(member);
-    let name = file.trim_start_matches("optim/").trim_end_matches(".wgsl");
+    let spec = member.spec();
+    let name = spec
+        .wgsl
+        .trim_start_matches("optim/")
+        .trim_end_matches(".wgsl");
     Kernel::new(
         format!("optim_{name}"),
         "main",
-        &["optim/arena.wgsl", STATES[member.states().len()], file],
+        &["optim/arena.wgsl", STATES[spec.states.len()], spec.wgsl],
     )
 }
 
@@ -60,10 +50,16 @@ pub fn finalize_kernel() -> Kernel {
 
 /// Every kernel of the family (for shader validation and pipeline warm-up).
 pub fn kernels() -> Vec<Kernel> {
-    let mut k: Vec<Kernel> = Member::ALL.iter().map(|&m| update_kernel_for(m)).collect();
-    k.dedup_by(|a, b| a.name == b.name);
+    let mut k: Vec<Kernel> = Vec::new();
+    for &m in Member::ALL {
+        let kernel = update_kernel_for(m);
+        if !k.iter().any(|x| x.name == kernel.name) {
+            k.push(kernel);
+        }
+    }
     k.push(prepass_kernel());
     k.push(finalize_kernel());
+    k.push(super::bench::copy_kernel());
     k
 }
 

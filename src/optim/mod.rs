@@ -2,85 +2,74 @@
 //! adamw, adabayes, adabayes_fp and kalman, as fused in-place kernels over a flat
 //! parameter arena described by a group table.
 //!
-//! Per member there is one WGSL function (`shaders/optim/<member>.wgsl`), one arm of
-//! [`cpu::update_group`] (generic over the float type: the f64 reference and the f32 CPU
-//! device), and the constants below that both read. `gpu::GpuOptimizer` schedules the
-//! kernels; `checks` registers them with `rulelab check`; `bench` measures them.
+//! Per member there is one WGSL function (`shaders/optim/<member>.wgsl`) and, in
+//! [`member`], its variant, its row of the table and its arm of [`update_group`]
+//! (generic over the float type: the f64 reference and the f32 CPU device); the
+//! constants below are what both read. `gpu::GpuOptimizer` schedules the kernels;
+//! `cases` registers them with `rulelab check`; `bench` measures them.
 //!
 //! Bias corrections and every other step- or hyper-parameter-derived constant are
 //! computed on the host in f64 ([`Consts::new`]) and rounded once to f32, so the kernels
 //! never form `1 - beta` from a rounded beta.
 
 pub mod bench;
-pub mod checks;
+pub mod cases;
 pub mod cpu;
 pub mod gpu;
+pub mod member;
+
+pub use member::{update_group, Decay, Domain, Hp, Init, Member, Scale, Spec, StateSpec};
 
 use crate::error::{Error, Result};
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
-/// A member of the family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum Member {
-    Sgd,
-    Ballistic,
-    Adam,
-    Adamw,
-    Adabayes,
-    AdabayesFp,
-    Kalman,
-}
-
 impl Member {
-    pub const ALL: [Member; 7] = [
-        Member::Sgd,
-        Member::Ballistic,
-        Member::Adam,
-        Member::Adamw,
-        Member::Adabayes,
-        Member::AdabayesFp,
-        Member::Kalman,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Member::Sgd => "sgd",
-            Member::Ballistic => "ballistic",
-            Member::Adam => "adam",
-            Member::Adamw => "adamw",
-            Member::Adabayes => "adabayes",
-            Member::AdabayesFp => "adabayes_fp",
-            Member::Kalman => "kalman",
-        }
+    /// The member named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Member> {
+        Member::ALL.iter().copied().find(|m| m.name() == name)
     }
 
-    /// Per-parameter state buffers, in binding order.
-    pub fn states(self) -> &'static [&'static str] {
-        match self {
-            Member::Sgd => &[],
-            Member::Ballistic => &["s"],
-            Member::Adam | Member::Adamw | Member::AdabayesFp => &["m", "v"],
-            Member::Adabayes => &["m", "s2_post"],
-            Member::Kalman => &["m", "p", "r_hat"],
-        }
+    /// Every member's name, in table order.
+    pub fn names() -> Vec<&'static str> {
+        Member::ALL.iter().map(|m| m.name()).collect()
+    }
+
+    /// Per-parameter state buffers' names, in binding order.
+    pub fn states(self) -> Vec<&'static str> {
+        self.spec().states.iter().map(|s| s.name).collect()
     }
 
     /// Bytes moved per parameter per step (spec §4): read theta, g and every state;
     /// write theta and every state.
     pub fn bytes_per_param(self) -> u64 {
-        4 * (3 + 2 * self.states().len() as u64)
+        4 * (3 + 2 * self.spec().states.len() as u64)
     }
 
     /// Initial value of each state for a group with hyper-parameters `h`.
     pub fn initial_state(self, h: &Hyper) -> Vec<f64> {
-        match self {
-            Member::Adabayes => vec![0.0, h.sigma2],
-            Member::Kalman => vec![0.0, h.p0, h.r0],
-            _ => vec![0.0; self.states().len()],
+        self.spec()
+            .states
+            .iter()
+            .map(|s| match s.init {
+                Init::Zero => 0.0,
+                Init::Hyper(hp) => hp.get(h),
+            })
+            .collect()
+    }
+
+    /// Whether the member reads `hp` (it ignores every other field of [`Hyper`]).
+    pub fn reads(self, hp: Hp) -> bool {
+        self.spec().hypers.iter().any(|&(h, _)| h == hp)
+    }
+
+    /// [`Hyper::default`] with this member's own defaults (Lion's β2, say).
+    pub fn default_hyper(self) -> Hyper {
+        let mut h = Hyper::default();
+        for &(hp, v) in self.spec().defaults {
+            hp.set(&mut h, v);
         }
+        h
     }
 }
 
@@ -176,93 +165,12 @@ impl Config {
         if arena_len == 0 {
             return Err(Error::invalid("arena", "length must be at least 1"));
         }
-        let m = self.member;
+        let spec = self.member.spec();
         for (i, h) in self.hypers.iter().enumerate() {
-            let f = |name: &str| format!("hypers[{i}].{name}");
-            let uses_lr = !matches!(m, Member::Adabayes | Member::AdabayesFp);
-            if uses_lr && !(h.lr >= 0.0 && h.lr.is_finite()) {
-                return Err(Error::invalid(
-                    f("lr"),
-                    format!("{} must be finite and >= 0", h.lr),
-                ));
-            }
-            if matches!(
-                m,
-                Member::Adam | Member::Adamw | Member::Adabayes | Member::AdabayesFp
-            ) && !(0.0..1.0).contains(&h.beta1)
-            {
-                return Err(Error::invalid(
-                    f("beta1"),
-                    format!("{} must be in [0, 1)", h.beta1),
-                ));
-            }
-            if matches!(
-                m,
-                Member::Ballistic | Member::Adam | Member::Adamw | Member::AdabayesFp
-            ) && !(0.0..1.0).contains(&h.beta2)
-            {
-                return Err(Error::invalid(
-                    f("beta2"),
-                    format!("{} must be in [0, 1)", h.beta2),
-                ));
-            }
-            if m == Member::Kalman && !(0.0..=1.0).contains(&h.beta2) {
-                return Err(Error::invalid(
-                    f("beta2"),
-                    format!(
-                        "{} must be in [0, 1] (1 holds the noise estimate fixed)",
-                        h.beta2
-                    ),
-                ));
-            }
-            if m != Member::Sgd && m != Member::Adabayes && !(h.eps > 0.0 && h.eps.is_finite()) {
-                return Err(Error::invalid(
-                    f("eps"),
-                    format!("{} must be finite and > 0", h.eps),
-                ));
-            }
-            match m {
-                Member::Adamw if !(h.weight_decay >= 0.0 && h.weight_decay.is_finite()) => {
-                    return Err(Error::invalid(
-                        f("weight_decay"),
-                        format!("{} must be finite and >= 0", h.weight_decay),
-                    ));
-                }
-                Member::Adabayes if !(0.0..1.0).contains(&h.weight_decay) => {
-                    return Err(Error::invalid(
-                        f("weight_decay"),
-                        format!("{} must be in [0, 1)", h.weight_decay),
-                    ));
-                }
-                _ => {}
-            }
-            if matches!(m, Member::Adabayes | Member::AdabayesFp) {
-                for (name, v) in [("sigma2", h.sigma2), ("eta", h.eta), ("batch", h.batch)] {
-                    if !(v > 0.0 && v.is_finite()) {
-                        return Err(Error::invalid(
-                            f(name),
-                            format!("{v} must be finite and > 0"),
-                        ));
-                    }
-                }
-            }
-            if m == Member::Kalman {
-                for (name, v) in [("q", h.q), ("p0", h.p0)] {
-                    if !(v >= 0.0 && v.is_finite()) {
-                        return Err(Error::invalid(
-                            f(name),
-                            format!("{v} must be finite and >= 0"),
-                        ));
-                    }
-                }
-                for (name, v) in [("r_min", h.r_min), ("r0", h.r0)] {
-                    if !(v > 0.0 && v.is_finite()) {
-                        return Err(Error::invalid(
-                            f(name),
-                            format!("{v} must be finite and > 0"),
-                        ));
-                    }
-                }
+            for &(hp, domain) in spec.hypers {
+                domain
+                    .check(hp.get(h))
+                    .map_err(|m| Error::invalid(format!("hypers[{i}].{}", hp.name()), m))?;
             }
         }
         if self.groups.is_empty() {
@@ -331,7 +239,7 @@ impl Config {
 
     /// Initial state buffers over the arena (elements outside every group stay 0).
     pub fn initial_states<F: Float>(&self, arena_len: usize) -> Vec<Vec<F>> {
-        let k = self.member.states().len();
+        let k = self.member.spec().states.len();
         let mut out = vec![vec![F::zero(); arena_len]; k];
         for g in &self.groups {
             let init = self.member.initial_state(&self.hypers[g.hyper]);
@@ -406,10 +314,10 @@ impl Consts<f64> {
             eps: h.eps,
             bc1: bc(h.beta1),
             bc2: bc(h.beta2),
-            decay: match m {
-                Member::Adamw => 1.0 - h.lr * h.weight_decay,
-                Member::Adabayes => 1.0 - h.weight_decay,
-                _ => 1.0,
+            decay: match m.spec().decay {
+                Decay::Decoupled => 1.0 - h.lr * h.weight_decay,
+                Decay::Drift => 1.0 - h.weight_decay,
+                Decay::None => 1.0,
             },
             prior_keep: keep,
             prior_add: h.sigma2 * (1.0 - keep),

@@ -1,12 +1,16 @@
-//! Sweeps: grids of learners from a TOML config, run in chunks that fit the device,
-//! written durably so that a killed run resumes, shardable across machines and
-//! mergeable afterwards.
+//! The study runner: grids of learners from a TOML config, run in chunks that fit the
+//! device, written durably so that a killed run resumes, shardable across machines and
+//! mergeable afterwards. It knows no science: a family plugs in by implementing
+//! [`Study`] (the landscape sweeps are `landscape::LandscapeStudy`).
 
-pub mod bench;
 pub mod config;
+pub mod grid;
 pub mod merge;
 pub mod plot;
 pub mod run;
+pub mod study;
 
-pub use config::{Axis, SweepConfig};
+pub use config::StudyConfig;
+pub use grid::{Axis, Grid, Values};
 pub use run::{run, Manifest, RunOptions, Shard};
+pub use study::{ParamSet, Study};

@@ -1,50 +1,60 @@
-//! DIR/summary.svg: a heat map of the median final loss over the two grid axes with the
-//! most values (every other axis folded into the median), and, when trajectories were
-//! recorded, the mean loss curves of the best few settings. Plain SVG, no dependency.
+//! DIR/summary.svg: a heat map of the median headline value (final loss) over the two
+//! grid axes with the most values (replicate axes such as seed, and every other axis,
+//! folded into the median), and, when the study records a series per learner, the mean
+//! curves of the best few settings. Plain SVG, no dependency.
 
-use super::config::SweepConfig;
+use super::config::StudyConfig;
+use super::study::Study;
+use crate::check::median;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-/// Rows of a results.csv as (learner, axis values, final loss).
-pub fn read_results(cfg: &SweepConfig, path: &Path) -> Result<Vec<(u64, Vec<f64>, f64)>> {
-    let n_axes = cfg.axes.len();
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
-    })?;
-    Ok(text
-        .lines()
-        .skip(1)
+    })
+}
+
+/// Rows of a results.csv as (learner, axis values, headline value), the columns found
+/// by name.
+pub fn read_results<S: Study>(
+    cfg: &StudyConfig<S>,
+    path: &Path,
+) -> Result<Vec<(u64, Vec<f64>, f64)>> {
+    let text = read(path)?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| {
+        header.iter().position(|h| *h == name).ok_or_else(|| {
+            Error::invalid(path.display().to_string(), format!("has no column {name}"))
+        })
+    };
+    let axis_cols: Vec<usize> = cfg
+        .grid
+        .axes
+        .iter()
+        .map(|a| col(&a.name))
+        .collect::<Result<_>>()?;
+    let head = col(cfg.study.headline())?;
+    Ok(lines
         .filter(|l| !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
+            let field = |i: usize| f.get(i).copied().unwrap_or("");
             let axes = cfg
+                .grid
                 .axes
                 .iter()
-                .zip(&f[1..1 + n_axes])
-                .map(|(a, v)| cfg.parse_value(&a.name, v))
+                .zip(&axis_cols)
+                .map(|(a, &i)| cfg.parse_value(&a.name, field(i)))
                 .collect();
-            let learner = f[0].parse().unwrap_or(0);
-            (learner, axes, f[1 + n_axes].parse().unwrap_or(f64::NAN))
+            let learner = field(0).parse().unwrap_or(0);
+            (learner, axes, field(head).parse().unwrap_or(f64::NAN))
         })
         .collect())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| !x.is_nan());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
 }
 
 /// A perceptual-ish ramp from dark blue (t = 0, low loss) to yellow (t = 1).
@@ -77,26 +87,34 @@ fn label(v: f64) -> String {
     }
 }
 
-/// A value of axis `i` as the plot prints it (rule kinds by name).
-fn axis_label(cfg: &SweepConfig, i: Option<usize>, v: f64) -> String {
+/// A value of axis `i` as the plot prints it (categorical values by name).
+fn axis_label<S: Study>(cfg: &StudyConfig<S>, i: Option<usize>, v: f64) -> String {
     match i {
-        Some(i) => match cfg.axes[i].name.as_str() {
-            "rule" => cfg.value_label("rule", v),
-            _ => label(v),
-        },
-        None => label(v),
+        Some(i) if cfg.grid.axes[i].categorical => cfg.value_label(&cfg.grid.axes[i].name, v),
+        _ => label(v),
     }
 }
 
-pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
+/// Axes the heat map may show: not replicates, and few enough values to draw.
+fn plottable<S: Study>(cfg: &StudyConfig<S>) -> Vec<usize> {
+    let replicates = cfg.study.replicates();
+    (0..cfg.grid.axes.len())
+        .filter(|&i| {
+            let a = &cfg.grid.axes[i];
+            !replicates.contains(&a.name.as_str()) && a.values.len() <= 64
+        })
+        .collect()
+}
+
+pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
     let rows = read_results(cfg, &dir.join("results.csv"))?;
     // The two axes with the most values (stable: earlier axes win ties).
-    let mut order: Vec<usize> = (0..cfg.axes.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(cfg.axes[i].values.len()));
+    let mut order = plottable(cfg);
+    order.sort_by_key(|&i| std::cmp::Reverse(cfg.grid.axes[i].values.len()));
     let xi = order.first().copied();
     let yi = order.get(1).copied();
-    let xs: Vec<f64> = xi.map_or(vec![0.0], |i| cfg.axes[i].values.clone());
-    let ys: Vec<f64> = yi.map_or(vec![0.0], |i| cfg.axes[i].values.clone());
+    let xs: Vec<f64> = xi.map_or(vec![0.0], |i| cfg.grid.axes[i].values.all());
+    let ys: Vec<f64> = yi.map_or(vec![0.0], |i| cfg.grid.axes[i].values.all());
     let pos = |vals: &[f64], v: f64| vals.iter().position(|&x| x == v);
     let mut cells: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
     for (_, axes, loss) in &rows {
@@ -137,16 +155,13 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let name = |i: Option<usize>| i.map_or("(no axis)".to_string(), |i| cfg.axes[i].name.clone());
+    let name =
+        |i: Option<usize>| i.map_or("(no axis)".to_string(), |i| cfg.grid.axes[i].name.clone());
     let _ = writeln!(
         svg,
-        r#"<text x="{left}" y="20" font-size="13">median final loss: {} on {} ({} x {}; other axes folded)</text>"#,
-        cfg.rules
-            .iter()
-            .map(|r| r.name())
-            .collect::<Vec<_>>()
-            .join(" vs "),
-        cfg.problem.landscape.name(),
+        r#"<text x="{left}" y="20" font-size="13">median {}: {} ({} x {}; other axes folded)</text>"#,
+        cfg.study.headline().replace('_', " "),
+        cfg.study.describe(),
         name(xi),
         name(yi)
     );
@@ -226,40 +241,42 @@ pub fn write_summary(cfg: &SweepConfig, dir: &Path) -> Result<()> {
         top + 160.0,
         10f64.powf(lo)
     );
-    if !curves.is_empty() {
-        plot_curves(&mut svg, &curves, heat_h, cfg.problem.record_every);
+    if let (false, Some((x, _))) = (curves.is_empty(), cfg.study.series()) {
+        plot_curves(&mut svg, &curves, heat_h, x);
     }
     svg.push_str("</svg>\n");
     super::run::write_atomic(&dir.join("summary.svg"), svg.as_bytes())
 }
 
-/// Mean loss curves of the best five settings (all axes but seed), by median final loss.
-fn read_curves(
-    cfg: &SweepConfig,
+/// Mean curves of the best five settings (all axes but replicates), by median
+/// headline value: (setting, [(x, mean y)]).
+#[allow(clippy::type_complexity)]
+fn read_curves<S: Study>(
+    cfg: &StudyConfig<S>,
     dir: &Path,
     rows: &[(u64, Vec<f64>, f64)],
-) -> Result<Vec<(String, Vec<f64>)>> {
+) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
     let path = dir.join("trajectories.csv");
-    if !cfg.trajectories || !path.exists() {
+    if cfg.study.series().is_none() || !path.exists() {
         return Ok(vec![]);
     }
-    let seed_axis = cfg.axes.iter().position(|a| a.name == "seed");
+    let replicates = cfg.study.replicates();
     let setting = |axes: &[f64]| -> String {
-        cfg.axes
+        cfg.grid
+            .axes
             .iter()
             .zip(axes)
             .enumerate()
-            .filter(|(i, _)| Some(*i) != seed_axis)
+            .filter(|(_, (a, _))| !replicates.contains(&a.name.as_str()))
             .map(|(i, (a, v))| format!("{}={}", a.name, axis_label(cfg, Some(i), *v)))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let first_learner = rows.first().map_or(0, |r| r.0);
-    let mut by_setting: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut setting_of: BTreeMap<u64, String> = BTreeMap::new();
     let mut finals: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (i, (_, axes, loss)) in rows.iter().enumerate() {
+    for (k, axes, loss) in rows {
         let s = setting(axes);
-        by_setting.entry(s.clone()).or_default().push(i);
+        setting_of.insert(*k, s.clone());
         finals.entry(s).or_default().push(*loss);
     }
     let mut ranked: Vec<(String, f64)> = finals
@@ -267,55 +284,50 @@ fn read_curves(
         .map(|(k, v)| (k, median(v)))
         .filter(|(_, m)| m.is_finite())
         .collect();
-    ranked.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap());
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
     ranked.truncate(5);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let records = cfg.problem.steps / cfg.problem.record_every + 1;
-    let mut traj: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    // Sums and counts per (setting, x), for the chosen settings only.
+    let mut sums: BTreeMap<&str, BTreeMap<u64, (f64, f64, usize)>> = ranked
+        .iter()
+        .map(|(name, _)| (name.as_str(), BTreeMap::new()))
+        .collect();
+    let text = read(&path)?;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() < 3 {
-            continue;
-        }
-        let (Ok(k), Ok(step), Ok(loss)) = (
-            f[0].parse::<u64>(),
-            f[1].parse::<usize>(),
-            f[2].parse::<f64>(),
+        let (Some(Ok(k)), Some(Ok(x)), Some(Ok(y))) = (
+            f.first().map(|v| v.parse::<u64>()),
+            f.get(1).map(|v| v.parse::<f64>()),
+            f.get(2).map(|v| v.parse::<f64>()),
         ) else {
             continue;
         };
-        let row = (k - first_learner) as usize;
-        traj.entry(row).or_insert_with(|| vec![0.0; records])[step / cfg.problem.record_every] =
-            loss;
+        let Some(curve) = setting_of.get(&k).and_then(|s| sums.get_mut(s.as_str())) else {
+            continue;
+        };
+        let e = curve.entry(x.to_bits()).or_insert((x, 0.0, 0));
+        e.1 += y;
+        e.2 += 1;
     }
     Ok(ranked
-        .into_iter()
+        .iter()
         .map(|(name, _)| {
-            let members = &by_setting[&name];
-            let mean = (0..records)
-                .map(|r| {
-                    members
-                        .iter()
-                        .filter_map(|m| traj.get(m).map(|t| t[r]))
-                        .sum::<f64>()
-                        / members.len() as f64
-                })
+            let mut pts: Vec<(f64, f64)> = sums[name.as_str()]
+                .values()
+                .map(|&(x, s, n)| (x, s / n as f64))
                 .collect();
-            (name, mean)
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (name.clone(), pts)
         })
         .collect())
 }
 
-fn plot_curves(svg: &mut String, curves: &[(String, Vec<f64>)], y0: f64, every: usize) {
+fn plot_curves(svg: &mut String, curves: &[(String, Vec<(f64, f64)>)], y0: f64, x_name: &str) {
     let (left, w, h) = (70.0, 360.0, 240.0);
     let top = y0 + 30.0;
     let vals: Vec<f64> = curves
         .iter()
-        .flat_map(|c| c.1.iter())
-        .filter(|v| v.is_finite() && **v > 0.0)
+        .flat_map(|c| c.1.iter().map(|p| p.1))
+        .filter(|v| v.is_finite() && *v > 0.0)
         .map(|v| v.log10())
         .collect();
     let (lo, hi) = vals
@@ -329,7 +341,7 @@ fn plot_curves(svg: &mut String, curves: &[(String, Vec<f64>)], y0: f64, every: 
     let hi = hi.max(lo + 1e-9);
     let _ = writeln!(
         svg,
-        r#"<text x="{left}" y="{}" font-size="13">mean loss of the best settings (log scale)</text>"#,
+        r#"<text x="{left}" y="{}" font-size="13">mean of the best settings (log scale)</text>"#,
         top - 10.0
     );
     let _ = writeln!(
@@ -337,16 +349,21 @@ fn plot_curves(svg: &mut String, curves: &[(String, Vec<f64>)], y0: f64, every: 
         r#"<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="gray"/>"#
     );
     let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
+    let (x0, x1) = curves
+        .iter()
+        .flat_map(|c| c.1.iter().map(|p| p.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+    let span = (x1 - x0).max(1e-300);
     for (i, (name, c)) in curves.iter().enumerate() {
-        let n = c.len().max(2) - 1;
         let pts: Vec<String> = c
             .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite() && **v > 0.0)
-            .map(|(k, v)| {
+            .filter(|(_, v)| v.is_finite() && *v > 0.0)
+            .map(|(x, v)| {
                 format!(
                     "{:.1},{:.1}",
-                    left + w * k as f64 / n as f64,
+                    left + w * (x - x0) / span,
                     top + h * (1.0 - (v.log10() - lo) / (hi - lo))
                 )
             })
@@ -379,10 +396,9 @@ fn plot_curves(svg: &mut String, curves: &[(String, Vec<f64>)], y0: f64, every: 
         top + h,
         10f64.powf(lo)
     );
-    let last = (curves[0].1.len().max(1) - 1) * every;
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}" text-anchor="middle">step (0 .. {last})</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="middle">{x_name} ({x0} .. {x1})</text>"#,
         left + w / 2.0,
         top + h + 16.0
     );

@@ -1,12 +1,13 @@
-//! Running a sweep: chunks of learners on the chosen backend, each finished chunk
+//! Running a study: chunks of learners on the chosen backend, each finished chunk
 //! appended to DIR/results.csv and made durable (fsync) before DIR/manifest.json records
 //! it (written atomically). `--resume` truncates the files to what the manifest vouches
-//! for and goes on from the next chunk: no learner lost, none duplicated.
+//! for and goes on from the next chunk: no learner lost, none duplicated. Nothing here
+//! knows a family: the [`Study`] supplies the learners' numbers, columns and chunks.
 
-use super::config::SweepConfig;
+use super::config::StudyConfig;
+use super::study::{ParamSet, Study};
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
-use crate::landscape::{self, data, Outcome, Params};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
@@ -60,6 +61,9 @@ impl Shard {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
     pub rulelab_version: String,
+    /// The family that ran (`landscape`, ...).
+    #[serde(default)]
+    pub family: String,
     /// Hash of the parsed config: runs with equal hashes are the same sweep.
     pub config_hash: String,
     /// The config file as given.
@@ -86,7 +90,7 @@ pub struct Manifest {
 }
 
 /// FNV-1a over the canonical JSON of the parsed config.
-pub fn config_hash(cfg: &SweepConfig) -> String {
+pub fn config_hash<S: Study>(cfg: &StudyConfig<S>) -> String {
     let json = serde_json::to_string(cfg).expect("config serialises");
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in json.bytes() {
@@ -113,107 +117,53 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
-/// The results.csv header for a config.
-pub fn header(cfg: &SweepConfig) -> String {
-    let mut cols = vec!["learner".to_string()];
-    cols.extend(cfg.axes.iter().map(|a| a.name.clone()));
-    cols.extend(
-        [
-            "final_loss",
-            "min_loss",
-            "mean_loss",
-            "steps_to_threshold",
-            "diverged",
-        ]
-        .map(String::from),
-    );
-    cols.join(",") + "\n"
-}
-
-fn row(cfg: &SweepConfig, k: u64, p: &Params, o: &Outcome) -> String {
+fn row<S: Study>(cfg: &StudyConfig<S>, k: u64, p: &S::Params, o: &S::Outcome) -> String {
     let mut s = k.to_string();
-    for a in &cfg.axes {
+    for a in &cfg.grid.axes {
         s.push(',');
         s.push_str(&cfg.value_label(&a.name, p.get(&a.name).expect("axis is a parameter")));
     }
-    s.push_str(&format!(
-        ",{},{},{},{},{}\n",
-        o.final_loss,
-        o.min_loss,
-        o.mean_loss,
-        o.steps_to_threshold
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
-        o.diverged
-    ));
+    cfg.study.write_row(o, &mut s);
+    s.push('\n');
     s
 }
 
-/// Learners per chunk: the config's, or one that keeps checkpoints frequent and every
-/// core (or the whole GPU) busy. On a GPU the chunk's per-learner buffers (trajectories,
-/// carried state) must also fit one storage binding.
-fn chunk_size(cfg: &SweepConfig, backend: &Backend) -> u64 {
-    let want = if cfg.chunk > 0 {
-        cfg.chunk as u64
+/// Learners per chunk: the config's (within what the backend can hold), or the
+/// study's choice for the backend.
+fn chunk_size<S: Study>(cfg: &StudyConfig<S>, backend: &Backend) -> u64 {
+    if cfg.chunk > 0 {
+        (cfg.chunk as u64).min(cfg.study.max_chunk(backend))
     } else {
-        match backend {
-            Backend::Cpu => (256 * rayon::current_num_threads()).max(1024) as u64,
-            Backend::Gpu(_) => 1 << 16,
-        }
-    };
-    match backend {
-        Backend::Cpu => want,
-        Backend::Gpu(gpu) => {
-            let records = cfg
-                .problem
-                .steps
-                .checked_div(cfg.problem.record_every)
-                .map_or(0, |r| r + 1) as u64;
-            // The largest per-learner buffer: trajectories, or the state carried between
-            // windows of steps (theta and three states).
-            let per_learner = (4 * records).max(16 * cfg.problem.dim as u64).max(32);
-            want.min((gpu.max_binding_bytes() / per_learner).max(1))
-        }
+        cfg.study.chunk_size(backend)
     }
 }
 
-/// Runs the chunk of learners on the backend, in groups of one rule kind each (a kernel
-/// per kind), results in the chunk's order.
-pub fn run_chunk(
+/// A chunk's learners' numbers and their outcomes, in learner order.
+pub type Chunk<S> = (Vec<<S as Study>::Params>, Vec<<S as Study>::Outcome>);
+
+/// Runs a chunk of the grid's learners [lo, hi) and returns their numbers and outcomes.
+pub fn run_learners<S: Study>(
+    cfg: &StudyConfig<S>,
+    prepared: &S::Prepared,
     backend: &Backend,
-    cfg: &SweepConfig,
-    shared: &data::Shared<f64>,
-    params: &[Params],
-) -> Result<Vec<Outcome>> {
-    let mut out: Vec<Option<Outcome>> = vec![None; params.len()];
-    for r in 0..cfg.rules.len() {
-        let idx: Vec<usize> = (0..params.len())
-            .filter(|&i| params[i].rule as usize == r)
-            .collect();
-        if idx.is_empty() {
-            continue;
-        }
-        let group: Vec<Params> = idx.iter().map(|&i| params[i]).collect();
-        let problem = cfg.problem_for(&group[0]);
-        let outcomes = match backend {
-            Backend::Cpu => {
-                landscape::cpu::run_chunk::<f32>(&problem, &shared.cast::<f32>(), &group)
-            }
-            Backend::Gpu(gpu) => landscape::gpu::run_chunk(gpu, &problem, shared, &group)?,
-        };
-        for (i, o) in idx.into_iter().zip(outcomes) {
-            out[i] = Some(o);
-        }
+    lo: u64,
+    hi: u64,
+) -> Result<Chunk<S>> {
+    let params: Vec<S::Params> = (lo..hi).map(|k| cfg.learner(k)).collect();
+    let outcomes = cfg.study.run_chunk(prepared, backend, &params)?;
+    if outcomes.len() != params.len() {
+        return Err(Error::Internal(format!(
+            "a chunk of {} learners returned {} outcomes",
+            params.len(),
+            outcomes.len()
+        )));
     }
-    Ok(out
-        .into_iter()
-        .map(|o| o.expect("every learner has a rule"))
-        .collect())
+    Ok((params, outcomes))
 }
 
 /// Runs (or resumes) the sweep into `dir`; returns the final manifest.
-pub fn run(
-    cfg: &SweepConfig,
+pub fn run<S: Study>(
+    cfg: &StudyConfig<S>,
     config_text: &str,
     dir: &Path,
     backend: &Backend,
@@ -288,10 +238,11 @@ pub fn run(
     } else {
         let m = Manifest {
             rulelab_version: env!("CARGO_PKG_VERSION").to_string(),
+            family: S::FAMILY.to_string(),
             config_hash: hash,
             config: config_text.to_string(),
             grid_size: cfg.grid_size(),
-            axes: cfg.axes.iter().map(|a| a.name.clone()).collect(),
+            axes: cfg.grid.names(),
             shard: opts.shard,
             first,
             end,
@@ -306,12 +257,13 @@ pub fn run(
             learner_steps_per_s: 0.0,
             complete: false,
         };
-        write_file(&results_path, header(cfg).as_bytes())?;
+        let header = cfg.header();
+        write_file(&results_path, header.as_bytes())?;
         let mut m = m;
-        m.results_bytes = header(cfg).len() as u64;
-        if cfg.trajectories {
-            let h = b"learner,step,loss\n";
-            write_file(&traj_path, h)?;
+        m.results_bytes = header.len() as u64;
+        if let Some((x, y)) = cfg.study.series() {
+            let h = format!("learner,{x},{y}\n");
+            write_file(&traj_path, h.as_bytes())?;
             m.trajectories_bytes = h.len() as u64;
         }
         write_atomic(
@@ -321,19 +273,18 @@ pub fn run(
         m
     };
 
-    let shared = data::build(&cfg.problem, &cfg.base);
+    let prepared = cfg.study.prepare(&cfg.base)?;
     let bar = progress_bar(
         opts.progress,
         end - first,
         manifest.chunks_done * manifest.chunk,
     );
-    let steps = cfg.problem.steps as f64;
+    let work = cfg.study.work_per_learner();
     while manifest.chunks_done < manifest.chunks_total {
         let lo = first + manifest.chunks_done * manifest.chunk;
         let hi = (lo + manifest.chunk).min(end);
-        let params: Vec<Params> = (lo..hi).map(|k| cfg.learner(k)).collect();
         let t0 = Instant::now();
-        let outcomes = run_chunk(backend, cfg, &shared, &params)?;
+        let (params, outcomes) = run_learners(cfg, &prepared, backend, lo, hi)?;
         manifest.compute_seconds += t0.elapsed().as_secs_f64();
         let rows: String = (lo..hi)
             .zip(&params)
@@ -341,19 +292,16 @@ pub fn run(
             .map(|((k, p), o)| row(cfg, k, p, o))
             .collect();
         manifest.results_bytes += append_durably(&results_path, rows.as_bytes())?;
-        if cfg.trajectories {
-            let every = cfg.problem.record_every;
+        if cfg.study.series().is_some() {
             let mut t = String::new();
             for (k, o) in (lo..hi).zip(&outcomes) {
-                for (r, loss) in o.trajectory.iter().enumerate() {
-                    t.push_str(&format!("{k},{},{loss}\n", r * every));
-                }
+                cfg.study.write_series(k, o, &mut t);
             }
             manifest.trajectories_bytes += append_durably(&traj_path, t.as_bytes())?;
         }
         manifest.chunks_done += 1;
         manifest.learner_steps_per_s =
-            (hi - first) as f64 * steps / manifest.compute_seconds.max(1e-12);
+            (hi - first) as f64 * work / manifest.compute_seconds.max(1e-12);
         manifest.complete = manifest.chunks_done == manifest.chunks_total;
         write_atomic(
             &manifest_path,

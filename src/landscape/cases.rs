@@ -4,11 +4,14 @@
 
 use super::data::{self, Shared};
 use super::{
-    cpu, gpu, LandscapeKind, Noise, Outcome, Params, Problem, RuleKind, Spectrum, TeacherShape,
+    cpu, gpu, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
+    TeacherShape,
 };
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
 use crate::gpu::Backend;
+use crate::optim::Member;
+use crate::sweep::ParamSet;
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -71,11 +74,8 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
                 },
                 ..Params::default()
             };
-            if let Some(m) = problem.rule.member() {
-                p.set_hyper(&crate::optim::checks::random_hyper(m, rng));
-            } else {
-                p.lr = rng.random_range(1e-3..2e-2);
-                p.beta1 = rng.random_range(0.5..0.95);
+            for (hp, _) in problem.rule.reads() {
+                p.set(hp.name(), crate::optim::cases::random_value(hp, rng));
             }
             // Stay in the stable range of the stiffer landscapes.
             if matches!(
@@ -94,7 +94,7 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
 
 /// What a run of a chunk leaves: outcomes and each learner's final θ and gradient.
 pub struct Finals {
-    pub outcomes: Vec<Outcome>,
+    pub outcomes: Vec<LearnerOutcome>,
     pub theta: Vec<f64>,
     pub grad: Vec<f64>,
 }
@@ -162,7 +162,7 @@ fn row(kernel: String, got: &[f64], want: &[f64], tol: Tolerance) -> Row {
 /// composed into a second driver) or the CPU device.
 pub fn loss_grad_rows(backend: &Backend, kind: LandscapeKind, seed: u64) -> Result<Vec<Row>> {
     let mut rng = check::rng(seed);
-    let problem = small_problem(kind, RuleKind::Gd, 0);
+    let problem = small_problem(kind, RuleKind::GD, 0);
     let params = random_learners(&problem, 16, &mut rng);
     let shared = data::build(&problem, &params[0]);
     let d = problem.dim;
@@ -264,7 +264,7 @@ pub fn rule_rows_on(
         p.theta0 = rng.random_range(0.6..1.0);
         p.theta0_noise = 0.05;
         p.lr = p.lr.min(3e-3);
-        if rule == RuleKind::Ballistic {
+        if rule == RuleKind::Member(Member::Ballistic) {
             p.lr = p.lr.min(3e-3 * (1.0 - p.beta2).sqrt());
         }
     }
@@ -301,8 +301,9 @@ pub fn rule_rows_on(
             String::new()
         }
     );
-    let pick =
-        |f: &Finals, which: fn(&Outcome) -> f64| f.outcomes.iter().map(which).collect::<Vec<_>>();
+    let pick = |f: &Finals, which: fn(&LearnerOutcome) -> f64| {
+        f.outcomes.iter().map(which).collect::<Vec<_>>()
+    };
     let traj = |f: &Finals| {
         f.outcomes
             .iter()
@@ -339,23 +340,23 @@ pub fn rule_rows_on(
 }
 
 pub fn cases() -> Vec<Case> {
-    let mut v = vec![Case {
-        family: "landscape",
-        name: "loss_grad",
-        run: |b, seed| {
-            let mut rows = Vec::new();
-            for kind in LandscapeKind::ALL {
-                rows.extend(loss_grad_rows(b, kind, seed)?);
-            }
-            Ok(rows)
-        },
-    }];
-    v.push(Case {
-        family: "landscape",
-        name: "rules",
-        run: |b, seed| {
-            let mut rows = Vec::new();
-            for rule in RuleKind::ALL {
+    let mut v: Vec<Case> = LandscapeKind::ALL
+        .iter()
+        .map(|&kind| {
+            Case::new(
+                "landscape",
+                format!("{} loss_grad", kind.name()),
+                move |b, seed| loss_grad_rows(b, kind, seed),
+            )
+        })
+        .collect();
+    // Every rule over 1 and 50 steps, with and without noise, on the quadratic.
+    for rule in RuleKind::all() {
+        v.push(Case::new(
+            "landscape",
+            format!("{} rule", rule.name()),
+            move |b, seed| {
+                let mut rows = Vec::new();
                 for (steps, noise) in [(1, false), (1, true), (50, false), (50, true)] {
                     rows.extend(rule_rows(
                         b,
@@ -366,30 +367,30 @@ pub fn cases() -> Vec<Case> {
                         seed,
                     )?);
                 }
-            }
-            Ok(rows)
-        },
-    });
-    v.push(Case {
-        family: "landscape",
-        name: "coupled",
-        run: |b, seed| {
-            let mut rows = Vec::new();
-            for kind in [
-                LandscapeKind::QuadraticDense,
-                LandscapeKind::DoubleWell,
-                LandscapeKind::Rosenbrock,
-                LandscapeKind::LinearRegression,
-                LandscapeKind::TeacherStudent,
-            ] {
-                rows.extend(rule_rows(b, kind, RuleKind::Adam, 20, true, seed)?);
-            }
-            // Minibatch gradients: the sample indices come from the learner's Philox stream.
+                Ok(rows)
+            },
+        ));
+    }
+    // Coupled landscapes (neighbours, dense rows, the teacher's samples) under adam.
+    for kind in LandscapeKind::ALL
+        .into_iter()
+        .filter(|&k| k != LandscapeKind::Quadratic)
+    {
+        v.push(Case::new(
+            "landscape",
+            format!("{} adam", kind.name()),
+            move |b, seed| rule_rows(b, kind, RuleKind::Member(Member::Adam), 20, true, seed),
+        ));
+    }
+    // Minibatch gradients: the sample indices come from the learner's Philox stream.
+    v.push(Case::new(
+        "landscape",
+        "teacher_student minibatch",
+        |b, seed| {
             let mut p = small_problem(LandscapeKind::TeacherStudent, RuleKind::Momentum, 20);
             p.teacher.as_mut().expect("teacher").minibatch = 5;
-            rows.extend(rule_rows_on(b, p, false, seed)?);
-            Ok(rows)
+            rule_rows_on(b, p, false, seed)
         },
-    });
+    ));
     v
 }

@@ -3,7 +3,7 @@
 
 use super::cpu::CpuOptimizer;
 use super::gpu::GpuOptimizer;
-use super::{Config, Group, Hyper, Member};
+use super::{Config, Group, Hp, Hyper, Member, Scale};
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
 use crate::gpu::{Backend, Gpu};
@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 /// What a run leaves behind, as f32 (from the device) or f64 (from the reference).
-pub struct Outcome<F> {
+pub struct ArenaRun<F> {
     pub theta: Vec<F>,
     pub states: Vec<Vec<F>>,
     pub skipped: u64,
@@ -23,7 +23,7 @@ pub fn run_gpu(
     config: &Config,
     theta0: &[f32],
     grads: &[Vec<f32>],
-) -> Result<Outcome<f32>> {
+) -> Result<ArenaRun<f32>> {
     let n = theta0.len();
     let theta = gpu.upload("theta", theta0)?;
     let g = gpu.zeros::<f32>("grads", n)?;
@@ -35,7 +35,7 @@ pub fn run_gpu(
     let states = (0..config.member.states().len())
         .map(|k| opt.state(gpu, k))
         .collect::<Result<_>>()?;
-    Ok(Outcome {
+    Ok(ArenaRun {
         theta: gpu.download(&theta)?,
         states,
         skipped: opt.skipped(gpu)? as u64,
@@ -48,14 +48,14 @@ pub fn run_cpu<F: super::cpu::Real>(
     config: &Config,
     theta0: &[f32],
     grads: &[Vec<f32>],
-) -> Result<Outcome<F>> {
+) -> Result<ArenaRun<F>> {
     let cast = |v: &[f32]| v.iter().map(|&x| F::from(x).unwrap()).collect::<Vec<F>>();
     let mut theta = cast(theta0);
     let mut opt = CpuOptimizer::<F>::new(config.clone(), theta0.len())?;
     for step in grads {
         opt.step(&mut theta, &cast(step))?;
     }
-    Ok(Outcome {
+    Ok(ArenaRun {
         theta,
         states: opt.states().to_vec(),
         skipped: opt.skipped(),
@@ -68,38 +68,37 @@ pub fn run(
     config: &Config,
     theta0: &[f32],
     grads: &[Vec<f32>],
-) -> Result<Outcome<f32>> {
+) -> Result<ArenaRun<f32>> {
     match backend {
         Backend::Gpu(gpu) => run_gpu(gpu, config, theta0, grads),
         Backend::Cpu => run_cpu::<f32>(config, theta0, grads),
     }
 }
 
-/// Hyper-parameters drawn at random inside each member's useful range.
+/// A value of a hyper-parameter drawn inside its useful range.
+pub fn random_value(hp: Hp, rng: &mut StdRng) -> f64 {
+    let log = |rng: &mut StdRng, lo: f64, hi: f64| 10f64.powf(rng.random_range(lo..hi));
+    match hp {
+        Hp::Lr => log(rng, -3.0, -1.0),
+        Hp::Beta1 => rng.random_range(0.5..0.95),
+        Hp::Beta2 => rng.random_range(0.9..0.999),
+        Hp::Eps => 1e-8,
+        Hp::WeightDecay => rng.random_range(0.0..0.1),
+        Hp::Sigma2 | Hp::Eta => log(rng, -3.0, -1.0),
+        Hp::Batch => [1.0, 8.0, 32.0][rng.random_range(0..3)],
+        Hp::Q => log(rng, -4.0, -2.0),
+        Hp::RMin => 1e-8,
+        Hp::P0 => rng.random_range(1.0..100.0),
+        Hp::R0 => rng.random_range(0.1..1.0),
+    }
+}
+
+/// Hyper-parameters with every field the member reads drawn at random (the others at
+/// the member's defaults).
 pub fn random_hyper(member: Member, rng: &mut StdRng) -> Hyper {
-    let mut h = Hyper {
-        lr: 10f64.powf(rng.random_range(-3.0..-1.0)),
-        beta1: rng.random_range(0.5..0.95),
-        beta2: rng.random_range(0.9..0.999),
-        eps: 1e-8,
-        ..Hyper::default()
-    };
-    match member {
-        Member::Adamw => h.weight_decay = rng.random_range(0.01..0.1),
-        Member::Adabayes | Member::AdabayesFp => {
-            h.sigma2 = 10f64.powf(rng.random_range(-3.0..-1.0));
-            h.eta = 10f64.powf(rng.random_range(-3.0..-1.0));
-            h.batch = [1.0, 8.0, 32.0][rng.random_range(0..3)];
-            h.weight_decay = rng.random_range(0.0..1e-3);
-        }
-        Member::Kalman => {
-            h.q = 10f64.powf(rng.random_range(-4.0..-2.0));
-            h.r_min = 1e-8;
-            h.p0 = rng.random_range(1.0..100.0);
-            h.r0 = rng.random_range(0.1..1.0);
-            h.beta2 = rng.random_range(0.9..0.99);
-        }
-        _ => {}
+    let mut h = member.default_hyper();
+    for &(hp, _) in member.spec().hypers {
+        hp.set(&mut h, random_value(hp, rng));
     }
     h
 }
@@ -173,7 +172,7 @@ pub fn buffer_scales(
         .iter()
         .fold(peak(theta), |a, &b| a.max((b as f64).abs()));
     let batch = config.hypers.iter().fold(1.0f64, |a, h| a.max(h.batch));
-    let max_of = |f: fn(&Hyper) -> f64| config.hypers.iter().map(f).fold(0.0f64, f64::max);
+    let max_of = |f: &dyn Fn(&Hyper) -> f64| config.hypers.iter().map(f).fold(0.0f64, f64::max);
     let g = grads.iter().flat_map(|s| s.iter()).fold(0.0f64, |a, &b| {
         if b.is_finite() {
             a.max((b as f64).abs())
@@ -181,21 +180,19 @@ pub fn buffer_scales(
             a
         }
     });
-    let bg = match config.member {
-        Member::Adabayes | Member::AdabayesFp => g * batch,
-        _ => g,
-    };
+    let reads_batch = config.member.reads(Hp::Batch);
+    let bg = if reads_batch { g * batch } else { g };
     let states = config
         .member
-        .states()
+        .spec()
+        .states
         .iter()
-        .map(|&name| match name {
-            "m" => bg,
-            "v" | "s" => bg * bg,
-            "s2_post" => max_of(|h| h.sigma2),
-            "p" => max_of(|h| h.p0 + h.q),
-            "r_hat" => max_of(|h| h.r0).max(bg * bg),
-            other => unreachable!("no scale for state {other}"),
+        .map(|state| match state.scale {
+            Scale::Gradient => bg,
+            Scale::GradientSquared => bg * bg,
+            Scale::Hyper(hp) => max_of(&|h| hp.get(h)),
+            Scale::HyperSum(a, b) => max_of(&|h| a.get(h) + b.get(h)),
+            Scale::HyperOrGradientSquared(hp) => max_of(&|h| hp.get(h)).max(bg * bg),
         })
         .collect();
     (theta_peak, states)
@@ -206,8 +203,8 @@ pub fn buffer_scales(
 pub fn compare_outcome(
     config: &Config,
     label: &str,
-    got: &Outcome<f32>,
-    want: &Outcome<f64>,
+    got: &ArenaRun<f32>,
+    want: &ArenaRun<f64>,
     theta0: &[f32],
     grads: &[Vec<f32>],
     tol: Tolerance,
@@ -231,36 +228,26 @@ pub fn compare_outcome(
     rows
 }
 
-fn member_case(member: Member) -> fn(&Backend, u64) -> Result<Vec<Row>> {
-    fn case<const M: usize>(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
-        let member = Member::ALL[M];
-        let mut rng = check::rng(seed);
-        let n = 10_007; // neither a multiple of the tile nor of the workgroup
-        let steps = 20;
-        let config = random_config(member, n, 3, &mut rng);
-        let theta0 = check::uniform(&mut rng, n, -1.0, 1.0);
-        let grads = random_grads(n, steps, &mut rng);
-        let got = run(backend, &config, &theta0, &grads)?;
-        let want = run_cpu::<f64>(&config, &theta0, &grads)?;
-        Ok(compare_outcome(
-            &config,
-            &format!("{} x{steps}", member.name()),
-            &got,
-            &want,
-            &theta0,
-            &grads,
-            multi_step_tolerance(steps),
-        ))
-    }
-    match member {
-        Member::Sgd => case::<0>,
-        Member::Ballistic => case::<1>,
-        Member::Adam => case::<2>,
-        Member::Adamw => case::<3>,
-        Member::Adabayes => case::<4>,
-        Member::AdabayesFp => case::<5>,
-        Member::Kalman => case::<6>,
-    }
+/// Every member over 20 steps: 3 groups with their own hyper-parameters over an arena
+/// whose length is neither a multiple of the tile nor of the workgroup.
+pub fn member_rows(member: Member, backend: &Backend, seed: u64) -> Result<Vec<Row>> {
+    let mut rng = check::rng(seed);
+    let n = 10_007;
+    let steps = 20;
+    let config = random_config(member, n, 3, &mut rng);
+    let theta0 = check::uniform(&mut rng, n, -1.0, 1.0);
+    let grads = random_grads(n, steps, &mut rng);
+    let got = run(backend, &config, &theta0, &grads)?;
+    let want = run_cpu::<f64>(&config, &theta0, &grads)?;
+    Ok(compare_outcome(
+        &config,
+        &format!("{} x{steps}", member.name()),
+        &got,
+        &want,
+        &theta0,
+        &grads,
+        multi_step_tolerance(steps),
+    ))
 }
 
 /// adam with global-norm clipping and the non-finite guard, with NaN and infinity
@@ -306,16 +293,8 @@ pub fn guarded_case(backend: &Backend, seed: u64) -> Result<Vec<Row>> {
 pub fn cases() -> Vec<Case> {
     let mut v: Vec<Case> = Member::ALL
         .iter()
-        .map(|&m| Case {
-            family: "optim",
-            name: m.name(),
-            run: member_case(m),
-        })
+        .map(|&m| Case::new("optim", m.name(), move |b, seed| member_rows(m, b, seed)))
         .collect();
-    v.push(Case {
-        family: "optim",
-        name: "adam_clip_guard",
-        run: guarded_case,
-    });
+    v.push(Case::new("optim", "adam_clip_guard", guarded_case));
     v
 }

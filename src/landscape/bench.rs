@@ -1,10 +1,10 @@
 //! `rulelab bench sweep`: the reference workloads timed end to end on a device, in the
 //! JSON shape of the optimiser bench (one object per workload and device).
 
-use super::config::SweepConfig;
+use super::{LearnerOutcome, SweepConfig};
 use crate::error::Result;
 use crate::gpu::Backend;
-use crate::landscape::{data, Outcome};
+use crate::sweep::{ParamSet, Study};
 use std::time::Instant;
 
 pub const S1: &str = include_str!("../../examples/sweeps/s1_adam_quadratic.toml");
@@ -59,16 +59,21 @@ pub fn run(
 ) -> Result<SweepBenchRow> {
     let cfg = SweepConfig::from_toml(text)?;
     let n = learners.map_or(cfg.grid_size(), |l| l.min(cfg.grid_size()));
-    let params: Vec<_> = (0..n).map(|k| cfg.learner(k)).collect();
-    let shared = data::build(&cfg.problem, &cfg.base);
     let chunk = match backend {
-        Backend::Cpu => n as usize,
-        Backend::Gpu(_) => 1 << 16,
+        Backend::Cpu => n,
+        Backend::Gpu(_) => cfg.study.chunk_size(backend),
     };
     let t0 = Instant::now();
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(n as usize);
-    for part in params.chunks(chunk) {
-        outcomes.extend(super::run::run_chunk(backend, &cfg, &shared, part)?);
+    let prepared = cfg.study.prepare(&cfg.base)?;
+    let mut params = Vec::with_capacity(n as usize);
+    let mut outcomes: Vec<LearnerOutcome> = Vec::with_capacity(n as usize);
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + chunk).min(n);
+        let (p, o) = crate::sweep::run::run_learners(&cfg, &prepared, backend, lo, hi)?;
+        params.extend(p);
+        outcomes.extend(o);
+        lo = hi;
     }
     let seconds = t0.elapsed().as_secs_f64();
     let finals: Vec<f64> = outcomes.iter().map(|o| o.final_loss).collect();
@@ -77,6 +82,7 @@ pub fn run(
     for (k, o) in outcomes.iter().enumerate() {
         let p = &params[k];
         let key = cfg
+            .grid
             .axes
             .iter()
             .filter(|a| a.name != "seed")
@@ -91,18 +97,18 @@ pub fn run(
         .into_iter()
         .map(|(k, (s, c))| (k, s / c as f64))
         .filter(|(_, m)| m.is_finite())
-        .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or_default();
-    let steps = cfg.problem.steps;
+    let steps = cfg.study.problem.steps;
     Ok(SweepBenchRow {
         kernel: name.to_string(),
         n,
-        dim: cfg.problem.dim,
+        dim: cfg.study.problem.dim,
         steps,
         seconds,
         learner_steps_per_s: n as f64 * steps as f64 / seconds,
-        coordinate_steps_per_s: n as f64 * steps as f64 * cfg.problem.dim as f64 / seconds,
-        median_final_loss: crate::optim::bench::median(finals),
+        coordinate_steps_per_s: n as f64 * steps as f64 * cfg.study.problem.dim as f64 / seconds,
+        median_final_loss: crate::check::median(finals),
         best_setting,
         best_mean_final_loss: best,
         device: backend.kind().into(),

@@ -1,0 +1,521 @@
+//! Landscape sweeps as a [`Study`]: the `[landscape]`, `[rule]`, `[run]` and `[output]`
+//! sections, the rule kind as a categorical axis, the result columns of spec §7, and a
+//! chunk run as one kernel per rule kind (GPU) or learners in lockstep (CPU).
+//!
+//! ```toml
+//! [landscape]            # kind, dim, spectrum, noise and the landscape's numbers
+//! [rule]                 # kind and the rule's numbers
+//! [grid]                 # axes: any number of [landscape], [rule], seed, or rule kinds
+//! [run]                  # steps, record_every, threshold, blowup, seed (and chunk)
+//! [output]               # trajectories (and summary)
+//! ```
+
+use super::data::{self, Shared};
+use super::{
+    cpu, gpu, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
+    TeacherShape,
+};
+use crate::error::{Error, Result};
+use crate::gpu::Backend;
+use crate::optim::Hp;
+use crate::sweep::config::{boolean, err, finite, integer, number, section, string, unknown_key};
+use crate::sweep::{ParamSet, Study, StudyConfig};
+use serde::Serialize;
+use toml::{Table, Value};
+
+/// A landscape sweep's config.
+pub type SweepConfig = StudyConfig<LandscapeStudy>;
+
+/// What every learner of a landscape sweep shares.
+#[derive(Clone, Debug, Serialize)]
+pub struct LandscapeStudy {
+    /// The problem of the first rule kind; [`LandscapeStudy::problem_for`] gives each
+    /// learner's.
+    pub problem: Problem,
+    /// The rule kinds: `[rule] kind`, or the names of a `rule` grid axis.
+    pub rules: Vec<RuleKind>,
+    /// The rule's numbers the config sets (in `[rule]` or as axes); the others take
+    /// each rule's own defaults (Lion's β2 is not Adam's).
+    pub explicit: Vec<Hp>,
+    pub trajectories: bool,
+}
+
+/// Shared data in the reference type and in the CPU device's.
+pub struct Prepared {
+    pub shared: Shared<f64>,
+    pub shared_f32: Shared<f32>,
+}
+
+fn kind_names() -> Vec<&'static str> {
+    LandscapeKind::ALL.iter().map(|k| k.name()).collect()
+}
+
+fn rule_names() -> Vec<&'static str> {
+    RuleKind::all().into_iter().map(|r| r.name()).collect()
+}
+
+fn rule_kind(key: &str, v: &Value) -> Result<RuleKind> {
+    let names = rule_names();
+    let s = v.as_str().ok_or_else(|| {
+        err(
+            key,
+            format!("must be a string, one of {}", names.join(", ")),
+        )
+    })?;
+    RuleKind::from_name(s).ok_or_else(|| {
+        err(
+            key,
+            format!("{s:?} is not one of {} (gd is sgd)", names.join(", ")),
+        )
+    })
+}
+
+impl LandscapeStudy {
+    /// The problem a learner runs: the sweep's, with the learner's rule kind.
+    pub fn problem_for(&self, p: &Params) -> Problem {
+        let mut problem = self.problem.clone();
+        problem.rule = self.rules[p.rule as usize];
+        problem
+    }
+}
+
+impl Study for LandscapeStudy {
+    type Params = Params;
+    type Outcome = LearnerOutcome;
+    type Prepared = Prepared;
+
+    const FAMILY: &'static str = "landscape";
+    const SECTIONS: &'static [&'static str] = &["landscape", "rule", "run", "output"];
+
+    fn parse(root: &Table, grid: &Table) -> Result<(Self, Params)> {
+        let mut base = Params::default();
+        let landscape = section(root, "landscape", true)?.expect("required");
+        let rule = section(root, "rule", true)?.expect("required");
+        let kinds = kind_names();
+        let kind_value = landscape.get("kind").ok_or_else(|| {
+            err(
+                "landscape.kind",
+                format!("is required: one of {}", kinds.join(", ")),
+            )
+        })?;
+        let kind_name = string("landscape.kind", kind_value, &kinds)?;
+        let kind = LandscapeKind::ALL
+            .into_iter()
+            .find(|k| k.name() == kind_name)
+            .expect("a listed name");
+        let rule_kind = rule_kind(
+            "rule.kind",
+            rule.get("kind").ok_or_else(|| {
+                err(
+                    "rule.kind",
+                    format!("is required: one of {}", rule_names().join(", ")),
+                )
+            })?,
+        )?;
+
+        let mut problem = Problem {
+            landscape: kind,
+            dim: 0,
+            spectrum: Spectrum::Logspace,
+            h: vec![],
+            noise: Noise::None,
+            rule: rule_kind,
+            steps: 0,
+            record_every: 0,
+            threshold: None,
+            blowup: 1e30,
+            data_seed: 0,
+            teacher: None,
+            samples: 0,
+            label_noise: 0.1,
+        };
+        let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
+        const LANDSCAPE_KEYS: &[&str] = &[
+            "kind",
+            "dim",
+            "spectrum",
+            "h",
+            "noise",
+            "noise_sigma",
+            "theta0",
+            "theta0_noise",
+            "mu",
+            "h_min",
+            "h_max",
+            "alpha",
+            "a",
+            "b",
+            "c",
+            "d",
+            "data_seed",
+            "samples",
+            "label_noise",
+            "d_in",
+            "hidden",
+            "minibatch",
+        ];
+        for (k, v) in landscape {
+            let key = format!("landscape.{k}");
+            match k.as_str() {
+                "kind" => {}
+                "dim" => problem.dim = integer(&key, v, 1, 1024)?,
+                "spectrum" => {
+                    problem.spectrum =
+                        match string(&key, v, &["list", "linspace", "logspace", "power_law"])? {
+                            "list" => Spectrum::List,
+                            "linspace" => Spectrum::Linspace,
+                            "logspace" => Spectrum::Logspace,
+                            _ => Spectrum::PowerLaw,
+                        }
+                }
+                "h" => {
+                    problem.h = v
+                        .as_array()
+                        .ok_or_else(|| err(&key, "must be a list of numbers"))?
+                        .iter()
+                        .map(|x| number(&key, x))
+                        .collect::<Result<_>>()?;
+                    problem.spectrum = Spectrum::List;
+                }
+                "noise" => {
+                    problem.noise = match string(&key, v, &["none", "isotropic", "curvature"])? {
+                        "none" => Noise::None,
+                        "isotropic" => Noise::Isotropic,
+                        _ => Noise::Curvature,
+                    }
+                }
+                "data_seed" => problem.data_seed = integer(&key, v, 0, i64::MAX)? as u64,
+                "samples" => {
+                    let n = integer(&key, v, 1, 1 << 20)?;
+                    problem.samples = n;
+                    t_samples = Some(n);
+                }
+                "label_noise" => problem.label_noise = finite(&key, v)?,
+                "d_in" => d_in = Some(integer(&key, v, 1, 1024)?),
+                "hidden" => hidden = Some(integer(&key, v, 1, 1024)?),
+                "minibatch" => minibatch = integer(&key, v, 0, 1 << 20)?,
+                name if Params::NAMES.contains(&name)
+                    && !Params::is_rule_number(name)
+                    && name != "seed"
+                    && name != "rule" =>
+                {
+                    base.set(name, number(&key, v)?);
+                }
+                _ => return Err(unknown_key("landscape", k, LANDSCAPE_KEYS)),
+            }
+        }
+        if kind == LandscapeKind::TeacherStudent {
+            let (Some(d_in), Some(hidden), Some(samples)) = (d_in, hidden, t_samples) else {
+                return Err(err(
+                    "landscape",
+                    "teacher_student needs d_in, hidden and samples",
+                ));
+            };
+            problem.teacher = Some(TeacherShape {
+                d_in,
+                hidden,
+                samples,
+                minibatch,
+            });
+            if problem.dim == 0 {
+                problem.dim = hidden * d_in + hidden;
+            }
+            if !landscape.contains_key("theta0") {
+                base.theta0 = 0.0;
+            }
+            if !landscape.contains_key("theta0_noise") {
+                base.theta0_noise = 0.5;
+            }
+        }
+        if problem.dim == 0 {
+            return Err(err("landscape.dim", "is required: an integer in 1..=1024"));
+        }
+        let mut explicit = Vec::new();
+        let rule_keys: Vec<&str> = std::iter::once("kind")
+            .chain(Hp::ALL.iter().map(|hp| hp.name()))
+            .collect();
+        for (k, v) in rule {
+            let key = format!("rule.{k}");
+            match Hp::ALL.into_iter().find(|hp| hp.name() == k) {
+                Some(hp) => {
+                    base.set(k, number(&key, v)?);
+                    explicit.push(hp);
+                }
+                None if k == "kind" => {}
+                None => return Err(unknown_key("rule", k, &rule_keys)),
+            }
+        }
+        explicit.extend(
+            Hp::ALL
+                .into_iter()
+                .filter(|hp| grid.contains_key(hp.name())),
+        );
+        let run = section(root, "run", true)?.expect("required");
+        const RUN_KEYS: &[&str] = &["steps", "record_every", "threshold", "blowup", "seed"];
+        for (k, v) in run {
+            let key = format!("run.{k}");
+            match k.as_str() {
+                "steps" => problem.steps = integer(&key, v, 1, 100_000_000)?,
+                "record_every" => problem.record_every = integer(&key, v, 0, 100_000_000)?,
+                "threshold" => problem.threshold = Some(number(&key, v)?),
+                "blowup" => problem.blowup = number(&key, v)?,
+                "seed" => base.seed = integer(&key, v, 0, 1 << 53)? as f64,
+                _ => return Err(unknown_key("run", k, RUN_KEYS)),
+            }
+        }
+        if problem.steps == 0 {
+            return Err(err("run.steps", "is required: an integer in 1..=100000000"));
+        }
+        let mut trajectories = false;
+        if let Some(output) = section(root, "output", false)? {
+            for (k, v) in output {
+                match k.as_str() {
+                    "trajectories" => trajectories = boolean(&format!("output.{k}"), v)?,
+                    _ => return Err(unknown_key("output", k, &["trajectories"])),
+                }
+            }
+        }
+        if trajectories && problem.record_every == 0 {
+            return Err(err("output.trajectories", "needs run.record_every > 0"));
+        }
+        let study = LandscapeStudy {
+            problem,
+            rules: vec![rule_kind],
+            explicit,
+            trajectories,
+        };
+        Ok((study, base))
+    }
+
+    fn categorical(&mut self, name: &str, values: &Value) -> Option<Result<Vec<f64>>> {
+        if name != "rule" {
+            return None;
+        }
+        let key = format!("grid.{name}");
+        let parsed = values
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                err(
+                    &key,
+                    format!("must be a list of rule kinds: {}", rule_names().join(", ")),
+                )
+            })
+            .and_then(|names| {
+                names
+                    .iter()
+                    .map(|n| rule_kind(&key, n))
+                    .collect::<Result<Vec<_>>>()
+            });
+        Some(parsed.and_then(|rules| {
+            for (i, r) in rules.iter().enumerate() {
+                if rules[..i].contains(r) {
+                    return Err(err(&key, format!("lists {} twice", r.name())));
+                }
+            }
+            self.problem.rule = rules[0];
+            self.rules = rules;
+            Ok((0..self.rules.len()).map(|i| i as f64).collect())
+        }))
+    }
+
+    fn label(&self, axis: &str, v: f64) -> String {
+        if axis == "rule" {
+            self.rules[v as usize].name().to_string()
+        } else {
+            v.to_string()
+        }
+    }
+
+    fn parse_label(&self, axis: &str, s: &str) -> Option<f64> {
+        if axis == "rule" {
+            self.rules
+                .iter()
+                .position(|r| r.name() == s)
+                .map(|i| i as f64)
+        } else {
+            s.parse().ok()
+        }
+    }
+
+    fn fixed(&self) -> Vec<&'static str> {
+        self.problem.shared_params().to_vec()
+    }
+
+    fn complete(&self, p: &mut Params) {
+        let Some(&rule) = self.rules.get(p.rule as usize) else {
+            return;
+        };
+        let defaults = match rule {
+            RuleKind::Member(m) => m.default_hyper(),
+            RuleKind::NaturalGradient | RuleKind::Momentum | RuleKind::Nesterov => {
+                crate::optim::Hyper::default()
+            }
+        };
+        for hp in Hp::ALL {
+            if !self.explicit.contains(&hp) {
+                p.set(hp.name(), hp.get(&defaults));
+            }
+        }
+    }
+
+    fn validate(&self, p: &Params) -> Result<()> {
+        if !(p.rule >= 0.0 && (p.rule as usize) < self.rules.len() && p.rule.fract() == 0.0) {
+            return Err(Error::invalid("rule", format!("{} names no rule", p.rule)));
+        }
+        let problem = self.problem_for(p);
+        problem.validate()?;
+        problem.validate_params(p)
+    }
+
+    fn columns(&self) -> Vec<&'static str> {
+        vec![
+            "final_loss",
+            "min_loss",
+            "mean_loss",
+            "steps_to_threshold",
+            "diverged",
+        ]
+    }
+
+    fn write_row(&self, o: &LearnerOutcome, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            ",{},{},{},{},{}",
+            o.final_loss,
+            o.min_loss,
+            o.mean_loss,
+            o.steps_to_threshold
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            o.diverged
+        );
+    }
+
+    fn headline(&self) -> &'static str {
+        "final_loss"
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} on {}",
+            self.rules
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(" vs "),
+            self.problem.landscape.name()
+        )
+    }
+
+    fn series(&self) -> Option<(&'static str, &'static str)> {
+        self.trajectories.then_some(("step", "loss"))
+    }
+
+    fn write_series(&self, learner: u64, o: &LearnerOutcome, out: &mut String) {
+        use std::fmt::Write;
+        let every = self.problem.record_every;
+        for (r, loss) in o.trajectory.iter().enumerate() {
+            let _ = writeln!(out, "{learner},{},{loss}", r * every);
+        }
+    }
+
+    fn work_per_learner(&self) -> f64 {
+        self.problem.steps as f64
+    }
+
+    fn prepare(&self, base: &Params) -> Result<Prepared> {
+        let shared = data::build(&self.problem, base);
+        Ok(Prepared {
+            shared_f32: shared.cast::<f32>(),
+            shared,
+        })
+    }
+
+    /// The largest per-learner buffer: trajectories, or the state carried between
+    /// windows of steps (theta and three states).
+    fn learner_bytes(&self) -> u64 {
+        let records = self
+            .problem
+            .steps
+            .checked_div(self.problem.record_every)
+            .map_or(0, |r| r + 1) as u64;
+        (4 * records).max(16 * self.problem.dim as u64).max(32)
+    }
+
+    /// Runs the chunk in groups of one rule kind each (a kernel per kind), results in
+    /// the chunk's order.
+    fn run_chunk(
+        &self,
+        prepared: &Prepared,
+        backend: &Backend,
+        learners: &[Params],
+    ) -> Result<Vec<LearnerOutcome>> {
+        let mut out: Vec<Option<LearnerOutcome>> = vec![None; learners.len()];
+        for r in 0..self.rules.len() {
+            let idx: Vec<usize> = (0..learners.len())
+                .filter(|&i| learners[i].rule as usize == r)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let group: Vec<Params> = idx.iter().map(|&i| learners[i]).collect();
+            let problem = self.problem_for(&group[0]);
+            let outcomes = match backend {
+                Backend::Cpu => cpu::run_chunk::<f32>(&problem, &prepared.shared_f32, &group),
+                Backend::Gpu(gpu) => gpu::run_chunk(gpu, &problem, &prepared.shared, &group)?,
+            };
+            for (i, o) in idx.into_iter().zip(outcomes) {
+                out[i] = Some(o);
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.ok_or_else(|| {
+                    Error::Internal(format!("learner {i} of the chunk names no rule kind"))
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_order_is_last_axis_fastest() {
+        let c = SweepConfig::from_toml(
+            "[landscape]\nkind='quadratic'\ndim=4\n[rule]\nkind='adam'\n[run]\nsteps=3\n[grid]\nlr=[0.1,0.2]\nseed={range=[0,3]}\n",
+        )
+        .unwrap();
+        assert_eq!(c.grid_size(), 6);
+        let got: Vec<(f64, f64)> = (0..6)
+            .map(|k| (c.learner(k).lr, c.learner(k).seed))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0.1, 0.0),
+                (0.1, 1.0),
+                (0.1, 2.0),
+                (0.2, 0.0),
+                (0.2, 1.0),
+                (0.2, 2.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn every_rule_number_is_a_learner_parameter() {
+        for hp in Hp::ALL {
+            assert!(
+                Params::NAMES.contains(&hp.name()),
+                "{} is a hyper-parameter with no landscape Params field",
+                hp.name()
+            );
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The families rulelab knows, each with its kernels, its check cases and the structs it
+//! shares with WGSL. The check harness, the shader and layout tests and the command
+//! line read this list; a new family adds one entry here and names itself nowhere
+//! else.
+
+use crate::check::Case;
+use crate::gpu::{GpuStruct, Kernel, Layout};
+use crate::{landscape, optim, rng};
+
+/// One family's entry.
+pub struct Family {
+    /// As `rulelab check --family` spells it.
+    pub name: &'static str,
+    pub about: &'static str,
+    pub kernels: fn() -> Vec<Kernel>,
+    pub cases: fn() -> Vec<Case>,
+    pub layouts: fn() -> Vec<Layout>,
+}
+
+/// Every family, in the order `rulelab check` runs them.
+pub fn families() -> Vec<Family> {
+    vec![
+        Family {
+            name: "rng",
+            about: "Philox4x32-10 and its normals, WGSL against Rust",
+            kernels: || vec![rng::check_kernel()],
+            cases: rng::cases,
+            layouts: || vec![rng::RngParams::layout()],
+        },
+        Family {
+            name: "optim",
+            about: "the moment-filter optimisers over a parameter arena",
+            kernels: optim::gpu::kernels,
+            cases: optim::cases::cases,
+            layouts: optim::gpu::layouts,
+        },
+        Family {
+            name: "landscape",
+            about: "learners on loss landscapes: losses, gradients and every rule",
+            kernels: landscape::gpu::kernels,
+            cases: landscape::cases::cases,
+            layouts: landscape::gpu::layouts,
+        },
+    ]
+}
+
+/// Every family's name.
+pub fn names() -> Vec<&'static str> {
+    families().iter().map(|f| f.name).collect()
+}
+
+/// Every kernel in the crate (shader validation, layout tests, pipeline warm-up).
+pub fn kernels() -> Vec<Kernel> {
+    families().iter().flat_map(|f| (f.kernels)()).collect()
+}
+
+/// Every struct the crate shares between Rust and WGSL.
+pub fn layouts() -> Vec<Layout> {
+    families().iter().flat_map(|f| (f.layouts)()).collect()
+}

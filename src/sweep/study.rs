@@ -1,0 +1,163 @@
+//! What a family implements to be swept: the [`Study`] trait, and the per-learner
+//! numbers it declares with [`params!`](crate::params).
+//!
+//! The runner owns everything that is the same for every family: the grid (computed
+//! from the learner index, never materialised), shards, chunks, durable writes, resume,
+//! merge, progress, the manifest and the summary plot. A family owns its config
+//! sections, its per-learner numbers, its result columns, how big a chunk may be on a
+//! backend, and how a chunk runs.
+
+use crate::error::Result;
+use crate::gpu::Backend;
+use serde::Serialize;
+use toml::{Table, Value};
+
+/// One learner's numbers, by name. Every field may be a grid axis.
+pub trait ParamSet: Copy + Send + Sync + Serialize + std::fmt::Debug {
+    /// Every parameter name, as configs and result files spell it.
+    const NAMES: &'static [&'static str];
+    fn get(&self, name: &str) -> Option<f64>;
+    /// Sets `name`; false when there is no such parameter.
+    fn set(&mut self, name: &str, value: f64) -> bool;
+}
+
+/// Declares a family's per-learner numbers: a `Copy` struct of f64 fields with their
+/// defaults, and its [`ParamSet`] impl.
+#[macro_export]
+macro_rules! params {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $( $(#[$doc:meta])* $field:ident = $default:expr ),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        $vis struct $name { $( $(#[$doc])* pub $field: f64, )* }
+
+        impl Default for $name {
+            fn default() -> Self { $name { $( $field: $default, )* } }
+        }
+
+        impl $crate::sweep::ParamSet for $name {
+            const NAMES: &'static [&'static str] = &[$( stringify!($field) ),*];
+
+            fn get(&self, name: &str) -> Option<f64> {
+                match name { $( stringify!($field) => Some(self.$field), )* _ => None }
+            }
+
+            fn set(&mut self, name: &str, value: f64) -> bool {
+                match name { $( stringify!($field) => { self.$field = value; true } )* _ => false }
+            }
+        }
+    };
+}
+
+/// A science family the study runner can sweep.
+pub trait Study: Sized + Send + Sync + Serialize {
+    /// One learner's numbers.
+    type Params: ParamSet;
+    /// What a learner's run reports.
+    type Outcome: Send;
+    /// Data every chunk shares, built once per run (a data set, a Hessian, tables).
+    type Prepared: Send + Sync;
+
+    /// The family's name, as manifests record it.
+    const FAMILY: &'static str;
+    /// The config sections the family owns. `[grid]` belongs to the runner, and so do
+    /// `[run] chunk` and `[output] summary`.
+    const SECTIONS: &'static [&'static str];
+
+    /// Parses and validates the family's sections: `root` holds every section but
+    /// `[grid]`, without the runner's keys; an unknown key is an error that names it
+    /// and what is allowed. `grid` is the `[grid]` table (the family may need to know
+    /// which numbers vary). Returns the study and the numbers of every learner before
+    /// the grid sets its axes.
+    fn parse(root: &Table, grid: &Table) -> Result<(Self, Self::Params)>;
+
+    /// An axis whose values are names (rule kinds), as numbers: None for numeric axes.
+    fn categorical(&mut self, _name: &str, _values: &Value) -> Option<Result<Vec<f64>>> {
+        None
+    }
+
+    /// An axis value as result files write it (names for categorical axes).
+    fn label(&self, _axis: &str, v: f64) -> String {
+        v.to_string()
+    }
+
+    /// The inverse of [`Study::label`].
+    fn parse_label(&self, _axis: &str, s: &str) -> Option<f64> {
+        s.parse().ok()
+    }
+
+    /// Numbers that shape data every learner shares, so no axis may vary them.
+    fn fixed(&self) -> Vec<&'static str> {
+        vec![]
+    }
+
+    /// Axes whose values are replicates (seeds): summaries fold them instead of
+    /// plotting them.
+    fn replicates(&self) -> Vec<&'static str> {
+        vec!["seed"]
+    }
+
+    /// Finishes a learner after the grid has set its axes (defaults that depend on
+    /// another axis, such as a rule's own β2).
+    fn complete(&self, _p: &mut Self::Params) {}
+
+    /// Checks one learner's numbers; the error names the key.
+    fn validate(&self, p: &Self::Params) -> Result<()>;
+
+    /// The result columns after `learner` and the axes.
+    fn columns(&self) -> Vec<&'static str>;
+
+    /// Appends a learner's values of [`Study::columns`], each preceded by a comma.
+    fn write_row(&self, o: &Self::Outcome, out: &mut String);
+
+    /// The column the summary plots (lower is better).
+    fn headline(&self) -> &'static str;
+
+    /// A one-line description of the sweep for titles and logs.
+    fn describe(&self) -> String;
+
+    /// The series file's two columns after `learner` (x, y), when the study records
+    /// one per learner (trajectories.csv).
+    fn series(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Appends a learner's series rows, `learner,x,y` each.
+    fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
+
+    /// Work per learner, in the unit the throughput figure counts (steps).
+    fn work_per_learner(&self) -> f64;
+
+    /// Builds what every chunk shares, from the learners' common numbers.
+    fn prepare(&self, base: &Self::Params) -> Result<Self::Prepared>;
+
+    /// Bytes of the largest per-learner buffer on a GPU; a chunk must fit one binding.
+    fn learner_bytes(&self) -> u64;
+
+    /// The most learners one chunk may hold on the backend.
+    fn max_chunk(&self, backend: &Backend) -> u64 {
+        match backend {
+            Backend::Cpu => u64::MAX,
+            Backend::Gpu(gpu) => (gpu.max_binding_bytes() / self.learner_bytes().max(1)).max(1),
+        }
+    }
+
+    /// Learners per chunk when the config does not say: enough to keep every core (or
+    /// the whole GPU) busy, few enough that checkpoints stay frequent.
+    fn chunk_size(&self, backend: &Backend) -> u64 {
+        let want = match backend {
+            Backend::Cpu => (256 * rayon::current_num_threads()).max(1024) as u64,
+            Backend::Gpu(_) => 1 << 16,
+        };
+        want.min(self.max_chunk(backend))
+    }
+
+    /// Runs a chunk of learners on the backend; outcomes in the chunk's order.
+    fn run_chunk(
+        &self,
+        prepared: &Self::Prepared,
+        backend: &Backend,
+        learners: &[Self::Params],
+    ) -> Result<Vec<Self::Outcome>>;
+}
