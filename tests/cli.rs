@@ -222,3 +222,41 @@ fn inside_a_slurm_array_job_the_shard_comes_from_the_environment() {
     assert_eq!(m["end"], 256);
     std::fs::remove_dir_all(root).ok();
 }
+
+/// `rulelab check` says what ran where: by default the CPU device and any adapter
+/// (software included), each with a subject; without an adapter the GPU is reported
+/// skipped, with the reason.
+#[test]
+fn check_reports_what_ran_where_and_what_was_skipped() {
+    let out = rulelab(&["check", "--family", "rng", "--device", "cpu"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("cpu  rng        philox normals") && text.contains("1 cases on cpu"),
+        "{text}"
+    );
+    let out = rulelab(&["check", "--family", "rng"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let has_adapter = !rulelab::gpu::adapters().is_empty();
+    assert_eq!(text.contains("gpu  rng"), has_adapter, "{text}");
+    if !has_adapter {
+        assert!(text.contains("skipped gpu: no GPU adapter"), "{text}");
+    }
+    if cfg!(target_os = "linux") {
+        let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args(["check", "--family", "rng"])
+            .env("WGPU_BACKEND", "metal")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{text}");
+        assert!(
+            text.contains("skipped gpu: no GPU adapter") && !text.contains("gpu  rng"),
+            "{text}"
+        );
+    }
+    // An empty selection is an error, not a pass.
+    let o = rulelab(&["check", "--family", ""]);
+    assert_eq!(o.status.code(), Some(2));
+}

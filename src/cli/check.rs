@@ -46,7 +46,7 @@ pub fn run(choice: DeviceChoice, families: &[String], seed: Option<u64>) -> Resu
     }
     println!("seed {seed} (replay with --seed {seed})");
     println!(
-        "{:<4} {:<10} {:<36} {:>8} {:>11} {:>21} pass",
+        "{:<4} {:<10} {:<44} {:>8} {:>11} {:>21} pass",
         "dev", "family", "kernel", "size", "worst rel", "tolerance (atol,rtol)"
     );
     let (mut failed, mut compared) = (0usize, 0usize);
@@ -60,7 +60,7 @@ pub fn run(choice: DeviceChoice, families: &[String], seed: Option<u64>) -> Resu
                     for r in rows {
                         compared += 1;
                         println!(
-                            "{:<4} {:<10} {:<36} {:>8} {:>11.3e} {:>10.1e},{:<10.1e} {}",
+                            "{:<4} {:<10} {:<44} {:>8} {:>11.3e} {:>10.1e},{:<10.1e} {}",
                             b.kind(),
                             r.family,
                             r.kernel,
@@ -82,7 +82,7 @@ pub fn run(choice: DeviceChoice, families: &[String], seed: Option<u64>) -> Resu
                 Err(e) => {
                     failed += 1;
                     println!(
-                        "{:<4} {:<10} {:<36} FAIL: {e}",
+                        "{:<4} {:<10} {:<44} FAIL: {e}",
                         b.kind(),
                         case.family,
                         case.name
@@ -90,12 +90,7 @@ pub fn run(choice: DeviceChoice, families: &[String], seed: Option<u64>) -> Resu
                 }
             }
         }
-        ran.push(format!(
-            "{} cases on {} ({})",
-            cases_run,
-            b.kind(),
-            b.describe()
-        ));
+        ran.push(format!("{cases_run} cases on {}", b.describe()));
     }
     println!("ran {}; {compared} outputs compared", ran.join(", "));
     for s in &skipped {
