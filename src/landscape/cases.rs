@@ -269,7 +269,7 @@ pub fn rule_rows_on(
         }
     }
     let shared = data::build(&problem, &params[0]);
-    let got = run_backend(backend, &problem, &shared, &params)?;
+    let mut got = run_backend(backend, &problem, &shared, &params)?;
     let want = run_cpu::<f64>(&problem, &shared, &params);
     // f32 round-off accumulated over the steps: a few ulps of the largest |θ| per step;
     // the loss moves by at most |∇L|₁ times that, plus its own reduction bound.
@@ -301,6 +301,22 @@ pub fn rule_rows_on(
             String::new()
         }
     );
+    // A sign rule's learner whose decision tied within round-off ends one jump (2·lr)
+    // away in a coordinate and runs on from there: it is counted and set aside.
+    let mut ties = None;
+    if rule.sign_step() {
+        let mut tied = 0;
+        for (l, p) in params.iter().enumerate() {
+            let range = l * d..(l + 1) * d;
+            let mut th = got.theta[range.clone()].to_vec();
+            if check::absorb_ties(&mut th, &want.theta[range.clone()], theta_tol, 2.0 * p.lr) > 0 {
+                tied += 1;
+                got.theta[range].copy_from_slice(&want.theta[l * d..(l + 1) * d]);
+                got.outcomes[l] = want.outcomes[l].clone();
+            }
+        }
+        ties = Some(tied);
+    }
     let pick = |f: &Finals, which: fn(&LearnerOutcome) -> f64| {
         f.outcomes.iter().map(which).collect::<Vec<_>>()
     };
@@ -310,7 +326,7 @@ pub fn rule_rows_on(
             .flat_map(|o| o.trajectory.iter().map(|&v| v as f64))
             .collect::<Vec<_>>()
     };
-    Ok(vec![
+    let mut rows = vec![
         row(format!("{label} theta"), &got.theta, &want.theta, theta_tol),
         row(
             format!("{label} final loss"),
@@ -336,7 +352,11 @@ pub fn rule_rows_on(
             &pick(&want, |o| o.steps_to_threshold.map_or(-1.0, |s| s as f64)),
             Tolerance::new(0.0, 0.0),
         ),
-    ])
+    ];
+    if let Some(t) = ties {
+        rows.push(check::ties_row("landscape", &label, params.len(), t, 1));
+    }
+    Ok(rows)
 }
 
 pub fn cases() -> Vec<Case> {

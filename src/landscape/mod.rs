@@ -174,6 +174,14 @@ impl RuleKind {
         }
     }
 
+    /// Whether θ moves by sign decisions (checks allow a tie that went the other way).
+    pub fn sign_step(self) -> bool {
+        match self {
+            RuleKind::Member(m) => m.spec().sign_step,
+            RuleKind::NaturalGradient | RuleKind::Momentum | RuleKind::Nesterov => false,
+        }
+    }
+
     /// The rule's numbers ([rule] keys) and the values each may take; it ignores the
     /// others.
     pub fn reads(self) -> Vec<(Hp, Domain)> {

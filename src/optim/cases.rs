@@ -211,12 +211,22 @@ pub fn compare_outcome(
 ) -> Vec<Row> {
     let (theta_scale, state_scales) = buffer_scales(config, theta0, &want.theta, grads);
     let scaled = |s: f64| Tolerance::new(tol.atol * s, tol.rtol);
-    let mut rows = vec![Row {
-        family: "optim",
-        kernel: format!("{label} theta"),
-        size: got.theta.len(),
-        report: compare(&got.theta, &want.theta, scaled(theta_scale)),
-    }];
+    let mut theta = check::widen(&got.theta);
+    let mut rows = Vec::new();
+    if config.member.spec().sign_step {
+        let lr = config.hypers.iter().fold(0.0f64, |a, h| a.max(h.lr));
+        let ties = check::absorb_ties(&mut theta, &want.theta, scaled(theta_scale), 2.0 * lr);
+        rows.push(check::ties_row("optim", label, theta.len(), ties, 2));
+    }
+    rows.insert(
+        0,
+        Row {
+            family: "optim",
+            kernel: format!("{label} theta"),
+            size: theta.len(),
+            report: compare(&theta, &want.theta, scaled(theta_scale)),
+        },
+    );
     for (k, name) in config.member.states().iter().enumerate() {
         rows.push(Row {
             family: "optim",

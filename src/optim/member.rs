@@ -224,6 +224,10 @@ pub struct Spec {
     pub decay: Decay,
     /// The file under shaders/ with its `fn step(x: State, g: f32, c: Consts) -> State`.
     pub wgsl: &'static str,
+    /// θ moves by lr·sign(...): a decision that ties within f32 round-off may go either
+    /// way on the device and in the f64 reference, so checks allow a few elements one
+    /// jump (2·lr) apart.
+    pub sign_step: bool,
 }
 
 const M: StateSpec = StateSpec {
@@ -248,6 +252,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::None,
                 wgsl: "optim/sgd.wgsl",
+                sign_step: false,
             },
             Member::Ballistic => Spec {
                 states: &[StateSpec {
@@ -263,6 +268,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::None,
                 wgsl: "optim/ballistic.wgsl",
+                sign_step: false,
             },
             Member::Adam => Spec {
                 states: &[M, V],
@@ -275,6 +281,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::None,
                 wgsl: "optim/adam.wgsl",
+                sign_step: false,
             },
             Member::Adamw => Spec {
                 states: &[M, V],
@@ -288,6 +295,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::Decoupled,
                 wgsl: "optim/adam.wgsl",
+                sign_step: false,
             },
             Member::Adabayes => Spec {
                 states: &[
@@ -308,6 +316,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::Drift,
                 wgsl: "optim/adabayes.wgsl",
+                sign_step: false,
             },
             Member::AdabayesFp => Spec {
                 states: &[M, V],
@@ -322,6 +331,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::None,
                 wgsl: "optim/adabayes_fp.wgsl",
+                sign_step: false,
             },
             Member::Kalman => Spec {
                 states: &[
@@ -349,6 +359,7 @@ impl Member {
                 defaults: &[],
                 decay: Decay::None,
                 wgsl: "optim/kalman.wgsl",
+                sign_step: false,
             },
         }
     }
