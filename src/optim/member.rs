@@ -49,6 +49,8 @@ members! {
     AdabayesFp = "adabayes_fp",
     /// The moment filter made explicit: mean, variance and noise estimate per weight.
     Kalman = "kalman",
+    /// The sign of an interpolated momentum, with decoupled decay (Chen et al. 2023).
+    Lion = "lion",
 }
 
 /// A hyper-parameter of [`Hyper`], by name.
@@ -361,6 +363,19 @@ impl Member {
                 wgsl: "optim/kalman.wgsl",
                 sign_step: false,
             },
+            Member::Lion => Spec {
+                states: &[M],
+                hypers: &[
+                    (Hp::Lr, NonNegative),
+                    (Hp::Beta1, Fraction),
+                    (Hp::Beta2, Fraction),
+                    (Hp::WeightDecay, NonNegative),
+                ],
+                defaults: &[(Hp::Beta2, 0.99)],
+                decay: Decay::Decoupled,
+                wgsl: "optim/lion.wgsl",
+                sign_step: true,
+            },
         }
     }
 }
@@ -436,6 +451,22 @@ pub fn update_group<F: Real>(
                 // (1 - K) P- written as K r: no cancellation when K is near 1.
                 *p = gain * *r;
                 *t = *t - c.lr * *m / ((*m * *m + *p + *r).sqrt() + c.eps);
+            })
+        }
+        Member::Lion => {
+            let [m] = states else { wrong(member, n) };
+            each2(theta, g, m, c, scale, |t, g, m, c| {
+                let x = c.beta1 * *m + c.one_minus_beta1 * g;
+                // sign(0) = 0, as WGSL's sign and torch.sign (not f32::signum).
+                let u = if x > F::zero() {
+                    F::one()
+                } else if x < F::zero() {
+                    -F::one()
+                } else {
+                    F::zero()
+                };
+                *m = c.beta2 * *m + c.one_minus_beta2 * g;
+                *t = *t * c.decay - c.lr * u;
             })
         }
     }
