@@ -51,6 +51,9 @@ members! {
     Kalman = "kalman",
     /// The sign of an interpolated momentum, with decoupled decay (Chen et al. 2023).
     Lion = "lion",
+    /// Per-parameter steps shrinking with the summed squared gradients (Duchi et al.
+    /// 2011).
+    Adagrad = "adagrad",
 }
 
 /// A hyper-parameter of [`Hyper`], by name.
@@ -376,6 +379,18 @@ impl Member {
                 wgsl: "optim/lion.wgsl",
                 sign_step: true,
             },
+            Member::Adagrad => Spec {
+                states: &[StateSpec {
+                    name: "s",
+                    init: Init::Zero,
+                    scale: Scale::GradientSquared,
+                }],
+                hypers: &[(Hp::Lr, NonNegative), (Hp::Eps, Positive)],
+                defaults: &[],
+                decay: Decay::None,
+                wgsl: "optim/adagrad.wgsl",
+                sign_step: false,
+            },
         }
     }
 }
@@ -467,6 +482,13 @@ pub fn update_group<F: Real>(
                 };
                 *m = c.beta2 * *m + c.one_minus_beta2 * g;
                 *t = *t * c.decay - c.lr * u;
+            })
+        }
+        Member::Adagrad => {
+            let [s] = states else { wrong(member, n) };
+            each2(theta, g, s, c, scale, |t, g, s, c| {
+                *s = *s + g * g;
+                *t = *t - c.lr * g / (s.sqrt() + c.eps);
             })
         }
     }
