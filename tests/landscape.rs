@@ -20,7 +20,7 @@ fn assert_rows(rows: &[Row], seed: u64) {
 fn every_landscape_loss_and_gradient_at_random_points() {
     let Some(gpu) = common::gpu() else { return };
     let seed = common::seed("loss_grad");
-    for kind in LandscapeKind::ALL {
+    for &kind in LandscapeKind::ALL {
         assert_rows(
             &loss_grad_rows(&common::backend(&gpu), kind, seed).unwrap(),
             seed,

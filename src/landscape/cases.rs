@@ -393,7 +393,8 @@ pub fn cases() -> Vec<Case> {
     }
     // Coupled landscapes (neighbours, dense rows, the teacher's samples) under adam.
     for kind in LandscapeKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|&k| k != LandscapeKind::Quadratic)
     {
         v.push(Case::new(

@@ -179,7 +179,9 @@ pub fn curvature<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> 
     match problem.landscape {
         LandscapeKind::Quadratic => problem.spectrum_values(p).into_iter().map(F::c).collect(),
         LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => shared.diag.clone(),
-        _ => vec![F::one(); problem.dim],
+        LandscapeKind::DoubleWell | LandscapeKind::Rosenbrock | LandscapeKind::TeacherStudent => {
+            vec![F::one(); problem.dim]
+        }
     }
 }
 

@@ -199,11 +199,13 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
                 diag: vec![],
             }
         }
-        _ => Shared {
-            dense: None,
-            teacher: None,
-            diag: vec![],
-        },
+        LandscapeKind::Quadratic | LandscapeKind::DoubleWell | LandscapeKind::Rosenbrock => {
+            Shared {
+                dense: None,
+                teacher: None,
+                diag: vec![],
+            }
+        }
     }
 }
 

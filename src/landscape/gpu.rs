@@ -231,7 +231,11 @@ fn land_data(
         LandscapeKind::Quadratic => [p.h_min, p.h_max, p.alpha]
             .iter()
             .fold(0u64, |h, v| h.rotate_left(21) ^ v.to_bits()),
-        _ => 0,
+        LandscapeKind::QuadraticDense
+        | LandscapeKind::DoubleWell
+        | LandscapeKind::Rosenbrock
+        | LandscapeKind::LinearRegression
+        | LandscapeKind::TeacherStudent => 0,
     };
     let mut rows: Vec<u64> = Vec::new();
     let mut row_params: Vec<&Params> = Vec::new();
@@ -261,7 +265,9 @@ fn land_data(
             LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
                 shared.diag.iter().map(|&v| v as f32).collect()
             }
-            _ => vec![1.0; d],
+            LandscapeKind::DoubleWell
+            | LandscapeKind::Rosenbrock
+            | LandscapeKind::TeacherStudent => vec![1.0; d],
         };
         arena.push(row);
     }

@@ -23,43 +23,25 @@ use crate::optim::{Domain, Hp, Member};
 use crate::sweep::ParamSet;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LandscapeKind {
-    /// ½ Σ h_i (θ_i − μ)², h from a spectrum.
-    Quadratic,
-    /// ½ (θ−μ)ᵀ U diag(h) Uᵀ (θ−μ), U random orthogonal (seeded by data_seed).
-    QuadraticDense,
-    /// a(x² − b)² + c y² + d x on consecutive coordinate pairs.
-    DoubleWell,
-    /// Σ 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)².
-    Rosenbrock,
-    /// ½ mean (Xθ − y)² on a seeded data set, held as its quadratic form.
-    LinearRegression,
-    /// ½ mean (student(x) − teacher(x))², 2-layer tanh MLPs.
-    TeacherStudent,
+crate::named_enum! {
+    /// A loss landscape.
+    pub enum LandscapeKind {
+        /// ½ Σ h_i (θ_i − μ)², h from a spectrum.
+        Quadratic = "quadratic",
+        /// ½ (θ−μ)ᵀ U diag(h) Uᵀ (θ−μ), U random orthogonal (seeded by data_seed).
+        QuadraticDense = "quadratic_dense",
+        /// a(x² − b)² + c y² + d x on consecutive coordinate pairs.
+        DoubleWell = "double_well",
+        /// Σ 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)².
+        Rosenbrock = "rosenbrock",
+        /// ½ mean (Xθ − y)² on a seeded data set, held as its quadratic form.
+        LinearRegression = "linear_regression",
+        /// ½ mean (student(x) − teacher(x))², 2-layer tanh MLPs.
+        TeacherStudent = "teacher_student",
+    }
 }
 
 impl LandscapeKind {
-    pub const ALL: [LandscapeKind; 6] = [
-        LandscapeKind::Quadratic,
-        LandscapeKind::QuadraticDense,
-        LandscapeKind::DoubleWell,
-        LandscapeKind::Rosenbrock,
-        LandscapeKind::LinearRegression,
-        LandscapeKind::TeacherStudent,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LandscapeKind::Quadratic => "quadratic",
-            LandscapeKind::QuadraticDense => "quadratic_dense",
-            LandscapeKind::DoubleWell => "double_well",
-            LandscapeKind::Rosenbrock => "rosenbrock",
-            LandscapeKind::LinearRegression => "linear_regression",
-            LandscapeKind::TeacherStudent => "teacher_student",
-        }
-    }
     /// Landscapes whose loss and gradient a dense quadratic form (A, μ, L_min) holds.
     pub fn is_dense(self) -> bool {
         matches!(
@@ -69,28 +51,30 @@ impl LandscapeKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Spectrum {
-    /// h_i given in `h`.
-    List,
-    /// h_min .. h_max evenly spaced.
-    Linspace,
-    /// h_min .. h_max geometrically spaced.
-    Logspace,
-    /// h_i = i^-alpha, i = 1..D.
-    PowerLaw,
+crate::named_enum! {
+    /// The curvatures h of a quadratic.
+    pub enum Spectrum {
+        /// h_i given in `h`.
+        List = "list",
+        /// h_min .. h_max evenly spaced.
+        Linspace = "linspace",
+        /// h_min .. h_max geometrically spaced.
+        Logspace = "logspace",
+        /// h_i = i^-alpha, i = 1..D.
+        PowerLaw = "power_law",
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Noise {
-    None,
-    /// g = ∇L + σ ξ.
-    Isotropic,
-    /// g = ∇L + σ sqrt(h_i) ξ, h_i the Hessian's diagonal at the optimum (quadratic
-    /// landscapes only; Fisher-like).
-    Curvature,
+crate::named_enum! {
+    /// Gradient observation noise.
+    pub enum Noise {
+        None = "none",
+        /// g = ∇L + σ ξ.
+        Isotropic = "isotropic",
+        /// g = ∇L + σ sqrt(h_i) ξ, h_i the Hessian's diagonal at the optimum (quadratic
+        /// landscapes only; Fisher-like).
+        Curvature = "curvature",
+    }
 }
 
 /// A learning rule a landscape learner runs: every member of the optimiser family

@@ -46,10 +46,6 @@ pub struct Prepared {
     pub shared_f32: Shared<f32>,
 }
 
-fn kind_names() -> Vec<&'static str> {
-    LandscapeKind::ALL.iter().map(|k| k.name()).collect()
-}
-
 fn rule_names() -> Vec<&'static str> {
     RuleKind::all().into_iter().map(|r| r.name()).collect()
 }
@@ -91,17 +87,14 @@ impl Study for LandscapeStudy {
         let mut base = Params::default();
         let landscape = section(root, "landscape", true)?.expect("required");
         let rule = section(root, "rule", true)?.expect("required");
-        let kinds = kind_names();
+        let kinds = LandscapeKind::names();
         let kind_value = landscape.get("kind").ok_or_else(|| {
             err(
                 "landscape.kind",
                 format!("is required: one of {}", kinds.join(", ")),
             )
         })?;
-        let kind_name = string("landscape.kind", kind_value, &kinds)?;
-        let kind = LandscapeKind::ALL
-            .into_iter()
-            .find(|k| k.name() == kind_name)
+        let kind = LandscapeKind::from_name(string("landscape.kind", kind_value, &kinds)?)
             .expect("a listed name");
         let rule_kind = rule_kind(
             "rule.kind",
@@ -160,13 +153,8 @@ impl Study for LandscapeStudy {
                 "kind" => {}
                 "dim" => problem.dim = integer(&key, v, 1, 1024)?,
                 "spectrum" => {
-                    problem.spectrum =
-                        match string(&key, v, &["list", "linspace", "logspace", "power_law"])? {
-                            "list" => Spectrum::List,
-                            "linspace" => Spectrum::Linspace,
-                            "logspace" => Spectrum::Logspace,
-                            _ => Spectrum::PowerLaw,
-                        }
+                    problem.spectrum = Spectrum::from_name(string(&key, v, &Spectrum::names())?)
+                        .expect("a listed name")
                 }
                 "h" => {
                     problem.h = v
@@ -178,11 +166,8 @@ impl Study for LandscapeStudy {
                     problem.spectrum = Spectrum::List;
                 }
                 "noise" => {
-                    problem.noise = match string(&key, v, &["none", "isotropic", "curvature"])? {
-                        "none" => Noise::None,
-                        "isotropic" => Noise::Isotropic,
-                        _ => Noise::Curvature,
-                    }
+                    problem.noise =
+                        Noise::from_name(string(&key, v, &Noise::names())?).expect("a listed name")
                 }
                 "data_seed" => problem.data_seed = integer(&key, v, 0, i64::MAX)? as u64,
                 "samples" => {

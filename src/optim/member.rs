@@ -4,37 +4,17 @@
 //! kernels, checks, benches, the landscape sweeps' rule list, the command line) reads
 //! these.
 //!
-//! Adding a member: a variant in `members!`, its row in [`Member::spec`], its arm in
-//! [`update_group`], and `shaders/optim/<name>.wgsl` with its `fn step`.
+//! Adding a member: a variant in the list below, its row in [`Member::spec`], its arm in
+//! [`update_group`] (both matches are exhaustive: a member missing from either does not
+//! compile), and `shaders/optim/<name>.wgsl` with its `fn step`.
 
 use super::Hyper;
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
 
-macro_rules! members {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
-        /// A member of the family.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum Member {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl Member {
-            /// Every member, in table order.
-            pub const ALL: &'static [Member] = &[$(Member::$variant,)*];
-
-            /// The member's name in configs, results and the command line.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Member::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-members! {
+crate::named_enum! {
+    /// A member of the family.
+    pub enum Member {
     /// θ −= lr g.
     Sgd = "sgd",
     /// RMSprop without momentum, ε inside the root.
@@ -54,6 +34,7 @@ members! {
     /// Per-parameter steps shrinking with the summed squared gradients (Duchi et al.
     /// 2011).
     Adagrad = "adagrad",
+    }
 }
 
 /// A hyper-parameter of [`Hyper`], by name.

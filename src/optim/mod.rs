@@ -25,16 +25,6 @@ use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
 impl Member {
-    /// The member named `name`, if any.
-    pub fn from_name(name: &str) -> Option<Member> {
-        Member::ALL.iter().copied().find(|m| m.name() == name)
-    }
-
-    /// Every member's name, in table order.
-    pub fn names() -> Vec<&'static str> {
-        Member::ALL.iter().map(|m| m.name()).collect()
-    }
-
     /// Per-parameter state buffers' names, in binding order.
     pub fn states(self) -> Vec<&'static str> {
         self.spec().states.iter().map(|s| s.name).collect()
