@@ -114,7 +114,7 @@ fn step_windows_do_not_change_results() {
     let mut rng = rulelab::check::rng(seed);
     for (kind, rule) in [
         (LandscapeKind::Quadratic, RuleKind::Member(Member::Kalman)),
-        (LandscapeKind::Rosenbrock, RuleKind::Nesterov),
+        (LandscapeKind::Rosenbrock, RuleKind::NESTEROV),
     ] {
         let mut problem = checks::small_problem(kind, rule, 150);
         problem.noise = rulelab::landscape::Noise::Isotropic;

@@ -408,7 +408,7 @@ pub fn cases() -> Vec<Case> {
         "landscape",
         "teacher_student minibatch",
         |b, seed| {
-            let mut p = small_problem(LandscapeKind::TeacherStudent, RuleKind::Momentum, 20);
+            let mut p = small_problem(LandscapeKind::TeacherStudent, RuleKind::MOMENTUM, 20);
             p.teacher.as_mut().expect("teacher").minibatch = 5;
             rule_rows_on(b, p, false, seed)
         },

@@ -4,7 +4,9 @@
 //! (`optim::cpu::update_group`), not a copy of it.
 
 use super::data::{forward, Shared};
-use super::{purpose, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
+use super::{
+    purpose, LandscapeKind, LandscapeRule, LearnerOutcome, Noise, Params, Problem, RuleKind,
+};
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
 use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
@@ -322,15 +324,15 @@ impl<'a, F: Real> LearnerRun<'a, F> {
         }
         match problem.rule {
             RuleKind::Member(m) => self.member_step(m, t),
-            RuleKind::NaturalGradient => {
+            RuleKind::Landscape(LandscapeRule::NaturalGradient) => {
                 self.grad
                     .iter_mut()
                     .zip(&self.metric_inv)
                     .for_each(|(g, &m)| *g = *g * m);
                 self.member_step(Member::Sgd, t)
             }
-            RuleKind::Momentum => self.heavy_ball(false),
-            RuleKind::Nesterov => self.heavy_ball(true),
+            RuleKind::Landscape(LandscapeRule::Momentum) => self.heavy_ball(false),
+            RuleKind::Landscape(LandscapeRule::Nesterov) => self.heavy_ball(true),
         }
     }
 

@@ -391,7 +391,7 @@ pub fn run_chunk_with(
             Noise::Isotropic => 1,
             Noise::Curvature => 2,
         },
-        natural: (problem.rule == RuleKind::NaturalGradient) as u32,
+        natural: (problem.rule == RuleKind::NATURAL_GRADIENT) as u32,
         has_threshold: problem.threshold.is_some() as u32,
         threshold: problem.threshold.unwrap_or(0.0) as f32,
         blowup: problem.blowup.min(f32::MAX as f64) as f32,

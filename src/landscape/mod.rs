@@ -77,49 +77,47 @@ crate::named_enum! {
     }
 }
 
+crate::named_enum! {
+    /// The rules only landscapes have (not optimiser members).
+    pub enum LandscapeRule {
+        /// θ −= lr G⁻¹ g with G the Hessian's diagonal at the optimum (floored at eps):
+        /// sgd's step on a preconditioned gradient.
+        NaturalGradient = "natural_gradient",
+        /// v = μ_m v + g; θ −= lr v (μ_m read from beta1).
+        Momentum = "momentum",
+        /// v = μ_m v + g; θ −= lr (g + μ_m v) (the PyTorch form).
+        Nesterov = "nesterov",
+    }
+}
+
 /// A learning rule a landscape learner runs: every member of the optimiser family
 /// (its step function and CPU arm, unchanged), plus the rules only landscapes have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
-    /// An optimiser-family member.
     Member(Member),
-    /// θ −= lr G⁻¹ g with G the Hessian's diagonal at the optimum (floored at eps):
-    /// sgd's step on a preconditioned gradient.
-    NaturalGradient,
-    /// v = μ_m v + g; θ −= lr v (μ_m read from beta1).
-    Momentum,
-    /// v = μ_m v + g; θ −= lr (g + μ_m v) (the PyTorch form).
-    Nesterov,
+    Landscape(LandscapeRule),
 }
 
 impl RuleKind {
-    /// The rules only landscapes have, after the members in [`RuleKind::all`].
-    pub const LANDSCAPE_ONLY: [RuleKind; 3] = [
-        RuleKind::NaturalGradient,
-        RuleKind::Momentum,
-        RuleKind::Nesterov,
-    ];
-
     /// Plain gradient descent: the sgd member (configs may call it `gd`, the spec's
     /// name).
     pub const GD: RuleKind = RuleKind::Member(Member::Sgd);
+    pub const NATURAL_GRADIENT: RuleKind = RuleKind::Landscape(LandscapeRule::NaturalGradient);
+    pub const MOMENTUM: RuleKind = RuleKind::Landscape(LandscapeRule::Momentum);
+    pub const NESTEROV: RuleKind = RuleKind::Landscape(LandscapeRule::Nesterov);
 
     /// Every rule: the optimiser family's members, then the landscape-only rules.
     pub fn all() -> Vec<RuleKind> {
-        Member::ALL
-            .iter()
-            .map(|&m| RuleKind::Member(m))
-            .chain(Self::LANDSCAPE_ONLY)
-            .collect()
+        let members = Member::ALL.iter().map(|&m| RuleKind::Member(m));
+        let own = LandscapeRule::ALL.iter().map(|&r| RuleKind::Landscape(r));
+        members.chain(own).collect()
     }
 
     pub fn name(self) -> &'static str {
         match self {
             RuleKind::Member(m) => m.name(),
-            RuleKind::NaturalGradient => "natural_gradient",
-            RuleKind::Momentum => "momentum",
-            RuleKind::Nesterov => "nesterov",
+            RuleKind::Landscape(r) => r.name(),
         }
     }
 
@@ -135,7 +133,7 @@ impl RuleKind {
     pub fn consts_member(self) -> Member {
         match self {
             RuleKind::Member(m) => m,
-            RuleKind::NaturalGradient | RuleKind::Momentum | RuleKind::Nesterov => Member::Sgd,
+            RuleKind::Landscape(_) => Member::Sgd,
         }
     }
 
@@ -143,9 +141,9 @@ impl RuleKind {
     pub fn wgsl(self) -> &'static str {
         match self {
             RuleKind::Member(m) => m.spec().wgsl,
-            RuleKind::NaturalGradient => Member::Sgd.spec().wgsl,
-            RuleKind::Momentum => "landscape/momentum.wgsl",
-            RuleKind::Nesterov => "landscape/nesterov.wgsl",
+            RuleKind::Landscape(LandscapeRule::NaturalGradient) => Member::Sgd.spec().wgsl,
+            RuleKind::Landscape(LandscapeRule::Momentum) => "landscape/momentum.wgsl",
+            RuleKind::Landscape(LandscapeRule::Nesterov) => "landscape/nesterov.wgsl",
         }
     }
 
@@ -153,8 +151,8 @@ impl RuleKind {
     pub fn initial_state(self, p: &Params) -> Vec<f64> {
         match self {
             RuleKind::Member(m) => m.initial_state(&p.hyper()),
-            RuleKind::NaturalGradient => vec![],
-            RuleKind::Momentum | RuleKind::Nesterov => vec![0.0],
+            RuleKind::Landscape(LandscapeRule::NaturalGradient) => vec![],
+            RuleKind::Landscape(LandscapeRule::Momentum | LandscapeRule::Nesterov) => vec![0.0],
         }
     }
 
@@ -162,7 +160,7 @@ impl RuleKind {
     pub fn sign_step(self) -> bool {
         match self {
             RuleKind::Member(m) => m.spec().sign_step,
-            RuleKind::NaturalGradient | RuleKind::Momentum | RuleKind::Nesterov => false,
+            RuleKind::Landscape(_) => false,
         }
     }
 
@@ -171,12 +169,20 @@ impl RuleKind {
     pub fn reads(self) -> Vec<(Hp, Domain)> {
         match self {
             RuleKind::Member(m) => m.spec().hypers.to_vec(),
-            RuleKind::NaturalGradient => {
+            RuleKind::Landscape(LandscapeRule::NaturalGradient) => {
                 vec![(Hp::Lr, Domain::NonNegative), (Hp::Eps, Domain::Positive)]
             }
-            RuleKind::Momentum | RuleKind::Nesterov => {
+            RuleKind::Landscape(LandscapeRule::Momentum | LandscapeRule::Nesterov) => {
                 vec![(Hp::Lr, Domain::NonNegative), (Hp::Beta1, Domain::Fraction)]
             }
+        }
+    }
+
+    /// The rule's own defaults for the numbers a config leaves unset.
+    pub fn default_hyper(self) -> crate::optim::Hyper {
+        match self {
+            RuleKind::Member(m) => m.default_hyper(),
+            RuleKind::Landscape(_) => crate::optim::Hyper::default(),
         }
     }
 }
@@ -352,7 +358,7 @@ impl Problem {
                 ),
             );
         }
-        if self.rule == RuleKind::NaturalGradient
+        if self.rule == RuleKind::NATURAL_GRADIENT
             && !matches!(
                 self.landscape,
                 LandscapeKind::Quadratic

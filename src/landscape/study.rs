@@ -331,12 +331,7 @@ impl Study for LandscapeStudy {
         let Some(&rule) = self.rules.get(p.rule as usize) else {
             return;
         };
-        let defaults = match rule {
-            RuleKind::Member(m) => m.default_hyper(),
-            RuleKind::NaturalGradient | RuleKind::Momentum | RuleKind::Nesterov => {
-                crate::optim::Hyper::default()
-            }
-        };
+        let defaults = rule.default_hyper();
         for hp in Hp::ALL {
             if !self.explicit.contains(&hp) {
                 p.set(hp.name(), hp.get(&defaults));
