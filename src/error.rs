@@ -49,6 +49,13 @@ pub enum Error {
         per_step: u64,
         budget: u64,
     },
+    #[error("interrupted after {done} of {total} chunks; continue with --resume")]
+    Interrupted { done: u64, total: u64 },
+    #[error(
+        "no space left on device writing {path} (after {done} of {total} chunks); free \
+         space, then run the same command with --resume to continue"
+    )]
+    DiskFull { path: String, done: u64, total: u64 },
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
     #[error("io error on {path}: {source}")]

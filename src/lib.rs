@@ -13,6 +13,7 @@ pub mod check;
 pub mod error;
 pub mod files;
 pub mod gpu;
+pub mod interrupt;
 pub mod landscape;
 pub mod optim;
 pub mod real;

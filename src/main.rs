@@ -16,9 +16,9 @@ use std::process::ExitCode;
 )]
 struct Cli {
     /// Where work runs: auto (a hardware GPU if present, else the CPU), gpu (any
-    /// adapter, software ones included) or cpu.
-    #[arg(long, global = true, env = "RULELAB_DEVICE", default_value = "auto", value_parser = cli::device)]
-    device: DeviceChoice,
+    /// adapter, software ones included) or cpu [default: RULELAB_DEVICE, else auto].
+    #[arg(long, global = true, value_parser = cli::device)]
+    device: Option<DeviceChoice>,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,9 +49,13 @@ enum Command {
         /// the default comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.
         #[arg(long)]
         shard: Option<String>,
-        /// Continue a sweep in --out from its last finished chunk.
+        /// Continue a sweep in --out from its last finished chunk (its files are
+        /// checked against the manifest first and cut back to what verifies).
         #[arg(long)]
         resume: bool,
+        /// Run a sweep past 2^24 learners or about 4 GB of output without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Join shard outputs of one sweep into one results.csv and manifest.
     Merge {
@@ -80,21 +84,30 @@ fn main() -> ExitCode {
         // any thread starts; the value is only a scratch directory.
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
+    rulelab::interrupt::install();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Devices => cli::devices::run(),
-        Command::Check { family, seed } => cli::check::run(cli.device, &family, seed),
-        Command::Sweep {
-            config,
-            out,
-            shard,
-            resume,
-        } => cli::sweep::run(cli.device, &config, &out, shard.as_deref(), resume),
-        Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
-        Command::Bench { what } => cli::bench::run(cli.device, what),
-    };
+    let result = cli::resolve_device(cli.device).and_then(|device| {
+        rulelab::gpu::check_env()?;
+        match cli.command {
+            Command::Devices => cli::devices::run(),
+            Command::Check { family, seed } => cli::check::run(device, &family, seed),
+            Command::Sweep {
+                config,
+                out,
+                shard,
+                resume,
+                yes,
+            } => cli::sweep::run(device, &config, &out, shard.as_deref(), resume, yes),
+            Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
+            Command::Bench { what } => cli::bench::run(device, what),
+        }
+    });
     match result {
         Ok(code) => code,
+        Err(e @ rulelab::Error::Interrupted { .. }) => {
+            eprintln!("rulelab: {e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("rulelab: {e}");
             ExitCode::from(2)

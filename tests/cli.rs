@@ -260,3 +260,49 @@ fn check_reports_what_ran_where_and_what_was_skipped() {
     let o = rulelab(&["check", "--family", ""]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Bad values in the environment are errors naming the variable.
+#[test]
+fn bad_environment_variables_are_named() {
+    for (var, value) in [("RULELAB_DEVICE", "bogus"), ("WGPU_BACKEND", "bogus")] {
+        let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args(["check", "--family", "rng"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{var}: {err}");
+        assert!(err.contains(var) && err.contains("bogus"), "{err}");
+    }
+}
+
+/// Inside a Slurm array an ID that does not fit is refused; --shard wins over it.
+#[test]
+fn slurm_errors_name_the_variables_and_shard_wins() {
+    let root = std::env::temp_dir().join(format!("rulelab-cli-slurm2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/sweeps/quickstart.toml"
+    );
+    let run = |out: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args(["sweep", cfg, "--device", "cpu", "--out"])
+            .arg(root.join(out))
+            .args(extra)
+            .env("SLURM_ARRAY_TASK_ID", "2")
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .output()
+            .unwrap()
+    };
+    let o = run("bad", &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("SLURM_ARRAY_TASK_ID=2") && err.contains("--shard"),
+        "{err}"
+    );
+    let o = run("explicit", &["--shard", "1/2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(root).ok();
+}

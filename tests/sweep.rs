@@ -56,9 +56,11 @@ fn run(cfg_text: &str, dir: &Path, backend: &Backend, shard: Shard) -> sweep::Ma
             shard,
             resume: false,
             progress: false,
+            yes: false,
         },
     )
     .unwrap()
+    .manifest
 }
 
 fn read(p: &Path) -> String {
@@ -120,11 +122,13 @@ fn a_small_sweep_end_to_end() {
         shard: Shard::WHOLE,
         resume,
         progress: false,
+        yes: false,
     };
     let cfg = SweepConfig::from_toml(SMALL).unwrap();
     assert!(
         sweep::run(&cfg, SMALL, &dir, &Backend::Cpu, &opts(false))
             .unwrap()
+            .manifest
             .complete
     );
     assert_eq!(read(&dir.join("results.csv")), before);
@@ -337,6 +341,20 @@ fn config_errors_name_the_key() {
         ("[landscape]\nkind = \"linear_regression\"\ndim = 8\nsamples = 4\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n", "landscape.samples"),
         ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[extra]\nx = 1\n", "extra"),
         ("not toml at all [", "config"),
+        // Knobs without an effect, and values that mean nothing.
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[grid]\nweight_decay = [0.0, 0.1]\n", "grid.weight_decay"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"momentum\"\nbeta2 = 0.9\n[run]\nsteps = 10\n", "rule.beta2"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\na = 2\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n", "landscape.a"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[grid]\na = [1, 2]\n", "grid.a"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\nlabel_noise = 0.1\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n", "landscape.label_noise"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[grid]\nseed = { range = [0, 4] }\n", "grid.seed"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\nnoise_sigma = 0.1\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n", "landscape.noise_sigma"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\nlr = 0.1\n[run]\nsteps = 10\n[grid]\nlr = [0.1, 0.2]\n", "grid.lr"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\nthreshold = nan\n", "run.threshold"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\nlr = nan\n[run]\nsteps = 10\n", "rule.lr"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\nrecord_every = 11\n", "run.record_every"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[grid]\nrule = [\"adam\", \"adamw\"]\nweight_decay = [0.0, 0.1]\n", "grid.weight_decay"),
+        ("[landscape]\nkind = \"quadratic\"\ndim = 8\nnoise = \"isotropic\"\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[grid]\nseed = { range = [0, 9223372036854775807] }\n", "grid"),
     ];
     for (text, key) in cases {
         match SweepConfig::from_toml(text) {
@@ -388,5 +406,129 @@ fn rule_axis_round_trips_through_the_results() {
     assert!(rows.iter().all(|r| r.1.iter().all(|v| v.is_finite())));
     let svg = read(&dir.join("summary.svg"));
     assert!(svg.contains("rule=") && svg.contains("adam vs nesterov"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Inside a Slurm array the task's part comes from its variables, and a value that does
+/// not fit is an error naming them: never the whole grid.
+#[test]
+fn slurm_arrays_never_fall_back_to_the_whole_grid() {
+    let vars = |pairs: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    };
+    let shard = |pairs: &[(&str, &str)]| Shard::from_vars(vars(pairs));
+    assert_eq!(shard(&[]).unwrap(), None);
+    let ok = |pairs: &[(&str, &str)], index, count| {
+        assert_eq!(
+            shard(pairs).unwrap(),
+            Some(Shard { index, count }),
+            "{pairs:?}"
+        );
+    };
+    ok(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+        ],
+        0,
+        4,
+    );
+    // 1-based arrays (--array=1-4).
+    ok(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ],
+        3,
+        4,
+    );
+    // A step (--array=0-30:2): K = (ID - MIN) / STEP.
+    ok(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "30"),
+            ("SLURM_ARRAY_TASK_COUNT", "16"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ],
+        15,
+        16,
+    );
+    for bad in [
+        vec![
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ],
+        vec![
+            ("SLURM_ARRAY_TASK_ID", "x"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ],
+        vec![("SLURM_ARRAY_TASK_COUNT", "2")],
+        vec![("SLURM_ARRAY_TASK_ID", "0")],
+        vec![
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "16"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ],
+        vec![
+            ("SLURM_ARRAY_TASK_ID", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "0"),
+        ],
+    ] {
+        match shard(&bad) {
+            Err(rulelab::Error::Invalid { message, .. }) => {
+                assert!(message.contains("SLURM_ARRAY_TASK_ID="), "{message}")
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
+
+/// A grid too big to run by accident asks for confirmation; none aborts or panics.
+#[test]
+fn huge_grids_ask_for_confirmation() {
+    let text = "[landscape]\nkind = \"quadratic\"\ndim = 8\nnoise = \"isotropic\"\nnoise_sigma = 0.1\n[rule]\nkind = \"adam\"\n[run]\nsteps = 10\n[grid]\nseed = { range = [0, 10000000000] }\n";
+    let cfg = SweepConfig::from_toml(text).unwrap();
+    assert_eq!(cfg.grid_size(), 10_000_000_000);
+    let dir = tmp("huge");
+    let r = sweep::run(
+        &cfg,
+        text,
+        &dir,
+        &Backend::Cpu,
+        &RunOptions {
+            shard: Shard::WHOLE,
+            resume: false,
+            progress: false,
+            yes: false,
+        },
+    );
+    match r {
+        Err(rulelab::Error::Invalid { message, .. }) => {
+            assert!(
+                message.contains("--yes") && message.contains("B of results"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.join("results.csv").exists());
+    let capped =
+        SweepConfig::from_toml(&text.replace("steps = 10\n", "steps = 10\nmax_learners = 1000\n"))
+            .unwrap();
+    assert!(matches!(
+        sweep::run(&capped, text, &dir, &Backend::Cpu, &RunOptions { shard: Shard::WHOLE, resume: false, progress: false, yes: true }),
+        Err(rulelab::Error::Invalid { ref field, .. }) if field == "run.max_learners"
+    ));
     std::fs::remove_dir_all(dir).ok();
 }

@@ -2,8 +2,7 @@
 
 use rulelab::gpu::{Backend, DeviceChoice};
 use rulelab::landscape::SweepConfig;
-use rulelab::sweep::Study;
-use rulelab::sweep::{self, RunOptions, Shard};
+use rulelab::sweep::{self, RunOptions, Shard, Study};
 use rulelab::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,15 +13,17 @@ pub fn run(
     out: &Path,
     shard: Option<&str>,
     resume: bool,
+    yes: bool,
 ) -> Result<ExitCode> {
     let text = std::fs::read_to_string(config).map_err(|e| Error::Io {
         path: config.display().to_string(),
         source: e,
     })?;
     let cfg = SweepConfig::from_toml(&text)?;
+    // An explicit --shard wins; inside a Slurm array job the task picks its part.
     let shard = match shard {
         Some(s) => Shard::parse(s)?,
-        None => Shard::from_slurm().unwrap_or(Shard::WHOLE),
+        None => Shard::from_slurm()?.unwrap_or(Shard::WHOLE),
     };
     let backend = Backend::open(device)?;
     eprintln!(
@@ -36,7 +37,7 @@ pub fn run(
         backend.kind(),
         backend.describe()
     );
-    let m = sweep::run(
+    let report = sweep::run(
         &cfg,
         &text,
         out,
@@ -45,25 +46,37 @@ pub fn run(
             shard,
             resume,
             progress: true,
+            yes,
         },
     )?;
-    println!(
-        "wrote {} ({} learners, {:.2} s compute, {:.3e} learner-steps/s)",
-        out.join("results.csv").display(),
-        m.end - m.first,
-        m.compute_seconds,
-        m.learner_steps_per_s
-    );
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    let m = &report.manifest;
+    if report.ran_chunks > 0 {
+        println!(
+            "wrote {} ({} learners, {:.2} s compute, {:.3e} learner-steps/s)",
+            out.join("results.csv").display(),
+            m.end - m.first,
+            m.compute_seconds,
+            m.learner_steps_per_s
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode> {
     let m = sweep::merge::merge(dirs, out)?;
     println!(
-        "merged {} shards: {} learners into {}",
+        "merged {} shards: {} learners into {}{}",
         dirs.len(),
         m.grid_size,
-        out.join("results.csv").display()
+        out.join("results.csv").display(),
+        if m.device == "mixed" {
+            " (from more than one device: see sources in manifest.json)"
+        } else {
+            ""
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -80,6 +80,29 @@ pub fn instance() -> wgpu::Instance {
     wgpu::Instance::new(desc.with_env())
 }
 
+/// Refuses a `WGPU_BACKEND` that names no backend (wgpu itself would ignore it and
+/// look everywhere).
+pub fn check_env() -> Result<()> {
+    const NAMES: [&str; 11] = [
+        "vulkan", "vk", "metal", "mtl", "dx12", "d3d12", "gl", "gles", "opengl", "webgpu", "noop",
+    ];
+    if let Ok(v) = std::env::var("WGPU_BACKEND") {
+        for item in v.split(',') {
+            let name = item.trim().to_lowercase();
+            if !NAMES.contains(&name.as_str()) {
+                return Err(Error::invalid(
+                    "WGPU_BACKEND",
+                    format!(
+                        "{item:?} is not a backend; use a comma-separated list of vulkan, \
+                         metal, dx12 (or unset it)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every adapter the instance sees.
 pub fn adapters() -> Vec<wgpu::Adapter> {
     let inst = instance();
@@ -135,6 +158,7 @@ impl Gpu {
     }
 
     pub fn with_split_limits(split: SplitLimits) -> Result<Gpu> {
+        check_env()?;
         let adapter = choose_adapter(adapters())?;
         Self::open(&adapter, split)
     }
@@ -295,6 +319,7 @@ pub enum Backend {
 
 impl Backend {
     pub fn open(choice: DeviceChoice) -> Result<Backend> {
+        check_env()?;
         match choice {
             DeviceChoice::Cpu => Ok(Backend::Cpu),
             DeviceChoice::Gpu => Ok(Backend::Gpu(Arc::new(Gpu::new()?))),

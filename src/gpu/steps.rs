@@ -45,6 +45,10 @@ impl Gpu {
             .clamp(1, total.max(1))
             .min(max_window);
         while begin < total {
+            if crate::interrupt::requested() {
+                // The caller knows how far it got; the chunk is abandoned whole.
+                return Err(Error::Interrupted { done: 0, total: 0 });
+            }
             let end = (begin + steps).min(total);
             let t0 = Instant::now();
             dispatch(begin, end)?;

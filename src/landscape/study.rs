@@ -37,6 +37,9 @@ pub struct LandscapeStudy {
     /// The rule's numbers the config sets (in `[rule]` or as axes); the others take
     /// each rule's own defaults (Lion's β2 is not Adam's).
     pub explicit: Vec<Hp>,
+    /// Learner numbers the config fixes in a section (`rule.beta2`, `landscape.mu`):
+    /// each must have an effect on some learner.
+    pub fixed_keys: Vec<String>,
     pub trajectories: bool,
 }
 
@@ -123,6 +126,7 @@ impl Study for LandscapeStudy {
             label_noise: 0.1,
         };
         let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
+        let mut fixed_keys = Vec::new();
         const LANDSCAPE_KEYS: &[&str] = &[
             "kind",
             "dim",
@@ -184,7 +188,8 @@ impl Study for LandscapeStudy {
                     && name != "seed"
                     && name != "rule" =>
                 {
-                    base.set(name, number(&key, v)?);
+                    base.set(name, finite(&key, v)?);
+                    fixed_keys.push(key.clone());
                 }
                 _ => return Err(unknown_key("landscape", k, LANDSCAPE_KEYS)),
             }
@@ -223,8 +228,9 @@ impl Study for LandscapeStudy {
             let key = format!("rule.{k}");
             match Hp::ALL.into_iter().find(|hp| hp.name() == k) {
                 Some(hp) => {
-                    base.set(k, number(&key, v)?);
+                    base.set(k, finite(&key, v)?);
                     explicit.push(hp);
+                    fixed_keys.push(key.clone());
                 }
                 None if k == "kind" => {}
                 None => return Err(unknown_key("rule", k, &rule_keys)),
@@ -242,7 +248,7 @@ impl Study for LandscapeStudy {
             match k.as_str() {
                 "steps" => problem.steps = integer(&key, v, 1, 100_000_000)?,
                 "record_every" => problem.record_every = integer(&key, v, 0, 100_000_000)?,
-                "threshold" => problem.threshold = Some(number(&key, v)?),
+                "threshold" => problem.threshold = Some(finite(&key, v)?),
                 "blowup" => problem.blowup = number(&key, v)?,
                 "seed" => base.seed = integer(&key, v, 0, 1 << 53)? as f64,
                 _ => return Err(unknown_key("run", k, RUN_KEYS)),
@@ -250,6 +256,38 @@ impl Study for LandscapeStudy {
         }
         if problem.steps == 0 {
             return Err(err("run.steps", "is required: an integer in 1..=100000000"));
+        }
+        if problem.record_every > problem.steps {
+            return Err(err(
+                "run.record_every",
+                format!(
+                    "{} is more than run.steps ({}): only the first loss would be recorded",
+                    problem.record_every, problem.steps
+                ),
+            ));
+        }
+        // Landscape keys that shape nothing this landscape has.
+        let kind_is = |ks: &[LandscapeKind]| ks.contains(&kind);
+        use LandscapeKind::*;
+        for (k, applies) in [
+            ("samples", kind_is(&[LinearRegression, TeacherStudent])),
+            ("label_noise", kind_is(&[LinearRegression])),
+            ("d_in", kind_is(&[TeacherStudent])),
+            ("hidden", kind_is(&[TeacherStudent])),
+            ("minibatch", kind_is(&[TeacherStudent])),
+            (
+                "data_seed",
+                kind_is(&[QuadraticDense, LinearRegression, TeacherStudent]),
+            ),
+            ("spectrum", kind_is(&[Quadratic, QuadraticDense])),
+            ("h", kind_is(&[Quadratic, QuadraticDense])),
+        ] {
+            if landscape.contains_key(k) && !applies {
+                return Err(err(
+                    format!("landscape.{k}"),
+                    format!("has no effect on {}", kind.name()),
+                ));
+            }
         }
         let mut trajectories = false;
         if let Some(output) = section(root, "output", false)? {
@@ -267,6 +305,7 @@ impl Study for LandscapeStudy {
             problem,
             rules: vec![rule_kind],
             explicit,
+            fixed_keys,
             trajectories,
         };
         Ok((study, base))
@@ -321,6 +360,76 @@ impl Study for LandscapeStudy {
         } else {
             s.parse().ok()
         }
+    }
+
+    fn ignores(&self, p: &Params, name: &str, grid: &crate::sweep::Grid) -> Option<String> {
+        let rule = *self.rules.get(p.rule as usize)?;
+        let kind = self.problem.landscape;
+        if let Some(hp) = Hp::ALL.iter().find(|h| h.name() == name) {
+            return (!rule.reads().iter().any(|(h, _)| h == hp))
+                .then(|| format!("{} does not read {name}", rule.name()));
+        }
+        let quadratic = matches!(
+            kind,
+            LandscapeKind::Quadratic | LandscapeKind::QuadraticDense
+        );
+        let spectrum = self.problem.spectrum;
+        match name {
+            "seed" => {
+                let random = self.problem.noise != Noise::None
+                    || self.problem.teacher.is_some_and(|t| t.minibatch > 0)
+                    || p.theta0_noise != 0.0
+                    || grid.axes.iter().any(|a| a.name == "theta0_noise");
+                (!random).then(|| {
+                    "nothing in this sweep is random (noise = none, theta0_noise = 0, no \
+                     minibatches)"
+                        .to_string()
+                })
+            }
+            "noise_sigma" => {
+                (self.problem.noise == Noise::None).then(|| "landscape.noise is none".into())
+            }
+            "mu" => (!quadratic).then(|| format!("{} has no optimum parameter mu", kind.name())),
+            "h_min" | "h_max" => (!quadratic
+                || !matches!(spectrum, Spectrum::Linspace | Spectrum::Logspace))
+            .then(|| {
+                format!(
+                    "{} with a {} spectrum does not read {name}",
+                    kind.name(),
+                    spectrum.name()
+                )
+            }),
+            "alpha" => (!quadratic || spectrum != Spectrum::PowerLaw).then(|| {
+                format!(
+                    "{} with a {} spectrum does not read alpha",
+                    kind.name(),
+                    spectrum.name()
+                )
+            }),
+            "a" | "b" | "c" | "d" => (kind != LandscapeKind::DoubleWell)
+                .then(|| format!("{} does not read {name}", kind.name())),
+            _ => None,
+        }
+    }
+
+    fn check(&self, base: &Params, grid: &crate::sweep::Grid) -> Result<()> {
+        for key in &self.fixed_keys {
+            let name = key.split('.').nth(1).unwrap_or(key);
+            let why: Vec<String> = (0..self.rules.len())
+                .filter_map(|r| {
+                    let mut p = *base;
+                    p.rule = r as f64;
+                    self.ignores(&p, name, grid)
+                })
+                .collect();
+            if why.len() == self.rules.len() {
+                return Err(err(
+                    key.as_str(),
+                    format!("has no effect: {}", why.join("; ")),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn fixed(&self) -> Vec<&'static str> {
@@ -401,6 +510,18 @@ impl Study for LandscapeStudy {
         }
     }
 
+    fn bytes_per_learner(&self, grid: &crate::sweep::Grid) -> u64 {
+        // A row: the learner, ~12 bytes per axis, five columns of ~20; a record of the
+        // series: learner, step and loss, ~30 bytes.
+        let records = self
+            .problem
+            .steps
+            .checked_div(self.problem.record_every)
+            .map_or(0, |r| r + 1) as u64;
+        let series = if self.trajectories { 30 * records } else { 0 };
+        10 + 12 * grid.axes.len() as u64 + 100 + series
+    }
+
     fn work_per_learner(&self) -> f64 {
         self.problem.steps as f64
     }
@@ -468,7 +589,7 @@ mod tests {
     #[test]
     fn grid_order_is_last_axis_fastest() {
         let c = SweepConfig::from_toml(
-            "[landscape]\nkind='quadratic'\ndim=4\n[rule]\nkind='adam'\n[run]\nsteps=3\n[grid]\nlr=[0.1,0.2]\nseed={range=[0,3]}\n",
+            "[landscape]\nkind='quadratic'\ndim=4\nnoise='isotropic'\nnoise_sigma=0.1\n[rule]\nkind='adam'\n[run]\nsteps=3\n[grid]\nlr=[0.1,0.2]\nseed={range=[0,3]}\n",
         )
         .unwrap();
         assert_eq!(c.grid_size(), 6);

@@ -17,14 +17,20 @@ use toml::{Table, Value};
 
 /// The runner's keys inside sections the family owns, for the family's "allowed"
 /// messages.
-pub const RUNNER_KEYS: &[(&str, &str)] = &[("run", "chunk"), ("output", "summary")];
+pub const RUNNER_KEYS: &[(&str, &str)] = &[
+    ("run", "chunk"),
+    ("run", "max_learners"),
+    ("output", "summary"),
+];
 
 pub fn err(key: impl Into<String>, msg: impl Into<String>) -> Error {
     Error::invalid(key, msg)
 }
 
+/// A number (an infinity allowed, NaN never).
 pub fn number(key: &str, v: &Value) -> Result<f64> {
     match v {
+        Value::Float(f) if f.is_nan() => Err(err(key, "is NaN; give a number")),
         Value::Float(f) => Ok(*f),
         Value::Integer(i) => Ok(*i as f64),
         other => Err(err(
@@ -186,6 +192,8 @@ pub struct StudyConfig<S: Study> {
     pub chunk: usize,
     /// Draw summary.svg when the run completes.
     pub summary: bool,
+    /// Confirms a large sweep in advance: it runs if it has at most this many learners.
+    pub max_learners: Option<u64>,
 }
 
 impl<S: Study> StudyConfig<S> {
@@ -208,9 +216,13 @@ impl<S: Study> StudyConfig<S> {
         // The runner's own keys.
         let mut chunk = 0;
         let mut summary = true;
+        let mut max_learners = None;
         if let Some(Value::Table(run)) = root.get_mut("run") {
             if let Some(v) = run.remove("chunk") {
                 chunk = integer("run.chunk", &v, 0, 1 << 26)?;
+            }
+            if let Some(v) = run.remove("max_learners") {
+                max_learners = Some(integer("run.max_learners", &v, 1, i64::MAX)? as u64);
             }
         }
         if let Some(Value::Table(output)) = root.get_mut("output") {
@@ -260,15 +272,34 @@ impl<S: Study> StudyConfig<S> {
                 categorical: false,
             });
         }
+        // A number both fixed in a section and swept: the grid would silently win.
+        for axis in &axes {
+            for (name, table) in &root {
+                if let Value::Table(t) = table {
+                    if t.contains_key(&axis.name) {
+                        return Err(err(
+                            format!("grid.{}", axis.name),
+                            format!(
+                                "is also set in [{name}] ({name}.{} = {}): the grid's values \
+                                 would replace it; keep one",
+                                axis.name, t[&axis.name]
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let config = StudyConfig {
             study,
             base,
             grid: Grid { axes },
             chunk,
             summary,
+            max_learners,
         };
         config.grid.size()?;
         config.validate_axes()?;
+        config.study.check(&config.base, &config.grid)?;
         Ok(config)
     }
 
@@ -288,6 +319,12 @@ impl<S: Study> StudyConfig<S> {
             self.study.complete(&mut b);
             self.study.validate(&b)?;
             for axis in self.grid.axes.iter().filter(|a| !a.categorical) {
+                if let Some(why) = self.study.ignores(&b, &axis.name, &self.grid) {
+                    return Err(err(
+                        format!("grid.{}", axis.name),
+                        format!("has no effect: {why}, so every value would repeat the same rows"),
+                    ));
+                }
                 for v in axis.values.probes() {
                     let mut p = base;
                     p.set(&axis.name, v);

@@ -8,9 +8,11 @@ pub mod grid;
 pub mod merge;
 pub mod plot;
 pub mod run;
+pub mod store;
 pub mod study;
 
 pub use config::StudyConfig;
 pub use grid::{Axis, Grid, Values};
-pub use run::{run, Manifest, RunOptions, Shard};
+pub use run::{run, RunOptions, RunReport, Shard};
+pub use store::Manifest;
 pub use study::{ParamSet, Study};

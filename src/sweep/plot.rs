@@ -245,7 +245,7 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
         plot_curves(&mut svg, &curves, heat_h, x);
     }
     svg.push_str("</svg>\n");
-    super::run::write_atomic(&dir.join("summary.svg"), svg.as_bytes())
+    crate::files::write_atomic(&dir.join("summary.svg"), svg.as_bytes())
 }
 
 /// Mean curves of the best five settings (all axes but replicates), by median

@@ -1,18 +1,22 @@
 //! Running a study: chunks of learners on the chosen backend, each finished chunk
 //! appended to DIR/results.csv and made durable (fsync) before DIR/manifest.json records
-//! it (written atomically). `--resume` truncates the files to what the manifest vouches
-//! for and goes on from the next chunk: no learner lost, none duplicated. Nothing here
-//! knows a family: the [`Study`] supplies the learners' numbers, columns and chunks.
+//! it with the files' lengths and hashes (written atomically). One run writes a
+//! directory at a time (a lock), and `--resume` checks the files against the manifest,
+//! cuts them back to the last chunk that verifies and goes on from there: no learner
+//! lost, none duplicated, nothing trusted. Nothing here knows a family: the [`Study`]
+//! supplies the learners' numbers, columns and chunks.
 
 use super::config::StudyConfig;
+use super::store::{self, ChunkMark, DirLock, Fnv};
 use super::study::{ParamSet, Study};
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
+
+pub use super::store::{read_manifest, Manifest};
 
 /// The K-th of N equal parts of the grid (0-based K).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,16 +42,69 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
-    /// From a Slurm array job (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT), if inside one.
-    pub fn from_slurm() -> Option<Shard> {
-        let id: u64 = std::env::var("SLURM_ARRAY_TASK_ID").ok()?.parse().ok()?;
-        let count: u64 = std::env::var("SLURM_ARRAY_TASK_COUNT").ok()?.parse().ok()?;
-        let min: u64 = std::env::var("SLURM_ARRAY_TASK_MIN")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let index = id.checked_sub(min)?;
-        (index < count).then_some(Shard { index, count })
+    /// The shard of a Slurm array task: None outside an array job (no
+    /// SLURM_ARRAY_TASK_* variable set). Inside one, K = (ID − MIN) / STEP of COUNT; a
+    /// missing or non-numeric value, or an ID that is not MIN + K·STEP for some K <
+    /// COUNT, is an error naming the variables: an array job never falls back to the
+    /// whole grid.
+    pub fn from_slurm() -> Result<Option<Shard>> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Shard::from_slurm`] over any source of variables (tests pass a map).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>> {
+        const NAMES: [&str; 5] = [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "SLURM_ARRAY_TASK_MIN",
+            "SLURM_ARRAY_TASK_MAX",
+            "SLURM_ARRAY_TASK_STEP",
+        ];
+        let values: Vec<Option<String>> = NAMES.iter().map(|n| var(n)).collect();
+        if values.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let shown = NAMES
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| format!("{n}={}", v.as_deref().unwrap_or("(unset)")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let bad = |why: &str| {
+            Error::invalid(
+                "Slurm array",
+                format!("{why} ({shown}); pass --shard K/N to choose the part yourself"),
+            )
+        };
+        let num = |i: usize, default: Option<u64>| -> Result<u64> {
+            match &values[i] {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(&format!("{} is not a number", NAMES[i]))),
+                None => default.ok_or_else(|| bad(&format!("{} is not set", NAMES[i]))),
+            }
+        };
+        let id = num(0, None)?;
+        let count = num(1, None)?;
+        let min = num(2, Some(0))?;
+        let step = num(4, Some(1))?;
+        if count == 0 || step == 0 {
+            return Err(bad("SLURM_ARRAY_TASK_COUNT and _STEP must be at least 1"));
+        }
+        let offset = id
+            .checked_sub(min)
+            .filter(|o| o % step == 0 && o / step < count)
+            .ok_or_else(|| {
+                bad(
+                    "the task ID is not MIN + K * STEP for a K below COUNT (rulelab needs \
+                     a contiguous array, --array=MIN-MAX[:STEP])",
+                )
+            })?;
+        Ok(Some(Shard {
+            index: offset / step,
+            count,
+        }))
     }
 
     /// The learners [first, end) of a grid of `total`.
@@ -57,56 +114,10 @@ impl Shard {
     }
 }
 
-/// DIR/manifest.json.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    pub rulelab_version: String,
-    /// The family that ran (`landscape`, ...).
-    #[serde(default)]
-    pub family: String,
-    /// Hash of the parsed config: runs with equal hashes are the same sweep.
-    pub config_hash: String,
-    /// The config file as given.
-    pub config: String,
-    pub grid_size: u64,
-    /// The grid's axes, in column order.
-    pub axes: Vec<String>,
-    pub shard: Shard,
-    /// Learners [first, end) of the grid.
-    pub first: u64,
-    pub end: u64,
-    pub chunk: u64,
-    pub chunks_total: u64,
-    pub chunks_done: u64,
-    /// Bytes of results.csv and trajectories.csv that hold finished chunks.
-    pub results_bytes: u64,
-    pub trajectories_bytes: u64,
-    pub device: String,
-    pub adapter: String,
-    /// Seconds spent computing chunks, summed over resumed runs.
-    pub compute_seconds: f64,
-    pub learner_steps_per_s: f64,
-    pub complete: bool,
-}
-
 /// FNV-1a over the canonical JSON of the parsed config.
 pub fn config_hash<S: Study>(cfg: &StudyConfig<S>) -> String {
     let json = serde_json::to_string(cfg).expect("config serialises");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in json.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-use crate::files::io_error as io_err;
-pub use crate::files::write_atomic;
-
-pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))
+    format!("{:016x}", Fnv::of(json.as_bytes()))
 }
 
 /// How a sweep runs.
@@ -115,6 +126,57 @@ pub struct RunOptions {
     pub resume: bool,
     /// Show a progress bar (only where stderr is a terminal).
     pub progress: bool,
+    /// Run a sweep past the size that needs confirming ([`LARGE_LEARNERS`],
+    /// [`LARGE_BYTES`]).
+    pub yes: bool,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub manifest: Manifest,
+    /// Chunks computed by this run (0 when the sweep was already complete).
+    pub ran_chunks: u64,
+    /// What was found and repaired on the way (a file cut back to a verified chunk).
+    pub notes: Vec<String>,
+}
+
+/// Sweeps with more learners than this, or whose files would pass [`LARGE_BYTES`],
+/// run only when confirmed (`--yes`, or `[run] max_learners` at least the grid).
+pub const LARGE_LEARNERS: u64 = 1 << 24;
+pub const LARGE_BYTES: u64 = 4 << 30;
+
+fn human_bytes(b: u64) -> String {
+    let (mut v, mut unit) = (b as f64, 0);
+    let units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
+    while v >= 1000.0 && unit + 1 < units.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", units[unit])
+}
+
+/// Refuses a sweep whose size needs confirming and was not confirmed.
+fn check_size<S: Study>(cfg: &StudyConfig<S>, learners: u64, yes: bool) -> Result<()> {
+    let bytes = learners.saturating_mul(cfg.study.bytes_per_learner(&cfg.grid));
+    if let Some(m) = cfg.max_learners.filter(|&m| m < learners) {
+        return Err(Error::invalid(
+            "run.max_learners",
+            format!("is {m}, but this sweep has {learners} learners"),
+        ));
+    }
+    let confirmed = yes || cfg.max_learners.is_some();
+    if !confirmed && (learners > LARGE_LEARNERS || bytes > LARGE_BYTES) {
+        return Err(Error::invalid(
+            "grid",
+            format!(
+                "has {learners} learners and will write about {} of results; pass --yes, or \
+                 set [run] max_learners = {learners}, to run it",
+                human_bytes(bytes)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn row<S: Study>(cfg: &StudyConfig<S>, k: u64, p: &S::Params, o: &S::Outcome) -> String {
@@ -161,31 +223,217 @@ pub fn run_learners<S: Study>(
     Ok((params, outcomes))
 }
 
-/// Runs (or resumes) the sweep into `dir`; returns the final manifest.
-pub fn run<S: Study>(
+/// Turns an I/O error on an output file into one that says how to go on.
+fn writing(path: &Path, done: u64, total: u64) -> impl FnOnce(Error) -> Error + '_ {
+    move |e| match e {
+        Error::Io { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) =>
+        {
+            Error::DiskFull {
+                path: path.display().to_string(),
+                done,
+                total,
+            }
+        }
+        e => e,
+    }
+}
+
+/// The files a study writes with their headers.
+fn headers<S: Study>(cfg: &StudyConfig<S>) -> Vec<(&'static str, Vec<u8>)> {
+    let mut h = vec![("results.csv", cfg.header().into_bytes())];
+    if let Some((x, y)) = cfg.study.series() {
+        h.push((
+            "trajectories.csv",
+            format!("learner,{x},{y}\n").into_bytes(),
+        ));
+    }
+    h
+}
+
+/// The manifest of a new run, with the files' headers written.
+fn start<S: Study>(
     cfg: &StudyConfig<S>,
     config_text: &str,
     dir: &Path,
     backend: &Backend,
     opts: &RunOptions,
 ) -> Result<Manifest> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let results_path = dir.join("results.csv");
-    let traj_path = dir.join("trajectories.csv");
-    let manifest_path = dir.join("manifest.json");
-    let hash = config_hash(cfg);
     let (first, end) = opts.shard.range(cfg.grid_size());
     let chunk = chunk_size(cfg, backend);
+    let mut marks = headers(cfg)
+        .into_iter()
+        .map(|(name, bytes)| store::create(&dir.join(name), &bytes))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter();
+    let results = marks.next().expect("results.csv");
+    let series = marks.next();
+    let chunks_total = (end - first).div_ceil(chunk);
+    let m = Manifest {
+        rulelab_version: env!("CARGO_PKG_VERSION").to_string(),
+        family: S::FAMILY.to_string(),
+        config_hash: config_hash(cfg),
+        config: config_text.to_string(),
+        grid_size: cfg.grid_size(),
+        axes: cfg.grid.names(),
+        shard: opts.shard,
+        first,
+        end,
+        chunk,
+        chunks_total,
+        chunks_done: 0,
+        results_bytes: results.bytes,
+        trajectories_bytes: series.map_or(0, |s| s.bytes),
+        marks: vec![ChunkMark {
+            end: first,
+            results,
+            series,
+        }],
+        device: backend.kind().to_string(),
+        adapter: backend.describe(),
+        compute_seconds: 0.0,
+        learner_steps_per_s: 0.0,
+        complete: chunks_total == 0,
+        sources: vec![],
+    };
+    store::write_manifest(dir, &m)?;
+    Ok(m)
+}
 
-    let mut manifest = if manifest_path.exists() {
-        let m = read_manifest(dir)?;
-        if !opts.resume {
-            // Running the same finished sweep again is a no-op; anything else might mix
-            // two runs' rows, so it needs --resume or another directory.
-            if m.complete && m.config_hash == hash && m.shard == opts.shard {
-                return Ok(m);
+/// Checks the files of an existing run against its manifest. With `repair`, a file
+/// cut short or with bytes past the last chunk is cut back to the last chunk every
+/// file vouches for (the manifest follows); without, any mismatch is refused. Files
+/// whose recorded bytes changed are refused either way. Returns what was repaired.
+fn verify_and_repair(
+    dir: &Path,
+    m: &mut Manifest,
+    repair: bool,
+    headers: &[(&str, Vec<u8>)],
+) -> Result<Vec<String>> {
+    let mut files = vec![("results.csv", m.marks.iter().map(|c| c.results).collect())];
+    if m.marks[0].series.is_some() {
+        let marks: Vec<store::Mark> = m.marks.iter().filter_map(|c| c.series).collect();
+        files.push(("trajectories.csv", marks));
+    }
+    let mut notes = Vec::new();
+    let mut keep = m.marks.len();
+    for (name, marks) in &files {
+        let path = dir.join(name);
+        let v = store::verify(&path, marks)?;
+        let recorded = marks.last().expect("a header").bytes;
+        if v.damaged || (v.good == 0 && v.len >= marks[0].bytes) {
+            let from = if v.good == 0 {
+                0
+            } else {
+                marks[v.good - 1].bytes
+            };
+            return Err(Error::invalid(
+                path.display().to_string(),
+                format!(
+                    "does not hold what {} wrote (bytes {from}..{} differ): it was edited or \
+                     damaged. Restore it; or delete it and run with --resume to compute every \
+                     chunk again",
+                    if v.good == 0 {
+                        "the header".to_string()
+                    } else {
+                        format!("chunk {}", v.good)
+                    },
+                    marks[v.good].bytes
+                ),
+            ));
+        }
+        if v.good < marks.len() {
+            notes.push(format!(
+                "{} held {} bytes, {} fewer than its {} finished chunks wrote: cut back to \
+                 the last chunk that verifies ({}) and the rest runs again",
+                path.display(),
+                v.len,
+                recorded - v.len,
+                marks.len() - 1,
+                v.good.saturating_sub(1)
+            ));
+        } else if v.len > recorded {
+            notes.push(format!(
+                "{} held {} bytes past its last finished chunk (a run stopped mid-write): \
+                 cut off",
+                path.display(),
+                v.len - recorded
+            ));
+        }
+        keep = keep.min(v.good);
+    }
+    if notes.is_empty() {
+        return Ok(notes);
+    }
+    if !repair {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            format!(
+                "does not match its manifest: {}; run the same command with --resume to \
+                 repair it",
+                notes.join("; ")
+            ),
+        ));
+    }
+    if keep == 0 {
+        // A file lost even its header (emptied or deleted): write the headers again and
+        // compute every chunk again.
+        for ((name, bytes), mark) in headers
+            .iter()
+            .zip([Some(m.marks[0].results), m.marks[0].series])
+        {
+            if Some(store::Mark::of(bytes)) != mark {
+                return Err(Error::invalid(
+                    dir.display().to_string(),
+                    format!("{name}'s header is not the one its manifest records; start again in a new directory"),
+                ));
             }
-            return Err(Error::invalid("--out", format!("{} already holds a sweep: pass --resume to continue it, or choose another directory", dir.display())));
+            store::create(&dir.join(name), bytes)?;
+        }
+        keep = 1;
+    }
+    m.marks.truncate(keep);
+    let last = *m.marks.last().expect("kept the header");
+    store::cut(&dir.join("results.csv"), last.results.bytes)?;
+    if let Some(s) = last.series {
+        store::cut(&dir.join("trajectories.csv"), s.bytes)?;
+    }
+    m.chunks_done = keep as u64 - 1;
+    m.results_bytes = last.results.bytes;
+    m.trajectories_bytes = last.series.map_or(0, |s| s.bytes);
+    m.complete = m.chunks_done == m.chunks_total;
+    store::write_manifest(dir, m)?;
+    Ok(notes)
+}
+
+/// Runs (or resumes) the sweep into `dir`.
+pub fn run<S: Study>(
+    cfg: &StudyConfig<S>,
+    config_text: &str,
+    dir: &Path,
+    backend: &Backend,
+    opts: &RunOptions,
+) -> Result<RunReport> {
+    let lock = DirLock::acquire(dir, false)?;
+    let results_path = dir.join("results.csv");
+    let traj_path = dir.join("trajectories.csv");
+    let hash = config_hash(cfg);
+
+    let (mut manifest, notes) = if dir.join("manifest.json").exists() {
+        let mut m = store::read_manifest(dir)?;
+        let same = m.config_hash == hash && m.shard == opts.shard;
+        if !(opts.resume || m.complete && same) {
+            return Err(Error::invalid(
+                "--out",
+                format!(
+                    "{} already holds a sweep: pass --resume to continue it, or choose \
+                     another directory",
+                    dir.display()
+                ),
+            ));
         }
         if m.config_hash != hash {
             return Err(Error::invalid(
@@ -210,103 +458,123 @@ pub fn run<S: Study>(
                 ),
             ));
         }
+        let notes = verify_and_repair(dir, &mut m, opts.resume, &headers(cfg))?;
+        if m.complete {
+            // Finished and intact: nothing to do, and no file is touched.
+            return Ok(RunReport {
+                manifest: m,
+                ran_chunks: 0,
+                notes: if notes.is_empty() {
+                    vec![format!(
+                        "{} is already complete: nothing to do",
+                        dir.display()
+                    )]
+                } else {
+                    notes
+                },
+            });
+        }
         if m.device != backend.kind() || m.adapter != backend.describe() {
             return Err(Error::invalid(
                 "--resume",
                 format!(
-                    "{} was run on {} ({}); resume on the same device so its rows stay comparable",
+                    "{} was run on {} ({}); resume on the same device so its rows stay \
+                     comparable",
                     dir.display(),
                     m.device,
                     m.adapter
                 ),
             ));
         }
-        // Anything past the last finished chunk is from a run that died mid-write.
-        for (path, len) in [
-            (&results_path, m.results_bytes),
-            (&traj_path, m.trajectories_bytes),
-        ] {
-            if path.exists() {
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .and_then(|f| f.set_len(len))
-                    .map_err(io_err(path))?;
+        lock.note_owner()?;
+        (m, notes)
+    } else {
+        for p in [&results_path, &traj_path] {
+            if p.exists() {
+                return Err(Error::invalid(
+                    "--out",
+                    format!(
+                        "{} exists but there is no manifest.json: not a rulelab output \
+                         directory, or a damaged one; choose another directory",
+                        p.display()
+                    ),
+                ));
             }
         }
-        m
-    } else {
-        let m = Manifest {
-            rulelab_version: env!("CARGO_PKG_VERSION").to_string(),
-            family: S::FAMILY.to_string(),
-            config_hash: hash,
-            config: config_text.to_string(),
-            grid_size: cfg.grid_size(),
-            axes: cfg.grid.names(),
-            shard: opts.shard,
-            first,
-            end,
-            chunk,
-            chunks_total: (end - first).div_ceil(chunk),
-            chunks_done: 0,
-            results_bytes: 0,
-            trajectories_bytes: 0,
-            device: backend.kind().to_string(),
-            adapter: backend.describe(),
-            compute_seconds: 0.0,
-            learner_steps_per_s: 0.0,
-            complete: false,
-        };
-        let header = cfg.header();
-        write_file(&results_path, header.as_bytes())?;
-        let mut m = m;
-        m.results_bytes = header.len() as u64;
-        if let Some((x, y)) = cfg.study.series() {
-            let h = format!("learner,{x},{y}\n");
-            write_file(&traj_path, h.as_bytes())?;
-            m.trajectories_bytes = h.len() as u64;
-        }
-        write_atomic(
-            &manifest_path,
-            &serde_json::to_vec_pretty(&m).expect("manifest serialises"),
-        )?;
-        m
+        let (first, end) = opts.shard.range(cfg.grid_size());
+        check_size(cfg, end - first, opts.yes)?;
+        lock.note_owner()?;
+        (start(cfg, config_text, dir, backend, opts)?, vec![])
     };
 
     let prepared = cfg.study.prepare(&cfg.base)?;
+    let (first, end) = (manifest.first, manifest.end);
     let bar = progress_bar(
         opts.progress,
         end - first,
-        manifest.chunks_done * manifest.chunk,
+        manifest.marks.last().map_or(first, |c| c.end) - first,
     );
     let work = cfg.study.work_per_learner();
+    let mut ran_chunks = 0;
     while manifest.chunks_done < manifest.chunks_total {
-        let lo = first + manifest.chunks_done * manifest.chunk;
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted {
+                done: manifest.chunks_done,
+                total: manifest.chunks_total,
+            });
+        }
+        let lo = manifest.marks.last().expect("a header").end;
         let hi = (lo + manifest.chunk).min(end);
         let t0 = Instant::now();
-        let (params, outcomes) = run_learners(cfg, &prepared, backend, lo, hi)?;
+        let (params, outcomes) =
+            run_learners(cfg, &prepared, backend, lo, hi).map_err(|e| match e {
+                Error::Interrupted { .. } => Error::Interrupted {
+                    done: manifest.chunks_done,
+                    total: manifest.chunks_total,
+                },
+                e => e,
+            })?;
         manifest.compute_seconds += t0.elapsed().as_secs_f64();
         let rows: String = (lo..hi)
             .zip(&params)
             .zip(&outcomes)
             .map(|((k, p), o)| row(cfg, k, p, o))
             .collect();
-        manifest.results_bytes += append_durably(&results_path, rows.as_bytes())?;
-        if cfg.study.series().is_some() {
-            let mut t = String::new();
-            for (k, o) in (lo..hi).zip(&outcomes) {
-                cfg.study.write_series(k, o, &mut t);
+        let last = *manifest.marks.last().expect("a header");
+        let results = store::append(&results_path, last.results, rows.as_bytes()).map_err(
+            writing(&results_path, manifest.chunks_done, manifest.chunks_total),
+        )?;
+        let series = match last.series {
+            Some(mark) => {
+                let mut t = String::new();
+                for (k, o) in (lo..hi).zip(&outcomes) {
+                    cfg.study.write_series(k, o, &mut t);
+                }
+                Some(
+                    store::append(&traj_path, mark, t.as_bytes()).map_err(writing(
+                        &traj_path,
+                        manifest.chunks_done,
+                        manifest.chunks_total,
+                    ))?,
+                )
             }
-            manifest.trajectories_bytes += append_durably(&traj_path, t.as_bytes())?;
-        }
+            None => None,
+        };
+        manifest.marks.push(ChunkMark {
+            end: hi,
+            results,
+            series,
+        });
         manifest.chunks_done += 1;
+        manifest.results_bytes = results.bytes;
+        manifest.trajectories_bytes = series.map_or(0, |s| s.bytes);
         manifest.learner_steps_per_s =
             (hi - first) as f64 * work / manifest.compute_seconds.max(1e-12);
         manifest.complete = manifest.chunks_done == manifest.chunks_total;
-        write_atomic(
-            &manifest_path,
-            &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
-        )?;
+        let manifest_path = dir.join("manifest.json");
+        let (done, total) = (manifest.chunks_done, manifest.chunks_total);
+        store::write_manifest(dir, &manifest).map_err(writing(&manifest_path, done, total))?;
+        ran_chunks += 1;
         if let Some(b) = &bar {
             b.set_position(hi - first);
             b.set_message(format!(
@@ -321,23 +589,11 @@ pub fn run<S: Study>(
     if manifest.complete && cfg.summary {
         super::plot::write_summary(cfg, dir)?;
     }
-    Ok(manifest)
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = File::create(path).map_err(io_err(path))?;
-    f.write_all(bytes).map_err(io_err(path))?;
-    f.sync_all().map_err(io_err(path))
-}
-
-fn append_durably(path: &Path, bytes: &[u8]) -> Result<u64> {
-    let mut f = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_err(path))?;
-    f.write_all(bytes).map_err(io_err(path))?;
-    f.sync_data().map_err(io_err(path))?;
-    Ok(bytes.len() as u64)
+    Ok(RunReport {
+        manifest,
+        ran_chunks,
+        notes,
+    })
 }
 
 fn progress_bar(wanted: bool, total: u64, done: u64) -> Option<indicatif::ProgressBar> {
@@ -352,4 +608,31 @@ fn progress_bar(wanted: bool, total: u64, done: u64) -> Option<indicatif::Progre
     );
     bar.set_position(done);
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk or quota is not a bare I/O error: it says how to continue.
+    #[test]
+    fn a_full_disk_says_how_to_continue() {
+        for kind in [
+            std::io::ErrorKind::StorageFull,
+            std::io::ErrorKind::QuotaExceeded,
+        ] {
+            let e = Error::Io {
+                path: "out/results.csv".into(),
+                source: std::io::Error::from(kind),
+            };
+            let e = writing(Path::new("out/results.csv"), 3, 9)(e);
+            let text = e.to_string();
+            assert!(
+                matches!(e, Error::DiskFull { .. })
+                    && text.contains("after 3 of 9 chunks")
+                    && text.contains("--resume"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -105,6 +105,19 @@ pub trait Study: Sized + Send + Sync + Serialize {
     /// Checks one learner's numbers; the error names the key.
     fn validate(&self, p: &Self::Params) -> Result<()>;
 
+    /// Why `name` has no effect on learner `p` (so an axis over it would only repeat
+    /// rows), or None when it has one. `grid` is the sweep's, for numbers whose effect
+    /// depends on other axes (a seed matters only where something is random).
+    fn ignores(&self, _p: &Self::Params, _name: &str, _grid: &super::Grid) -> Option<String> {
+        None
+    }
+
+    /// Checks the config as a whole once the grid is known: keys the family parsed that
+    /// have no effect on any learner of the sweep are errors.
+    fn check(&self, _base: &Self::Params, _grid: &super::Grid) -> Result<()> {
+        Ok(())
+    }
+
     /// The result columns after `learner` and the axes.
     fn columns(&self) -> Vec<&'static str>;
 
@@ -125,6 +138,10 @@ pub trait Study: Sized + Send + Sync + Serialize {
 
     /// Appends a learner's series rows, `learner,x,y` each.
     fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
+
+    /// About how many bytes a learner adds to the output files (its row and series),
+    /// for the size estimate of large sweeps.
+    fn bytes_per_learner(&self, grid: &super::Grid) -> u64;
 
     /// Work per learner, in the unit the throughput figure counts (steps).
     fn work_per_learner(&self) -> f64;
