@@ -56,6 +56,8 @@ pub enum Error {
          space, then run the same command with --resume to continue"
     )]
     DiskFull { path: String, done: u64, total: u64 },
+    #[error("drawing the summary failed: {0}")]
+    Plot(String),
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
     #[error("io error on {path}: {source}")]

@@ -101,6 +101,8 @@ fn a_small_sweep_end_to_end() {
     assert_eq!(traj.lines().count(), 1 + 40 * 7);
     let svg = read(&dir.join("summary.svg"));
     assert!(svg.starts_with("<svg") && svg.contains("<rect") && svg.contains("polyline"));
+    let png = std::fs::read(dir.join("summary.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "summary.png is a PNG");
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&dir.join("manifest.json"))).unwrap();
     for key in [
@@ -399,13 +401,29 @@ fn rule_axis_round_trips_through_the_results() {
     let rows = sweep::plot::read_results(&cfg, &dir.join("results.csv")).unwrap();
     assert_eq!(rows.len(), 80);
     let rules: Vec<f64> = rows.iter().map(|r| r.1[0]).collect();
+    assert!(rows.iter().all(|r| !r.3), "no learner diverged");
     assert!(
         rules[..40].iter().all(|&r| r == 0.0) && rules[40..].iter().all(|&r| r == 1.0),
         "{rules:?}"
     );
     assert!(rows.iter().all(|r| r.1.iter().all(|v| v.is_finite())));
+    // One panel per rule; the seed is folded into medians, never an axis; the legend
+    // names each setting with its rule.
     let svg = read(&dir.join("summary.svg"));
-    assert!(svg.contains("rule=") && svg.contains("adam vs nesterov"));
+    assert!(svg.contains("adam vs nesterov on quadratic"), "title");
+    assert!(
+        svg.contains("rule = adam") && svg.contains("rule = nesterov"),
+        "panels"
+    );
+    assert!(svg.contains("cells: lr × beta1;"), "heat-map axes");
+    assert!(!svg.contains(">seed<"), "seed is not an axis");
+    assert!(svg.contains("rule=adam lr="), "legend");
+    // The settings summary folds seeds: 2 rules x 4 lr x 2 beta1.
+    let settings = sweep::plot::setting_summary(&cfg, &dir).unwrap();
+    assert_eq!(settings.len(), 16);
+    assert!(settings
+        .iter()
+        .all(|s| s.learners.len() == 5 && s.q25 <= s.median && s.median <= s.q75));
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -530,5 +548,49 @@ fn huge_grids_ask_for_confirmation() {
         sweep::run(&capped, text, &dir, &Backend::Cpu, &RunOptions { shard: Shard::WHOLE, resume: false, progress: false, yes: true }),
         Err(rulelab::Error::Invalid { ref field, .. }) if field == "run.max_learners"
     ));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// [output] plot_axes picks the heat map's axes; settings where most seeds diverged are
+/// counted and crossed out.
+#[test]
+fn summary_axes_can_be_chosen_and_divergence_is_counted() {
+    let text = SMALL
+        .replace(
+            "lr = { logspace = [1e-3, 1e-1, 4] }",
+            "lr = [1e-3, 1e-2, 5e3]",
+        )
+        .replace("[output]\n", "[output]\nplot_axes = [\"beta1\", \"lr\"]\n")
+        .replace("[run]\n", "[run]\nblowup = 1e3\n");
+    let dir = tmp("plot-axes");
+    run(&text, &dir, &Backend::Cpu, Shard::WHOLE);
+    let svg = read(&dir.join("summary.svg"));
+    assert!(svg.contains("cells: beta1 × lr;"), "the axes asked for");
+    let cfg = SweepConfig::from_toml(&text).unwrap();
+    let diverged = sweep::plot::setting_summary(&cfg, &dir)
+        .unwrap()
+        .iter()
+        .filter(|s| s.diverged)
+        .count();
+    assert!(diverged > 0, "lr = 5e3 diverges");
+    assert!(
+        svg.contains(&format!("{diverged} of 6 settings diverged")),
+        "the count is in the subtitle"
+    );
+    for bad in [
+        "[\"seed\"]",
+        "[\"warp\"]",
+        "[\"lr\", \"beta1\", \"seed\"]",
+        "\"lr\"",
+    ] {
+        let t = text.replace(
+            "plot_axes = [\"beta1\", \"lr\"]",
+            &format!("plot_axes = {bad}"),
+        );
+        assert!(
+            matches!(SweepConfig::from_toml(&t), Err(rulelab::Error::Invalid { ref field, .. }) if field == "output.plot_axes"),
+            "{bad}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -486,6 +486,10 @@ impl Study for LandscapeStudy {
         "final_loss"
     }
 
+    fn flag(&self) -> Option<&'static str> {
+        Some("diverged")
+    }
+
     fn describe(&self) -> String {
         format!(
             "{} on {}",

@@ -21,6 +21,7 @@ pub const RUNNER_KEYS: &[(&str, &str)] = &[
     ("run", "chunk"),
     ("run", "max_learners"),
     ("output", "summary"),
+    ("output", "plot_axes"),
 ];
 
 pub fn err(key: impl Into<String>, msg: impl Into<String>) -> Error {
@@ -194,6 +195,8 @@ pub struct StudyConfig<S: Study> {
     pub summary: bool,
     /// Confirms a large sweep in advance: it runs if it has at most this many learners.
     pub max_learners: Option<u64>,
+    /// The summary's heat-map axes (x, then y), when the config names them.
+    pub plot_axes: Option<Vec<String>>,
 }
 
 impl<S: Study> StudyConfig<S> {
@@ -225,9 +228,24 @@ impl<S: Study> StudyConfig<S> {
                 max_learners = Some(integer("run.max_learners", &v, 1, i64::MAX)? as u64);
             }
         }
+        let mut plot_axes = None;
         if let Some(Value::Table(output)) = root.get_mut("output") {
             if let Some(v) = output.remove("summary") {
                 summary = boolean("output.summary", &v)?;
+            }
+            if let Some(v) = output.remove("plot_axes") {
+                let names: Option<Vec<String>> = v
+                    .as_array()
+                    .and_then(|a| a.iter().map(|x| x.as_str().map(String::from)).collect());
+                match names {
+                    Some(n) if (1..=2).contains(&n.len()) => plot_axes = Some(n),
+                    _ => {
+                        return Err(err(
+                            "output.plot_axes",
+                            "must list one or two grid axes by name, x first",
+                        ))
+                    }
+                }
             }
         }
         let (mut study, base) = S::parse(&root, &grid_table)?;
@@ -296,8 +314,27 @@ impl<S: Study> StudyConfig<S> {
             chunk,
             summary,
             max_learners,
+            plot_axes,
         };
         config.grid.size()?;
+        if let Some(names) = &config.plot_axes {
+            let replicates = config.study.replicates();
+            for n in names {
+                let ok =
+                    config.grid.axes.iter().any(|a| {
+                        &a.name == n && !a.categorical && !replicates.contains(&n.as_str())
+                    });
+                if !ok {
+                    return Err(err(
+                        "output.plot_axes",
+                        format!(
+                            "{n:?} is not a numeric, non-replicate grid axis of this sweep ({})",
+                            config.grid.names().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         config.validate_axes()?;
         config.study.check(&config.base, &config.grid)?;
         Ok(config)

@@ -1,14 +1,23 @@
-//! DIR/summary.svg: a heat map of the median headline value (final loss) over the two
-//! grid axes with the most values (replicate axes such as seed, and every other axis,
-//! folded into the median), and, when the study records a series per learner, the mean
-//! curves of the best few settings. Plain SVG, no dependency.
+//! DIR/summary.svg and DIR/summary.png: what a sweep found, drawn the way a talk would
+//! show it.
+//!
+//! Seeds (and any replicate axis) are never an axis: each setting is summarised over
+//! its seeds by the median of the headline value (final loss) and its interquartile
+//! range. A categorical axis (the rule kind) gives one heat-map panel per value. Each
+//! panel's two axes are the two other axes with the most values (or `[output]
+//! plot_axes`); every remaining axis is taken at its best value for the cell. The
+//! colour bar is logarithmic with ticks; a cell whose settings all diverged (most seeds
+//! flagged) is crossed out and counted. Below, the mean curves of the best settings
+//! (when the study records a series per learner): the median over seeds with the
+//! interquartile band, log scale, a legend naming each setting and its final value.
 
 use super::config::StudyConfig;
 use super::study::Study;
 use crate::check::median;
 use crate::error::{Error, Result};
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 fn read(path: &Path) -> Result<String> {
@@ -18,12 +27,11 @@ fn read(path: &Path) -> Result<String> {
     })
 }
 
-/// Rows of a results.csv as (learner, axis values, headline value), the columns found
-/// by name.
-pub fn read_results<S: Study>(
-    cfg: &StudyConfig<S>,
-    path: &Path,
-) -> Result<Vec<(u64, Vec<f64>, f64)>> {
+/// One row of results.csv: learner, axis values, headline value, flagged (diverged).
+pub type ResultRow = (u64, Vec<f64>, f64, bool);
+
+/// Rows of a results.csv, the columns found by name.
+pub fn read_results<S: Study>(cfg: &StudyConfig<S>, path: &Path) -> Result<Vec<ResultRow>> {
     let text = read(path)?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
@@ -39,6 +47,7 @@ pub fn read_results<S: Study>(
         .map(|a| col(&a.name))
         .collect::<Result<_>>()?;
     let head = col(cfg.study.headline())?;
+    let flag = cfg.study.flag().map(col).transpose()?;
     Ok(lines
         .filter(|l| !l.is_empty())
         .map(|l| {
@@ -51,14 +60,251 @@ pub fn read_results<S: Study>(
                 .zip(&axis_cols)
                 .map(|(a, &i)| cfg.parse_value(&a.name, field(i)))
                 .collect();
-            let learner = field(0).parse().unwrap_or(0);
-            (learner, axes, field(head).parse().unwrap_or(f64::NAN))
+            (
+                field(0).parse().unwrap_or(0),
+                axes,
+                field(head).parse().unwrap_or(f64::NAN),
+                flag.is_some_and(|i| field(i) == "true"),
+            )
         })
         .collect())
 }
 
-/// A perceptual-ish ramp from dark blue (t = 0, low loss) to yellow (t = 1).
-fn color(t: f64) -> String {
+/// The quantile q of finite values (linear interpolation), NaN when there are none.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = q * (v.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+}
+
+/// A setting: one value of every non-replicate axis, summarised over its seeds.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    /// Axis values (replicate axes NaN).
+    pub key: Vec<f64>,
+    pub learners: Vec<u64>,
+    pub median: f64,
+    pub q25: f64,
+    pub q75: f64,
+    /// Most seeds diverged (or none has a finite value).
+    pub diverged: bool,
+}
+
+/// Every setting of the results, in first-seen order.
+pub fn settings<S: Study>(cfg: &StudyConfig<S>, rows: &[ResultRow]) -> Vec<Setting> {
+    let replicates = cfg.study.replicates();
+    let rep: Vec<bool> = cfg
+        .grid
+        .axes
+        .iter()
+        .map(|a| replicates.contains(&a.name.as_str()))
+        .collect();
+    let mut order: Vec<Vec<u64>> = Vec::new();
+    // Per setting: its key, learners, values and how many diverged.
+    type Group = (Vec<f64>, Vec<u64>, Vec<f64>, usize);
+    let mut groups: HashMap<Vec<u64>, Group> = HashMap::new();
+    for (k, axes, value, flagged) in rows {
+        let key: Vec<f64> = axes
+            .iter()
+            .zip(&rep)
+            .map(|(&v, &r)| if r { f64::NAN } else { v })
+            .collect();
+        let bits: Vec<u64> = key.iter().map(|v| v.to_bits()).collect();
+        let g = groups.entry(bits.clone()).or_insert_with(|| {
+            order.push(bits);
+            (key, vec![], vec![], 0)
+        });
+        g.1.push(*k);
+        g.2.push(*value);
+        g.3 += *flagged as usize;
+    }
+    order
+        .into_iter()
+        .map(|bits| {
+            let (key, learners, values, flagged) = groups.remove(&bits).expect("seen");
+            let median = median(values.iter().copied().filter(|x| x.is_finite()).collect());
+            Setting {
+                key,
+                median,
+                q25: quantile(&values, 0.25),
+                q75: quantile(&values, 0.75),
+                diverged: 2 * flagged > learners.len() || !median.is_finite(),
+                learners,
+            }
+        })
+        .collect()
+}
+
+/// A value in at most about six characters: 1.9e-3, 0.0139, 0.99, 250, 1.2e5.
+fn label(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
+        format!("{v:.1e}")
+    } else if v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        let digits = (3 - v.abs().log10().floor() as i32 - 1).clamp(0, 4) as usize;
+        let s = format!("{v:.digits$}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A value of axis `i` as the plot prints it (categorical values by name).
+fn axis_label<S: Study>(cfg: &StudyConfig<S>, i: usize, v: f64) -> String {
+    let a = &cfg.grid.axes[i];
+    if a.categorical {
+        cfg.value_label(&a.name, v)
+    } else {
+        label(v)
+    }
+}
+
+/// A setting's values of the non-replicate axes, as "lr=0.01 beta1=0.9".
+fn describe<S: Study>(cfg: &StudyConfig<S>, s: &Setting) -> String {
+    s.key
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, &v)| format!("{}={}", cfg.grid.axes[i].name, axis_label(cfg, i, v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the summary draws: panels of heat maps and the best settings' curves.
+struct Layout {
+    /// The panel axis (categorical) and its values.
+    panel: Option<(usize, Vec<f64>)>,
+    /// Heat-map axes (x, y), each with its values.
+    x: Option<(usize, Vec<f64>)>,
+    y: Option<(usize, Vec<f64>)>,
+}
+
+fn layout<S: Study>(cfg: &StudyConfig<S>) -> Layout {
+    let replicates = cfg.study.replicates();
+    let axes = &cfg.grid.axes;
+    let free: Vec<usize> = (0..axes.len())
+        .filter(|&i| !replicates.contains(&axes[i].name.as_str()) && axes[i].values.len() <= 64)
+        .collect();
+    let panel = free
+        .iter()
+        .copied()
+        .find(|&i| axes[i].categorical && axes[i].values.len() > 1);
+    let mut rest: Vec<usize> = free.into_iter().filter(|&i| Some(i) != panel).collect();
+    let chosen: Vec<usize> = match &cfg.plot_axes {
+        Some(names) => names
+            .iter()
+            .filter_map(|n| axes.iter().position(|a| &a.name == n))
+            .collect(),
+        None => {
+            rest.sort_by_key(|&i| std::cmp::Reverse(axes[i].values.len()));
+            rest.into_iter().take(2).collect()
+        }
+    };
+    let with_values = |i: usize| (i, axes[i].values.all());
+    Layout {
+        panel: panel.map(with_values),
+        x: chosen.first().copied().map(with_values),
+        y: chosen.get(1).copied().map(with_values),
+    }
+}
+
+/// A cell of a heat map: the best setting for its values (other axes at their best).
+struct Cell<'a> {
+    x: usize,
+    y: usize,
+    best: Option<&'a Setting>,
+    /// Every candidate setting diverged.
+    diverged: bool,
+}
+
+fn cells<'a>(lay: &Layout, settings: &'a [Setting], panel: Option<f64>) -> Vec<Cell<'a>> {
+    let xs = lay.x.as_ref().map_or(vec![f64::NAN], |(_, v)| v.clone());
+    let ys = lay.y.as_ref().map_or(vec![f64::NAN], |(_, v)| v.clone());
+    let matches = |s: &Setting, axis: &Option<(usize, Vec<f64>)>, v: f64| {
+        axis.as_ref().is_none_or(|(i, _)| s.key[*i] == v)
+    };
+    let mut out = Vec::new();
+    for (xi, &xv) in xs.iter().enumerate() {
+        for (yi, &yv) in ys.iter().enumerate() {
+            let candidates: Vec<&Setting> = settings
+                .iter()
+                .filter(|s| {
+                    matches(s, &lay.x, xv)
+                        && matches(s, &lay.y, yv)
+                        && lay
+                            .panel
+                            .as_ref()
+                            .is_none_or(|(i, _)| Some(s.key[*i]) == panel)
+                })
+                .collect();
+            let best = candidates
+                .iter()
+                .filter(|s| !s.diverged)
+                .min_by(|a, b| a.median.total_cmp(&b.median))
+                .copied();
+            out.push(Cell {
+                x: xi,
+                y: yi,
+                diverged: best.is_none() && !candidates.is_empty(),
+                best,
+            });
+        }
+    }
+    out
+}
+
+/// Mean curves: for each chosen setting, (x, median, q25, q75) over its seeds.
+type Curve = Vec<(f64, f64, f64, f64)>;
+
+fn read_curves(dir: &Path, chosen: &[&Setting]) -> Result<Vec<Curve>> {
+    let path = dir.join("trajectories.csv");
+    let mut owner: HashMap<u64, usize> = HashMap::new();
+    for (c, s) in chosen.iter().enumerate() {
+        for &k in &s.learners {
+            owner.insert(k, c);
+        }
+    }
+    let mut by: Vec<BTreeMap<u64, (f64, Vec<f64>)>> = vec![BTreeMap::new(); chosen.len()];
+    let text = read(&path)?;
+    for line in text.lines().skip(1) {
+        let mut f = line.split(',');
+        let (Some(Ok(k)), Some(Ok(x)), Some(Ok(y))) = (
+            f.next().map(str::parse::<u64>),
+            f.next().map(str::parse::<f64>),
+            f.next().map(str::parse::<f64>),
+        ) else {
+            continue;
+        };
+        if let Some(&c) = owner.get(&k) {
+            by[c].entry(x.to_bits()).or_insert((x, vec![])).1.push(y);
+        }
+    }
+    Ok(by
+        .into_iter()
+        .map(|m| {
+            let mut pts: Curve = m
+                .into_values()
+                .map(|(x, ys)| {
+                    (
+                        x,
+                        quantile(&ys, 0.5),
+                        quantile(&ys, 0.25),
+                        quantile(&ys, 0.75),
+                    )
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            pts
+        })
+        .collect())
+}
+
+/// The viridis-like ramp from dark blue (t = 0, low) to yellow (t = 1).
+fn ramp(t: f64) -> RGBColor {
     let stops = [
         (68.0, 1.0, 84.0),
         (59.0, 82.0, 139.0),
@@ -66,340 +312,434 @@ fn color(t: f64) -> String {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    } * (stops.len() - 1) as f64;
     let i = (t.floor() as usize).min(stops.len() - 2);
     let f = t - i as f64;
     let mix = |a: f64, b: f64| (a + (b - a) * f).round() as u8;
     let (a, b) = (stops[i], stops[i + 1]);
-    format!(
-        "#{:02x}{:02x}{:02x}",
-        mix(a.0, b.0),
-        mix(a.1, b.1),
-        mix(a.2, b.2)
-    )
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-fn label(v: f64) -> String {
-    if v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
-        format!("{v:.2e}")
-    } else {
-        format!("{}", (v * 1e4).round() / 1e4)
-    }
+const CURVE_COLORS: [RGBColor; 5] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+];
+
+/// Everything drawn, computed once for both files.
+struct Summary<'a, S: Study> {
+    cfg: &'a StudyConfig<S>,
+    lay: Layout,
+    settings: Vec<Setting>,
+    curves: Vec<(String, Curve)>,
+    /// Colour scale: log10 of the lowest and highest median shown.
+    lo: f64,
+    hi: f64,
 }
 
-/// A value of axis `i` as the plot prints it (categorical values by name).
-fn axis_label<S: Study>(cfg: &StudyConfig<S>, i: Option<usize>, v: f64) -> String {
-    match i {
-        Some(i) if cfg.grid.axes[i].categorical => cfg.value_label(&cfg.grid.axes[i].name, v),
-        _ => label(v),
-    }
-}
-
-/// Axes the heat map may show: not replicates, and few enough values to draw.
-fn plottable<S: Study>(cfg: &StudyConfig<S>) -> Vec<usize> {
-    let replicates = cfg.study.replicates();
-    (0..cfg.grid.axes.len())
-        .filter(|&i| {
-            let a = &cfg.grid.axes[i];
-            !replicates.contains(&a.name.as_str()) && a.values.len() <= 64
-        })
-        .collect()
+fn plot_err<E: std::error::Error>(e: E) -> Error {
+    Error::Plot(e.to_string())
 }
 
 pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
     let rows = read_results(cfg, &dir.join("results.csv"))?;
-    // The two axes with the most values (stable: earlier axes win ties).
-    let mut order = plottable(cfg);
-    order.sort_by_key(|&i| std::cmp::Reverse(cfg.grid.axes[i].values.len()));
-    let xi = order.first().copied();
-    let yi = order.get(1).copied();
-    let xs: Vec<f64> = xi.map_or(vec![0.0], |i| cfg.grid.axes[i].values.all());
-    let ys: Vec<f64> = yi.map_or(vec![0.0], |i| cfg.grid.axes[i].values.all());
-    let pos = |vals: &[f64], v: f64| vals.iter().position(|&x| x == v);
-    let mut cells: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
-    for (_, axes, loss) in &rows {
-        let cx = xi.map_or(Some(0), |i| pos(&xs, axes[i]));
-        let cy = yi.map_or(Some(0), |i| pos(&ys, axes[i]));
-        if let (Some(cx), Some(cy)) = (cx, cy) {
-            cells.entry((cx, cy)).or_default().push(*loss);
-        }
-    }
-    let medians: BTreeMap<(usize, usize), f64> =
-        cells.into_iter().map(|(k, v)| (k, median(v))).collect();
-    let logs: Vec<f64> = medians
-        .values()
-        .filter(|v| v.is_finite() && **v > 0.0)
-        .map(|v| v.log10())
+    let settings = settings(cfg, &rows);
+    let lay = layout(cfg);
+    let panels: Vec<Option<f64>> = lay
+        .panel
+        .as_ref()
+        .map_or(vec![None], |(_, v)| v.iter().map(|&x| Some(x)).collect());
+    let shown: Vec<f64> = panels
+        .iter()
+        .flat_map(|&p| cells(&lay, &settings, p))
+        .filter_map(|c| c.best.map(|s| s.median))
+        .filter(|m| *m > 0.0 && m.is_finite())
+        .map(f64::log10)
         .collect();
-    let (lo, hi) = logs
+    let (lo, hi) = shown
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
     let (lo, hi) = if lo.is_finite() {
-        (lo, hi.max(lo + 1e-9))
+        (lo, hi.max(lo + 1e-3))
     } else {
-        (0.0, 1.0)
+        (-1.0, 0.0)
     };
-
-    let cell = 36.0;
-    let (left, top) = (110.0, 50.0);
-    let width = left + cell * xs.len() as f64 + 140.0;
-    let heat_h = top + cell * ys.len() as f64 + 60.0;
-    let curves = read_curves(cfg, dir, &rows)?;
-    let height = heat_h + if curves.is_empty() { 0.0 } else { 320.0 };
-    let width = width.max(if curves.is_empty() { 700.0 } else { 900.0 });
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let name =
-        |i: Option<usize>| i.map_or("(no axis)".to_string(), |i| cfg.grid.axes[i].name.clone());
-    let _ = writeln!(
-        svg,
-        r#"<text x="{left}" y="20" font-size="13">median {}: {} ({} x {}; other axes folded)</text>"#,
-        cfg.study.headline().replace('_', " "),
-        cfg.study.describe(),
-        name(xi),
-        name(yi)
-    );
-    for (&(cx, cy), &m) in &medians {
-        let x = left + cx as f64 * cell;
-        let y = top + (ys.len() - 1 - cy) as f64 * cell;
-        let fill = if m.is_finite() && m > 0.0 {
-            color((m.log10() - lo) / (hi - lo))
-        } else if m == 0.0 {
-            color(0.0)
-        } else {
-            "#bbbbbb".into()
-        };
-        let _ = writeln!(
-            svg,
-            r#"<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}"><title>{} = {}, {} = {}: {m:e}</title></rect>"#,
-            name(xi),
-            xs[cx],
-            name(yi),
-            ys[cy]
-        );
+    let mut ranked: Vec<&Setting> = settings.iter().filter(|s| !s.diverged).collect();
+    ranked.sort_by(|a, b| a.median.total_cmp(&b.median));
+    ranked.truncate(5);
+    let curves = if cfg.study.series().is_some() && dir.join("trajectories.csv").exists() {
+        let c = read_curves(dir, &ranked)?;
+        ranked
+            .iter()
+            .zip(c)
+            .map(|(s, c)| (format!("{}: {:.3e}", describe(cfg, s), s.median), c))
+            .collect()
+    } else {
+        vec![]
+    };
+    let summary = Summary {
+        cfg,
+        lay,
+        settings,
+        curves,
+        lo,
+        hi,
+    };
+    let (w, h) = summary.size(panels.len());
+    let svg = dir.join("summary.svg");
+    let png = dir.join("summary.png");
+    let tmp_svg = dir.join("summary.tmp.svg");
+    let tmp_png = dir.join("summary.tmp.png");
+    register_font();
+    let drawn = (|| {
+        {
+            let root = SVGBackend::new(&tmp_svg, (w, h)).into_drawing_area();
+            summary.draw(&root, &panels)?;
+            root.present().map_err(plot_err)?;
+        }
+        let root = BitMapBackend::new(&tmp_png, (w, h)).into_drawing_area();
+        summary.draw(&root, &panels)?;
+        root.present().map_err(plot_err)
+    })();
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp_svg);
+        let _ = std::fs::remove_file(&tmp_png);
+        return Err(e);
     }
-    for (i, &v) in xs.iter().enumerate() {
-        let x = left + (i as f64 + 0.5) * cell;
-        let y = top + ys.len() as f64 * cell + 12.0;
-        let _ = writeln!(
-            svg,
-            r#"<text x="{x}" y="{y}" text-anchor="end" transform="rotate(-45 {x} {y})">{}</text>"#,
-            axis_label(cfg, xi, v)
-        );
+    for (tmp, path) in [(&tmp_svg, &svg), (&tmp_png, &png)] {
+        // Written whole, then renamed: a reader never sees half a picture.
+        std::fs::rename(tmp, path).map_err(crate::files::io_error(path))?;
     }
-    for (i, &v) in ys.iter().enumerate() {
-        let y = top + (ys.len() - 1 - i) as f64 * cell + cell * 0.6;
-        let _ = writeln!(
-            svg,
-            r#"<text x="{}" y="{y}" text-anchor="end">{}</text>"#,
-            left - 4.0,
-            axis_label(cfg, yi, v)
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-        left + cell * xs.len() as f64 / 2.0,
-        heat_h - 4.0,
-        name(xi)
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">{}</text>"#,
-        top + cell * ys.len() as f64 / 2.0,
-        top + cell * ys.len() as f64 / 2.0,
-        name(yi)
-    );
-    // Colour bar.
-    let bx = left + cell * xs.len() as f64 + 20.0;
-    for k in 0..20 {
-        let t = k as f64 / 19.0;
-        let _ = writeln!(
-            svg,
-            r#"<rect x="{bx}" y="{}" width="14" height="8" fill="{}"/>"#,
-            top + (19 - k) as f64 * 8.0,
-            color(t)
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}">{:.2e}</text>"#,
-        bx + 18.0,
-        top + 8.0,
-        10f64.powf(hi)
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}">{:.2e}</text>"#,
-        bx + 18.0,
-        top + 160.0,
-        10f64.powf(lo)
-    );
-    if let (false, Some((x, _))) = (curves.is_empty(), cfg.study.series()) {
-        plot_curves(&mut svg, &curves, heat_h, x);
-    }
-    svg.push_str("</svg>\n");
-    crate::files::write_atomic(&dir.join("summary.svg"), svg.as_bytes())
+    Ok(())
 }
 
-/// Mean curves of the best five settings (all axes but replicates), by median
-/// headline value: (setting, [(x, mean y)]).
-#[allow(clippy::type_complexity)]
-fn read_curves<S: Study>(
-    cfg: &StudyConfig<S>,
-    dir: &Path,
-    rows: &[(u64, Vec<f64>, f64)],
-) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
-    let path = dir.join("trajectories.csv");
-    if cfg.study.series().is_none() || !path.exists() {
-        return Ok(vec![]);
+/// DejaVu Sans, bundled: text in PNGs is drawn with it, and both backends lay text out
+/// with its metrics (the SVG names the family and lets the viewer render it).
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../../assets/DejaVuSans.ttf"),
+        );
+    });
+}
+
+const PANEL: u32 = 420;
+const CURVES_H: u32 = 380;
+
+impl<S: Study> Summary<'_, S> {
+    fn size(&self, panels: usize) -> (u32, u32) {
+        let cols = panels.clamp(1, 3) as u32;
+        let rows = panels.div_ceil(3).max(1) as u32;
+        let heat_h = 70 + rows * PANEL;
+        let curves = if self.curves.is_empty() { 0 } else { CURVES_H };
+        ((cols * PANEL + 110).max(760), heat_h + curves)
     }
-    let replicates = cfg.study.replicates();
-    let setting = |axes: &[f64]| -> String {
-        cfg.grid
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        panels: &[Option<f64>],
+    ) -> Result<()> {
+        let cfg = self.cfg;
+        root.fill(&WHITE).map_err(plot_err)?;
+        let (_, h) = root.dim_in_pixel();
+        let curves_h = if self.curves.is_empty() { 0 } else { CURVES_H };
+        let (top, bottom) = root.split_vertically(h - curves_h);
+        let diverged = self.settings.iter().filter(|s| s.diverged).count();
+        let name = |a: &Option<(usize, Vec<f64>)>| {
+            a.as_ref().map_or("(none)".to_string(), |(i, _)| {
+                cfg.grid.axes[*i].name.clone()
+            })
+        };
+        let folded: Vec<String> = cfg
+            .grid
             .axes
             .iter()
-            .zip(axes)
             .enumerate()
-            .filter(|(_, (a, _))| !replicates.contains(&a.name.as_str()))
-            .map(|(i, (a, v))| format!("{}={}", a.name, axis_label(cfg, Some(i), *v)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut setting_of: BTreeMap<u64, String> = BTreeMap::new();
-    let mut finals: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (k, axes, loss) in rows {
-        let s = setting(axes);
-        setting_of.insert(*k, s.clone());
-        finals.entry(s).or_default().push(*loss);
+            .filter(|(i, a)| {
+                !cfg.study.replicates().contains(&a.name.as_str())
+                    && self.lay.panel.as_ref().is_none_or(|p| p.0 != *i)
+                    && self.lay.x.as_ref().is_none_or(|p| p.0 != *i)
+                    && self.lay.y.as_ref().is_none_or(|p| p.0 != *i)
+            })
+            .map(|(_, a)| a.name.clone())
+            .collect();
+        let title = format!(
+            "{}: median {} over seeds",
+            cfg.study.describe(),
+            cfg.study.headline().replace('_', " ")
+        );
+        let subtitle = format!(
+            "cells: {} × {}{}; {} of {} settings diverged (most seeds), crossed out",
+            name(&self.lay.x),
+            name(&self.lay.y),
+            match folded.len() {
+                0 => String::new(),
+                1 => format!("; {} at its best value", folded[0]),
+                _ => format!("; {} at their best values", folded.join(", ")),
+            },
+            diverged,
+            self.settings.len()
+        );
+        top.draw(&Text::new(title, (12, 8), ("sans-serif", 18).into_font()))
+            .map_err(plot_err)?;
+        top.draw(&Text::new(
+            subtitle,
+            (12, 32),
+            ("sans-serif", 13).into_font().color(&RGBColor(80, 80, 80)),
+        ))
+        .map_err(plot_err)?;
+        let (tw, th) = top.dim_in_pixel();
+        let body = top.margin(56, 0, 0, 0);
+        let (heats, bar) = body.split_horizontally(tw - 110);
+        let cols = panels.len().clamp(1, 3);
+        let rows = panels.len().div_ceil(3).max(1);
+        let areas = heats.split_evenly((rows, cols));
+        for (area, &p) in areas.iter().zip(panels) {
+            self.heat(area, p)?;
+        }
+        self.colour_bar(&bar.margin(10, 60, 0, 20))?;
+        let _ = th;
+        if !self.curves.is_empty() {
+            self.draw_curves(&bottom)?;
+        }
+        Ok(())
     }
-    let mut ranked: Vec<(String, f64)> = finals
-        .into_iter()
-        .map(|(k, v)| (k, median(v)))
-        .filter(|(_, m)| m.is_finite())
-        .collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
-    ranked.truncate(5);
-    // Sums and counts per (setting, x), for the chosen settings only.
-    let mut sums: BTreeMap<&str, BTreeMap<u64, (f64, f64, usize)>> = ranked
-        .iter()
-        .map(|(name, _)| (name.as_str(), BTreeMap::new()))
-        .collect();
-    let text = read(&path)?;
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let (Some(Ok(k)), Some(Ok(x)), Some(Ok(y))) = (
-            f.first().map(|v| v.parse::<u64>()),
-            f.get(1).map(|v| v.parse::<f64>()),
-            f.get(2).map(|v| v.parse::<f64>()),
-        ) else {
-            continue;
-        };
-        let Some(curve) = setting_of.get(&k).and_then(|s| sums.get_mut(s.as_str())) else {
-            continue;
-        };
-        let e = curve.entry(x.to_bits()).or_insert((x, 0.0, 0));
-        e.1 += y;
-        e.2 += 1;
-    }
-    Ok(ranked
-        .iter()
-        .map(|(name, _)| {
-            let mut pts: Vec<(f64, f64)> = sums[name.as_str()]
-                .values()
-                .map(|&(x, s, n)| (x, s / n as f64))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            (name.clone(), pts)
-        })
-        .collect())
-}
 
-fn plot_curves(svg: &mut String, curves: &[(String, Vec<(f64, f64)>)], y0: f64, x_name: &str) {
-    let (left, w, h) = (70.0, 360.0, 240.0);
-    let top = y0 + 30.0;
-    let vals: Vec<f64> = curves
-        .iter()
-        .flat_map(|c| c.1.iter().map(|p| p.1))
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .map(|v| v.log10())
-        .collect();
-    let (lo, hi) = vals
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    if !lo.is_finite() {
-        return;
+    fn heat<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        panel: Option<f64>,
+    ) -> Result<()> {
+        let cfg = self.cfg;
+        let lay = &self.lay;
+        let nx = lay.x.as_ref().map_or(1, |(_, v)| v.len()) as i32;
+        let ny = lay.y.as_ref().map_or(1, |(_, v)| v.len()) as i32;
+        let caption = match (&lay.panel, panel) {
+            (Some((i, _)), Some(v)) => {
+                format!("{} = {}", cfg.grid.axes[*i].name, axis_label(cfg, *i, v))
+            }
+            _ => String::new(),
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 15))
+            .margin(8)
+            .x_label_area_size(42)
+            .y_label_area_size(62)
+            // (0..n - 1).into_segmented() has n segments, one per value.
+            .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
+            .map_err(plot_err)?;
+        let tick = |axis: &Option<(usize, Vec<f64>)>, v: &SegmentValue<i32>| match (axis, v) {
+            (Some((i, vals)), SegmentValue::CenterOf(k)) => vals
+                .get(*k as usize)
+                .map_or(String::new(), |&x| axis_label(cfg, *i, x)),
+            _ => String::new(),
+        };
+        // Room for every label of up to ~6 characters; past that, every other one.
+        let (w, _) = area.dim_in_pixel();
+        let every = if (w as i32 - 80) / nx.max(1) < 40 {
+            2
+        } else {
+            1
+        };
+        let xfmt = |v: &SegmentValue<i32>| match v {
+            SegmentValue::CenterOf(k) if k % every != 0 => String::new(),
+            _ => tick(&lay.x, v),
+        };
+        let yfmt = |v: &SegmentValue<i32>| tick(&lay.y, v);
+        let x_name = lay
+            .x
+            .as_ref()
+            .map_or(String::new(), |(i, _)| cfg.grid.axes[*i].name.clone());
+        let y_name = lay
+            .y
+            .as_ref()
+            .map_or(String::new(), |(i, _)| cfg.grid.axes[*i].name.clone());
+        let x_style = ("sans-serif", if nx > 8 { 10 } else { 11 }).into_font();
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(nx as usize + 1)
+            .y_labels(ny as usize + 1)
+            .x_label_formatter(&xfmt)
+            .y_label_formatter(&yfmt)
+            .x_label_style(x_style)
+            .y_label_style(("sans-serif", 11))
+            .x_desc(x_name)
+            .y_desc(y_name)
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(plot_err)?;
+        let cells = cells(lay, &self.settings, panel);
+        let seg = |v: i32| SegmentValue::Exact(v);
+        chart
+            .draw_series(cells.iter().map(|c| {
+                let fill = match c.best {
+                    Some(s) if s.median > 0.0 => {
+                        ramp((s.median.log10() - self.lo) / (self.hi - self.lo)).filled()
+                    }
+                    Some(_) => ramp(0.0).filled(),
+                    None => RGBColor(200, 200, 200).filled(),
+                };
+                Rectangle::new(
+                    [
+                        (seg(c.x as i32), seg(c.y as i32)),
+                        (seg(c.x as i32 + 1), seg(c.y as i32 + 1)),
+                    ],
+                    fill,
+                )
+            }))
+            .map_err(plot_err)?;
+        // Diverged cells: crossed out.
+        for c in cells.iter().filter(|c| c.diverged) {
+            let (x, y) = (c.x as i32, c.y as i32);
+            for (a, b) in [((x, y), (x + 1, y + 1)), ((x, y + 1), (x + 1, y))] {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(seg(a.0), seg(a.1)), (seg(b.0), seg(b.1))],
+                        BLACK.stroke_width(1),
+                    )))
+                    .map_err(plot_err)?;
+            }
+        }
+        Ok(())
     }
-    let hi = hi.max(lo + 1e-9);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{left}" y="{}" font-size="13">mean of the best settings (log scale)</text>"#,
-        top - 10.0
-    );
-    let _ = writeln!(
-        svg,
-        r#"<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="gray"/>"#
-    );
-    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
-    let (x0, x1) = curves
-        .iter()
-        .flat_map(|c| c.1.iter().map(|p| p.0))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+
+    /// The colour bar, in log10 units (so ticks fall between decades too), labelled
+    /// with the values.
+    fn colour_bar<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (lo, hi) = (self.lo, self.hi);
+        let mut chart = ChartBuilder::on(area)
+            .margin(4)
+            .y_label_area_size(0)
+            .right_y_label_area_size(58)
+            .build_cartesian_2d(0.0..1.0, lo..hi)
+            .map_err(plot_err)?
+            .set_secondary_coord(0.0..1.0, lo..hi);
+        let steps = 64;
+        chart
+            .draw_series((0..steps).map(|k| {
+                let a = lo + (hi - lo) * k as f64 / steps as f64;
+                let b = lo + (hi - lo) * (k + 1) as f64 / steps as f64;
+                Rectangle::new(
+                    [(0.0, a), (1.0, b)],
+                    ramp(k as f64 / (steps - 1) as f64).filled(),
+                )
+            }))
+            .map_err(plot_err)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(format!(
+                "median {} (log scale)",
+                self.cfg.study.headline().replace('_', " ")
+            ))
+            .y_labels(7)
+            .y_label_formatter(&|v| format!("{:.2e}", 10f64.powf(*v)))
+            .label_style(("sans-serif", 11))
+            .axis_desc_style(("sans-serif", 12))
+            .x_labels(0)
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    }
+
+    fn draw_curves<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (x_name, y_name) = self.cfg.study.series().expect("curves need a series");
+        let xs = self.curves.iter().flat_map(|c| c.1.iter().map(|p| p.0));
+        let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
             (a.min(x), b.max(x))
         });
-    let span = (x1 - x0).max(1e-300);
-    for (i, (name, c)) in curves.iter().enumerate() {
-        let pts: Vec<String> = c
+        let ys: Vec<f64> = self
+            .curves
             .iter()
-            .filter(|(_, v)| v.is_finite() && *v > 0.0)
-            .map(|(x, v)| {
-                format!(
-                    "{:.1},{:.1}",
-                    left + w * (x - x0) / span,
-                    top + h * (1.0 - (v.log10() - lo) / (hi - lo))
-                )
-            })
+            .flat_map(|c| c.1.iter().flat_map(|p| [p.1, p.2, p.3]))
+            .filter(|v| *v > 0.0 && v.is_finite())
             .collect();
-        let _ = writeln!(
-            svg,
-            r#"<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>"#,
-            colors[i % 5],
-            pts.join(" ")
-        );
-        let _ = writeln!(
-            svg,
-            r#"<text x="{}" y="{}" fill="{}">{name}</text>"#,
-            left + w + 10.0,
-            top + 14.0 * (i + 1) as f64,
-            colors[i % 5]
-        );
+        if ys.is_empty() || !x0.is_finite() {
+            return Ok(());
+        }
+        let (y0, y1) = ys
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
+                (a.min(y), b.max(y))
+            });
+        let (y0, y1) = (y0 / 1.5, y1 * 1.5);
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!(
+                    "the best {} settings: median {y_name} over seeds, band = interquartile range",
+                    self.curves.len()
+                ),
+                ("sans-serif", 15),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1.max(x0 + 1.0), (y0..y1).log_scale())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_name)
+            .y_desc(format!("{y_name} (log)"))
+            .x_label_formatter(&|v| label(*v))
+            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .label_style(("sans-serif", 11))
+            .axis_desc_style(("sans-serif", 13))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, (label, c)) in self.curves.iter().enumerate() {
+            let color = CURVE_COLORS[i % CURVE_COLORS.len()];
+            let ok = |v: f64| v > 0.0 && v.is_finite();
+            let band: Vec<(f64, f64)> = c
+                .iter()
+                .filter(|p| ok(p.3))
+                .map(|p| (p.0, p.3))
+                .chain(c.iter().rev().filter(|p| ok(p.2)).map(|p| (p.0, p.2)))
+                .collect();
+            if band.len() > 2 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band,
+                        color.mix(0.18).filled(),
+                    )))
+                    .map_err(plot_err)?;
+            }
+            chart
+                .draw_series(LineSeries::new(
+                    c.iter().filter(|p| ok(p.1)).map(|p| (p.0, p.1)),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(160, 160, 160))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
     }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}" text-anchor="end">{:.2e}</text>"#,
-        left - 4.0,
-        top + 10.0,
-        10f64.powf(hi)
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}" text-anchor="end">{:.2e}</text>"#,
-        left - 4.0,
-        top + h,
-        10f64.powf(lo)
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="{}" text-anchor="middle">{x_name} ({x0} .. {x1})</text>"#,
-        left + w / 2.0,
-        top + h + 16.0
-    );
+}
+
+/// Settings summarised over seeds, for callers that want the table (benches, tests).
+pub fn setting_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<Vec<Setting>> {
+    Ok(settings(cfg, &read_results(cfg, &dir.join("results.csv"))?))
 }

@@ -324,7 +324,10 @@ fn verify_and_repair(
         let path = dir.join(name);
         let v = store::verify(&path, marks)?;
         let recorded = marks.last().expect("a header").bytes;
-        if v.damaged || (v.good == 0 && v.len >= marks[0].bytes) {
+        // Bytes that differ in a file that also lost bytes were written after the loss
+        // (a crash, a sync tool): cut back past them. In a file that lost nothing, they
+        // were edited: refuse.
+        if v.damaged && v.len >= recorded {
             let from = if v.good == 0 {
                 0
             } else {
@@ -346,6 +349,14 @@ fn verify_and_repair(
             ));
         }
         if v.good < marks.len() {
+            if v.damaged {
+                notes.push(format!(
+                    "{} is shorter than its manifest records and its bytes from chunk {} on \
+                     differ",
+                    path.display(),
+                    v.good
+                ));
+            }
             notes.push(format!(
                 "{} held {} bytes, {} fewer than its {} finished chunks wrote: cut back to \
                  the last chunk that verifies ({}) and the rest runs again",
@@ -586,8 +597,12 @@ pub fn run<S: Study>(
     if let Some(b) = bar {
         b.finish();
     }
+    let mut notes = notes;
     if manifest.complete && cfg.summary {
-        super::plot::write_summary(cfg, dir)?;
+        // The results are complete and durable whatever happens to the picture.
+        if let Err(e) = super::plot::write_summary(cfg, dir) {
+            notes.push(format!("no summary drawn: {e}"));
+        }
     }
     Ok(RunReport {
         manifest,

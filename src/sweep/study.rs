@@ -127,6 +127,12 @@ pub trait Study: Sized + Send + Sync + Serialize {
     /// The column the summary plots (lower is better).
     fn headline(&self) -> &'static str;
 
+    /// A true/false column that marks a learner as failed (diverged), if the study has
+    /// one: the summary counts and crosses out settings where most seeds failed.
+    fn flag(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A one-line description of the sweep for titles and logs.
     fn describe(&self) -> String;
 
