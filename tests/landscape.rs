@@ -131,6 +131,7 @@ fn step_windows_do_not_change_results() {
             &params,
             true,
             Some(151),
+            None,
         )
         .unwrap();
         let cut = rulelab::landscape::gpu::run_chunk_with(
@@ -140,6 +141,7 @@ fn step_windows_do_not_change_results() {
             &params,
             true,
             Some(13),
+            None,
         )
         .unwrap();
         assert!(one.0.iter().any(|o| o.diverged));
@@ -195,6 +197,7 @@ fn long_runs_and_heavy_steps_agree_with_the_cpu() {
             &params,
             false,
             Some(u64::MAX / 2),
+            None,
         )
         .unwrap();
         // 100,000 f32 steps of size ~1e-6 θ carry f32's rounding bias (~1e-4 against

@@ -19,13 +19,15 @@ impl Gpu {
     /// forces a window length (tests use it to show that windows change no bit). On an
     /// adapter with a loop budget no window holds more than the budget allows at
     /// `loops_per_step` loop iterations per step, and a single step that exceeds it
-    /// is refused, naming `what`.
+    /// is refused, naming `what`. No window crosses a step in `breaks` (a window ends
+    /// there, so the caller can act between windows: read back, decide, write).
     pub fn run_in_windows(
         &self,
         total: u64,
         loops_per_step: u64,
         fixed: Option<u64>,
         what: &str,
+        breaks: &[u64],
         mut dispatch: impl FnMut(u64, u64) -> Result<()>,
     ) -> Result<()> {
         let max_window = match self.loop_budget() {
@@ -49,7 +51,10 @@ impl Gpu {
                 // The caller knows how far it got; the chunk is abandoned whole.
                 return Err(Error::Interrupted { done: 0, total: 0 });
             }
-            let end = (begin + steps).min(total);
+            let next_break = breaks.iter().copied().filter(|&b| b > begin).min();
+            let end = (begin + steps)
+                .min(total)
+                .min(next_break.unwrap_or(u64::MAX));
             let t0 = Instant::now();
             dispatch(begin, end)?;
             let per_step = t0.elapsed().as_secs_f64() / (end - begin) as f64;

@@ -109,7 +109,8 @@ pub fn run_backend(
     let d = problem.dim;
     match backend {
         Backend::Gpu(g) => {
-            let (outcomes, fin) = gpu::run_chunk_with(g, problem, shared, params, true, None)?;
+            let (outcomes, fin) =
+                gpu::run_chunk_with(g, problem, shared, params, true, None, None)?;
             let (mut theta, mut grad) = (Vec::new(), Vec::new());
             for l in 0..params.len() {
                 theta.extend(fin[l * 2 * d..l * 2 * d + d].iter().map(|&v| v as f64));

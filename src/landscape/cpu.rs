@@ -10,6 +10,7 @@ use super::{
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
 use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
+use crate::sweep::prune::{survivors, PrunePlan};
 use rayon::prelude::*;
 
 /// The loss at θ, with its exact gradient written to `grad`.
@@ -212,51 +213,89 @@ pub fn simulate_full<F: Real>(
         .expect("one learner")
 }
 
-crate::multiversion! {
-    /// Runs learners that share a seed in lockstep: their gradient noise is the same
-    /// draw (a function of seed, step and coordinate only), so it is made once per step
-    /// for the whole batch. Returns each learner's outcome, final θ and gradient there.
-    pub fn simulate_batch<F: Real>(problem: &Problem, shared: &Shared<F>, params: &[Params]) -> Vec<(LearnerOutcome, Vec<F>, Vec<F>)> = simulate_batch_inner;
-}
-
-#[inline(always)]
-fn simulate_batch_inner<F: Real>(
+/// Runs learners that share a seed in lockstep. Returns each learner's outcome, final
+/// θ and gradient there.
+pub fn simulate_batch<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
     params: &[Params],
 ) -> Vec<(LearnerOutcome, Vec<F>, Vec<F>)> {
-    let Some(first) = params.first() else {
-        return vec![];
-    };
-    assert!(
-        params.iter().all(|p| p.seed == first.seed),
-        "a batch shares one seed"
-    );
-    let key = key_from_seed(first.seed_u64());
-    let nb = problem.dim.div_ceil(4);
-    let mut words: [Vec<u32>; 4] = [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]];
-    let mut xi = vec![F::zero(); 4 * nb];
-    let mut runs: Vec<LearnerRun<F>> = params
-        .iter()
-        .map(|p| LearnerRun::new(problem, shared, p))
-        .collect();
-    for t in 0..=problem.steps {
-        let noisy = problem.noise != Noise::None && t < problem.steps;
-        if noisy && runs.iter().any(|r| !r.stopped) {
-            draw_normals(key, t as u32, 0, purpose::NOISE, &mut words, &mut xi);
-        }
-        for r in runs.iter_mut().filter(|r| !r.stopped) {
-            r.step(problem, shared, key, t, noisy.then_some(&xi[..]));
+    let mut batch = Batch::new(problem, shared, params);
+    advance(&mut batch, problem, shared, 0, problem.steps + 1);
+    batch.finish()
+}
+
+/// Learners that share a seed, run in lockstep: their gradient noise is the same draw
+/// (a function of seed, step and coordinate only), made once per step for the batch.
+pub struct Batch<F: Real> {
+    key: [u32; 2],
+    words: [Vec<u32>; 4],
+    xi: Vec<F>,
+    runs: Vec<LearnerRun<F>>,
+}
+
+impl<F: Real> Batch<F> {
+    pub fn new(problem: &Problem, shared: &Shared<F>, params: &[Params]) -> Self {
+        let seed = params.first().map_or(0, |p| p.seed_u64());
+        assert!(
+            params.iter().all(|p| p.seed_u64() == seed),
+            "a batch shares one seed"
+        );
+        let nb = problem.dim.div_ceil(4);
+        Batch {
+            key: key_from_seed(seed),
+            words: [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]],
+            xi: vec![F::zero(); 4 * nb],
+            runs: params
+                .iter()
+                .map(|p| LearnerRun::new(problem, shared, *p))
+                .collect(),
         }
     }
-    runs.into_iter()
-        .map(|r| (r.stats.finish(), r.theta, r.grad))
-        .collect()
+
+    /// Each learner's outcome, final θ and gradient there.
+    pub fn finish(self) -> Vec<(LearnerOutcome, Vec<F>, Vec<F>)> {
+        self.runs
+            .into_iter()
+            .map(|r| (r.stats.finish(), r.theta, r.grad))
+            .collect()
+    }
+}
+
+crate::multiversion! {
+    /// Runs iterations t0..t1 of a batch (t = 0..=steps: record L(θ_t), then take step
+    /// t unless t = steps). Cutting a run into such pieces changes no bit.
+    pub fn advance<F: Real>(batch: &mut Batch<F>, problem: &Problem, shared: &Shared<F>, t0: usize, t1: usize) -> () = advance_inner;
+}
+
+#[inline(always)]
+fn advance_inner<F: Real>(
+    batch: &mut Batch<F>,
+    problem: &Problem,
+    shared: &Shared<F>,
+    t0: usize,
+    t1: usize,
+) {
+    let Batch {
+        key,
+        words,
+        xi,
+        runs,
+    } = batch;
+    for t in t0..t1.min(problem.steps + 1) {
+        let noisy = problem.noise != Noise::None && t < problem.steps;
+        if noisy && runs.iter().any(|r| !r.stopped) {
+            draw_normals(*key, t as u32, 0, purpose::NOISE, words, xi);
+        }
+        for r in runs.iter_mut().filter(|r| !r.stopped) {
+            r.step(problem, shared, *key, t, noisy.then_some(&xi[..]));
+        }
+    }
 }
 
 /// One learner's state through a run.
-struct LearnerRun<'a, F: Real> {
-    p: &'a Params,
+struct LearnerRun<F: Real> {
+    p: Params,
     h: Vec<F>,
     noise_scale: Vec<F>,
     metric_inv: Vec<F>,
@@ -270,23 +309,23 @@ struct LearnerRun<'a, F: Real> {
     stopped: bool,
 }
 
-impl<'a, F: Real> LearnerRun<'a, F> {
+impl<F: Real> LearnerRun<F> {
     #[inline(always)]
-    fn new(problem: &Problem, shared: &Shared<F>, p: &'a Params) -> Self {
+    fn new(problem: &Problem, shared: &Shared<F>, p: Params) -> Self {
         let d = problem.dim;
-        let h = curvature::<F>(problem, shared, p);
+        let h = curvature::<F>(problem, shared, &p);
         let noise_scale: Vec<F> = match problem.noise {
             Noise::None => vec![F::zero(); d],
             Noise::Isotropic => vec![F::c(p.noise_sigma); d],
             Noise::Curvature => h.iter().map(|&x| F::c(p.noise_sigma) * x.sqrt()).collect(),
         };
-        let init = problem.rule.initial_state(p);
+        let init = problem.rule.initial_state(&p);
         LearnerRun {
             p,
             metric_inv: h.iter().map(|&x| F::one() / x.max(F::c(p.eps))).collect(),
             h,
             noise_scale,
-            theta: initial_point::<F>(problem, p),
+            theta: initial_point::<F>(problem, &p),
             grad: vec![F::zero(); d],
             states: init.iter().map(|&v| vec![F::c(v); d]).collect(),
             consts: Consts::new(problem.rule.consts_member(), &p.hyper(), 1),
@@ -307,7 +346,7 @@ impl<'a, F: Real> LearnerRun<'a, F> {
         t: usize,
         xi: Option<&[F]>,
     ) {
-        let p = self.p;
+        let p = &self.p;
         let loss = loss_grad(problem, shared, p, &self.h, &self.theta, &mut self.grad);
         if self.stats.record(t, loss.to_f64().unwrap_or(f64::NAN)) || t == problem.steps {
             self.stopped = true;
@@ -422,6 +461,7 @@ impl Stats {
                 mean_loss: f64::NAN,
                 steps_to_threshold: None,
                 diverged: false,
+                pruned_at: None,
                 trajectory: Vec::with_capacity(records),
             },
             sum: 0.0,
@@ -466,34 +506,68 @@ impl Stats {
 const BATCH: usize = 32;
 
 /// Runs every learner of a chunk, in parallel over batches of learners that share a
-/// seed (their noise is drawn once per step), results in the chunk's order.
+/// seed (their noise is drawn once per step), results in the chunk's order. With a
+/// plan, the run stops at each rung for the pruning decision.
 pub fn run_chunk<F: Real>(
     problem: &Problem,
     shared: &Shared<F>,
     params: &[Params],
+    prune: Option<&PrunePlan>,
 ) -> Vec<LearnerOutcome> {
     let mut by_seed: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
     for (i, p) in params.iter().enumerate() {
         by_seed.entry(p.seed.to_bits()).or_default().push(i);
     }
-    let batches: Vec<Vec<usize>> = by_seed
+    let mut batches: Vec<(Vec<usize>, Batch<F>)> = by_seed
         .into_values()
         .flat_map(|v| v.chunks(BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>())
-        .collect();
-    let results: Vec<(usize, LearnerOutcome)> = batches
-        .par_iter()
-        .flat_map_iter(|idx| {
+        .map(|idx| {
             let ps: Vec<Params> = idx.iter().map(|&i| params[i]).collect();
-            let outs = simulate_batch(problem, shared, &ps);
-            idx.iter()
-                .copied()
-                .zip(outs.into_iter().map(|o| o.0))
-                .collect::<Vec<_>>()
+            let b = Batch::new(problem, shared, &ps);
+            (idx, b)
         })
         .collect();
+    let rungs = prune.map_or(vec![], |p| p.prune.rungs(problem.steps as u64));
+    let mut t0 = 0;
+    for end in rungs
+        .iter()
+        .map(|&r| r as usize + 1)
+        .chain([problem.steps + 1])
+    {
+        batches
+            .par_iter_mut()
+            .for_each(|(_, b)| advance(b, problem, shared, t0, end));
+        if let (Some(plan), true) = (prune, end <= problem.steps) {
+            // The rung: every learner has recorded L(θ_r); the losing settings stop.
+            let n = params.len();
+            let (mut loss, mut running) = (vec![f64::NAN; n], vec![false; n]);
+            for (idx, b) in &batches {
+                for (&i, r) in idx.iter().zip(&b.runs) {
+                    loss[i] = if r.stats.out.diverged {
+                        f64::INFINITY
+                    } else {
+                        r.stats.out.final_loss
+                    };
+                    running[i] = !r.stopped;
+                }
+            }
+            let go_on = survivors(plan, &loss, &running);
+            for (idx, b) in &mut batches {
+                for (&i, r) in idx.iter().zip(b.runs.iter_mut()) {
+                    if running[i] && !go_on[i] {
+                        r.stopped = true;
+                        r.stats.out.pruned_at = Some((end - 1) as u32);
+                    }
+                }
+            }
+        }
+        t0 = end;
+    }
     let mut ordered: Vec<Option<LearnerOutcome>> = vec![None; params.len()];
-    for (i, o) in results {
-        ordered[i] = Some(o);
+    for (idx, b) in batches {
+        for (i, o) in idx.into_iter().zip(b.finish()) {
+            ordered[i] = Some(o.0);
+        }
     }
     ordered
         .into_iter()

@@ -9,6 +9,7 @@ use super::{LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
 use crate::error::{Error, Result};
 use crate::gpu::{DataArena, Gpu, Kernel};
 use crate::optim::Consts;
+use crate::sweep::prune::{survivors, PrunePlan};
 
 /// The file holding the landscape's `loss_grad` (landscape/point.wgsl says what it
 /// may read).
@@ -310,8 +311,9 @@ pub fn run_chunk(
     problem: &Problem,
     shared: &Shared<f64>,
     params: &[Params],
+    prune: Option<&PrunePlan>,
 ) -> Result<Vec<LearnerOutcome>> {
-    Ok(run_chunk_with(gpu, problem, shared, params, false, None)?.0)
+    Ok(run_chunk_with(gpu, problem, shared, params, false, None, prune)?.0)
 }
 
 /// Runs a chunk; with `finals`, also returns each learner's final θ and the exact
@@ -325,6 +327,7 @@ pub fn run_chunk_with(
     params: &[Params],
     finals: bool,
     window: Option<u64>,
+    prune: Option<&PrunePlan>,
 ) -> Result<(Vec<LearnerOutcome>, Vec<f32>)> {
     let n = params.len();
     if n == 0 {
@@ -442,16 +445,50 @@ pub fn run_chunk_with(
     )?;
     let lanes = land.lanes as usize;
     let workgroups = n.div_ceil(256 / lanes) as u32;
+    // Pruning: windows end just past each rung r (L(θ_r) recorded); the losing settings
+    // are marked stopped (diverged = 2) in their carried statistics.
+    let rung_ends: Vec<u64> = prune.map_or(vec![], |p| {
+        p.prune
+            .rungs(steps as u64)
+            .into_iter()
+            .map(|r| r + 1)
+            .collect()
+    });
+    let mut pruned_at: Vec<Option<u32>> = vec![None; n];
     gpu.run_in_windows(
         steps as u64 + 1,
         loops_per_step(problem, lanes),
         window,
         &format!("one step of this {}", problem.landscape.name()),
+        &rung_ends,
         |begin, end| {
             (shape.t_begin, shape.t_end) = (begin as u32, end as u32);
             gpu.queue
                 .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
-            gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)
+            gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)?;
+            if let (Some(plan), true) = (prune, rung_ends.contains(&end)) {
+                let mut pr = gpu.download(&progress)?;
+                let loss: Vec<f64> = pr
+                    .iter()
+                    .map(|p| {
+                        if p.diverged == 1 {
+                            f64::INFINITY
+                        } else {
+                            p.final_loss as f64
+                        }
+                    })
+                    .collect();
+                let running: Vec<bool> = pr.iter().map(|p| p.diverged == 0).collect();
+                let go_on = survivors(plan, &loss, &running);
+                for (i, p) in pr.iter_mut().enumerate() {
+                    if running[i] && !go_on[i] {
+                        p.diverged = 2;
+                        pruned_at[i] = Some((end - 1) as u32);
+                    }
+                }
+                gpu.write(&progress, &pr)?;
+            }
+            Ok(())
         },
     )?;
 
@@ -465,7 +502,7 @@ pub fn run_chunk_with(
         .iter()
         .enumerate()
         .map(|(i, o)| {
-            if o.diverged > 1 {
+            if o.diverged > 2 {
                 return Err(Error::Internal(format!(
                     "the sweep kernel left learner {i} of the chunk unwritten"
                 )));
@@ -477,6 +514,7 @@ pub fn run_chunk_with(
                 steps_to_threshold: (o.steps_to_threshold >= 0)
                     .then_some(o.steps_to_threshold as u32),
                 diverged: o.diverged == 1,
+                pruned_at: pruned_at[i],
                 trajectory: traj
                     .get(i * n_records..(i + 1) * n_records)
                     .map(<[f32]>::to_vec)

@@ -508,6 +508,8 @@ pub struct LearnerOutcome {
     /// The first t with L(θ_t) <= threshold.
     pub steps_to_threshold: Option<u32>,
     pub diverged: bool,
+    /// The rung at which an adaptive sweep stopped this learner (its losses end there).
+    pub pruned_at: Option<u32>,
     /// L(θ_t) at t = 0, record_every, 2 record_every, ... <= steps (NaN after divergence).
     pub trajectory: Vec<f32>,
 }

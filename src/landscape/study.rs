@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Backend;
 use crate::optim::Hp;
 use crate::sweep::config::{boolean, err, finite, integer, number, section, string, unknown_key};
+use crate::sweep::prune::PrunePlan;
 use crate::sweep::{ParamSet, Study, StudyConfig};
 use serde::Serialize;
 use toml::{Table, Value};
@@ -551,11 +552,20 @@ impl Study for LandscapeStudy {
 
     /// Runs the chunk in groups of one rule kind each (a kernel per kind), results in
     /// the chunk's order.
+    const PRUNES: bool = true;
+
+    fn pruned_at(&self, o: &LearnerOutcome) -> Option<u64> {
+        o.pruned_at.map(u64::from)
+    }
+
+    /// Each rule kind runs as its own group (a kernel per kind); with pruning, a rule's
+    /// settings are judged among themselves, so every rule keeps its best.
     fn run_chunk(
         &self,
         prepared: &Prepared,
         backend: &Backend,
         learners: &[Params],
+        prune: Option<&PrunePlan>,
     ) -> Result<Vec<LearnerOutcome>> {
         let mut out: Vec<Option<LearnerOutcome>> = vec![None; learners.len()];
         for r in 0..self.rules.len() {
@@ -566,10 +576,18 @@ impl Study for LandscapeStudy {
                 continue;
             }
             let group: Vec<Params> = idx.iter().map(|&i| learners[i]).collect();
+            let plan = prune.map(|p| PrunePlan {
+                prune: p.prune.clone(),
+                setting: idx.iter().map(|&i| p.setting[i]).collect(),
+            });
             let problem = self.problem_for(&group[0]);
             let outcomes = match backend {
-                Backend::Cpu => cpu::run_chunk::<f32>(&problem, &prepared.shared_f32, &group),
-                Backend::Gpu(gpu) => gpu::run_chunk(gpu, &problem, &prepared.shared, &group)?,
+                Backend::Cpu => {
+                    cpu::run_chunk::<f32>(&problem, &prepared.shared_f32, &group, plan.as_ref())
+                }
+                Backend::Gpu(gpu) => {
+                    gpu::run_chunk(gpu, &problem, &prepared.shared, &group, plan.as_ref())?
+                }
             };
             for (i, o) in idx.into_iter().zip(outcomes) {
                 out[i] = Some(o);

@@ -197,6 +197,8 @@ pub struct StudyConfig<S: Study> {
     pub max_learners: Option<u64>,
     /// The summary's heat-map axes (x, then y), when the config names them.
     pub plot_axes: Option<Vec<String>>,
+    /// Successive halving across settings (`[prune]`).
+    pub prune: Option<super::prune::Prune>,
 }
 
 impl<S: Study> StudyConfig<S> {
@@ -206,6 +208,9 @@ impl<S: Study> StudyConfig<S> {
             .map_err(|e: toml::de::Error| err("config", e.to_string().trim().to_string()))?;
         let mut allowed: Vec<&str> = S::SECTIONS.to_vec();
         allowed.push("grid");
+        if S::PRUNES {
+            allowed.push("prune");
+        }
         for key in root.keys() {
             if !allowed.contains(&key.as_str()) {
                 return Err(err(
@@ -216,6 +221,8 @@ impl<S: Study> StudyConfig<S> {
         }
         let grid_table = section(&root, "grid", false)?.cloned().unwrap_or_default();
         root.remove("grid");
+        let prune = super::prune::from_root(&root)?;
+        root.remove("prune");
         // The runner's own keys.
         let mut chunk = 0;
         let mut summary = true;
@@ -315,6 +322,7 @@ impl<S: Study> StudyConfig<S> {
             summary,
             max_learners,
             plot_axes,
+            prune,
         };
         config.grid.size()?;
         if let Some(names) = &config.plot_axes {
@@ -337,7 +345,87 @@ impl<S: Study> StudyConfig<S> {
         }
         config.validate_axes()?;
         config.study.check(&config.base, &config.grid)?;
+        config.check_prune()?;
         Ok(config)
+    }
+
+    /// Pruning needs each setting's replicates side by side (replicate axes last),
+    /// rungs inside the run, and chunks that are its groups.
+    fn check_prune(&self) -> Result<()> {
+        let Some(p) = &self.prune else {
+            return Ok(());
+        };
+        let replicates = self.study.replicates();
+        let is_rep = |a: &Axis| replicates.contains(&a.name.as_str());
+        if let Some(i) = self.grid.axes.iter().position(is_rep) {
+            if let Some(a) = self.grid.axes[i..].iter().find(|a| !is_rep(a)) {
+                return Err(err(
+                    "prune",
+                    format!(
+                        "needs the replicate axes ({}) last in [grid], so a setting's \
+                         seeds are neighbours; move {} before them",
+                        replicates.join(", "),
+                        a.name
+                    ),
+                ));
+            }
+        }
+        let steps = self.study.work_per_learner() as u64;
+        if p.min_steps >= steps {
+            return Err(err(
+                "prune.min_steps",
+                format!(
+                    "{} leaves no rung before the last step ({steps})",
+                    p.min_steps
+                ),
+            ));
+        }
+        if self.chunk > 0 {
+            return Err(err(
+                "run.chunk",
+                "is set by [prune] group (a chunk is one group of settings); remove it",
+            ));
+        }
+        if p.group > self.settings() {
+            return Err(err(
+                "prune.group",
+                format!(
+                    "{} is more than the {} settings of the grid",
+                    p.group,
+                    self.settings()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Learners per setting: the product of the replicate axes.
+    pub fn replicates_per_setting(&self) -> u64 {
+        let replicates = self.study.replicates();
+        self.grid
+            .axes
+            .iter()
+            .filter(|a| replicates.contains(&a.name.as_str()))
+            .map(|a| a.values.len())
+            .product()
+    }
+
+    /// Settings in the grid (points of the non-replicate axes).
+    pub fn settings(&self) -> u64 {
+        self.grid_size() / self.replicates_per_setting()
+    }
+
+    /// With pruning, the learners of one group (one chunk); chunks and shards are cut
+    /// at multiples of it.
+    pub fn group_learners(&self) -> Option<u64> {
+        self.prune.as_ref().map(|p| {
+            let settings = if p.group == 0 {
+                self.settings()
+            } else {
+                p.group
+            };
+            settings * self.replicates_per_setting()
+        })
     }
 
     /// Every value of every axis, with the base numbers, must make a valid learner
@@ -408,6 +496,9 @@ impl<S: Study> StudyConfig<S> {
         let mut cols = vec!["learner".to_string()];
         cols.extend(self.grid.names());
         cols.extend(self.study.columns().into_iter().map(String::from));
+        if self.prune.is_some() {
+            cols.push("pruned_at".into());
+        }
         cols.join(",") + "\n"
     }
 }

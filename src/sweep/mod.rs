@@ -7,6 +7,7 @@ pub mod config;
 pub mod grid;
 pub mod merge;
 pub mod plot;
+pub mod prune;
 pub mod run;
 pub mod store;
 pub mod study;

@@ -7,6 +7,7 @@
 //! supplies the learners' numbers, columns and chunks.
 
 use super::config::StudyConfig;
+use super::prune::PrunePlan;
 use super::store::{self, ChunkMark, DirLock, Fnv};
 use super::study::{ParamSet, Study};
 use crate::error::{Error, Result};
@@ -186,18 +187,37 @@ fn row<S: Study>(cfg: &StudyConfig<S>, k: u64, p: &S::Params, o: &S::Outcome) ->
         s.push_str(&cfg.value_label(&a.name, p.get(&a.name).expect("axis is a parameter")));
     }
     cfg.study.write_row(o, &mut s);
+    if cfg.prune.is_some() {
+        s.push(',');
+        if let Some(t) = cfg.study.pruned_at(o) {
+            s.push_str(&t.to_string());
+        }
+    }
     s.push('\n');
     s
 }
 
 /// Learners per chunk: the config's (within what the backend can hold), or the
 /// study's choice for the backend.
-fn chunk_size<S: Study>(cfg: &StudyConfig<S>, backend: &Backend) -> u64 {
-    if cfg.chunk > 0 {
+fn chunk_size<S: Study>(cfg: &StudyConfig<S>, backend: &Backend) -> Result<u64> {
+    if let Some(g) = cfg.group_learners() {
+        let most = cfg.study.max_chunk(backend);
+        if g > most {
+            return Err(Error::invalid(
+                "prune.group",
+                format!(
+                    "makes chunks of {g} learners, more than this device holds in one \
+                     ({most}); set a smaller group"
+                ),
+            ));
+        }
+        return Ok(g);
+    }
+    Ok(if cfg.chunk > 0 {
         (cfg.chunk as u64).min(cfg.study.max_chunk(backend))
     } else {
         cfg.study.chunk_size(backend)
-    }
+    })
 }
 
 /// A chunk's learners' numbers and their outcomes, in learner order.
@@ -212,7 +232,16 @@ pub fn run_learners<S: Study>(
     hi: u64,
 ) -> Result<Chunk<S>> {
     let params: Vec<S::Params> = (lo..hi).map(|k| cfg.learner(k)).collect();
-    let outcomes = cfg.study.run_chunk(prepared, backend, &params)?;
+    let plan = cfg.prune.as_ref().map(|p| {
+        let reps = cfg.replicates_per_setting();
+        PrunePlan {
+            prune: p.clone(),
+            setting: (lo..hi).map(|k| ((k - lo) / reps) as usize).collect(),
+        }
+    });
+    let outcomes = cfg
+        .study
+        .run_chunk(prepared, backend, &params, plan.as_ref())?;
     if outcomes.len() != params.len() {
         return Err(Error::Internal(format!(
             "a chunk of {} learners returned {} outcomes",
@@ -221,6 +250,16 @@ pub fn run_learners<S: Study>(
         )));
     }
     Ok((params, outcomes))
+}
+
+/// The shard's learners: equal parts of the grid, cut at prune-group boundaries when
+/// pruning (a group's settings are judged together).
+pub fn shard_range<S: Study>(cfg: &StudyConfig<S>, shard: Shard) -> (u64, u64) {
+    let total = cfg.grid_size();
+    let unit = cfg.group_learners().unwrap_or(1);
+    let units = total.div_ceil(unit);
+    let (a, b) = shard.range(units);
+    ((a * unit).min(total), (b * unit).min(total))
 }
 
 /// Turns an I/O error on an output file into one that says how to go on.
@@ -262,8 +301,8 @@ fn start<S: Study>(
     backend: &Backend,
     opts: &RunOptions,
 ) -> Result<Manifest> {
-    let (first, end) = opts.shard.range(cfg.grid_size());
-    let chunk = chunk_size(cfg, backend);
+    let (first, end) = shard_range(cfg, opts.shard);
+    let chunk = chunk_size(cfg, backend)?;
     let mut marks = headers(cfg)
         .into_iter()
         .map(|(name, bytes)| store::create(&dir.join(name), &bytes))
@@ -512,7 +551,7 @@ pub fn run<S: Study>(
                 ));
             }
         }
-        let (first, end) = opts.shard.range(cfg.grid_size());
+        let (first, end) = shard_range(cfg, opts.shard);
         check_size(cfg, end - first, opts.yes)?;
         lock.note_owner()?;
         (start(cfg, config_text, dir, backend, opts)?, vec![])

@@ -176,11 +176,22 @@ pub trait Study: Sized + Send + Sync + Serialize {
         want.min(self.max_chunk(backend))
     }
 
-    /// Runs a chunk of learners on the backend; outcomes in the chunk's order.
+    /// Whether the family can prune (see [`super::prune`]): stop settings at rungs
+    /// within a chunk's run.
+    const PRUNES: bool = false;
+
+    /// The step at which a learner was pruned, if it was.
+    fn pruned_at(&self, _o: &Self::Outcome) -> Option<u64> {
+        None
+    }
+
+    /// Runs a chunk of learners on the backend; outcomes in the chunk's order. With a
+    /// plan, settings are pruned at its rungs (families with `PRUNES`).
     fn run_chunk(
         &self,
         prepared: &Self::Prepared,
         backend: &Backend,
         learners: &[Self::Params],
+        prune: Option<&super::prune::PrunePlan>,
     ) -> Result<Vec<Self::Outcome>>;
 }
