@@ -82,3 +82,49 @@ fn every_landscape_is_checked() {
         );
     }
 }
+
+/// The README's table of what each rule reads is the code's: every rule, each with
+/// exactly the numbers it reads.
+#[test]
+fn the_readme_rule_table_matches_the_rules() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("| rule | reads |")
+        .expect("the README has the rule table");
+    let table: Vec<(String, Vec<String>)> = readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            let mut reads: Vec<String> =
+                cells[1].split(',').map(|s| s.trim().to_string()).collect();
+            reads.sort();
+            (cells[0].to_string(), reads)
+        })
+        .collect();
+    let rules = RuleKind::all();
+    assert_eq!(table.len(), rules.len(), "one row per rule");
+    for r in rules {
+        let row = table
+            .iter()
+            .find(|(name, _)| name == r.name())
+            .unwrap_or_else(|| panic!("the README's rule table lacks {}", r.name()));
+        let mut reads: Vec<String> = r
+            .reads()
+            .iter()
+            .map(|(h, _)| h.name().to_string())
+            .collect();
+        reads.sort();
+        assert_eq!(row.1, reads, "{}", r.name());
+    }
+    // And the member table names every member.
+    for &m in Member::ALL {
+        assert!(
+            readme.contains(&format!("\n| {} |", m.name())),
+            "{} is not in the README",
+            m.name()
+        );
+    }
+}

@@ -4,8 +4,9 @@
 #
 #   sbatch examples/slurm/sweep_array.sh examples/sweeps/s1_adam_quadratic.toml results/s1
 #
-# A task that dies (preemption, time limit) can be resubmitted as is: --resume picks it
-# up from its last finished chunk.
+# A task that dies (preemption, time limit) can be resubmitted as is: --resume checks its
+# files against the manifest and picks it up from its last finished chunk. This array is
+# 0-based (--array=0-15); sweep_array_1based.sh shows a 1-based one.
 #SBATCH --job-name=rulelab-sweep
 #SBATCH --array=0-15
 #SBATCH --gres=gpu:1
