@@ -2,6 +2,8 @@
 //! repaired to the uninterrupted run's bytes or refused with a way out, one writer holds
 //! a directory at a time, an interrupted run resumes, and a finished run touches nothing.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rulelab::gpu::Backend;
 use rulelab::landscape::SweepConfig;
@@ -415,4 +417,43 @@ fn an_interrupted_sweep_says_how_to_continue_and_resumes() {
     assert!(o.status.success());
     assert_eq!(files(&out), files(&clean));
     std::fs::remove_dir_all(&root).ok();
+}
+
+/// Shards run on different devices merge into a manifest that says so, naming each.
+#[test]
+fn shards_from_two_devices_merge_into_a_manifest_that_says_so() {
+    let Some(gpu) = common::gpu() else { return };
+    let cfg = SweepConfig::from_toml(CFG).unwrap();
+    let parts = [tmp("mix-cpu"), tmp("mix-gpu")];
+    for (k, (dir, backend)) in parts
+        .iter()
+        .zip([Backend::Cpu, common::backend(&gpu)])
+        .enumerate()
+    {
+        sweep::run(
+            &cfg,
+            CFG,
+            dir,
+            &backend,
+            &opts(
+                Shard {
+                    index: k as u64,
+                    count: 2,
+                },
+                false,
+            ),
+        )
+        .unwrap();
+    }
+    let out = tmp("mix-out");
+    let m = merge::merge(&parts, &out).unwrap();
+    assert_eq!(m.device, "mixed");
+    assert!(
+        m.sources[0].contains("on cpu") && m.sources[1].contains("on gpu"),
+        "{:?}",
+        m.sources
+    );
+    for d in parts.iter().chain([&out]) {
+        std::fs::remove_dir_all(d).ok();
+    }
 }
