@@ -84,7 +84,6 @@ fn main() -> ExitCode {
         // any thread starts; the value is only a scratch directory.
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    rulelab::interrupt::install();
     let cli = Cli::parse();
     let result = cli::resolve_device(cli.device).and_then(|device| {
         rulelab::gpu::check_env()?;

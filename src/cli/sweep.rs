@@ -26,6 +26,8 @@ pub fn run(
         None => Shard::from_slurm()?.unwrap_or(Shard::WHOLE),
     };
     let backend = Backend::open(device)?;
+    // From here Ctrl-C asks the run to stop at a chunk boundary (a second one kills).
+    rulelab::interrupt::install();
     eprintln!(
         "sweep: {} learners ({}, D = {}, {} steps), shard {}/{}, on {} — {}",
         cfg.grid_size(),
