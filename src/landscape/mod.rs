@@ -164,7 +164,7 @@ impl RuleKind {
         }
     }
 
-    /// The rule's numbers ([rule] keys) and the values each may take; it ignores the
+    /// The rule's numbers (`[rule]` keys) and the values each may take; it ignores the
     /// others.
     pub fn reads(self) -> Vec<(Hp, Domain)> {
         match self {

@@ -2,7 +2,7 @@
 //! `CpuOptimizer<f64>` is the reference every kernel is checked against, and
 //! `CpuOptimizer<f32>` is the CPU device (`--device cpu`), parallel over the arena.
 //!
-//! Each member is one arm of [`update_group`](super::update_group) (in `member.rs`, beside
+//! Each member is one arm of [`update_group`] (in `member.rs`, beside
 //! its variant): a plain loop over zipped slices that the compiler vectorises, run over
 //! chunks in parallel with rayon by the `each*` helpers here.
 
@@ -158,7 +158,7 @@ impl<F: Real> CpuOptimizer<F> {
         &self.config
     }
 
-    /// State buffers in the order [`Member::states`] names them.
+    /// State buffers in the order [`super::Member::states`] names them.
     pub fn states(&self) -> &[Vec<F>] {
         &self.states
     }
