@@ -5,8 +5,12 @@
 #   sbatch examples/slurm/sweep_array.sh examples/sweeps/s1_adam_quadratic.toml results/s1
 #
 # A task that dies (preemption, time limit) can be resubmitted as is: --resume checks its
-# files against the manifest and picks it up from its last finished chunk. This array is
-# 0-based (--array=0-15); sweep_array_1based.sh shows a 1-based one.
+# files against the manifest and picks it up from its last finished chunk.
+#
+# The array below is 0-based. A 1-based one (--array=1-16) or a stepped one
+# (--array=0-30:2) works unchanged: rulelab maps a task to its shard as
+# K = (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP, and a task ID
+# that does not fit the array is an error naming the variables, never the whole grid.
 #SBATCH --job-name=rulelab-sweep
 #SBATCH --array=0-15
 #SBATCH --gres=gpu:1
@@ -22,7 +26,8 @@ resume=()
 if [ -f "$shard_dir/manifest.json" ]; then resume=(--resume); fi
 "$RULELAB" sweep "$CONFIG" --out "$shard_dir" "${resume[@]}"
 
-# The last task to finish merges (every shard's manifest says complete).
+# The last task to finish merges (every shard's manifest says complete); merge checks
+# every shard against its manifest and refuses, harmlessly here, while one is written.
 if [ "$(grep -l '"complete": true' "$OUT"/shard-*/manifest.json 2>/dev/null | wc -l)" -eq "$SLURM_ARRAY_TASK_COUNT" ]; then
     "$RULELAB" merge "$OUT"/shard-* --out "$OUT/merged" || true
 fi

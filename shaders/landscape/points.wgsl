@@ -4,7 +4,7 @@
 // and so can any program that needs L and ∇L of a landscape on the GPU.
 //
 // Slot: a landscape file (loss_grad, loss_offset).
-// needs: landscape/point.wgsl
+// needs: landscape/point.wgsl, landscape/lanes.wgsl
 
 struct PointsShape {
     land: Land,
@@ -25,7 +25,6 @@ struct PointsShape {
 const WG: u32 = 256u;
 
 var<workgroup> sh_theta: array<f32, 1024>;
-var<workgroup> red: array<f32, 256>;
 
 fn land() -> Land {
     return shape.land;
@@ -70,19 +69,12 @@ fn main(
     workgroupBarrier();
     let pt = Point(lane, slot, base, params[min(index, shape.n_points - 1u)], vec2<u32>(0u), 0u);
     let lg = loss_grad(pt, th, valid);
-    red[lid] = select(0.0, lg.loss, lane < nb);
-    for (var stride = lanes / 2u; stride > 0u; stride = stride / 2u) {
-        workgroupBarrier();
-        if (lane < stride) {
-            red[lid] = red[lid] + red[lid + stride];
-        }
-    }
-    workgroupBarrier();
+    let total = sum_over_lanes(lid, lane, lanes, select(0.0, lg.loss, lane < nb));
     if (!live) {
         return;
     }
     if (lane == 0u) {
-        loss[index] = red[slot * lanes] + loss_offset();
+        loss[index] = total + loss_offset();
     }
     for (var k = 0u; k < 4u; k++) {
         if (valid[k]) {

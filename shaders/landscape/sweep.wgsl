@@ -15,7 +15,7 @@
 //
 // Slots: a landscape file (loss_grad, loss_offset, stochastic_grad: landscape/point.wgsl
 // says what they may read) and a rule file (`fn step`, optim/consts.wgsl).
-// needs: common/philox.wgsl, optim/consts.wgsl, landscape/point.wgsl
+// needs: common/philox.wgsl, optim/consts.wgsl, landscape/point.wgsl, landscape/lanes.wgsl
 
 struct SweepShape {
     land: Land,
@@ -88,7 +88,6 @@ struct SweepOut {
 const WG: u32 = 256u;
 
 var<workgroup> sh_theta: array<f32, 1024>;
-var<workgroup> red: array<f32, 256>;
 
 // The landscape interface (landscape/point.wgsl).
 fn land() -> Land {
@@ -188,16 +187,7 @@ fn main(
         }
         workgroupBarrier();
         let lg = loss_grad(pt, th, valid);
-        red[lid] = select(0.0, lg.loss, b < nb);
-        for (var stride = lanes / 2u; stride > 0u; stride = stride / 2u) {
-            workgroupBarrier();
-            if (lane < stride) {
-                red[lid] = red[lid] + red[lid + stride];
-            }
-        }
-        workgroupBarrier();
-        let loss = red[slot * lanes] + loss_offset();
-        workgroupBarrier();
+        let loss = sum_over_lanes(lid, lane, lanes, select(0.0, lg.loss, b < nb)) + loss_offset();
         if (!stopped) {
             final_loss = loss;
             g = lg.g;
