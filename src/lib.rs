@@ -7,9 +7,11 @@
 //! - [`rng`]: Philox4x32-10, identical in WGSL and Rust.
 //! - [`optim`]: the moment-filter optimisers, embeddable on a caller's own buffers.
 //! - [`landscape`]: learners on loss landscapes; [`sweep`] runs grids of them.
+//! - [`control`]: the control problem behind the rules, its closed forms.
 //! - [`registry`]: the families, their kernels, check cases and shared structs.
 
 pub mod check;
+pub mod control;
 pub mod error;
 pub mod files;
 pub mod gpu;

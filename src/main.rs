@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         what: cli::bench::BenchWhat,
     },
+    /// The control problem behind the rules: closed forms on quadratics.
+    Control {
+        #[command(subcommand)]
+        what: cli::control::ControlWhat,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
             } => cli::sweep::run(device, &config, &out, shard.as_deref(), resume, yes),
             Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
             Command::Bench { what } => cli::bench::run(device, what),
+            Command::Control { what } => cli::control::run(what),
         }
     });
     match result {

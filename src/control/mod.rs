@@ -1,0 +1,8 @@
+//! Normative control (`../shared/specs/landscape.md` §1–§4, §6): learning rules as the
+//! solutions of a control problem on the loss landscape. [`closed`] holds the ground
+//! truth on quadratics: optimal rates, Riccati coefficients, trajectories and costs,
+//! drifts, and fixed-endpoint paths, in f64.
+
+pub mod closed;
+
+pub use closed::{Control, RateRow};

@@ -1,0 +1,306 @@
+//! The closed forms of the control problem against an f64 RK4 integration of the
+//! closed loop (derived here from the HJB equation, independently of the code), the
+//! spec's worked numbers, and the two limits.
+
+use rand::{Rng, SeedableRng};
+use rulelab::control::{closed, Control};
+use std::process::Command;
+
+/// Classic RK4 on a state vector.
+fn rk4(mut y: Vec<f64>, t_end: f64, steps: usize, f: impl Fn(f64, &[f64]) -> Vec<f64>) -> Vec<f64> {
+    let dt = t_end / steps as f64;
+    for s in 0..steps {
+        let t = s as f64 * dt;
+        let add = |y: &[f64], k: &[f64], a: f64| -> Vec<f64> {
+            y.iter().zip(k).map(|(y, k)| y + a * k).collect()
+        };
+        let k1 = f(t, &y);
+        let k2 = f(t + dt / 2.0, &add(&y, &k1, dt / 2.0));
+        let k3 = f(t + dt / 2.0, &add(&y, &k2, dt / 2.0));
+        let k4 = f(t + dt, &add(&y, &k3, dt));
+        for i in 0..y.len() {
+            y[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+        }
+    }
+    y
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+fn rng() -> rand::rngs::StdRng {
+    let seed = rulelab::check::seed();
+    eprintln!("seed {seed} (replay with RULELAB_SEED={seed})");
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+#[test]
+fn the_worked_numbers() {
+    for (gamma, r, j) in [
+        (0.0, 1.0, 0.5),
+        (1.0, 0.618034, 0.309017),
+        (10.0, 0.0990195, 0.0495),
+    ] {
+        let c = Control::new(gamma, 1.0, 1.0).unwrap();
+        assert!(
+            rel(c.rate(1.0, 1.0), r) < 1e-6,
+            "gamma {gamma}: rate {}",
+            c.rate(1.0, 1.0)
+        );
+        let ji = c.cost_to_go(1.0, 1.0, 0.0, 1.0);
+        // The spec prints 0.0495 for 0.04950976.
+        assert!(rel(ji, j) < 2e-4, "gamma {gamma}: J∞ {ji}");
+        assert!(rel(c.cost(1.0, 1.0, 0.0, 1.0, 1e4), ji) < 1e-12);
+    }
+}
+
+/// θ(t) and J(t) along the optimal feedback, integrated with the running cost, and the
+/// Riccati equation; perturbing the gain costs more.
+#[test]
+fn trajectories_and_costs_match_an_integration_of_the_feedback() {
+    let mut rng = rng();
+    for _ in 0..20 {
+        let c = Control::new(
+            rng.random_range(0.0..5.0),
+            rng.random_range(0.2..3.0),
+            rng.random_range(0.2..3.0),
+        )
+        .unwrap();
+        let (h, g) = (rng.random_range(0.1..4.0), rng.random_range(0.3..3.0));
+        let (theta0, mu) = (rng.random_range(-2.0..2.0), rng.random_range(-1.0..1.0));
+        let t_end = rng.random_range(0.5..4.0);
+        let cost_of = |r: f64, t_end: f64, steps: usize| {
+            rk4(vec![theta0, 0.0], t_end, steps, |t, y| {
+                let v = -r * (y[0] - mu);
+                let running = g * v * v / (2.0 * c.eta) + c.k * h * (y[0] - mu).powi(2) / 2.0;
+                vec![v, (-c.gamma * t).exp() * running]
+            })
+        };
+        let r = c.rate(h, g);
+        let y = cost_of(r, t_end, 20000);
+        // The dynamics are linear in θ − μ; θ itself carries eps |θ| of round-off.
+        let traj = c.trajectory(h, g, theta0, mu, t_end);
+        assert!(
+            (y[0] - traj).abs() <= 1e-9 * (theta0 - mu).abs() + 1e-14 * (1.0 + mu.abs()),
+            "θ(T) {} vs {traj}",
+            y[0]
+        );
+        assert!(rel(y[1], c.cost(h, g, theta0, mu, t_end)) < 1e-9);
+        let p = c.riccati(h, g);
+        assert!(
+            rel(c.eta * p * p / g + c.gamma * p, c.k * h) < 1e-12,
+            "Riccati"
+        );
+        // Optimal among linear feedbacks: any other gain pays more over a long horizon.
+        let long = 40.0 / (r + c.gamma).max(0.2);
+        let best = cost_of(r, long, 20000)[1];
+        for f in [0.9, 1.1] {
+            assert!(
+                cost_of(r * f, long, 20000)[1] > best,
+                "gain x{f} is cheaper"
+            );
+        }
+        assert!(rel(best, c.cost_to_go(h, g, theta0, mu)) < 1e-6);
+    }
+}
+
+#[test]
+fn the_limits_are_gradient_descent_and_ballistic() {
+    let (eta, k, h, g) = (0.7, 1.3, 2.5, 0.8);
+    let far = Control::new(1e7, eta, k).unwrap();
+    assert!(
+        rel(far.rate(h, g), eta * k * h / (g * 1e7)) < 1e-9,
+        "large γ: gd with rate ηkh/(gγ)"
+    );
+    let near = Control::new(1e-12, eta, k).unwrap();
+    assert!(
+        rel(near.rate(h, g), (eta * k * h / g).sqrt()) < 1e-9,
+        "γ → 0: ballistic"
+    );
+}
+
+/// The decay drift's rate and fixed point against the closed loop of the HJB solution
+/// with f = −jθ: η p² + (γ + 2j) p − kh = 0, b = −khμ / (γ + ηp + j), θ̇ = −jθ − η(pθ + b).
+#[test]
+fn the_decay_drift() {
+    let mut rng = rng();
+    for _ in 0..10 {
+        let c = Control::new(
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.2..2.0),
+            rng.random_range(0.2..2.0),
+        )
+        .unwrap();
+        let (h, mu, j) = (
+            rng.random_range(0.2..3.0),
+            rng.random_range(-2.0..2.0),
+            rng.random_range(0.0..2.0),
+        );
+        let (gm, kh) = (c.gamma + 2.0 * j, c.k * h);
+        let p = (-gm + (gm * gm + 4.0 * c.eta * kh).sqrt()) / (2.0 * c.eta);
+        let b = -kh * mu / (c.gamma + c.eta * p + j);
+        let (rate, fixed) = c.decay_drift(h, mu, j);
+        let t = 3.0 / rate;
+        let y = rk4(vec![fixed + 1.0], t, 4000, |_, y| {
+            vec![-j * y[0] - c.eta * (p * y[0] + b)]
+        });
+        assert!(rel(y[0] - fixed, (-rate * t).exp()) < 1e-9, "rate");
+        let y = rk4(vec![0.0], 60.0 / rate, 20000, |_, y| {
+            vec![-j * y[0] - c.eta * (p * y[0] + b)]
+        });
+        assert!(
+            (y[0] - fixed).abs() < 1e-9 * fixed.abs().max(1.0),
+            "fixed point {} vs {fixed}",
+            y[0]
+        );
+    }
+}
+
+/// The rotation drift against the HJB closed loop with f = qAθ: γp = −ηp² + kh, and
+/// (γ + ηp) b − q Aᵀ b = −khμ; θ̇ = qAθ − η(pθ + b).
+#[test]
+fn the_rotation_drift() {
+    let mut rng = rng();
+    for _ in 0..10 {
+        let c = Control::new(
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.2..2.0),
+            rng.random_range(0.2..2.0),
+        )
+        .unwrap();
+        let (h, q) = (rng.random_range(0.2..3.0), rng.random_range(-2.0..2.0));
+        let mu = [rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0)];
+        let p = c.riccati(h, 1.0);
+        let kh = c.k * h;
+        // [[s, -q], [q, s]] b = -kh mu with s = γ + ηp (Aᵀ = [[0, 1], [-1, 0]]).
+        let s = c.gamma + c.eta * p;
+        let det = s * s + q * q;
+        let rhs = [-kh * mu[0], -kh * mu[1]];
+        let b = [
+            (s * rhs[0] + q * rhs[1]) / det,
+            (s * rhs[1] - q * rhs[0]) / det,
+        ];
+        let field = |y: &[f64]| {
+            vec![
+                -q * y[1] - c.eta * (p * y[0] + b[0]),
+                q * y[0] - c.eta * (p * y[1] + b[1]),
+            ]
+        };
+        let (rate, freq, fixed) = c.rotation_drift(h, mu, q);
+        assert_eq!(freq, q);
+        let y = rk4(vec![0.0, 0.0], 60.0 / rate, 40000, |_, y| field(y));
+        for i in 0..2 {
+            assert!(
+                (y[i] - fixed[i]).abs() < 1e-8,
+                "fixed point {y:?} vs {fixed:?}"
+            );
+        }
+        // The distance to the fixed point shrinks at the rate, whatever the spin.
+        let t = 2.0 / rate;
+        let y = rk4(vec![fixed[0] + 1.0, fixed[1]], t, 8000, |_, y| field(y));
+        let dist = ((y[0] - fixed[0]).powi(2) + (y[1] - fixed[1]).powi(2)).sqrt();
+        assert!(rel(dist, (-rate * t).exp()) < 1e-8, "rate");
+    }
+}
+
+/// The fixed-endpoint path meets both ends and the Euler–Lagrange equation.
+#[test]
+fn the_fixed_endpoint_path_solves_the_euler_lagrange_equation() {
+    let mut rng = rng();
+    for _ in 0..10 {
+        let c = Control::new(
+            rng.random_range(0.0..3.0),
+            rng.random_range(0.2..2.0),
+            rng.random_range(0.2..2.0),
+        )
+        .unwrap();
+        let (h, mu) = (rng.random_range(0.2..5.0), rng.random_range(-1.0..1.0));
+        let (a, b, t_end) = (
+            rng.random_range(-2.0..2.0),
+            rng.random_range(-2.0..2.0),
+            rng.random_range(0.5..8.0),
+        );
+        let path = c.fixed_endpoints(h, mu, a, b, t_end);
+        assert!((path.at(0.0) - a).abs() < 1e-12 && (path.at(t_end) - b).abs() < 1e-12);
+        let dt = 1e-4;
+        for k in 1..20 {
+            let t = t_end * k as f64 / 20.0;
+            let (y0, y1, y2) = (path.at(t - dt), path.at(t), path.at(t + dt));
+            let acc = (y2 - 2.0 * y1 + y0) / (dt * dt);
+            let vel = (y2 - y0) / (2.0 * dt);
+            let residual = acc - c.gamma * vel - c.eta * c.k * h * (y1 - mu);
+            // Central differences: truncation ~dt² and round-off ~eps |y| / dt².
+            let scale = acc.abs() + c.eta * c.k * h * (y1 - mu).abs() + 1.0;
+            assert!(
+                residual.abs() < 1e-5 * scale,
+                "t = {t}: residual {residual}"
+            );
+        }
+    }
+}
+
+/// Dense H (G = I): P = U diag(p) Uᵀ solves η P² + γ P = k H.
+#[test]
+fn dense_hessians_through_their_eigendecomposition() {
+    let mut rng = rng();
+    let d = 7;
+    // H = Bᵀ B + I, symmetric positive definite.
+    let bm: Vec<f64> = (0..d * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut h = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            h[i * d + j] = (0..d).map(|k| bm[k * d + i] * bm[k * d + j]).sum::<f64>()
+                + if i == j { 1.0 } else { 0.0 };
+        }
+    }
+    let c = Control::new(0.7, 1.3, 0.9).unwrap();
+    let (p, rates, eig) = closed::dense(&c, &h, d).unwrap();
+    for i in 0..d {
+        for j in 0..d {
+            let pp: f64 = (0..d).map(|k| p[i * d + k] * p[k * d + j]).sum();
+            let lhs = c.eta * pp + c.gamma * p[i * d + j];
+            assert!((lhs - c.k * h[i * d + j]).abs() < 1e-10, "({i}, {j})");
+        }
+    }
+    for (r, e) in rates.iter().zip(&eig) {
+        assert!(rel(*r, c.rate(*e, 1.0)) < 1e-14);
+    }
+    let mut bad = h.clone();
+    bad[1] += 0.5;
+    assert!(closed::dense(&c, &bad, d).is_err(), "not symmetric");
+}
+
+#[test]
+fn rates_on_the_command_line() {
+    let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args([
+            "control", "rates", "--eta", "1", "--k", "1", "--gamma", "0,1,10", "--h", "4,1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 6);
+    let ratio = |g: &str| v["rate_ratio"][g].as_f64().unwrap();
+    // Ballistic (γ = 0): sqrt(h1 / h2) = 2; towards gradient descent, h1 / h2 = 4.
+    assert!((ratio("0") - 2.0).abs() < 1e-12);
+    assert!(ratio("1") > 2.0 && ratio("10") > ratio("1") && ratio("10") < 4.0);
+    for bad in [
+        vec!["--gamma", "-1", "--h", "1"],
+        vec!["--gamma", "1", "--h", "0"],
+        vec!["--gamma", "1", "--h", "1,2", "--g", "1"],
+        vec!["--gamma", "1", "--h", "1", "--eta", "0"],
+        vec!["--gamma", "1", "--h", "1", "--k", "-2"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args(["control", "rates"])
+            .args(&bad)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.starts_with("rulelab: invalid"), "{bad:?}: {err}");
+    }
+}
