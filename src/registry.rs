@@ -5,7 +5,7 @@
 
 use crate::check::Case;
 use crate::gpu::{GpuStruct, Kernel, Layout};
-use crate::{landscape, optim, rng};
+use crate::{control, landscape, optim, rng};
 
 /// One family's entry.
 pub struct Family {
@@ -40,6 +40,13 @@ pub fn families() -> Vec<Family> {
             kernels: landscape::gpu::kernels,
             cases: landscape::cases::cases,
             layouts: landscape::gpu::layouts,
+        },
+        Family {
+            name: "control",
+            about: "paths on loss landscapes: the action and its gradient",
+            kernels: control::gpu::kernels,
+            cases: control::cases::cases,
+            layouts: control::gpu::layouts,
         },
     ]
 }

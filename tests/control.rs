@@ -304,3 +304,51 @@ fn rates_on_the_command_line() {
         assert!(err.starts_with("rulelab: invalid"), "{bad:?}: {err}");
     }
 }
+
+/// ∂S/∂θ of the f64 action against central finite differences, on every landscape and
+/// drift, at free points and (for a free end) the last one; fixed points get 0.
+#[test]
+fn the_action_gradient_matches_finite_differences() {
+    use rulelab::control::action::action;
+    use rulelab::control::cases::random_paths;
+    use rulelab::control::DriftKind;
+    use rulelab::landscape::{cases::small_problem, data, LandscapeKind, RuleKind};
+    let mut rng = rng();
+    for &kind in LandscapeKind::ALL {
+        for &drift in DriftKind::ALL {
+            let problem = small_problem(kind, RuleKind::GD, 0);
+            let r = random_paths(&problem, 2, drift, &mut rng);
+            let shared = data::build(&problem, &r.params[0]);
+            let d = problem.dim;
+            let len = (r.shape.n + 1) * d;
+            let theta: Vec<f64> = r.theta[..len].iter().map(|&x| x as f64).collect();
+            let (p, c) = (&r.params[0], &r.consts[0]);
+            let mut grad = vec![0.0; len];
+            action(&problem, &shared, p, &r.shape, c, &theta, &mut grad);
+            let mut scratch = vec![0.0; len];
+            for _ in 0..12 {
+                let idx = rng.random_range(0..len);
+                let m = idx / d;
+                let step = 1e-6;
+                let mut plus = theta.clone();
+                plus[idx] += step;
+                let mut minus = theta.clone();
+                minus[idx] -= step;
+                let fd = (action(&problem, &shared, p, &r.shape, c, &plus, &mut scratch)
+                    - action(&problem, &shared, p, &r.shape, c, &minus, &mut scratch))
+                    / (2.0 * step);
+                let free = m > 0 && (m < r.shape.n || r.shape.free_end);
+                let want = if free { fd } else { 0.0 };
+                let scale = grad.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+                assert!(
+                    (grad[idx] - want).abs() <= 1e-6 * scale + 1e-5 * want.abs(),
+                    "{} {}: point {m} coordinate {}: {} vs {want}",
+                    kind.name(),
+                    drift.name(),
+                    idx % d,
+                    grad[idx]
+                );
+            }
+        }
+    }
+}

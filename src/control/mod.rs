@@ -3,6 +3,10 @@
 //! truth on quadratics: optimal rates, Riccati coefficients, trajectories and costs,
 //! drifts, and fixed-endpoint paths, in f64.
 
+pub mod action;
+pub mod cases;
 pub mod closed;
+pub mod gpu;
 
+pub use action::{Drift, DriftKind, PathConsts, PathShape};
 pub use closed::{Control, RateRow};

@@ -202,7 +202,7 @@ fn row_of(rows: &mut Vec<u64>, key: u64) -> u32 {
 }
 
 /// Threads per point: a power of two covering the point's blocks of four coordinates.
-fn lanes_for(problem: &Problem) -> Result<(usize, usize)> {
+pub(crate) fn lanes_for(problem: &Problem) -> Result<(usize, usize)> {
     let nb = problem.dim.div_ceil(4);
     let lanes = nb.next_power_of_two();
     if lanes > 256 {
@@ -217,7 +217,7 @@ fn lanes_for(problem: &Problem) -> Result<(usize, usize)> {
 /// The landscape's shared data in `arena` (curvature rows for the distinct spectra of
 /// `params`, the dense quadratic form, the teacher's samples) and its `Land` record;
 /// returns each learner's numbers with its curvature row.
-fn land_data(
+pub(crate) fn land_data(
     problem: &Problem,
     shared: &Shared<f64>,
     params: &[Params],
