@@ -352,3 +352,222 @@ fn the_action_gradient_matches_finite_differences() {
         }
     }
 }
+
+fn problem(
+    kind: rulelab::landscape::LandscapeKind,
+    dim: usize,
+    h: Vec<f64>,
+) -> rulelab::landscape::Problem {
+    use rulelab::landscape::{Noise, Problem, RuleKind, Spectrum};
+    Problem {
+        landscape: kind,
+        dim,
+        spectrum: Spectrum::List,
+        h,
+        noise: Noise::None,
+        rule: RuleKind::GD,
+        steps: 1,
+        record_every: 0,
+        threshold: None,
+        blowup: 1e30,
+        data_seed: 0,
+        teacher: None,
+        samples: 0,
+        label_noise: 0.0,
+    }
+}
+
+/// A straight line from a to b over N intervals.
+fn straight(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
+    (0..=n)
+        .flat_map(|m| {
+            let s = m as f64 / n as f64;
+            a.iter().zip(b).map(move |(x, y)| x + s * (y - x))
+        })
+        .collect()
+}
+
+/// On a quadratic with both ends fixed, the optimised discrete path (N = 200) is the
+/// Euler–Lagrange solution to within 1e-3 of the path's scale. The left-point
+/// convention weights interval n by e^{−γ t_n}, which is first-order in γΔt: the error
+/// halves when N doubles (shown at γ = 2, where N = 200 leaves 4e-3; γ = 1 leaves 1.8e-3).
+#[test]
+fn quadratic_paths_meet_the_euler_lagrange_solution() {
+    use rulelab::control::lbfgs::{Status, Stop};
+    use rulelab::control::{paths, Drift, PathConsts, PathShape};
+    use rulelab::gpu::Backend;
+    use rulelab::landscape::{data, LandscapeKind, Params};
+    let (h, mu, a, b, t_end) = (2.0, 1.0, -0.5, 1.5, 3.0);
+    let prob = problem(LandscapeKind::Quadratic, 1, vec![h]);
+    let p = Params {
+        mu,
+        ..Params::default()
+    };
+    let shared = data::build(&prob, &p);
+    let error = |gamma: f64, n: usize| {
+        let consts = [PathConsts {
+            gamma,
+            eta: 1.0,
+            k: 1.0,
+        }];
+        let shape = PathShape {
+            n,
+            t_end,
+            free_end: false,
+            drift: Drift::NONE,
+            g: vec![1.0],
+        };
+        let mut theta = straight(&[a], &[b], n);
+        let stop = Stop {
+            gtol: 1e-12,
+            ftol: 1e-15,
+            max_iter: 5000,
+            memory: 10,
+        };
+        let r = paths::solve(
+            &Backend::Cpu,
+            true,
+            &prob,
+            &shared,
+            &[p],
+            &consts,
+            &shape,
+            &mut theta,
+            &stop,
+        )
+        .unwrap();
+        assert_eq!(r[0].status, Status::Converged, "{:?}", r[0]);
+        let exact = Control::new(gamma, 1.0, 1.0)
+            .unwrap()
+            .fixed_endpoints(h, mu, a, b, t_end);
+        let scale = theta.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let worst = (0..=n)
+            .map(|m| (theta[m] - exact.at(t_end * m as f64 / n as f64)).abs())
+            .fold(0.0f64, f64::max);
+        worst / scale
+    };
+    for gamma in [0.0, 0.25, 0.5] {
+        let e = error(gamma, 200);
+        assert!(e < 1e-3, "γ = {gamma}: relative error {e}");
+    }
+    let (e200, e400) = (error(2.0, 200), error(2.0, 400));
+    assert!(
+        (e200 / e400 - 2.0).abs() < 0.2,
+        "first order: {e200} at N = 200, {e400} at N = 400"
+    );
+}
+
+/// The spec's reference case (§3): the double well from (−0.6, 0.55) to (1 + 1/16, 0),
+/// γ = 0.1, T = 4, N = 50, from a straight line. f32 on each device ends at the S of a
+/// tight f64 run; the optimal path climbs over the barrier (its loss is not monotone),
+/// which gradient flow from the same start never does.
+#[test]
+fn the_reference_double_well_case() {
+    use rulelab::control::lbfgs::{Status, Stop};
+    use rulelab::control::{paths, Drift, PathConsts, PathShape};
+    use rulelab::gpu::Backend;
+    use rulelab::landscape::{data, LandscapeKind, Params};
+    let prob = problem(LandscapeKind::DoubleWell, 2, vec![]);
+    let p = Params {
+        a: 1.0,
+        b: 1.0,
+        c: 1.0,
+        d: -0.5,
+        ..Params::default()
+    };
+    let shared = data::build(&prob, &p);
+    let consts = [PathConsts {
+        gamma: 0.1,
+        eta: 1.0,
+        k: 1.0,
+    }];
+    let shape = PathShape {
+        n: 50,
+        t_end: 4.0,
+        free_end: false,
+        drift: Drift::NONE,
+        g: vec![1.0, 1.0],
+    };
+    let start = straight(&[-0.6, 0.55], &[1.0 + 1.0 / 16.0, 0.0], 50);
+    let run = |backend: &Backend, reference: bool, stop: Stop| {
+        let mut theta = start.clone();
+        let r = paths::solve(
+            backend,
+            reference,
+            &prob,
+            &shared,
+            &[p],
+            &consts,
+            &shape,
+            &mut theta,
+            &stop,
+        )
+        .unwrap();
+        (r[0].clone(), theta)
+    };
+    let tight = Stop {
+        gtol: 1e-12,
+        ftol: 1e-15,
+        max_iter: 10000,
+        memory: 10,
+    };
+    let (best, path) = run(&Backend::Cpu, true, tight);
+    assert_eq!(best.status, Status::Converged);
+    assert!(best.s_final < best.s_init, "{best:?}");
+    eprintln!(
+        "reference case f64: S {:.8} -> {:.8} in {} iterations",
+        best.s_init, best.s_final, best.iterations
+    );
+    let f32_stop = Stop {
+        gtol: 1e-6,
+        ftol: 1e-8,
+        max_iter: 10000,
+        memory: 10,
+    };
+    let mut backends = vec![("cpu", Backend::Cpu)];
+    if let Some(gpu) = common_gpu() {
+        backends.push(("gpu", Backend::Gpu(gpu)));
+    }
+    for (name, b) in &backends {
+        let (r, _) = run(b, false, f32_stop);
+        eprintln!(
+            "reference case {name} f32: S {:.8} -> {:.8} in {} iterations ({:?})",
+            r.s_init, r.s_final, r.iterations, r.status
+        );
+        assert!(r.status != Status::Stalled, "{name}: {r:?}");
+        assert!(
+            rel(r.s_final, best.s_final) < 1e-5,
+            "{name}: f32 S {} vs f64 {}",
+            r.s_final,
+            best.s_final
+        );
+    }
+    // The loss along the optimal path climbs over the barrier between the wells.
+    let loss = |x: f64, y: f64| (x * x - 1.0).powi(2) + y * y - 0.5 * x;
+    let along: Vec<f64> = path.chunks(2).map(|q| loss(q[0], q[1])).collect();
+    assert!(
+        along.windows(2).any(|w| w[1] > w[0] + 1e-9),
+        "the path's loss is monotone"
+    );
+    // Gradient flow from the same start stays in the left well (θ1 ≈ −0.93).
+    let (mut x, mut y) = (-0.6f64, 0.55f64);
+    for _ in 0..200_000 {
+        let (gx, gy) = (4.0 * x * (x * x - 1.0) - 0.5, 2.0 * y);
+        x -= 1e-4 * gx;
+        y -= 1e-4 * gy;
+    }
+    assert!(
+        (x + 0.93).abs() < 0.01 && y.abs() < 1e-6,
+        "gradient flow ends at ({x}, {y})"
+    );
+}
+
+fn common_gpu() -> Option<std::sync::Arc<rulelab::gpu::Gpu>> {
+    match rulelab::gpu::Gpu::new() {
+        Ok(g) => Some(std::sync::Arc::new(g)),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but no adapter: {e}")
+        }
+        Err(_) => None,
+    }
+}

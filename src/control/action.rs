@@ -57,7 +57,9 @@ impl Drift {
         match self.kind {
             DriftKind::None => F::zero(),
             DriftKind::Decay => -c * theta[i],
-            DriftKind::Rotation if i.is_multiple_of(2) => theta.get(i + 1).map_or(F::zero(), |&y| -c * y),
+            DriftKind::Rotation if i.is_multiple_of(2) => {
+                theta.get(i + 1).map_or(F::zero(), |&y| -c * y)
+            }
             DriftKind::Rotation => c * theta[i - 1],
         }
     }
@@ -70,7 +72,9 @@ impl Drift {
             DriftKind::None => F::zero(),
             DriftKind::Decay => -c * u[i],
             // J_f = q [[0, −1], [1, 0]] per pair; its transpose q [[0, 1], [−1, 0]].
-            DriftKind::Rotation if i.is_multiple_of(2) => u.get(i + 1).map_or(F::zero(), |&y| c * y),
+            DriftKind::Rotation if i.is_multiple_of(2) => {
+                u.get(i + 1).map_or(F::zero(), |&y| c * y)
+            }
             DriftKind::Rotation => -c * u[i - 1],
         }
     }

@@ -7,6 +7,8 @@ pub mod action;
 pub mod cases;
 pub mod closed;
 pub mod gpu;
+pub mod lbfgs;
+pub mod paths;
 
 pub use action::{Drift, DriftKind, PathConsts, PathShape};
 pub use closed::{Control, RateRow};
