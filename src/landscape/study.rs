@@ -70,6 +70,165 @@ fn rule_kind(key: &str, v: &Value) -> Result<RuleKind> {
     })
 }
 
+/// Parses a `[landscape]` section: the problem's landscape part, every learner's
+/// landscape numbers, and the keys of learner numbers it set (each must have an effect).
+/// `forbidden` keys are refused (a family that has no use for them).
+pub fn parse_landscape(
+    landscape: &Table,
+    forbidden: &[&str],
+) -> Result<(Problem, Params, Vec<String>)> {
+    for k in forbidden {
+        if landscape.contains_key(*k) {
+            return Err(err(format!("landscape.{k}"), "has no effect here"));
+        }
+    }
+    let mut base = Params::default();
+    let kinds = LandscapeKind::names();
+    let kind_value = landscape.get("kind").ok_or_else(|| {
+        err(
+            "landscape.kind",
+            format!("is required: one of {}", kinds.join(", ")),
+        )
+    })?;
+    let kind = LandscapeKind::from_name(string("landscape.kind", kind_value, &kinds)?)
+        .expect("a listed name");
+    let mut problem = Problem {
+        landscape: kind,
+        dim: 0,
+        spectrum: Spectrum::Logspace,
+        h: vec![],
+        noise: Noise::None,
+        rule: RuleKind::GD,
+        steps: 0,
+        record_every: 0,
+        threshold: None,
+        blowup: 1e30,
+        data_seed: 0,
+        teacher: None,
+        samples: 0,
+        label_noise: 0.1,
+    };
+    let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
+    let mut fixed_keys = Vec::new();
+    const LANDSCAPE_KEYS: &[&str] = &[
+        "kind",
+        "dim",
+        "spectrum",
+        "h",
+        "noise",
+        "noise_sigma",
+        "theta0",
+        "theta0_noise",
+        "mu",
+        "h_min",
+        "h_max",
+        "alpha",
+        "a",
+        "b",
+        "c",
+        "d",
+        "data_seed",
+        "samples",
+        "label_noise",
+        "d_in",
+        "hidden",
+        "minibatch",
+    ];
+    for (k, v) in landscape {
+        let key = format!("landscape.{k}");
+        match k.as_str() {
+            "kind" => {}
+            "dim" => problem.dim = integer(&key, v, 1, 1024)?,
+            "spectrum" => {
+                problem.spectrum = Spectrum::from_name(string(&key, v, &Spectrum::names())?)
+                    .expect("a listed name")
+            }
+            "h" => {
+                problem.h = v
+                    .as_array()
+                    .ok_or_else(|| err(&key, "must be a list of numbers"))?
+                    .iter()
+                    .map(|x| number(&key, x))
+                    .collect::<Result<_>>()?;
+                problem.spectrum = Spectrum::List;
+            }
+            "noise" => {
+                problem.noise =
+                    Noise::from_name(string(&key, v, &Noise::names())?).expect("a listed name")
+            }
+            "data_seed" => problem.data_seed = integer(&key, v, 0, i64::MAX)? as u64,
+            "samples" => {
+                let n = integer(&key, v, 1, 1 << 20)?;
+                problem.samples = n;
+                t_samples = Some(n);
+            }
+            "label_noise" => problem.label_noise = finite(&key, v)?,
+            "d_in" => d_in = Some(integer(&key, v, 1, 1024)?),
+            "hidden" => hidden = Some(integer(&key, v, 1, 1024)?),
+            "minibatch" => minibatch = integer(&key, v, 0, 1 << 20)?,
+            name if Params::NAMES.contains(&name)
+                && !Params::is_rule_number(name)
+                && name != "seed"
+                && name != "rule" =>
+            {
+                base.set(name, finite(&key, v)?);
+                fixed_keys.push(key.clone());
+            }
+            _ => return Err(unknown_key("landscape", k, LANDSCAPE_KEYS)),
+        }
+    }
+    if kind == LandscapeKind::TeacherStudent {
+        let (Some(d_in), Some(hidden), Some(samples)) = (d_in, hidden, t_samples) else {
+            return Err(err(
+                "landscape",
+                "teacher_student needs d_in, hidden and samples",
+            ));
+        };
+        problem.teacher = Some(TeacherShape {
+            d_in,
+            hidden,
+            samples,
+            minibatch,
+        });
+        if problem.dim == 0 {
+            problem.dim = hidden * d_in + hidden;
+        }
+        if !landscape.contains_key("theta0") {
+            base.theta0 = 0.0;
+        }
+        if !landscape.contains_key("theta0_noise") {
+            base.theta0_noise = 0.5;
+        }
+    }
+    if problem.dim == 0 {
+        return Err(err("landscape.dim", "is required: an integer in 1..=1024"));
+    }
+    // Landscape keys that shape nothing this landscape has.
+    let kind_is = |ks: &[LandscapeKind]| ks.contains(&kind);
+    use LandscapeKind::*;
+    for (k, applies) in [
+        ("samples", kind_is(&[LinearRegression, TeacherStudent])),
+        ("label_noise", kind_is(&[LinearRegression])),
+        ("d_in", kind_is(&[TeacherStudent])),
+        ("hidden", kind_is(&[TeacherStudent])),
+        ("minibatch", kind_is(&[TeacherStudent])),
+        (
+            "data_seed",
+            kind_is(&[QuadraticDense, LinearRegression, TeacherStudent]),
+        ),
+        ("spectrum", kind_is(&[Quadratic, QuadraticDense])),
+        ("h", kind_is(&[Quadratic, QuadraticDense])),
+    ] {
+        if landscape.contains_key(k) && !applies {
+            return Err(err(
+                format!("landscape.{k}"),
+                format!("has no effect on {}", kind.name()),
+            ));
+        }
+    }
+    Ok((problem, base, fixed_keys))
+}
+
 impl LandscapeStudy {
     /// The problem a learner runs: the sweep's, with the learner's rule kind.
     pub fn problem_for(&self, p: &Params) -> Problem {
@@ -88,18 +247,8 @@ impl Study for LandscapeStudy {
     const SECTIONS: &'static [&'static str] = &["landscape", "rule", "run", "output"];
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, Params)> {
-        let mut base = Params::default();
         let landscape = section(root, "landscape", true)?.expect("required");
         let rule = section(root, "rule", true)?.expect("required");
-        let kinds = LandscapeKind::names();
-        let kind_value = landscape.get("kind").ok_or_else(|| {
-            err(
-                "landscape.kind",
-                format!("is required: one of {}", kinds.join(", ")),
-            )
-        })?;
-        let kind = LandscapeKind::from_name(string("landscape.kind", kind_value, &kinds)?)
-            .expect("a listed name");
         let rule_kind = rule_kind(
             "rule.kind",
             rule.get("kind").ok_or_else(|| {
@@ -110,117 +259,8 @@ impl Study for LandscapeStudy {
             })?,
         )?;
 
-        let mut problem = Problem {
-            landscape: kind,
-            dim: 0,
-            spectrum: Spectrum::Logspace,
-            h: vec![],
-            noise: Noise::None,
-            rule: rule_kind,
-            steps: 0,
-            record_every: 0,
-            threshold: None,
-            blowup: 1e30,
-            data_seed: 0,
-            teacher: None,
-            samples: 0,
-            label_noise: 0.1,
-        };
-        let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
-        let mut fixed_keys = Vec::new();
-        const LANDSCAPE_KEYS: &[&str] = &[
-            "kind",
-            "dim",
-            "spectrum",
-            "h",
-            "noise",
-            "noise_sigma",
-            "theta0",
-            "theta0_noise",
-            "mu",
-            "h_min",
-            "h_max",
-            "alpha",
-            "a",
-            "b",
-            "c",
-            "d",
-            "data_seed",
-            "samples",
-            "label_noise",
-            "d_in",
-            "hidden",
-            "minibatch",
-        ];
-        for (k, v) in landscape {
-            let key = format!("landscape.{k}");
-            match k.as_str() {
-                "kind" => {}
-                "dim" => problem.dim = integer(&key, v, 1, 1024)?,
-                "spectrum" => {
-                    problem.spectrum = Spectrum::from_name(string(&key, v, &Spectrum::names())?)
-                        .expect("a listed name")
-                }
-                "h" => {
-                    problem.h = v
-                        .as_array()
-                        .ok_or_else(|| err(&key, "must be a list of numbers"))?
-                        .iter()
-                        .map(|x| number(&key, x))
-                        .collect::<Result<_>>()?;
-                    problem.spectrum = Spectrum::List;
-                }
-                "noise" => {
-                    problem.noise =
-                        Noise::from_name(string(&key, v, &Noise::names())?).expect("a listed name")
-                }
-                "data_seed" => problem.data_seed = integer(&key, v, 0, i64::MAX)? as u64,
-                "samples" => {
-                    let n = integer(&key, v, 1, 1 << 20)?;
-                    problem.samples = n;
-                    t_samples = Some(n);
-                }
-                "label_noise" => problem.label_noise = finite(&key, v)?,
-                "d_in" => d_in = Some(integer(&key, v, 1, 1024)?),
-                "hidden" => hidden = Some(integer(&key, v, 1, 1024)?),
-                "minibatch" => minibatch = integer(&key, v, 0, 1 << 20)?,
-                name if Params::NAMES.contains(&name)
-                    && !Params::is_rule_number(name)
-                    && name != "seed"
-                    && name != "rule" =>
-                {
-                    base.set(name, finite(&key, v)?);
-                    fixed_keys.push(key.clone());
-                }
-                _ => return Err(unknown_key("landscape", k, LANDSCAPE_KEYS)),
-            }
-        }
-        if kind == LandscapeKind::TeacherStudent {
-            let (Some(d_in), Some(hidden), Some(samples)) = (d_in, hidden, t_samples) else {
-                return Err(err(
-                    "landscape",
-                    "teacher_student needs d_in, hidden and samples",
-                ));
-            };
-            problem.teacher = Some(TeacherShape {
-                d_in,
-                hidden,
-                samples,
-                minibatch,
-            });
-            if problem.dim == 0 {
-                problem.dim = hidden * d_in + hidden;
-            }
-            if !landscape.contains_key("theta0") {
-                base.theta0 = 0.0;
-            }
-            if !landscape.contains_key("theta0_noise") {
-                base.theta0_noise = 0.5;
-            }
-        }
-        if problem.dim == 0 {
-            return Err(err("landscape.dim", "is required: an integer in 1..=1024"));
-        }
+        let (mut problem, mut base, mut fixed_keys) = parse_landscape(landscape, &[])?;
+        problem.rule = rule_kind;
         let mut explicit = Vec::new();
         let rule_keys: Vec<&str> = std::iter::once("kind")
             .chain(Hp::ALL.iter().map(|hp| hp.name()))
@@ -266,29 +306,6 @@ impl Study for LandscapeStudy {
                     problem.record_every, problem.steps
                 ),
             ));
-        }
-        // Landscape keys that shape nothing this landscape has.
-        let kind_is = |ks: &[LandscapeKind]| ks.contains(&kind);
-        use LandscapeKind::*;
-        for (k, applies) in [
-            ("samples", kind_is(&[LinearRegression, TeacherStudent])),
-            ("label_noise", kind_is(&[LinearRegression])),
-            ("d_in", kind_is(&[TeacherStudent])),
-            ("hidden", kind_is(&[TeacherStudent])),
-            ("minibatch", kind_is(&[TeacherStudent])),
-            (
-                "data_seed",
-                kind_is(&[QuadraticDense, LinearRegression, TeacherStudent]),
-            ),
-            ("spectrum", kind_is(&[Quadratic, QuadraticDense])),
-            ("h", kind_is(&[Quadratic, QuadraticDense])),
-        ] {
-            if landscape.contains_key(k) && !applies {
-                return Err(err(
-                    format!("landscape.{k}"),
-                    format!("has no effect on {}", kind.name()),
-                ));
-            }
         }
         let mut trajectories = false;
         if let Some(output) = section(root, "output", false)? {
