@@ -40,22 +40,10 @@ enum Command {
     },
     /// Run a sweep: a grid of learners from a TOML config.
     Sweep {
-        /// The sweep config (see examples/sweeps/).
-        config: PathBuf,
-        /// Output directory: results.csv, manifest.json, summary.svg, trajectories.csv.
-        #[arg(long)]
-        out: PathBuf,
-        /// Run the K-th of N equal parts of the grid (0-based). Inside a Slurm array job
-        /// the default comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.
-        #[arg(long)]
-        shard: Option<String>,
-        /// Continue a sweep in --out from its last finished chunk (its files are
-        /// checked against the manifest first and cut back to what verifies).
-        #[arg(long)]
-        resume: bool,
-        /// Run a sweep past 2^24 learners or about 4 GB of output without asking.
-        #[arg(long)]
-        yes: bool,
+        /// The sweep config (see examples/sweeps/). Output: results.csv, manifest.json,
+        /// summary.svg and .png, trajectories.csv.
+        #[command(flatten)]
+        run: cli::sweep::RunArgs,
     },
     /// Join shard outputs of one sweep into one results.csv and manifest.
     Merge {
@@ -95,16 +83,12 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Devices => cli::devices::run(),
             Command::Check { family, seed } => cli::check::run(device, &family, seed),
-            Command::Sweep {
-                config,
-                out,
-                shard,
-                resume,
-                yes,
-            } => cli::sweep::run(device, &config, &out, shard.as_deref(), resume, yes),
+            Command::Sweep { run } => {
+                cli::sweep::run::<rulelab::landscape::LandscapeStudy>(device, &run)
+            }
             Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
             Command::Bench { what } => cli::bench::run(device, what),
-            Command::Control { what } => cli::control::run(what),
+            Command::Control { what } => cli::control::run(device, what),
         }
     });
     match result {

@@ -1,5 +1,5 @@
 //! Every example config, run on the CPU device, gives pinned results: a change that
-//! moves one byte of an example's results.csv or trajectories.csv fails here. The CPU
+//! moves one byte of an example's result or series file fails here. The CPU
 //! device's answers do not depend on the machine's vector width (IEEE operations round
 //! the same at any width and nothing is fused), so the fast examples also run capped
 //! at AVX2 and at the x86-64 baseline and must give the same bytes.
@@ -10,19 +10,37 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (example, FNV-1a 64 of results.csv, of trajectories.csv or 0 when it writes none,
-/// also run at narrower vector widths).
+/// (example under examples/, FNV-1a 64 of its results file (results.csv, paths.csv),
+/// of its series file (trajectories.csv, points.csv) or 0 when it writes none, also run
+/// at narrower vector widths).
 const PINS: &[(&str, u64, u64, bool)] = &[
-    ("quickstart", 0xcf1a6d37095d2454, 0xb576431383718781, true),
     (
-        "rosenbrock_momentum",
+        "control/double_well",
+        0x3f7c956c56f740ad,
+        0xd5cbc8c222790b4a,
+        false,
+    ),
+    (
+        "control/double_well_starts",
+        0xf702e8007d8a9139,
+        0x95f30348c8cbca1f,
+        false,
+    ),
+    (
+        "sweeps/quickstart",
+        0xcf1a6d37095d2454,
+        0xb576431383718781,
+        true,
+    ),
+    (
+        "sweeps/rosenbrock_momentum",
         0x8f8b0ac5257a2e86,
         0x8e15b9ac85da7302,
         true,
     ),
-    ("s1_adam_quadratic", 0x9f4b593a4b680ba0, 0, false),
+    ("sweeps/s1_adam_quadratic", 0x9f4b593a4b680ba0, 0, false),
     (
-        "teacher_student",
+        "sweeps/teacher_student",
         0xed70eb84720574b7,
         0x7a6dfd9112b232c3,
         false,
@@ -41,23 +59,24 @@ fn hash_of(path: &Path) -> u64 {
 
 fn run_example(name: &str, simd: Option<&str>) -> (u64, u64) {
     let config = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/sweeps")
+        .join("examples")
         .join(format!("{name}.toml"));
     let out: PathBuf = std::env::temp_dir().join(format!(
-        "rulelab-pin-{}-{name}-{}",
+        "rulelab-pin-{}-{}-{}",
         std::process::id(),
+        name.replace('/', "-"),
         simd.unwrap_or("native")
     ));
     let _ = std::fs::remove_dir_all(&out);
+    let (command, files): (&[&str], _) = if name.starts_with("control/") {
+        (&["control", "path"], ["paths.csv", "points.csv"])
+    } else {
+        (&["sweep"], ["results.csv", "trajectories.csv"])
+    };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulelab"));
-    cmd.args([
-        "sweep",
-        config.to_str().unwrap(),
-        "--device",
-        "cpu",
-        "--out",
-    ])
-    .arg(&out);
+    cmd.args(command)
+        .args([config.to_str().unwrap(), "--device", "cpu", "--out"])
+        .arg(&out);
     if let Some(s) = simd {
         cmd.env("RULELAB_SIMD", s);
     }
@@ -67,22 +86,23 @@ fn run_example(name: &str, simd: Option<&str>) -> (u64, u64) {
         "{name}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let hashes = (
-        hash_of(&out.join("results.csv")),
-        hash_of(&out.join("trajectories.csv")),
-    );
+    let hashes = (hash_of(&out.join(files[0])), hash_of(&out.join(files[1])));
     std::fs::remove_dir_all(&out).ok();
     hashes
 }
 
 #[test]
 fn every_example_gives_its_pinned_results() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sweeps");
-    let mut examples: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut examples: Vec<String> = ["control", "sweeps"]
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .map(move |p| format!("{dir}/{}", p.file_stem().unwrap().to_string_lossy()))
+        })
         .collect();
     examples.sort();
     let pinned: Vec<&str> = PINS.iter().map(|p| p.0).collect();

@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use rulelab::control::closed;
+use rulelab::gpu::DeviceChoice;
 use rulelab::Result;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -41,10 +42,17 @@ pub enum ControlWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Optimal paths by batched L-BFGS from a TOML config (see examples/control/).
+    /// Output: paths.csv, points.csv, manifest.json, summary.svg and .png.
+    Path {
+        #[command(flatten)]
+        run: super::sweep::RunArgs,
+    },
 }
 
-pub fn run(what: ControlWhat) -> Result<ExitCode> {
+pub fn run(device: DeviceChoice, what: ControlWhat) -> Result<ExitCode> {
     match what {
+        ControlWhat::Path { run } => super::sweep::run::<rulelab::control::PathStudy>(device, &run),
         ControlWhat::Rates {
             eta,
             k,

@@ -1,25 +1,49 @@
 //! `rulelab sweep` and `rulelab merge`.
 
 use rulelab::gpu::{Backend, DeviceChoice};
-use rulelab::landscape::SweepConfig;
-use rulelab::sweep::{self, RunOptions, Shard, Study};
+use rulelab::sweep::{self, RunOptions, Shard, Study, StudyConfig};
 use rulelab::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn run(
-    device: DeviceChoice,
-    config: &Path,
-    out: &Path,
-    shard: Option<&str>,
-    resume: bool,
-    yes: bool,
-) -> Result<ExitCode> {
+/// The arguments of every command that runs a study.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The config (TOML).
+    pub config: PathBuf,
+    /// Output directory (new, or one to --resume).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run the K-th of N equal parts of the grid (0-based). Inside a Slurm array job
+    /// the default comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Continue a run in --out from its last finished chunk (its files are checked
+    /// against the manifest first and cut back to what verifies).
+    #[arg(long)]
+    pub resume: bool,
+    /// Run past 2^24 learners or about 4 GB of output without asking.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Runs (or resumes) a study of family S from its config file: `rulelab sweep` and
+/// `rulelab control path`.
+pub fn run<S: Study>(device: DeviceChoice, args: &RunArgs) -> Result<ExitCode> {
+    let RunArgs {
+        config,
+        out,
+        shard,
+        resume,
+        yes,
+    } = args;
+    let (config, out, resume, yes) = (config.as_path(), out.as_path(), *resume, *yes);
+    let shard = shard.as_deref();
     let text = std::fs::read_to_string(config).map_err(|e| Error::Io {
         path: config.display().to_string(),
         source: e,
     })?;
-    let cfg = SweepConfig::from_toml(&text)?;
+    let cfg = StudyConfig::<S>::from_toml(&text)?;
     // An explicit --shard wins; inside a Slurm array job the task picks its part.
     let shard = match shard {
         Some(s) => Shard::parse(s)?,
@@ -29,11 +53,11 @@ pub fn run(
     // From here Ctrl-C asks the run to stop at a chunk boundary (a second one kills).
     rulelab::interrupt::install();
     eprintln!(
-        "sweep: {} learners ({}, D = {}, {} steps), shard {}/{}, on {} — {}",
+        "{}: {} {} ({}), shard {}/{}, on {} — {}",
+        S::FAMILY,
         cfg.grid_size(),
+        S::LEARNERS,
         cfg.study.describe(),
-        cfg.study.problem.dim,
-        cfg.study.problem.steps,
         shard.index,
         shard.count,
         backend.kind(),
@@ -57,11 +81,13 @@ pub fn run(
     let m = &report.manifest;
     if report.ran_chunks > 0 {
         println!(
-            "wrote {} ({} learners, {:.2} s compute, {:.3e} learner-steps/s)",
-            out.join("results.csv").display(),
+            "wrote {} ({} {}, {:.2} s compute, {:.3e} {}/s)",
+            out.join(&m.results_file).display(),
             m.end - m.first,
+            S::LEARNERS,
             m.compute_seconds,
-            m.learner_steps_per_s
+            m.learner_steps_per_s,
+            S::WORK
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -73,7 +99,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode> {
         "merged {} shards: {} learners into {}{}",
         dirs.len(),
         m.grid_size,
-        out.join("results.csv").display(),
+        out.join(&m.results_file).display(),
         if m.device == "mixed" {
             " (from more than one device: see sources in manifest.json)"
         } else {

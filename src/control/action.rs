@@ -120,13 +120,19 @@ pub fn action<F: Real>(
     let h = curvature::<F>(problem, shared, p);
     let g: Vec<F> = shape.g.iter().map(|&x| F::c(x)).collect();
     let (eta, k) = (F::c(c.eta), F::c(c.k));
-    let w = |m: usize| F::c((-c.gamma * m as f64 * shape.t_end / n as f64).exp() / n as f64);
+    // w_m = e^{−γ t_m} / N, by one exponential and a product per step.
+    let decay = (-c.gamma * shape.t_end / n as f64).exp();
+    let (mut w_prev, mut w_m) = (F::zero(), 1.0 / n as f64);
     let mut lgrad = vec![F::zero(); d];
     let mut v_prev = vec![F::zero(); d];
     let mut v = vec![F::zero(); d];
     let mut gv = vec![F::zero(); d];
     let mut s = F::zero();
-    grad.iter_mut().for_each(|x| *x = F::zero());
+    // Fixed points have zero gradient; every free point is written below.
+    grad[..d].iter_mut().for_each(|x| *x = F::zero());
+    if !shape.free_end {
+        grad[n * d..].iter_mut().for_each(|x| *x = F::zero());
+    }
     for m in 0..=n {
         let at = &theta[m * d..(m + 1) * d];
         // v_m and the running cost of interval m.
@@ -139,20 +145,23 @@ pub fn action<F: Real>(
                 gv[i] = g[i] * v[i];
                 kinetic = kinetic + gv[i] * v[i];
             }
-            s = s + w(m) * (kinetic / (F::c(2.0) * eta) + k * loss);
+            s = s + F::c(w_m) * (kinetic / (F::c(2.0) * eta) + k * loss);
         }
         let free = m > 0 && (m < n || shape.free_end);
         if free {
             let out = &mut grad[m * d..(m + 1) * d];
             for i in 0..d {
-                let mut x = w(m - 1) * g[i] * v_prev[i] / (eta * dt);
+                let mut x = w_prev * g[i] * v_prev[i] / (eta * dt);
                 if m < n {
-                    x = x + w(m) * (-(gv[i] / dt + shape.drift.jt(&gv, i)) / eta + k * lgrad[i]);
+                    x = x + F::c(w_m)
+                        * (-(gv[i] / dt + shape.drift.jt(&gv, i)) / eta + k * lgrad[i]);
                 }
                 out[i] = x;
             }
         }
         std::mem::swap(&mut v_prev, &mut v);
+        w_prev = F::c(w_m);
+        w_m *= decay;
     }
     s
 }

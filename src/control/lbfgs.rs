@@ -10,14 +10,21 @@
 //! `max_iter`.
 
 use crate::error::Result;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Something that evaluates S and its gradient for every path of a batch at once.
 pub trait Evaluate {
-    /// S per path and the gradient (same layout as `theta`); paths with `active` false
-    /// may be skipped (their results are ignored).
-    fn eval(&mut self, theta: &[f64], active: &[bool]) -> Result<(Vec<f64>, Vec<f64>)>;
+    /// S per path into `s` and the gradient into `grad` (same layout as `theta`);
+    /// paths with `active` false may be skipped (their results are ignored).
+    fn eval(
+        &mut self,
+        theta: &[f64],
+        active: &[bool],
+        s: &mut [f64],
+        grad: &mut [f64],
+    ) -> Result<()>;
 }
 
 /// When to stop.
@@ -64,43 +71,75 @@ pub struct PathResult {
     pub evaluations: usize,
 }
 
+/// One path's optimiser state, with every buffer it needs allocated once.
 struct Lane {
     f: f64,
     g: Vec<f64>,
+    /// (s, y, 1/sᵀy), oldest first.
     history: VecDeque<(Vec<f64>, Vec<f64>, f64)>,
     done: Option<Status>,
     iterations: usize,
     evaluations: usize,
     s_init: f64,
+    // This iteration's line search.
+    dir: Vec<f64>,
+    alpha: Vec<f64>,
+    step: f64,
+    slope: f64,
+    searching: bool,
+    /// S of the accepted step; its point and gradient are in x_new and g_new.
+    accepted: Option<f64>,
+    x_new: Vec<f64>,
+    g_new: Vec<f64>,
+    best_tried: f64,
 }
 
+/// aᵀb with eight partial sums, which the compiler turns into vector instructions (a
+/// single running sum must stay sequential); the two-loop recursion is mostly dots.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 fn max_abs(a: &[f64]) -> f64 {
     a.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// −H g by the two-loop recursion over the history.
-fn direction(g: &[f64], history: &VecDeque<(Vec<f64>, Vec<f64>, f64)>) -> Vec<f64> {
-    let mut q: Vec<f64> = g.to_vec();
-    let mut alpha = Vec::with_capacity(history.len());
+/// d = −H g by the two-loop recursion over the history (`alpha` is scratch).
+fn direction(
+    g: &[f64],
+    history: &VecDeque<(Vec<f64>, Vec<f64>, f64)>,
+    d: &mut [f64],
+    alpha: &mut Vec<f64>,
+) {
+    d.copy_from_slice(g);
+    alpha.clear();
     for (s, y, rho) in history.iter().rev() {
-        let a = rho * dot(s, &q);
-        q.iter_mut().zip(y).for_each(|(qi, yi)| *qi -= a * yi);
+        let a = rho * dot(s, d);
+        d.iter_mut().zip(y).for_each(|(qi, yi)| *qi -= a * yi);
         alpha.push(a);
     }
     if let Some((s, y, _)) = history.back() {
         let gamma = dot(s, y) / dot(y, y);
-        q.iter_mut().for_each(|x| *x *= gamma);
+        d.iter_mut().for_each(|x| *x *= gamma);
     }
     for ((s, y, rho), a) in history.iter().zip(alpha.iter().rev()) {
-        let b = rho * dot(y, &q);
-        q.iter_mut().zip(s).for_each(|(qi, si)| *qi += (a - b) * si);
+        let b = rho * dot(y, d);
+        d.iter_mut().zip(s).for_each(|(qi, si)| *qi += (a - b) * si);
     }
-    q.iter_mut().for_each(|x| *x = -*x);
-    q
+    d.iter_mut().for_each(|x| *x = -*x);
 }
 
 /// Minimises S for every path of `theta` (paths × len values, updated in place).
@@ -112,129 +151,154 @@ pub fn minimise(
 ) -> Result<Vec<PathResult>> {
     let n_paths = theta.len() / len;
     let all = vec![true; n_paths];
-    let (f0, g0) = eval.eval(theta, &all)?;
+    let (mut f, mut g) = (vec![0.0; n_paths], vec![0.0; theta.len()]);
+    eval.eval(theta, &all, &mut f, &mut g)?;
+    let (f0, g0) = (&f, &g);
     let mut lanes: Vec<Lane> = (0..n_paths)
-        .map(|p| Lane {
-            f: f0[p],
-            g: g0[p * len..(p + 1) * len].to_vec(),
-            history: VecDeque::new(),
-            done: None,
-            iterations: 0,
-            evaluations: 1,
-            s_init: f0[p],
+        .map(|p| {
+            let g = g0[p * len..(p + 1) * len].to_vec();
+            let done = if !f0[p].is_finite() {
+                Some(Status::Stalled)
+            } else if max_abs(&g) <= stop.gtol {
+                Some(Status::Converged)
+            } else {
+                None
+            };
+            Lane {
+                f: f0[p],
+                g,
+                history: VecDeque::with_capacity(stop.memory),
+                done,
+                iterations: 0,
+                evaluations: 1,
+                s_init: f0[p],
+                dir: vec![0.0; len],
+                alpha: Vec::with_capacity(stop.memory),
+                step: 0.0,
+                slope: 0.0,
+                searching: false,
+                accepted: None,
+                x_new: vec![0.0; len],
+                g_new: vec![0.0; len],
+                best_tried: f64::INFINITY,
+            }
         })
         .collect();
-    for l in &mut lanes {
-        if max_abs(&l.g) <= stop.gtol {
-            l.done = Some(Status::Converged);
-        }
-        if !l.f.is_finite() {
-            l.done = Some(Status::Stalled);
-        }
-    }
     const ARMIJO: f64 = 1e-4;
     const HALVINGS: usize = 40;
+    // Paths per rayon task: one path's work is microseconds.
+    const GRAIN: usize = 16;
+    // Trial points; a path not searching keeps stale values the evaluator may ignore.
+    let mut trial = theta.to_vec();
+    // The host's work per path (directions, trial points, updates) runs in parallel
+    // over paths: with thousands of paths it is as large as the evaluations.
     for _ in 0..stop.max_iter {
-        let running: Vec<bool> = lanes.iter().map(|l| l.done.is_none()).collect();
-        if !running.iter().any(|&r| r) {
+        if lanes.iter().all(|l| l.done.is_some()) {
             break;
         }
         // Directions and first trial steps.
-        let mut dirs: Vec<Vec<f64>> = Vec::with_capacity(n_paths);
-        let mut steps = vec![0.0; n_paths];
-        let mut slopes = vec![0.0; n_paths];
-        for (p, l) in lanes.iter_mut().enumerate() {
-            if !running[p] {
-                dirs.push(vec![]);
-                continue;
+        lanes.par_iter_mut().with_min_len(GRAIN).for_each(|l| {
+            l.searching = l.done.is_none();
+            l.accepted = None;
+            l.best_tried = f64::INFINITY;
+            if !l.searching {
+                return;
             }
-            let mut d = direction(&l.g, &l.history);
-            let mut slope = dot(&l.g, &d);
-            if slope.is_nan() || slope >= 0.0 {
+            direction(&l.g, &l.history, &mut l.dir, &mut l.alpha);
+            l.slope = dot(&l.g, &l.dir);
+            if l.slope.is_nan() || l.slope >= 0.0 {
                 // Not a descent direction: forget the history, go down the gradient.
                 l.history.clear();
-                d = l.g.iter().map(|x| -x).collect();
-                slope = -dot(&l.g, &l.g);
+                l.dir.iter_mut().zip(&l.g).for_each(|(d, g)| *d = -g);
+                l.slope = -dot(&l.g, &l.g);
             }
-            steps[p] = if l.history.is_empty() {
+            l.step = if l.history.is_empty() {
                 (1.0 / max_abs(&l.g)).min(1.0)
             } else {
                 1.0
             };
-            slopes[p] = slope;
-            dirs.push(d);
-        }
+        });
+        let running: Vec<bool> = lanes.iter().map(|l| l.searching).collect();
         // Backtracking, all searching paths evaluated together.
-        let mut searching = running.clone();
-        // Per path: S, the point and the gradient of its accepted step.
-        type Step = (f64, Vec<f64>, Vec<f64>);
-        let mut accepted: Vec<Option<Step>> = vec![None; n_paths];
-        let mut best_tried = vec![f64::INFINITY; n_paths];
-        let mut trial = theta.to_vec();
         for _ in 0..HALVINGS {
+            let searching: Vec<bool> = lanes.iter().map(|l| l.searching).collect();
             if !searching.iter().any(|&s| s) {
                 break;
             }
-            for p in 0..n_paths {
-                if searching[p] {
+            trial
+                .par_chunks_mut(len)
+                .zip(theta.par_chunks(len))
+                .zip(&lanes)
+                .with_min_len(GRAIN)
+                .filter(|(_, l)| l.searching)
+                .for_each(|((t, x), l)| {
                     for i in 0..len {
-                        trial[p * len + i] = theta[p * len + i] + steps[p] * dirs[p][i];
+                        t[i] = x[i] + l.step * l.dir[i];
                     }
-                }
-            }
-            let (f, g) = eval.eval(&trial, &searching)?;
-            for p in 0..n_paths {
-                if !searching[p] {
-                    continue;
-                }
-                lanes[p].evaluations += 1;
-                best_tried[p] = best_tried[p].min(f[p]);
-                if f[p].is_finite() && f[p] <= lanes[p].f + ARMIJO * steps[p] * slopes[p] {
-                    accepted[p] = Some((
-                        f[p],
-                        trial[p * len..(p + 1) * len].to_vec(),
-                        g[p * len..(p + 1) * len].to_vec(),
-                    ));
-                    searching[p] = false;
-                } else {
-                    steps[p] *= 0.5;
-                }
-            }
-        }
-        for (p, l) in lanes.iter_mut().enumerate() {
-            if !running[p] {
-                continue;
-            }
-            l.iterations += 1;
-            let Some((f_new, x_new, g_new)) = accepted[p].take() else {
-                // No trial lowered S enough: within the evaluation's resolution the
-                // path is at its minimum, or it is stuck.
-                let flat = (best_tried[p] - l.f).abs() <= stop.ftol * l.f.abs().max(1e-300) * 10.0;
-                l.done = Some(if flat || max_abs(&l.g) <= stop.gtol * 10.0 {
-                    Status::Converged
-                } else {
-                    Status::Stalled
                 });
-                continue;
-            };
-            let x_old = &theta[p * len..(p + 1) * len];
-            let s: Vec<f64> = x_new.iter().zip(x_old).map(|(a, b)| a - b).collect();
-            let y: Vec<f64> = g_new.iter().zip(&l.g).map(|(a, b)| a - b).collect();
-            let sy = dot(&s, &y);
-            if sy > 1e-12 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
-                if l.history.len() == stop.memory {
-                    l.history.pop_front();
-                }
-                l.history.push_back((s, y, 1.0 / sy));
-            }
-            let change = (l.f - f_new).abs() / l.f.abs().max(f_new.abs()).max(1e-300);
-            theta[p * len..(p + 1) * len].copy_from_slice(&x_new);
-            l.f = f_new;
-            l.g = g_new;
-            if max_abs(&l.g) <= stop.gtol || change <= stop.ftol {
-                l.done = Some(Status::Converged);
-            }
+            eval.eval(&trial, &searching, &mut f, &mut g)?;
+            lanes
+                .par_iter_mut()
+                .zip(trial.par_chunks(len))
+                .zip(g.par_chunks(len))
+                .zip(&f)
+                .with_min_len(GRAIN)
+                .filter(|(((l, _), _), _)| l.searching)
+                .for_each(|(((l, t), g), &f)| {
+                    l.evaluations += 1;
+                    l.best_tried = l.best_tried.min(f);
+                    if f.is_finite() && f <= l.f + ARMIJO * l.step * l.slope {
+                        l.accepted = Some(f);
+                        l.x_new.copy_from_slice(t);
+                        l.g_new.copy_from_slice(g);
+                        l.searching = false;
+                    } else {
+                        l.step *= 0.5;
+                    }
+                });
         }
+        lanes
+            .par_iter_mut()
+            .zip(theta.par_chunks_mut(len))
+            .zip(&running)
+            .with_min_len(GRAIN)
+            .filter(|(_, &run)| run)
+            .for_each(|((l, x_old), _)| {
+                l.iterations += 1;
+                l.searching = false;
+                let Some(f_new) = l.accepted.take() else {
+                    // No trial lowered S enough: within the evaluation's resolution the
+                    // path is at its minimum, or it is stuck.
+                    let flat =
+                        (l.best_tried - l.f).abs() <= stop.ftol * l.f.abs().max(1e-300) * 10.0;
+                    l.done = Some(if flat || max_abs(&l.g) <= stop.gtol * 10.0 {
+                        Status::Converged
+                    } else {
+                        Status::Stalled
+                    });
+                    return;
+                };
+                // The oldest pair's buffers hold the newest when the history is full.
+                let (mut s, mut y) = match l.history.len() == stop.memory {
+                    true => l.history.pop_front().map(|(s, y, _)| (s, y)).expect("full"),
+                    false => (vec![0.0; len], vec![0.0; len]),
+                };
+                for i in 0..len {
+                    s[i] = l.x_new[i] - x_old[i];
+                    y[i] = l.g_new[i] - l.g[i];
+                }
+                let sy = dot(&s, &y);
+                if sy > 1e-12 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
+                    l.history.push_back((s, y, 1.0 / sy));
+                }
+                let change = (l.f - f_new).abs() / l.f.abs().max(f_new.abs()).max(1e-300);
+                x_old.copy_from_slice(&l.x_new);
+                std::mem::swap(&mut l.g, &mut l.g_new);
+                l.f = f_new;
+                if max_abs(&l.g) <= stop.gtol || change <= stop.ftol {
+                    l.done = Some(Status::Converged);
+                }
+            });
     }
     Ok(lanes
         .into_iter()

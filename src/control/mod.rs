@@ -9,6 +9,9 @@ pub mod closed;
 pub mod gpu;
 pub mod lbfgs;
 pub mod paths;
+pub mod plot;
+pub mod study;
 
 pub use action::{Drift, DriftKind, PathConsts, PathShape};
 pub use closed::{Control, RateRow};
+pub use study::{PathConfig, PathParams, PathStudy};

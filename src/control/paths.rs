@@ -22,35 +22,44 @@ pub struct CpuEval<'a, F: Real> {
 }
 
 impl<F: Real> Evaluate for CpuEval<'_, F> {
-    fn eval(&mut self, theta: &[f64], active: &[bool]) -> Result<(Vec<f64>, Vec<f64>)> {
+    fn eval(
+        &mut self,
+        theta: &[f64],
+        active: &[bool],
+        s: &mut [f64],
+        grad: &mut [f64],
+    ) -> Result<()> {
         let len = (self.shape.n + 1) * self.problem.dim;
-        let mut grad = vec![0.0; theta.len()];
-        let s: Vec<f64> = grad
-            .par_chunks_mut(len)
+        grad.par_chunks_mut(len)
+            .zip(s.par_iter_mut())
             .zip(theta.par_chunks(len))
+            .with_min_len(16)
             .enumerate()
-            .map(|(p, (g, t))| {
-                if !active[p] {
-                    return f64::NAN;
-                }
-                let t: Vec<F> = t.iter().map(|&x| F::c(x)).collect();
-                let mut gf = vec![F::zero(); len];
-                let s = action(
-                    self.problem,
-                    &self.shared,
-                    &self.params[p],
-                    self.shape,
-                    &self.consts[p],
-                    &t,
-                    &mut gf,
-                );
-                g.iter_mut()
-                    .zip(&gf)
-                    .for_each(|(o, x)| *o = x.to_f64().unwrap_or(f64::NAN));
-                s.to_f64().unwrap_or(f64::NAN)
-            })
-            .collect();
-        Ok((s, grad))
+            // Buffers in F, one pair per rayon task.
+            .map_init(
+                || (vec![F::zero(); len], vec![F::zero(); len]),
+                |(t, gf), (p, ((g, s), x))| {
+                    if !active[p] {
+                        return;
+                    }
+                    t.iter_mut().zip(x).for_each(|(o, &v)| *o = F::c(v));
+                    let value = action(
+                        self.problem,
+                        &self.shared,
+                        &self.params[p],
+                        self.shape,
+                        &self.consts[p],
+                        t,
+                        gf,
+                    );
+                    g.iter_mut()
+                        .zip(gf.iter())
+                        .for_each(|(o, x)| *o = x.to_f64().unwrap_or(f64::NAN));
+                    *s = value.to_f64().unwrap_or(f64::NAN);
+                },
+            )
+            .for_each(drop);
+        Ok(())
     }
 }
 
@@ -58,10 +67,18 @@ impl<F: Real> Evaluate for CpuEval<'_, F> {
 pub struct GpuEval(pub GpuPaths);
 
 impl Evaluate for GpuEval {
-    fn eval(&mut self, theta: &[f64], _active: &[bool]) -> Result<(Vec<f64>, Vec<f64>)> {
+    fn eval(
+        &mut self,
+        theta: &[f64],
+        _active: &[bool],
+        s: &mut [f64],
+        grad: &mut [f64],
+    ) -> Result<()> {
         let t: Vec<f32> = theta.iter().map(|&x| x as f32).collect();
-        let (s, g) = self.0.eval(&t)?;
-        Ok((s, g.into_iter().map(f64::from).collect()))
+        let (sv, g) = self.0.eval(&t)?;
+        s.copy_from_slice(&sv);
+        grad.iter_mut().zip(g).for_each(|(o, x)| *o = f64::from(x));
+        Ok(())
     }
 }
 

@@ -229,6 +229,39 @@ pub fn parse_landscape(
     Ok((problem, base, fixed_keys))
 }
 
+/// Why the landscape does not read its number `name` (mu on a double well, a on a
+/// quadratic), or None when it does or `name` is not a landscape number.
+pub fn landscape_ignores(problem: &Problem, name: &str) -> Option<String> {
+    let kind = problem.landscape;
+    let quadratic = matches!(
+        kind,
+        LandscapeKind::Quadratic | LandscapeKind::QuadraticDense
+    );
+    let spectrum = problem.spectrum;
+    match name {
+        "mu" => (!quadratic).then(|| format!("{} has no optimum parameter mu", kind.name())),
+        "h_min" | "h_max" => (!quadratic
+            || !matches!(spectrum, Spectrum::Linspace | Spectrum::Logspace))
+        .then(|| {
+            format!(
+                "{} with a {} spectrum does not read {name}",
+                kind.name(),
+                spectrum.name()
+            )
+        }),
+        "alpha" => (!quadratic || spectrum != Spectrum::PowerLaw).then(|| {
+            format!(
+                "{} with a {} spectrum does not read alpha",
+                kind.name(),
+                spectrum.name()
+            )
+        }),
+        "a" | "b" | "c" | "d" => (kind != LandscapeKind::DoubleWell)
+            .then(|| format!("{} does not read {name}", kind.name())),
+        _ => None,
+    }
+}
+
 impl LandscapeStudy {
     /// The problem a learner runs: the sweep's, with the learner's rule kind.
     pub fn problem_for(&self, p: &Params) -> Problem {
@@ -382,16 +415,10 @@ impl Study for LandscapeStudy {
 
     fn ignores(&self, p: &Params, name: &str, grid: &crate::sweep::Grid) -> Option<String> {
         let rule = *self.rules.get(p.rule as usize)?;
-        let kind = self.problem.landscape;
         if let Some(hp) = Hp::ALL.iter().find(|h| h.name() == name) {
             return (!rule.reads().iter().any(|(h, _)| h == hp))
                 .then(|| format!("{} does not read {name}", rule.name()));
         }
-        let quadratic = matches!(
-            kind,
-            LandscapeKind::Quadratic | LandscapeKind::QuadraticDense
-        );
-        let spectrum = self.problem.spectrum;
         match name {
             "seed" => {
                 let random = self.problem.noise != Noise::None
@@ -407,26 +434,7 @@ impl Study for LandscapeStudy {
             "noise_sigma" => {
                 (self.problem.noise == Noise::None).then(|| "landscape.noise is none".into())
             }
-            "mu" => (!quadratic).then(|| format!("{} has no optimum parameter mu", kind.name())),
-            "h_min" | "h_max" => (!quadratic
-                || !matches!(spectrum, Spectrum::Linspace | Spectrum::Logspace))
-            .then(|| {
-                format!(
-                    "{} with a {} spectrum does not read {name}",
-                    kind.name(),
-                    spectrum.name()
-                )
-            }),
-            "alpha" => (!quadratic || spectrum != Spectrum::PowerLaw).then(|| {
-                format!(
-                    "{} with a {} spectrum does not read alpha",
-                    kind.name(),
-                    spectrum.name()
-                )
-            }),
-            "a" | "b" | "c" | "d" => (kind != LandscapeKind::DoubleWell)
-                .then(|| format!("{} does not read {name}", kind.name())),
-            _ => None,
+            _ => landscape_ignores(&self.problem, name),
         }
     }
 
@@ -475,14 +483,16 @@ impl Study for LandscapeStudy {
         problem.validate_params(p)
     }
 
-    fn columns(&self) -> Vec<&'static str> {
-        vec![
+    fn columns(&self) -> Vec<String> {
+        [
             "final_loss",
             "min_loss",
             "mean_loss",
             "steps_to_threshold",
             "diverged",
         ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn write_row(&self, o: &LearnerOutcome, out: &mut String) {
@@ -510,13 +520,15 @@ impl Study for LandscapeStudy {
 
     fn describe(&self) -> String {
         format!(
-            "{} on {}",
+            "{} on {}, D = {}, {} steps",
             self.rules
                 .iter()
                 .map(|r| r.name())
                 .collect::<Vec<_>>()
                 .join(" vs "),
-            self.problem.landscape.name()
+            self.problem.landscape.name(),
+            self.problem.dim,
+            self.problem.steps
         )
     }
 

@@ -495,7 +495,7 @@ impl<S: Study> StudyConfig<S> {
     pub fn header(&self) -> String {
         let mut cols = vec!["learner".to_string()];
         cols.extend(self.grid.names());
-        cols.extend(self.study.columns().into_iter().map(String::from));
+        cols.extend(self.study.columns());
         if self.prune.is_some() {
             cols.push("pruned_at".into());
         }

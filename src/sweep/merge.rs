@@ -1,5 +1,5 @@
-//! `rulelab merge`: joins the outputs of shards of one sweep into one results.csv (rows
-//! in learner order), one trajectories.csv when present, and one manifest that records
+//! `rulelab merge`: joins the outputs of shards of one sweep into one results file (rows
+//! in learner order), one series file when present, and one manifest that records
 //! every shard's device. Every shard is checked against its manifest first (lengths and
 //! hashes of every chunk); a shard that is unfinished, being written, damaged, of
 //! another sweep, or that leaves learners missing or doubled is refused.
@@ -66,7 +66,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
                 ),
             ));
         }
-        for (file, marks) in files(m) {
+        for (file, marks) in m.files() {
             let path = d.join(file);
             let v = store::verify(&path, &marks)?;
             let recorded = marks.last().expect("a header").bytes;
@@ -127,7 +127,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
     let results = concat(
         &shards,
         out,
-        "results.csv",
+        &first.results_file,
         |c| Some(c.results),
         &mut merged_marks,
     )?;
@@ -136,7 +136,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
         concat(
             &shards,
             out,
-            "trajectories.csv",
+            &first.series_file,
             |c| c.series,
             &mut traj_marks,
         )?;
@@ -193,18 +193,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
     merged.check(&path)?;
     store::write_manifest(out, &merged)?;
     Ok(merged)
-}
-
-/// The files a manifest records, with their marks.
-fn files(m: &Manifest) -> Vec<(&'static str, Vec<Mark>)> {
-    let mut v = vec![("results.csv", m.marks.iter().map(|c| c.results).collect())];
-    if m.marks[0].series.is_some() {
-        v.push((
-            "trajectories.csv",
-            m.marks.iter().filter_map(|c| c.series).collect(),
-        ));
-    }
-    v
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {

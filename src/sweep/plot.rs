@@ -260,8 +260,7 @@ fn cells<'a>(lay: &Layout, settings: &'a [Setting], panel: Option<f64>) -> Vec<C
 /// Mean curves: for each chosen setting, (x, median, q25, q75) over its seeds.
 type Curve = Vec<(f64, f64, f64, f64)>;
 
-fn read_curves(dir: &Path, chosen: &[&Setting]) -> Result<Vec<Curve>> {
-    let path = dir.join("trajectories.csv");
+fn read_curves(path: &Path, chosen: &[&Setting]) -> Result<Vec<Curve>> {
     let mut owner: HashMap<u64, usize> = HashMap::new();
     for (c, s) in chosen.iter().enumerate() {
         for &k in &s.learners {
@@ -269,7 +268,7 @@ fn read_curves(dir: &Path, chosen: &[&Setting]) -> Result<Vec<Curve>> {
         }
     }
     let mut by: Vec<BTreeMap<u64, (f64, Vec<f64>)>> = vec![BTreeMap::new(); chosen.len()];
-    let text = read(&path)?;
+    let text = read(path)?;
     for line in text.lines().skip(1) {
         let mut f = line.split(',');
         let (Some(Ok(k)), Some(Ok(x)), Some(Ok(y))) = (
@@ -304,7 +303,7 @@ fn read_curves(dir: &Path, chosen: &[&Setting]) -> Result<Vec<Curve>> {
 }
 
 /// The viridis-like ramp from dark blue (t = 0, low) to yellow (t = 1).
-fn ramp(t: f64) -> RGBColor {
+pub(crate) fn ramp(t: f64) -> RGBColor {
     let stops = [
         (68.0, 1.0, 84.0),
         (59.0, 82.0, 139.0),
@@ -343,12 +342,12 @@ struct Summary<'a, S: Study> {
     hi: f64,
 }
 
-fn plot_err<E: std::error::Error>(e: E) -> Error {
+pub(crate) fn plot_err<E: std::error::Error>(e: E) -> Error {
     Error::Plot(e.to_string())
 }
 
 pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
-    let rows = read_results(cfg, &dir.join("results.csv"))?;
+    let rows = read_results(cfg, &dir.join(S::RESULTS))?;
     let settings = settings(cfg, &rows);
     let lay = layout(cfg);
     let panels: Vec<Option<f64>> = lay
@@ -375,8 +374,8 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
     let mut ranked: Vec<&Setting> = settings.iter().filter(|s| !s.diverged).collect();
     ranked.sort_by(|a, b| a.median.total_cmp(&b.median));
     ranked.truncate(5);
-    let curves = if cfg.study.series().is_some() && dir.join("trajectories.csv").exists() {
-        let c = read_curves(dir, &ranked)?;
+    let curves = if cfg.study.series().is_some() && dir.join(S::SERIES).exists() {
+        let c = read_curves(&dir.join(S::SERIES), &ranked)?;
         ranked
             .iter()
             .zip(c)
@@ -393,20 +392,32 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
         lo,
         hi,
     };
-    let (w, h) = summary.size(panels.len());
-    let svg = dir.join("summary.svg");
-    let png = dir.join("summary.png");
-    let tmp_svg = dir.join("summary.tmp.svg");
-    let tmp_png = dir.join("summary.tmp.png");
+    write_picture(dir, "summary", &SummaryPicture { summary, panels })
+}
+
+/// Something drawn the same into an SVG and a PNG.
+pub(crate) trait Picture {
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// Draws `pic` into DIR/NAME.svg and DIR/NAME.png, each written whole and renamed into
+/// place, so a reader never sees half a picture.
+pub(crate) fn write_picture(dir: &Path, name: &str, pic: &impl Picture) -> Result<()> {
+    let (w, h) = pic.size();
+    let svg = dir.join(format!("{name}.svg"));
+    let png = dir.join(format!("{name}.png"));
+    let tmp_svg = dir.join(format!("{name}.tmp.svg"));
+    let tmp_png = dir.join(format!("{name}.tmp.png"));
     register_font();
     let drawn = (|| {
         {
             let root = SVGBackend::new(&tmp_svg, (w, h)).into_drawing_area();
-            summary.draw(&root, &panels)?;
+            pic.draw(&root)?;
             root.present().map_err(plot_err)?;
         }
         let root = BitMapBackend::new(&tmp_png, (w, h)).into_drawing_area();
-        summary.draw(&root, &panels)?;
+        pic.draw(&root)?;
         root.present().map_err(plot_err)
     })();
     if let Err(e) = drawn {
@@ -415,10 +426,24 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
         return Err(e);
     }
     for (tmp, path) in [(&tmp_svg, &svg), (&tmp_png, &png)] {
-        // Written whole, then renamed: a reader never sees half a picture.
         std::fs::rename(tmp, path).map_err(crate::files::io_error(path))?;
     }
     Ok(())
+}
+
+struct SummaryPicture<'a, S: Study> {
+    summary: Summary<'a, S>,
+    panels: Vec<Option<f64>>,
+}
+
+impl<S: Study> Picture for SummaryPicture<'_, S> {
+    fn size(&self) -> (u32, u32) {
+        self.summary.size(self.panels.len())
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        self.summary.draw(root, &self.panels)
+    }
 }
 
 /// DejaVu Sans, bundled: text in PNGs is drawn with it, and both backends lay text out
@@ -741,5 +766,5 @@ impl<S: Study> Summary<'_, S> {
 
 /// Settings summarised over seeds, for callers that want the table (benches, tests).
 pub fn setting_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<Vec<Setting>> {
-    Ok(settings(cfg, &read_results(cfg, &dir.join("results.csv"))?))
+    Ok(settings(cfg, &read_results(cfg, &dir.join(S::RESULTS))?))
 }

@@ -283,11 +283,11 @@ fn writing(path: &Path, done: u64, total: u64) -> impl FnOnce(Error) -> Error + 
 
 /// The files a study writes with their headers.
 fn headers<S: Study>(cfg: &StudyConfig<S>) -> Vec<(&'static str, Vec<u8>)> {
-    let mut h = vec![("results.csv", cfg.header().into_bytes())];
-    if let Some((x, y)) = cfg.study.series() {
+    let mut h = vec![(S::RESULTS, cfg.header().into_bytes())];
+    if let Some(cols) = cfg.study.series_columns() {
         h.push((
-            "trajectories.csv",
-            format!("learner,{x},{y}\n").into_bytes(),
+            S::SERIES,
+            format!("learner,{}\n", cols.join(",")).into_bytes(),
         ));
     }
     h
@@ -308,7 +308,7 @@ fn start<S: Study>(
         .map(|(name, bytes)| store::create(&dir.join(name), &bytes))
         .collect::<Result<Vec<_>>>()?
         .into_iter();
-    let results = marks.next().expect("results.csv");
+    let results = marks.next().expect("the results file");
     let series = marks.next();
     let chunks_total = (end - first).div_ceil(chunk);
     let m = Manifest {
@@ -337,6 +337,8 @@ fn start<S: Study>(
         learner_steps_per_s: 0.0,
         complete: chunks_total == 0,
         sources: vec![],
+        results_file: S::RESULTS.into(),
+        series_file: S::SERIES.into(),
     };
     store::write_manifest(dir, &m)?;
     Ok(m)
@@ -352,11 +354,7 @@ fn verify_and_repair(
     repair: bool,
     headers: &[(&str, Vec<u8>)],
 ) -> Result<Vec<String>> {
-    let mut files = vec![("results.csv", m.marks.iter().map(|c| c.results).collect())];
-    if m.marks[0].series.is_some() {
-        let marks: Vec<store::Mark> = m.marks.iter().filter_map(|c| c.series).collect();
-        files.push(("trajectories.csv", marks));
-    }
+    let files = m.files();
     let mut notes = Vec::new();
     let mut keep = m.marks.len();
     for (name, marks) in &files {
@@ -447,9 +445,9 @@ fn verify_and_repair(
     }
     m.marks.truncate(keep);
     let last = *m.marks.last().expect("kept the header");
-    store::cut(&dir.join("results.csv"), last.results.bytes)?;
+    store::cut(&dir.join(&m.results_file), last.results.bytes)?;
     if let Some(s) = last.series {
-        store::cut(&dir.join("trajectories.csv"), s.bytes)?;
+        store::cut(&dir.join(&m.series_file), s.bytes)?;
     }
     m.chunks_done = keep as u64 - 1;
     m.results_bytes = last.results.bytes;
@@ -468,8 +466,8 @@ pub fn run<S: Study>(
     opts: &RunOptions,
 ) -> Result<RunReport> {
     let lock = DirLock::acquire(dir, false)?;
-    let results_path = dir.join("results.csv");
-    let traj_path = dir.join("trajectories.csv");
+    let results_path = dir.join(S::RESULTS);
+    let traj_path = dir.join(S::SERIES);
     let hash = config_hash(cfg);
 
     let (mut manifest, notes) = if dir.join("manifest.json").exists() {
@@ -639,7 +637,7 @@ pub fn run<S: Study>(
     let mut notes = notes;
     if manifest.complete && cfg.summary {
         // The results are complete and durable whatever happens to the picture.
-        if let Err(e) = super::plot::write_summary(cfg, dir) {
+        if let Err(e) = S::summary(cfg, dir) {
             notes.push(format!("no summary drawn: {e}"));
         }
     }

@@ -84,7 +84,7 @@ pub struct ChunkMark {
     /// One past the last learner written.
     pub end: u64,
     pub results: Mark,
-    /// trajectories.csv, when the study writes one.
+    /// The series file (trajectories.csv, points.csv), when the study writes one.
     pub series: Option<Mark>,
 }
 
@@ -108,7 +108,7 @@ pub struct Manifest {
     pub chunk: u64,
     pub chunks_total: u64,
     pub chunks_done: u64,
-    /// Bytes of results.csv and trajectories.csv that hold finished chunks.
+    /// Bytes of the results and series files that hold finished chunks.
     pub results_bytes: u64,
     pub trajectories_bytes: u64,
     /// The files after their headers (entry 0) and after each finished chunk.
@@ -122,9 +122,38 @@ pub struct Manifest {
     /// For a merge: each shard's directory, learners, device and adapter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// The names of the results file and the series file (the family's; manifests
+    /// written before families named them hold the landscape family's).
+    #[serde(default = "results_file")]
+    pub results_file: String,
+    #[serde(default = "series_file")]
+    pub series_file: String,
+}
+
+fn results_file() -> String {
+    "results.csv".into()
+}
+
+fn series_file() -> String {
+    "trajectories.csv".into()
 }
 
 impl Manifest {
+    /// The files the manifest vouches for, each with its marks (header, then chunks).
+    pub fn files(&self) -> Vec<(String, Vec<Mark>)> {
+        let mut v = vec![(
+            self.results_file.clone(),
+            self.marks.iter().map(|c| c.results).collect(),
+        )];
+        if self.marks[0].series.is_some() {
+            v.push((
+                self.series_file.clone(),
+                self.marks.iter().filter_map(|c| c.series).collect(),
+            ));
+        }
+        v
+    }
+
     /// Refuses a manifest whose fields disagree with one another: one that was edited
     /// or damaged cannot say which rows are good.
     pub fn check(&self, path: &Path) -> Result<()> {

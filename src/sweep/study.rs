@@ -61,6 +61,13 @@ pub trait Study: Sized + Send + Sync + Serialize {
 
     /// The family's name, as manifests record it.
     const FAMILY: &'static str;
+    /// The results file (a row per learner) and the series file (rows per learner).
+    const RESULTS: &'static str = "results.csv";
+    const SERIES: &'static str = "trajectories.csv";
+    /// What [`Study::work_per_learner`] counts, for the throughput figure.
+    const WORK: &'static str = "learner-steps";
+    /// What a learner is called in messages (plural).
+    const LEARNERS: &'static str = "learners";
     /// The config sections the family owns. `[grid]` belongs to the runner, and so do
     /// `[run] chunk` and `[output] summary`.
     const SECTIONS: &'static [&'static str];
@@ -119,7 +126,7 @@ pub trait Study: Sized + Send + Sync + Serialize {
     }
 
     /// The result columns after `learner` and the axes.
-    fn columns(&self) -> Vec<&'static str>;
+    fn columns(&self) -> Vec<String>;
 
     /// Appends a learner's values of [`Study::columns`], each preceded by a comma.
     fn write_row(&self, o: &Self::Outcome, out: &mut String);
@@ -136,13 +143,26 @@ pub trait Study: Sized + Send + Sync + Serialize {
     /// A one-line description of the sweep for titles and logs.
     fn describe(&self) -> String;
 
-    /// The series file's two columns after `learner` (x, y), when the study records
-    /// one per learner (trajectories.csv).
+    /// The series the summary draws as curves (x, y columns of the series file), when
+    /// the study records one per learner.
     fn series(&self) -> Option<(&'static str, &'static str)> {
         None
     }
 
-    /// Appends a learner's series rows, `learner,x,y` each.
+    /// The series file's columns after `learner`, when there is one: by default the
+    /// curve's x and y.
+    fn series_columns(&self) -> Option<Vec<String>> {
+        self.series()
+            .map(|(x, y)| vec![x.to_string(), y.to_string()])
+    }
+
+    /// Draws the summary of a complete run into `dir` (the runner's heatmap or lines
+    /// of the headline, unless the family draws its own).
+    fn summary(cfg: &super::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
+        super::plot::write_summary(cfg, dir)
+    }
+
+    /// Appends a learner's series rows, `learner,` then the series columns.
     fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
 
     /// About how many bytes a learner adds to the output files (its row and series),

@@ -1,0 +1,704 @@
+//! Batches of optimal paths as a [`Study`]: `rulelab control path CONFIG --out DIR`.
+//! Every path is a learner of the study runner, so paths get everything sweeps have
+//! (grid axes, shards, chunks, durable writes, resume, merge).
+//!
+//! ```toml
+//! [landscape]   # any landscape of the sweep family (no gradient noise, no θ0)
+//! [path]        # n, t_end, start | start_box, end, free_end, g, drift, drift_rate,
+//!               # gamma, eta, k
+//! [solver]      # gtol, ftol, max_iter, memory
+//! [grid]        # axes over the numbers of PathParams
+//! [output]      # points (every K-th path's points; 0: none), summary
+//! ```
+//!
+//! Paths of a chunk that share N, T and the drift rate are one batch: one kernel
+//! evaluates S and ∂S/∂θ for all of them, and L-BFGS moves them in lockstep.
+
+use super::action::{Drift, DriftKind, PathConsts, PathShape};
+use super::lbfgs::{PathResult, Status, Stop};
+use super::paths;
+use crate::error::{Error, Result};
+use crate::gpu::Backend;
+use crate::landscape::cpu::{curvature, loss_grad};
+use crate::landscape::data::{self, Shared};
+use crate::landscape::study::{landscape_ignores, parse_landscape};
+use crate::landscape::{self, Problem};
+use crate::sweep::config::{
+    axis_values, boolean, err, finite, integer, section, string, unknown_key,
+};
+use crate::sweep::prune::PrunePlan;
+use crate::sweep::{Grid, ParamSet, Study, StudyConfig};
+use serde::Serialize;
+use toml::{Table, Value};
+
+/// A batch of paths' config.
+pub type PathConfig = StudyConfig<PathStudy>;
+
+crate::params! {
+    /// One path's numbers. Every field may be a grid axis.
+    pub struct PathParams {
+    /// Draws the start from `path.start_box` (the only random thing).
+    seed = 0.0,
+    /// Discount γ ≥ 0, inverse mass η > 0, loss weight k > 0.
+    gamma = 0.0,
+    eta = 1.0,
+    k = 1.0,
+    /// Horizon T > 0 and intervals N ≥ 2.
+    t_end = 1.0,
+    n = 50.0,
+    /// j of the decay drift, q of the rotation.
+    drift_rate = 0.0,
+    /// The first two coordinates of the start and of the end (the rest come from
+    /// `path.start` and `path.end`).
+    start_0 = 0.0,
+    start_1 = 0.0,
+    end_0 = 0.0,
+    end_1 = 0.0,
+    /// The landscape's numbers (see the landscape family).
+    mu = 0.0,
+    h_min = 1e-3,
+    h_max = 1.0,
+    alpha = 1.0,
+    a = 1.0,
+    b = 1.0,
+    c = 1.0,
+    d = -0.5,
+    }
+}
+
+/// The path numbers that are landscape numbers.
+const LANDSCAPE_NUMBERS: &[&str] = &["mu", "h_min", "h_max", "alpha", "a", "b", "c", "d"];
+
+impl PathParams {
+    /// The landscape family's numbers of this path.
+    pub fn land(&self) -> landscape::Params {
+        let mut p = landscape::Params::default();
+        for name in LANDSCAPE_NUMBERS {
+            p.set(name, self.get(name).expect("a path number"));
+        }
+        p
+    }
+
+    fn consts(&self) -> PathConsts {
+        PathConsts {
+            gamma: self.gamma,
+            eta: self.eta,
+            k: self.k,
+        }
+    }
+}
+
+/// What every path of a batch shares.
+#[derive(Clone, Debug, Serialize)]
+pub struct PathStudy {
+    pub problem: Problem,
+    /// The start (dim values; coordinates 0 and 1 are `start_0` and `start_1`), or
+    /// None when `start_box` draws it.
+    pub start: Option<Vec<f64>>,
+    /// Per coordinate [lo, hi]: the start is drawn uniformly from the box by the
+    /// counter RNG from the path's seed.
+    pub start_box: Option<Vec<[f64; 2]>>,
+    /// The end (fixed, or the first guess of a free end); None for a free end that
+    /// starts where the path starts.
+    pub end: Option<Vec<f64>>,
+    pub free_end: bool,
+    pub drift: DriftKind,
+    /// The metric's diagonal.
+    pub g: Vec<f64>,
+    pub stop: Stop,
+    /// Every K-th path's points go to points.csv (0: none).
+    pub points_every: u64,
+    /// The largest N of the grid (sizes GPU chunks).
+    pub max_n: usize,
+    /// Numbers the config fixes in a section: each must have an effect.
+    pub fixed_keys: Vec<String>,
+}
+
+/// A path's outcome: its result, and its final points with the loss at each.
+pub struct PathOutcome {
+    pub result: PathResult,
+    pub t_end: f64,
+    pub points: Vec<f64>,
+    pub loss: Vec<f64>,
+}
+
+/// Data the paths share, in f64 (the CPU device and the kernel cast what they need).
+pub struct PathPrepared {
+    pub shared: Shared<f64>,
+}
+
+fn list(key: &str, v: &Value, len: usize) -> Result<Vec<f64>> {
+    let a = v
+        .as_array()
+        .ok_or_else(|| err(key, format!("must be a list of {len} numbers")))?;
+    if a.len() != len {
+        return Err(err(
+            key,
+            format!("has {} values; the landscape has dim = {len}", a.len()),
+        ));
+    }
+    a.iter().map(|x| finite(key, x)).collect()
+}
+
+/// Uniform in [0, 1) for coordinate `i` of the start of the path with `seed`.
+fn start_uniform(seed: u64, i: usize) -> f64 {
+    let w = crate::rng::philox4x32_10(
+        [seed as u32, (seed >> 32) as u32, i as u32, 0x5_7A27],
+        [0x9E37_79B9, 0x5EED_0001],
+    );
+    (((w[0] as u64) << 21) ^ (w[1] as u64 >> 11)) as f64 / (1u64 << 53) as f64
+}
+
+impl PathStudy {
+    /// The start of a path.
+    pub fn start_of(&self, p: &PathParams) -> Vec<f64> {
+        let dim = self.problem.dim;
+        match (&self.start, &self.start_box) {
+            (_, Some(b)) => (0..dim)
+                .map(|i| b[i][0] + (b[i][1] - b[i][0]) * start_uniform(p.seed as u64, i))
+                .collect(),
+            (Some(s), None) => {
+                let mut s = s.clone();
+                s[0] = p.start_0;
+                if dim > 1 {
+                    s[1] = p.start_1;
+                }
+                s
+            }
+            (None, None) => unreachable!("parse requires a start"),
+        }
+    }
+
+    /// The end of a path (fixed, or the free end's first guess).
+    pub fn end_of(&self, p: &PathParams, start: &[f64]) -> Vec<f64> {
+        match &self.end {
+            Some(e) => {
+                let mut e = e.clone();
+                e[0] = p.end_0;
+                if e.len() > 1 {
+                    e[1] = p.end_1;
+                }
+                e
+            }
+            None => start.to_vec(),
+        }
+    }
+
+    /// A path's first guess: the straight line from its start to its end.
+    pub fn initial(&self, p: &PathParams) -> Vec<f64> {
+        let n = p.n as usize;
+        let a = self.start_of(p);
+        let b = self.end_of(p, &a);
+        (0..=n)
+            .flat_map(|m| {
+                let s = m as f64 / n as f64;
+                a.iter()
+                    .zip(&b)
+                    .map(|(x, y)| x + s * (y - x))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    pub fn shape(&self, p: &PathParams) -> PathShape {
+        PathShape {
+            n: p.n as usize,
+            t_end: p.t_end,
+            free_end: self.free_end,
+            drift: Drift {
+                kind: self.drift,
+                rate: p.drift_rate,
+            },
+            g: self.g.clone(),
+        }
+    }
+
+    /// The loss at each point of a path, in f64.
+    pub fn loss_along(&self, shared: &Shared<f64>, p: &PathParams, points: &[f64]) -> Vec<f64> {
+        let land = p.land();
+        let h = curvature::<f64>(&self.problem, shared, &land);
+        let mut grad = vec![0.0; self.problem.dim];
+        points
+            .chunks(self.problem.dim)
+            .map(|at| loss_grad(&self.problem, shared, &land, &h, at, &mut grad))
+            .collect()
+    }
+
+    /// Solves a batch of paths that share their shape.
+    fn solve_batch(
+        &self,
+        prepared: &PathPrepared,
+        backend: &Backend,
+        group: &[PathParams],
+    ) -> Result<Vec<PathOutcome>> {
+        let shape = self.shape(&group[0]);
+        let land: Vec<landscape::Params> = group.iter().map(|p| p.land()).collect();
+        let consts: Vec<PathConsts> = group.iter().map(|p| p.consts()).collect();
+        let mut theta: Vec<f64> = group.iter().flat_map(|p| self.initial(p)).collect();
+        let results = paths::solve(
+            backend,
+            false,
+            &self.problem,
+            &prepared.shared,
+            &land,
+            &consts,
+            &shape,
+            &mut theta,
+            &self.stop,
+        )?;
+        let len = (shape.n + 1) * self.problem.dim;
+        Ok(results
+            .into_iter()
+            .zip(theta.chunks(len))
+            .zip(group)
+            .map(|((result, points), p)| PathOutcome {
+                t_end: p.t_end,
+                loss: self.loss_along(&prepared.shared, p, points),
+                points: points.to_vec(),
+                result,
+            })
+            .collect())
+    }
+
+    /// Columns of the start and end points in paths.csv (landscapes up to 4-D).
+    fn endpoint_columns(&self) -> usize {
+        if self.problem.dim <= 4 {
+            self.problem.dim
+        } else {
+            0
+        }
+    }
+}
+
+fn stop_from(solver: Option<&Table>) -> Result<Stop> {
+    let mut stop = Stop::default();
+    for (k, v) in solver.into_iter().flatten() {
+        let key = format!("solver.{k}");
+        match k.as_str() {
+            "gtol" => stop.gtol = positive(&key, v)?,
+            "ftol" => stop.ftol = positive(&key, v)?,
+            "max_iter" => stop.max_iter = integer(&key, v, 1, 10_000_000)?,
+            "memory" => stop.memory = integer(&key, v, 1, 100)?,
+            _ => {
+                return Err(unknown_key(
+                    "solver",
+                    k,
+                    &["gtol", "ftol", "max_iter", "memory"],
+                ))
+            }
+        }
+    }
+    Ok(stop)
+}
+
+fn positive(key: &str, v: &Value) -> Result<f64> {
+    let x = finite(key, v)?;
+    if x > 0.0 {
+        Ok(x)
+    } else {
+        Err(err(key, format!("{x} must be > 0")))
+    }
+}
+
+impl Study for PathStudy {
+    type Params = PathParams;
+    type Outcome = PathOutcome;
+    type Prepared = PathPrepared;
+
+    const FAMILY: &'static str = "control";
+    const SECTIONS: &'static [&'static str] = &["landscape", "path", "solver", "output", "run"];
+    const RESULTS: &'static str = "paths.csv";
+    const SERIES: &'static str = "points.csv";
+    const WORK: &'static str = "paths";
+    const LEARNERS: &'static str = "paths";
+
+    fn parse(root: &Table, grid: &Table) -> Result<(Self, PathParams)> {
+        let landscape = section(root, "landscape", true)?.expect("required");
+        let (mut problem, land, mut fixed_keys) = parse_landscape(
+            landscape,
+            &[
+                "noise",
+                "noise_sigma",
+                "theta0",
+                "theta0_noise",
+                "minibatch",
+            ],
+        )?;
+        // A path has no rule steps; the landscape's checks want one.
+        problem.steps = 1;
+        let dim = problem.dim;
+        let mut base = PathParams::default();
+        for name in LANDSCAPE_NUMBERS {
+            base.set(name, land.get(name).expect("a landscape number"));
+        }
+        let path = section(root, "path", true)?.expect("required");
+        const PATH_KEYS: &[&str] = &[
+            "n",
+            "t_end",
+            "start",
+            "start_box",
+            "end",
+            "free_end",
+            "g",
+            "drift",
+            "drift_rate",
+            "gamma",
+            "eta",
+            "k",
+        ];
+        let (mut start, mut start_box, mut end) = (None, None, None);
+        let mut free_end = false;
+        let mut drift = DriftKind::None;
+        let mut g = vec![1.0; dim];
+        for (k, v) in path {
+            let key = format!("path.{k}");
+            match k.as_str() {
+                "start" => start = Some(list(&key, v, dim)?),
+                "end" => end = Some(list(&key, v, dim)?),
+                "g" => {
+                    g = list(&key, v, dim)?;
+                    if let Some(x) = g.iter().find(|x| **x <= 0.0) {
+                        return Err(err(
+                            &key,
+                            format!("holds {x}: the metric must be positive (every g_i > 0)"),
+                        ));
+                    }
+                }
+                "start_box" => {
+                    let rows = v.as_array().filter(|a| a.len() == dim).ok_or_else(|| {
+                        err(
+                            &key,
+                            format!("must be a list of dim = {dim} [lo, hi] pairs"),
+                        )
+                    })?;
+                    let mut b = Vec::with_capacity(dim);
+                    for r in rows {
+                        let pair = list(&key, r, 2).map_err(|_| {
+                            err(&key, "every entry must be a [lo, hi] pair of numbers")
+                        })?;
+                        if pair[0] > pair[1] {
+                            return Err(err(
+                                &key,
+                                format!("[{}, {}] has lo > hi", pair[0], pair[1]),
+                            ));
+                        }
+                        b.push([pair[0], pair[1]]);
+                    }
+                    start_box = Some(b);
+                }
+                "free_end" => free_end = boolean(&key, v)?,
+                "drift" => {
+                    drift = DriftKind::from_name(string(&key, v, &DriftKind::names())?)
+                        .expect("a listed name")
+                }
+                "start_0" | "start_1" | "end_0" | "end_1" => {
+                    return Err(err(
+                        &key,
+                        "is a grid axis; in [path] set the whole point (path.start, path.end)",
+                    ))
+                }
+                name if PathParams::NAMES.contains(&name) => {
+                    base.set(name, finite(&key, v)?);
+                    fixed_keys.push(key);
+                }
+                _ => return Err(unknown_key("path", k, PATH_KEYS)),
+            }
+        }
+        match (&start, &start_box) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "path.start_box",
+                    "draws every start: remove path.start, or this",
+                ))
+            }
+            (None, None) => {
+                return Err(err(
+                    "path.start",
+                    format!("is required (dim = {dim} numbers), or path.start_box"),
+                ))
+            }
+            _ => {}
+        }
+        if end.is_none() && !free_end {
+            return Err(err(
+                "path.end",
+                format!("is required (dim = {dim} numbers) unless path.free_end = true"),
+            ));
+        }
+        if let Some(s) = &start {
+            base.start_0 = s[0];
+            base.start_1 = s.get(1).copied().unwrap_or(0.0);
+        }
+        if let Some(e) = &end {
+            base.end_0 = e[0];
+            base.end_1 = e.get(1).copied().unwrap_or(0.0);
+        }
+        if drift == DriftKind::Rotation && !dim.is_multiple_of(2) {
+            return Err(err(
+                "path.drift",
+                format!("rotation turns coordinate pairs: dim = {dim} must be even"),
+            ));
+        }
+        let stop = stop_from(section(root, "solver", false)?)?;
+        if let Some(run) = section(root, "run", false)? {
+            if let Some(k) = run.keys().next() {
+                return Err(unknown_key("run", k, &[]));
+            }
+        }
+        let mut points_every = 1;
+        if let Some(output) = section(root, "output", false)? {
+            for (k, v) in output {
+                match k.as_str() {
+                    "points" => points_every = integer("output.points", v, 0, i64::MAX)? as u64,
+                    _ => return Err(unknown_key("output", k, &["points"])),
+                }
+            }
+        }
+        let mut max_n = base.n;
+        if let Some(v) = grid.get("n") {
+            for x in axis_values("grid.n", v)?.probes() {
+                max_n = max_n.max(x);
+            }
+        }
+        let study = PathStudy {
+            problem,
+            start,
+            start_box,
+            end,
+            free_end,
+            drift,
+            g,
+            stop,
+            points_every,
+            max_n: max_n.clamp(1.0, 1e7) as usize,
+            fixed_keys,
+        };
+        Ok((study, base))
+    }
+
+    fn fixed(&self) -> Vec<&'static str> {
+        self.problem.shared_params().to_vec()
+    }
+
+    fn ignores(&self, _p: &PathParams, name: &str, _grid: &Grid) -> Option<String> {
+        let dim = self.problem.dim;
+        match name {
+            "seed" => self
+                .start_box
+                .is_none()
+                .then(|| "nothing is random: path.start_box is not set".into()),
+            "start_0" | "start_1" if self.start_box.is_some() => {
+                Some("path.start_box draws the starts".into())
+            }
+            "start_1" | "end_1" if dim < 2 => Some("the landscape has dim = 1".into()),
+            "end_0" | "end_1" if self.end.is_none() => {
+                Some("the free end starts where the path starts (path.end is not set)".into())
+            }
+            "drift_rate" => (self.drift == DriftKind::None).then(|| "path.drift is none".into()),
+            _ => landscape_ignores(&self.problem, name),
+        }
+    }
+
+    fn check(&self, base: &PathParams, grid: &Grid) -> Result<()> {
+        for key in &self.fixed_keys {
+            let name = key.split('.').nth(1).unwrap_or(key);
+            if let Some(why) = self.ignores(base, name, grid) {
+                return Err(err(key.as_str(), format!("has no effect: {why}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self, p: &PathParams) -> Result<()> {
+        let bad = |k: &str, m: String| Err(Error::invalid(k, m));
+        if !(p.gamma >= 0.0 && p.gamma.is_finite()) {
+            return bad(
+                "gamma",
+                format!("{} must be ≥ 0 (the discount rate γ)", p.gamma),
+            );
+        }
+        if !(p.eta > 0.0 && p.eta.is_finite()) {
+            return bad("eta", format!("{} must be > 0 (the inverse mass η)", p.eta));
+        }
+        if !(p.k > 0.0 && p.k.is_finite()) {
+            return bad("k", format!("{} must be > 0 (the weight of the loss)", p.k));
+        }
+        if !(p.t_end > 0.0 && p.t_end.is_finite()) {
+            return bad("t_end", format!("{} must be > 0 (the horizon T)", p.t_end));
+        }
+        if !(p.n >= 2.0 && p.n <= 1e6 && p.n.fract() == 0.0) {
+            return bad(
+                "n",
+                format!("{} must be an integer in 2..=1000000 (intervals N)", p.n),
+            );
+        }
+        if !(p.seed >= 0.0 && p.seed.fract() == 0.0) {
+            return bad("seed", format!("{} must be an integer ≥ 0", p.seed));
+        }
+        self.problem.validate()?;
+        self.problem.validate_params(&p.land())
+    }
+
+    fn columns(&self) -> Vec<String> {
+        let mut c: Vec<String> = [
+            "s_init",
+            "s_final",
+            "iterations",
+            "evaluations",
+            "converged",
+            "status",
+            "grad_norm",
+            "max_loss",
+            "end_loss",
+        ]
+        .map(String::from)
+        .to_vec();
+        for i in 0..self.endpoint_columns() {
+            c.push(format!("from_{i}"));
+        }
+        for i in 0..self.endpoint_columns() {
+            c.push(format!("to_{i}"));
+        }
+        c
+    }
+
+    fn write_row(&self, o: &PathOutcome, out: &mut String) {
+        use std::fmt::Write;
+        let r = &o.result;
+        let max_loss = o.loss.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let _ = write!(
+            out,
+            ",{},{},{},{},{},{},{},{},{}",
+            r.s_init,
+            r.s_final,
+            r.iterations,
+            r.evaluations,
+            r.status == Status::Converged,
+            r.status.name(),
+            r.grad_norm,
+            max_loss,
+            o.loss.last().copied().unwrap_or(f64::NAN)
+        );
+        let d = self.problem.dim;
+        let cols = self.endpoint_columns();
+        let last = o.points.len() - d;
+        for x in o.points[..cols].iter().chain(&o.points[last..last + cols]) {
+            let _ = write!(out, ",{x}");
+        }
+    }
+
+    fn headline(&self) -> &'static str {
+        "s_final"
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "optimal paths on {}, D = {}, {} end",
+            self.problem.landscape.name(),
+            self.problem.dim,
+            if self.free_end { "free" } else { "fixed" }
+        )
+    }
+
+    fn series_columns(&self) -> Option<Vec<String>> {
+        (self.points_every > 0).then(|| {
+            let mut c = vec!["point".to_string(), "t".to_string()];
+            c.extend((0..self.problem.dim).map(|i| format!("theta_{i}")));
+            c.push("loss".into());
+            c
+        })
+    }
+
+    fn write_series(&self, learner: u64, o: &PathOutcome, out: &mut String) {
+        use std::fmt::Write;
+        if self.points_every == 0 || !learner.is_multiple_of(self.points_every) {
+            return;
+        }
+        let d = self.problem.dim;
+        let n = o.loss.len() - 1;
+        let t_end = o.t_end;
+        for (m, (at, loss)) in o.points.chunks(d).zip(&o.loss).enumerate() {
+            let _ = write!(out, "{learner},{m},{}", t_end * m as f64 / n as f64);
+            for x in at {
+                let _ = write!(out, ",{x}");
+            }
+            let _ = writeln!(out, ",{loss}");
+        }
+    }
+
+    fn summary(cfg: &PathConfig, dir: &std::path::Path) -> Result<()> {
+        if cfg.study.points_every > 0 {
+            super::plot::write_paths(cfg, dir)
+        } else {
+            crate::sweep::plot::write_summary(cfg, dir)
+        }
+    }
+
+    fn bytes_per_learner(&self, grid: &Grid) -> u64 {
+        let d = self.problem.dim as u64;
+        let row = 10 + 12 * grid.axes.len() as u64 + 150 + 40 * self.endpoint_columns() as u64;
+        let points = match self.points_every {
+            0 => 0,
+            k => (self.max_n as u64 + 1) * (40 + 20 * d) / k,
+        };
+        row + points
+    }
+
+    fn work_per_learner(&self) -> f64 {
+        1.0
+    }
+
+    fn prepare(&self, base: &PathParams) -> Result<PathPrepared> {
+        Ok(PathPrepared {
+            shared: data::build(&self.problem, &base.land()),
+        })
+    }
+
+    /// Points and gradient of the longest path, in f32.
+    fn learner_bytes(&self) -> u64 {
+        4 * (self.max_n as u64 + 1) * self.problem.dim as u64
+    }
+
+    /// Paths keep their iterates and L-BFGS history on the host (about 2·memory + 3
+    /// copies of the path in f64), so chunks are sized to keep that near 1 GB.
+    fn chunk_size(&self, backend: &Backend) -> u64 {
+        let host = 8 * (2 * self.stop.memory as u64 + 3) * self.learner_bytes() / 4;
+        let want = match backend {
+            Backend::Cpu => (64 * rayon::current_num_threads()).max(1024) as u64,
+            Backend::Gpu(_) => 1 << 14,
+        };
+        want.min((1u64 << 30) / host.max(1))
+            .min(self.max_chunk(backend))
+            .max(1)
+    }
+
+    fn run_chunk(
+        &self,
+        prepared: &PathPrepared,
+        backend: &Backend,
+        learners: &[PathParams],
+        _prune: Option<&PrunePlan>,
+    ) -> Result<Vec<PathOutcome>> {
+        // Batches of one shape (N, T, drift rate).
+        let mut batches: std::collections::BTreeMap<(u64, u64, u64), Vec<usize>> =
+            Default::default();
+        for (i, p) in learners.iter().enumerate() {
+            let key = (p.n.to_bits(), p.t_end.to_bits(), p.drift_rate.to_bits());
+            batches.entry(key).or_default().push(i);
+        }
+        let mut out: Vec<Option<PathOutcome>> = (0..learners.len()).map(|_| None).collect();
+        for idx in batches.into_values() {
+            let group: Vec<PathParams> = idx.iter().map(|&j| learners[j]).collect();
+            for (j, o) in idx
+                .into_iter()
+                .zip(self.solve_batch(prepared, backend, &group)?)
+            {
+                out[j] = Some(o);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every path solved"))
+            .collect())
+    }
+}
