@@ -571,3 +571,54 @@ fn common_gpu() -> Option<std::sync::Arc<rulelab::gpu::Gpu>> {
         Err(_) => None,
     }
 }
+
+/// The control rules in a sweep follow the closed form: on a noiseless quadratic,
+/// control_optimal contracts coordinate i by exactly 1 − lr r_i per step (r_i the
+/// optimal rate of `Control`), and control_estimated with β2 = 0 does the same from its
+/// second step on (its first uses ĥ = 1, after which the secant is exact).
+#[test]
+fn control_rules_contract_at_the_optimal_rate() {
+    use rulelab::landscape::cases::run_cpu;
+    use rulelab::landscape::{data, LandscapeKind, Params, RuleKind};
+    let h = vec![4.0, 1.0];
+    let mut rng = rng();
+    for rule in ["control_optimal", "control_estimated"] {
+        let rule = RuleKind::from_name(rule).unwrap();
+        let (gamma, eta, k, lr) = (
+            rng.random_range(0.0..5.0),
+            rng.random_range(0.5..2.0),
+            rng.random_range(0.5..2.0),
+            0.01,
+        );
+        let mut prob = problem(LandscapeKind::Quadratic, 2, h.clone());
+        prob.rule = rule;
+        let p = Params {
+            lr,
+            gamma,
+            eta,
+            k,
+            beta2: 0.0,
+            mu: rng.random_range(-0.5..0.5),
+            theta0: rng.random_range(1.0..2.0),
+            ..Params::default()
+        };
+        let shared = data::build(&prob, &p);
+        let at = |steps: usize| {
+            let mut pr = prob.clone();
+            pr.steps = steps;
+            run_cpu::<f64>(&pr, &shared, &[p]).theta
+        };
+        let (from, to) = (at(2), at(40));
+        let control = Control::new(gamma, eta, k).unwrap();
+        for i in 0..2 {
+            let r = control.rate(h[i], 1.0);
+            let want = (1.0 - lr * r).powi(38);
+            let got = (to[i] - p.mu) / (from[i] - p.mu);
+            assert!(
+                rel(got, want) < 1e-12,
+                "{}: coordinate {i}: contraction {got} vs (1 − lr r)^38 = {want} (γ {gamma})",
+                rule.name()
+            );
+        }
+    }
+}

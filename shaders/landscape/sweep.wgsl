@@ -15,7 +15,7 @@
 //
 // Slots: a landscape file (loss_grad, loss_offset, stochastic_grad: landscape/point.wgsl
 // says what they may read) and a rule file (`fn step`, optim/consts.wgsl).
-// needs: common/philox.wgsl, optim/consts.wgsl, landscape/point.wgsl, landscape/lanes.wgsl
+// needs: common/philox.wgsl, optim/consts.wgsl, landscape/point.wgsl, landscape/lanes.wgsl, landscape/control_gain.wgsl
 
 struct SweepShape {
     land: Land,
@@ -25,7 +25,8 @@ struct SweepShape {
     n_records: u32,
     // 0 none, 1 isotropic, 2 curvature.
     noise: u32,
-    natural: u32,
+    // The gradient's multiplier: 0 none, 1 natural gradient (1/h), 2 control_optimal (r/h).
+    metric: u32,
     has_threshold: u32,
     threshold: f32,
     blowup: f32,
@@ -151,9 +152,10 @@ fn main(
                 s1[k] = carry[at + 2u * dim + j];
                 s2[k] = carry[at + 3u * dim + j];
             }
-            let h = select(1.0, curvature(pt, j), shape.noise == 2u || shape.natural != 0u);
+            let h = select(1.0, curvature(pt, j), shape.noise == 2u || shape.metric != 0u);
             noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), shape.noise == 2u);
-            metric_inv[k] = 1.0 / max(h, learner.metric_eps);
+            let hf = max(h, learner.metric_eps);
+            metric_inv[k] = select(1.0 / hf, control_gain(hf, learner.consts.ctl_gamma, learner.consts.ctl_eta_k), shape.metric == 2u);
         }
     }
 
@@ -219,7 +221,7 @@ fn main(
             if (shape.noise != 0u) {
                 noisy = noisy + noise_scale * normals4(philox4x32_10(vec4<u32>(b, t, 0u, PURPOSE_NOISE), key));
             }
-            if (shape.natural != 0u) {
+            if (shape.metric != 0u) {
                 noisy = noisy * metric_inv;
             }
             for (var k = 0u; k < 4u; k++) {

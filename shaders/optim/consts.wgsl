@@ -20,9 +20,10 @@ struct Consts {
     inv_4sigma4: f32,
     q: f32,
     r_min: f32,
+    // control rules (landscape family): the discount γ and η·k.
+    ctl_gamma: f32,
+    ctl_eta_k: f32,
     _pad0: f32,
-    _pad1: f32,
-    _pad2: f32,
 }
 
 // The per-parameter state a rule carries: theta and up to three filter states, in the

@@ -293,6 +293,14 @@ fn advance_inner<F: Real>(
     }
 }
 
+/// r/h of the optimal feedback (spec §2 with g = 1): r = (−γ + sqrt(γ² + 4ηk h))/2,
+/// written 2ηk / (γ + sqrt(γ² + 4ηk h)) so that it neither cancels for small h nor
+/// divides by h. WGSL: `control_gain` in landscape/control_gain.wgsl.
+#[inline(always)]
+pub fn control_gain<F: Real>(h: F, gamma: F, eta_k: F) -> F {
+    F::c(2.0) * eta_k / (gamma + (gamma * gamma + F::c(4.0) * eta_k * h).sqrt())
+}
+
 /// One learner's state through a run.
 struct LearnerRun<F: Real> {
     p: Params,
@@ -322,7 +330,20 @@ impl<F: Real> LearnerRun<F> {
         let init = problem.rule.initial_state(&p);
         LearnerRun {
             p,
-            metric_inv: h.iter().map(|&x| F::one() / x.max(F::c(p.eps))).collect(),
+            // The gradient's multiplier: G⁻¹ for the natural gradient, the optimal
+            // feedback's r/h for control_optimal.
+            metric_inv: h
+                .iter()
+                .map(|&x| {
+                    let x = x.max(F::c(p.eps));
+                    match problem.rule {
+                        RuleKind::CONTROL_OPTIMAL => {
+                            control_gain(x, F::c(p.gamma), F::c(p.eta * p.k))
+                        }
+                        _ => F::one() / x,
+                    }
+                })
+                .collect(),
             h,
             noise_scale,
             theta: initial_point::<F>(problem, &p),
@@ -363,7 +384,7 @@ impl<F: Real> LearnerRun<F> {
         }
         match problem.rule {
             RuleKind::Member(m) => self.member_step(m, t),
-            RuleKind::Landscape(LandscapeRule::NaturalGradient) => {
+            RuleKind::Landscape(LandscapeRule::NaturalGradient | LandscapeRule::ControlOptimal) => {
                 self.grad
                     .iter_mut()
                     .zip(&self.metric_inv)
@@ -372,6 +393,34 @@ impl<F: Real> LearnerRun<F> {
             }
             RuleKind::Landscape(LandscapeRule::Momentum) => self.heavy_ball(false),
             RuleKind::Landscape(LandscapeRule::Nesterov) => self.heavy_ball(true),
+            RuleKind::Landscape(LandscapeRule::ControlEstimated) => self.control_estimated(),
+        }
+    }
+
+    /// control_estimated: the secant curvature estimate, then the optimal feedback's
+    /// step with it (states: last gradient, last step, ĥ; as the WGSL step).
+    #[inline(always)]
+    fn control_estimated(&mut self) {
+        let p = &self.p;
+        let (lr, gamma, eta_k) = (F::c(p.lr), F::c(p.gamma), F::c(p.eta * p.k));
+        let (eps, beta, keep) = (F::c(p.eps), F::c(p.beta2), F::c(1.0 - p.beta2));
+        let [g_prev, d_prev, h_hat] = self.states.as_mut_slice() else {
+            unreachable!("control_estimated has three states")
+        };
+        for i in 0..self.theta.len() {
+            let g = self.grad[i];
+            if d_prev[i] != F::zero() {
+                // A non-finite secant (an overflowed difference) leaves ĥ as it is.
+                let secant = (g - g_prev[i]) / d_prev[i];
+                if secant.is_finite() {
+                    let secant = secant.max(eps).min(F::one() / eps);
+                    h_hat[i] = beta * h_hat[i] + keep * secant;
+                }
+            }
+            let step = -(lr * control_gain(h_hat[i], gamma, eta_k) * g);
+            self.theta[i] = self.theta[i] + step;
+            g_prev[i] = g;
+            d_prev[i] = step;
         }
     }
 

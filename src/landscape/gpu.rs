@@ -111,7 +111,9 @@ crate::gpu_struct! {
         record_every: u32,
         n_records: u32,
         noise: u32,
-        natural: u32,
+        /// The gradient's multiplier: 0 none, 1 the natural gradient's 1/h, 2
+        /// control_optimal's r/h.
+        metric: u32,
         has_threshold: u32,
         threshold: f32,
         blowup: f32,
@@ -394,7 +396,11 @@ pub fn run_chunk_with(
             Noise::Isotropic => 1,
             Noise::Curvature => 2,
         },
-        natural: (problem.rule == RuleKind::NATURAL_GRADIENT) as u32,
+        metric: match problem.rule {
+            RuleKind::NATURAL_GRADIENT => 1,
+            RuleKind::CONTROL_OPTIMAL => 2,
+            _ => 0,
+        },
         has_threshold: problem.threshold.is_some() as u32,
         threshold: problem.threshold.unwrap_or(0.0) as f32,
         blowup: problem.blowup.min(f32::MAX as f64) as f32,

@@ -87,6 +87,15 @@ crate::named_enum! {
         Momentum = "momentum",
         /// v = μ_m v + g; θ −= lr (g + μ_m v) (the PyTorch form).
         Nesterov = "nesterov",
+        /// The optimal feedback of the control problem (spec §2, §4) with the known
+        /// curvature: θ_i −= lr r_i g_i / h_i, where r_i = (−γ + sqrt(γ² + 4ηk h_i))/2
+        /// is the optimal rate (h floored at eps; lr is Δt).
+        ControlOptimal = "control_optimal",
+        /// The same feedback with a running diagonal curvature estimate ĥ in place of
+        /// h: the secant Δg_i/Δθ_i of the last step, clamped to [eps, 1/eps] and
+        /// averaged, ĥ ← β2 ĥ + (1 − β2) secant, from ĥ = 1. Exact on a noiseless
+        /// quadratic after one step; gradient noise biases the secant.
+        ControlEstimated = "control_estimated",
     }
 }
 
@@ -106,6 +115,7 @@ impl RuleKind {
     pub const NATURAL_GRADIENT: RuleKind = RuleKind::Landscape(LandscapeRule::NaturalGradient);
     pub const MOMENTUM: RuleKind = RuleKind::Landscape(LandscapeRule::Momentum);
     pub const NESTEROV: RuleKind = RuleKind::Landscape(LandscapeRule::Nesterov);
+    pub const CONTROL_OPTIMAL: RuleKind = RuleKind::Landscape(LandscapeRule::ControlOptimal);
 
     /// Every rule: the optimiser family's members, then the landscape-only rules.
     pub fn all() -> Vec<RuleKind> {
@@ -141,7 +151,12 @@ impl RuleKind {
     pub fn wgsl(self) -> &'static str {
         match self {
             RuleKind::Member(m) => m.spec().wgsl,
-            RuleKind::Landscape(LandscapeRule::NaturalGradient) => Member::Sgd.spec().wgsl,
+            RuleKind::Landscape(LandscapeRule::NaturalGradient | LandscapeRule::ControlOptimal) => {
+                Member::Sgd.spec().wgsl
+            }
+            RuleKind::Landscape(LandscapeRule::ControlEstimated) => {
+                "landscape/control_estimated.wgsl"
+            }
             RuleKind::Landscape(LandscapeRule::Momentum) => "landscape/momentum.wgsl",
             RuleKind::Landscape(LandscapeRule::Nesterov) => "landscape/nesterov.wgsl",
         }
@@ -151,8 +166,12 @@ impl RuleKind {
     pub fn initial_state(self, p: &Params) -> Vec<f64> {
         match self {
             RuleKind::Member(m) => m.initial_state(&p.hyper()),
-            RuleKind::Landscape(LandscapeRule::NaturalGradient) => vec![],
+            RuleKind::Landscape(LandscapeRule::NaturalGradient | LandscapeRule::ControlOptimal) => {
+                vec![]
+            }
             RuleKind::Landscape(LandscapeRule::Momentum | LandscapeRule::Nesterov) => vec![0.0],
+            // The last gradient, the last step and the curvature estimate.
+            RuleKind::Landscape(LandscapeRule::ControlEstimated) => vec![0.0, 0.0, 1.0],
         }
     }
 
@@ -175,6 +194,21 @@ impl RuleKind {
             RuleKind::Landscape(LandscapeRule::Momentum | LandscapeRule::Nesterov) => {
                 vec![(Hp::Lr, Domain::NonNegative), (Hp::Beta1, Domain::Fraction)]
             }
+            RuleKind::Landscape(LandscapeRule::ControlOptimal) => vec![
+                (Hp::Lr, Domain::NonNegative),
+                (Hp::Gamma, Domain::NonNegative),
+                (Hp::Eta, Domain::Positive),
+                (Hp::K, Domain::Positive),
+                (Hp::Eps, Domain::Positive),
+            ],
+            RuleKind::Landscape(LandscapeRule::ControlEstimated) => vec![
+                (Hp::Lr, Domain::NonNegative),
+                (Hp::Gamma, Domain::NonNegative),
+                (Hp::Eta, Domain::Positive),
+                (Hp::K, Domain::Positive),
+                (Hp::Eps, Domain::Positive),
+                (Hp::Beta2, Domain::Fraction),
+            ],
         }
     }
 
@@ -182,6 +216,13 @@ impl RuleKind {
     pub fn default_hyper(self) -> crate::optim::Hyper {
         match self {
             RuleKind::Member(m) => m.default_hyper(),
+            // The control problem's unit inverse mass (adabayes's eta is another η).
+            RuleKind::Landscape(
+                LandscapeRule::ControlOptimal | LandscapeRule::ControlEstimated,
+            ) => crate::optim::Hyper {
+                eta: 1.0,
+                ..crate::optim::Hyper::default()
+            },
             RuleKind::Landscape(_) => crate::optim::Hyper::default(),
         }
     }
@@ -208,6 +249,9 @@ crate::params! {
     r_min = 1e-12,
     p0 = 1e3,
     r0 = 1.0,
+    /// Control rules: the discount γ and the loss weight k (η is eta).
+    gamma = 0.0,
+    k = 1.0,
     /// Gradient noise scale σ.
     noise_sigma = 0.0,
     /// Initial point: θ0_i = theta0 + theta0_noise ξ_i.
@@ -358,15 +402,24 @@ impl Problem {
                 ),
             );
         }
-        if self.rule == RuleKind::NATURAL_GRADIENT
-            && !matches!(
-                self.landscape,
-                LandscapeKind::Quadratic
-                    | LandscapeKind::QuadraticDense
-                    | LandscapeKind::LinearRegression
-            )
-        {
-            return bad("rule.kind", format!("natural_gradient's metric is the Hessian diagonal of a quadratic landscape, not {}", self.landscape.name()));
+        if matches!(
+            self.rule,
+            RuleKind::NATURAL_GRADIENT | RuleKind::CONTROL_OPTIMAL
+        ) && !matches!(
+            self.landscape,
+            LandscapeKind::Quadratic
+                | LandscapeKind::QuadraticDense
+                | LandscapeKind::LinearRegression
+        ) {
+            return bad(
+                "rule.kind",
+                format!(
+                    "{} reads the Hessian diagonal of a quadratic landscape, not {} \
+                     (control_estimated estimates it on any landscape)",
+                    self.rule.name(),
+                    self.landscape.name()
+                ),
+            );
         }
         if self.steps == 0 || self.steps > 100_000_000 {
             return bad(

@@ -90,6 +90,8 @@ pub fn random_value(hp: Hp, rng: &mut StdRng) -> f64 {
         Hp::RMin => 1e-8,
         Hp::P0 => rng.random_range(1.0..100.0),
         Hp::R0 => rng.random_range(0.1..1.0),
+        Hp::Gamma => rng.random_range(0.0..2.0),
+        Hp::K => rng.random_range(0.5..2.0),
     }
 }
 

@@ -53,10 +53,13 @@ pub enum Hp {
     RMin,
     P0,
     R0,
+    /// Control rules (landscape family): the discount γ and the loss weight k.
+    Gamma,
+    K,
 }
 
 impl Hp {
-    pub const ALL: [Hp; 12] = [
+    pub const ALL: [Hp; 14] = [
         Hp::Lr,
         Hp::Beta1,
         Hp::Beta2,
@@ -69,6 +72,8 @@ impl Hp {
         Hp::RMin,
         Hp::P0,
         Hp::R0,
+        Hp::Gamma,
+        Hp::K,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +90,8 @@ impl Hp {
             Hp::RMin => "r_min",
             Hp::P0 => "p0",
             Hp::R0 => "r0",
+            Hp::Gamma => "gamma",
+            Hp::K => "k",
         }
     }
 
@@ -102,6 +109,8 @@ impl Hp {
             Hp::RMin => h.r_min,
             Hp::P0 => h.p0,
             Hp::R0 => h.r0,
+            Hp::Gamma => h.gamma,
+            Hp::K => h.k,
         }
     }
 
@@ -119,6 +128,8 @@ impl Hp {
             Hp::RMin => &mut h.r_min,
             Hp::P0 => &mut h.p0,
             Hp::R0 => &mut h.r0,
+            Hp::Gamma => &mut h.gamma,
+            Hp::K => &mut h.k,
         };
         *field = v;
     }

@@ -90,6 +90,10 @@ pub struct Hyper {
     pub p0: f64,
     /// kalman: initial noise estimate.
     pub r0: f64,
+    /// control rules (landscape family): the discount γ ≥ 0 and the loss weight k > 0
+    /// (with eta, the inverse mass η).
+    pub gamma: f64,
+    pub k: f64,
 }
 
 impl Default for Hyper {
@@ -107,6 +111,8 @@ impl Default for Hyper {
             r_min: 1e-12,
             p0: 1e3,
             r0: 1.0,
+            gamma: 0.0,
+            k: 1.0,
         }
     }
 }
@@ -269,7 +275,10 @@ pub struct Consts<F> {
     pub inv_4sigma4: F,
     pub q: F,
     pub r_min: F,
-    pub _pad: [F; 3],
+    /// control rules: the discount γ and η·k.
+    pub ctl_gamma: F,
+    pub ctl_eta_k: F,
+    pub _pad: [F; 1],
 }
 
 // SAFETY: `Consts<f32>` is `repr(C)` and holds only f32 fields, so it has no padding
@@ -279,7 +288,8 @@ unsafe impl bytemuck::Zeroable for Consts<f32> {}
 unsafe impl bytemuck::Pod for Consts<f32> {}
 crate::gpu_layout!(Consts<f32> as "Consts" => {
     lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, bc1, bc2, decay,
-    prior_keep, prior_add, batch, inv_eta2, inv_2sigma2, inv_4sigma4, q, r_min, _pad,
+    prior_keep, prior_add, batch, inv_eta2, inv_2sigma2, inv_4sigma4, q, r_min, ctl_gamma,
+    ctl_eta_k, _pad,
 });
 
 impl Consts<f64> {
@@ -317,7 +327,9 @@ impl Consts<f64> {
             inv_4sigma4: 1.0 / (4.0 * h.sigma2 * h.sigma2),
             q: h.q,
             r_min: h.r_min,
-            _pad: [0.0; 3],
+            ctl_gamma: h.gamma,
+            ctl_eta_k: h.eta * h.k,
+            _pad: [0.0; 1],
         }
     }
 
@@ -341,7 +353,9 @@ impl Consts<f64> {
             inv_4sigma4: c(self.inv_4sigma4),
             q: c(self.q),
             r_min: c(self.r_min),
-            _pad: [F::zero(); 3],
+            ctl_gamma: c(self.ctl_gamma),
+            ctl_eta_k: c(self.ctl_eta_k),
+            _pad: [F::zero(); 1],
         }
     }
 }
