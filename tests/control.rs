@@ -374,6 +374,8 @@ fn problem(
         teacher: None,
         samples: 0,
         label_noise: 0.0,
+        drift: rulelab::landscape::DriftKind::None,
+        mask: None,
     }
 }
 
@@ -621,4 +623,194 @@ fn control_rules_contract_at_the_optimal_rate() {
             );
         }
     }
+}
+
+/// Drift and partial controllability in sweeps: with lr = 0 a decay leaves
+/// θ_t = (1 − j)^t θ_0 and a rotation turns each pair by the matrix [[1, −q], [q, 1]]
+/// per step; an uncontrolled coordinate without drift never moves while the rule moves
+/// the others; the final loss splits into the two sets exactly.
+#[test]
+fn drift_and_control_masks_in_sweeps() {
+    use rulelab::landscape::cases::run_cpu;
+    use rulelab::landscape::{data, split_loss, DriftKind, LandscapeKind, Params, RuleKind};
+    let mut rng = rng();
+    let (j, t) = (rng.random_range(0.01..0.1), 25);
+    let mut prob = problem(LandscapeKind::Quadratic, 4, vec![1.0, 2.0, 3.0, 4.0]);
+    prob.steps = t;
+    let theta0 = rng.random_range(0.5..2.0);
+    let p = Params {
+        lr: 0.0,
+        drift_rate: j,
+        theta0,
+        ..Params::default()
+    };
+    let shared = data::build(&prob, &p);
+    prob.drift = DriftKind::Decay;
+    let got = run_cpu::<f64>(&prob, &shared, &[p]).theta;
+    for x in &got {
+        assert!(rel(*x, (1.0 - j).powi(t as i32) * theta0) < 1e-12, "{x}");
+    }
+    prob.drift = DriftKind::Rotation;
+    let got = run_cpu::<f64>(&prob, &shared, &[p]).theta;
+    let (mut x, mut y) = (theta0, theta0);
+    for _ in 0..t {
+        (x, y) = (x - j * y, y + j * x);
+    }
+    assert!(
+        rel(got[0], x) < 1e-12 && rel(got[1], y) < 1e-12,
+        "{got:?} vs ({x}, {y})"
+    );
+
+    prob.drift = DriftKind::None;
+    prob.rule = RuleKind::GD;
+    prob.mask = Some(vec![true, false, true, false]);
+    let p = Params { lr: 0.1, ..p };
+    let out = run_cpu::<f64>(&prob, &shared, &[p]);
+    let theta = &out.theta;
+    assert_eq!((theta[1], theta[3]), (theta0, theta0));
+    assert!(
+        theta[0].abs() < 0.5 * theta0 && theta[2].abs() < 0.5 * theta0,
+        "{theta:?}"
+    );
+    let [c, u] = split_loss(&prob, &p, theta).unwrap();
+    assert!(rel(u, 0.5 * (2.0 + 4.0) * theta0 * theta0) < 1e-12);
+    assert!(rel(c + u, out.outcomes[0].final_loss) < 1e-12);
+}
+
+/// A masked sweep writes the loss split on each device (the same numbers), and bad
+/// drift and control keys are one line naming the key, exit 2, nothing written.
+#[test]
+fn masked_sweeps_and_bad_control_keys() {
+    let root = std::env::temp_dir().join(format!("rulelab-mask-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let base = "[landscape]\nkind = 'quadratic'\ndim = 6\nspectrum = 'linspace'\nh_min = 0.5\nh_max = 2.0\n";
+    let good = format!(
+        "{base}drift = 'rotation'\ndrift_rate = 0.01\ncontrol = {{ mask = [1, 1, 0, 1, 0, 1] }}\n\
+         [rule]\nkind = 'control_optimal'\nlr = 0.05\n[grid]\ngamma = [0.0, 1.0]\n[run]\nsteps = 200\n"
+    );
+    let file = root.join("good.toml");
+    std::fs::write(&file, good).unwrap();
+    let mut tables = vec![];
+    for device in ["cpu", "gpu"] {
+        let out = root.join(device);
+        let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args([
+                "sweep",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--device",
+                device,
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        if device == "gpu"
+            && err.contains("no GPU adapter")
+            && std::env::var("CI").as_deref() != Ok("true")
+        {
+            continue;
+        }
+        assert!(o.status.success(), "{device}: {err}");
+        let text = std::fs::read_to_string(out.join("results.csv")).unwrap();
+        let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+        let rows: Vec<[f64; 3]> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<f64> = l
+                    .split(',')
+                    .map(|x| x.parse().unwrap_or(f64::NAN))
+                    .collect();
+                [
+                    f[col("final_loss")],
+                    f[col("final_loss_controlled")],
+                    f[col("final_loss_uncontrolled")],
+                ]
+            })
+            .collect();
+        for r in &rows {
+            assert!(
+                (r[1] + r[2] - r[0]).abs() <= 1e-5 * r[0].abs().max(1e-6),
+                "{device}: {r:?}"
+            );
+            assert!(
+                r[2] > r[1],
+                "{device}: the uncontrolled part dominates: {r:?}"
+            );
+        }
+        tables.push(rows);
+    }
+    if let [a, b] = tables.as_slice() {
+        for (x, y) in a.iter().zip(b) {
+            for i in 0..3 {
+                assert!(rel(x[i], y[i]) < 1e-4, "cpu {x:?} vs gpu {y:?}");
+            }
+        }
+    }
+    let rule = "[rule]\nkind = 'gd'\n[run]\nsteps = 10\n";
+    let bad = [
+        ("control = { mask = [1, 0] }", "landscape.control"),
+        (
+            "control = { mask = [0, 0, 0, 0, 0, 0] }",
+            "landscape.control",
+        ),
+        (
+            "control = { mask = [1, 2, 1, 1, 1, 1] }",
+            "landscape.control.mask",
+        ),
+        ("control = { basis = 'random', m = 2 }", "landscape.control"),
+        ("drift_rate = 0.1", "landscape.drift_rate"),
+        ("drift = 'spin'", "landscape.drift"),
+    ];
+    for (i, (line, key)) in bad.iter().enumerate() {
+        let f = root.join(format!("bad{i}.toml"));
+        std::fs::write(&f, format!("{base}{line}\n{rule}")).unwrap();
+        let out = root.join(format!("bad{i}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args([
+                "sweep",
+                f.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--device",
+                "cpu",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{line}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{line}: {err}");
+        assert!(err.contains(key), "{line}: {err}");
+        assert!(!out.exists(), "{line} wrote {}", out.display());
+    }
+    // Rotation needs coordinate pairs.
+    let f = root.join("odd.toml");
+    std::fs::write(
+        &f,
+        format!(
+            "{}drift = 'rotation'\ndrift_rate = 0.1\n{rule}",
+            base.replace("dim = 6", "dim = 5")
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args([
+            "sweep",
+            f.to_str().unwrap(),
+            "--out",
+            root.join("odd").to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(2) && err.contains("landscape.drift"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }

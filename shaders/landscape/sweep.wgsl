@@ -35,6 +35,11 @@ struct SweepShape {
     // This dispatch's window of steps; the run is t = 0..=steps.
     t_begin: u32,
     t_end: u32,
+    // The drift every step adds, f(θ_t): 0 none, 1 decay −jθ, 2 rotation qAθ on pairs.
+    drift: u32,
+    // 1: the rule moves only coordinates whose mask (data[off_mask + j]) is 1.
+    masked: u32,
+    off_mask: u32,
 }
 
 struct SweepLearner {
@@ -53,6 +58,7 @@ struct SweepLearner {
     init0: f32,
     init1: f32,
     init2: f32,
+    drift_rate: f32,
 }
 
 // A learner's running statistics between windows.
@@ -227,7 +233,21 @@ fn main(
             for (var k = 0u; k < 4u; k++) {
                 if (valid[k]) {
                     let x = step(State(th[k], s0[k], s1[k], s2[k]), noisy[k], c);
-                    th[k] = x.theta;
+                    let j = coord(b, k);
+                    // An uncontrolled coordinate keeps θ_t; every one adds the drift
+                    // f(θ_t), its partner read from θ_t as published this step.
+                    var next = x.theta;
+                    if (shape.masked != 0u && data[shape.off_mask + j] == 0.0) {
+                        next = th[k];
+                    }
+                    let q = learner.drift_rate;
+                    if (shape.drift == 1u) {
+                        next = next + -q * th[k];
+                    } else if (shape.drift == 2u) {
+                        let partner = sh_theta[base + (j ^ 1u)];
+                        next = next + select(q * partner, -q * partner, j % 2u == 0u);
+                    }
+                    th[k] = next;
                     s0[k] = x.s0;
                     s1[k] = x.s1;
                     s2[k] = x.s2;

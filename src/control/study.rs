@@ -322,6 +322,9 @@ impl Study for PathStudy {
                 "theta0",
                 "theta0_noise",
                 "minibatch",
+                "drift",
+                "drift_rate",
+                "control",
             ],
         )?;
         // A path has no rule steps; the landscape's checks want one.

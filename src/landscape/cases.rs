@@ -4,7 +4,7 @@
 
 use super::data::{self, Shared};
 use super::{
-    cpu, gpu, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
+    cpu, gpu, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
     TeacherShape,
 };
 use crate::check::{self, compare, Case, Row, Tolerance};
@@ -49,6 +49,8 @@ pub fn small_problem(kind: LandscapeKind, rule: RuleKind, steps: usize) -> Probl
         teacher,
         samples,
         label_noise: 0.2,
+        drift: DriftKind::None,
+        mask: None,
     }
 }
 
@@ -67,6 +69,11 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
                 b: rng.random_range(0.5..1.5),
                 c: rng.random_range(0.5..1.5),
                 d: rng.random_range(-0.6..0.6),
+                drift_rate: if problem.drift == DriftKind::None {
+                    0.0
+                } else {
+                    rng.random_range(0.001..0.05)
+                },
                 noise_sigma: if problem.noise == Noise::None {
                     0.0
                 } else {
@@ -387,6 +394,30 @@ pub fn cases() -> Vec<Case> {
                         noise,
                         seed,
                     )?);
+                }
+                Ok(rows)
+            },
+        ));
+    }
+    // Drifts and partial controllability, under a stateful rule and a control rule.
+    for (drift, rule) in [
+        (DriftKind::Decay, RuleKind::MOMENTUM),
+        (DriftKind::Rotation, RuleKind::Member(Member::Adam)),
+        (DriftKind::Rotation, RuleKind::CONTROL_OPTIMAL),
+    ] {
+        v.push(Case::new(
+            "landscape",
+            format!("{} drift, mask, {}", drift.name(), rule.name()),
+            move |b, seed| {
+                let mut rows = Vec::new();
+                for masked in [false, true] {
+                    let mut p = small_problem(LandscapeKind::Quadratic, rule, 30);
+                    p.dim = 36;
+                    p.drift = drift;
+                    if masked {
+                        p.mask = Some((0..p.dim).map(|i| i % 3 != 1).collect());
+                    }
+                    rows.extend(rule_rows_on(b, p, true, seed)?);
                 }
                 Ok(rows)
             },

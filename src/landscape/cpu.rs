@@ -5,8 +5,10 @@
 
 use super::data::{forward, Shared};
 use super::{
-    purpose, LandscapeKind, LandscapeRule, LearnerOutcome, Noise, Params, Problem, RuleKind,
+    purpose, DriftKind, LandscapeKind, LandscapeRule, LearnerOutcome, Noise, Params, Problem,
+    RuleKind,
 };
+use crate::control::action::Drift;
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
 use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
@@ -308,6 +310,8 @@ struct LearnerRun<F: Real> {
     noise_scale: Vec<F>,
     metric_inv: Vec<F>,
     theta: Vec<F>,
+    /// θ_t, kept while the step runs when a drift or a control mask acts on it.
+    before: Vec<F>,
     grad: Vec<F>,
     states: Vec<Vec<F>>,
     consts: Consts<f64>,
@@ -347,6 +351,7 @@ impl<F: Real> LearnerRun<F> {
             h,
             noise_scale,
             theta: initial_point::<F>(problem, &p),
+            before: vec![F::zero(); d],
             grad: vec![F::zero(); d],
             states: init.iter().map(|&v| vec![F::c(v); d]).collect(),
             consts: Consts::new(problem.rule.consts_member(), &p.hyper(), 1),
@@ -382,6 +387,10 @@ impl<F: Real> LearnerRun<F> {
                 *g = *g + s * z;
             }
         }
+        let acted_on = problem.drift != DriftKind::None || problem.mask.is_some();
+        if acted_on {
+            self.before.copy_from_slice(&self.theta);
+        }
         match problem.rule {
             RuleKind::Member(m) => self.member_step(m, t),
             RuleKind::Landscape(LandscapeRule::NaturalGradient | LandscapeRule::ControlOptimal) => {
@@ -394,6 +403,29 @@ impl<F: Real> LearnerRun<F> {
             RuleKind::Landscape(LandscapeRule::Momentum) => self.heavy_ball(false),
             RuleKind::Landscape(LandscapeRule::Nesterov) => self.heavy_ball(true),
             RuleKind::Landscape(LandscapeRule::ControlEstimated) => self.control_estimated(),
+        }
+        if acted_on {
+            self.drift_and_mask(problem);
+        }
+    }
+
+    /// Partial controllability and the drift: an uncontrolled coordinate keeps θ_t
+    /// (the rule's change is dropped), and every coordinate adds f(θ_t). As the WGSL.
+    #[inline(always)]
+    fn drift_and_mask(&mut self, problem: &Problem) {
+        let drift = Drift {
+            kind: problem.drift,
+            rate: self.p.drift_rate,
+        };
+        for i in 0..self.theta.len() {
+            let mut x = match &problem.mask {
+                Some(m) if !m[i] => self.before[i],
+                _ => self.theta[i],
+            };
+            if drift.kind != DriftKind::None {
+                x = x + drift.at(&self.before, i);
+            }
+            self.theta[i] = x;
         }
     }
 
@@ -512,6 +544,7 @@ impl Stats {
                 diverged: false,
                 pruned_at: None,
                 trajectory: Vec::with_capacity(records),
+                split: None,
             },
             sum: 0.0,
             count: 0,
@@ -614,8 +647,15 @@ pub fn run_chunk<F: Real>(
     }
     let mut ordered: Vec<Option<LearnerOutcome>> = vec![None; params.len()];
     for (idx, b) in batches {
-        for (i, o) in idx.into_iter().zip(b.finish()) {
-            ordered[i] = Some(o.0);
+        for (i, (mut o, theta, _)) in idx.into_iter().zip(b.finish()) {
+            if problem.mask.is_some() {
+                let theta: Vec<f64> = theta
+                    .iter()
+                    .map(|x| x.to_f64().unwrap_or(f64::NAN))
+                    .collect();
+                o.split = super::split_loss(problem, &params[i], &theta);
+            }
+            ordered[i] = Some(o);
         }
     }
     ordered

@@ -5,7 +5,7 @@
 
 use super::cpu::bias_corrections;
 use super::data::Shared;
-use super::{LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
+use super::{DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
 use crate::error::{Error, Result};
 use crate::gpu::{DataArena, Gpu, Kernel};
 use crate::optim::Consts;
@@ -120,6 +120,11 @@ crate::gpu_struct! {
         off_bias: u32,
         t_begin: u32,
         t_end: u32,
+        /// The drift: 0 none, 1 decay, 2 rotation.
+        drift: u32,
+        /// 1 when a control mask (f32 0/1 per coordinate at off_mask) applies.
+        masked: u32,
+        off_mask: u32,
     }
 }
 
@@ -139,6 +144,7 @@ crate::gpu_struct! {
         init0: f32,
         init1: f32,
         init2: f32,
+        drift_rate: f32,
     }
 }
 
@@ -315,7 +321,20 @@ pub fn run_chunk(
     params: &[Params],
     prune: Option<&PrunePlan>,
 ) -> Result<Vec<LearnerOutcome>> {
-    Ok(run_chunk_with(gpu, problem, shared, params, false, None, prune)?.0)
+    // The loss split needs each learner's final θ.
+    let split = problem.mask.is_some() && problem.landscape == LandscapeKind::Quadratic;
+    let (mut outcomes, finals) = run_chunk_with(gpu, problem, shared, params, split, None, prune)?;
+    if split {
+        let d = problem.dim;
+        for (i, o) in outcomes.iter_mut().enumerate() {
+            let theta: Vec<f64> = finals[i * 2 * d..i * 2 * d + d]
+                .iter()
+                .map(|&x| x as f64)
+                .collect();
+            o.split = super::split_loss(problem, &params[i], &theta);
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Runs a chunk; with `finals`, also returns each learner's final θ and the exact
@@ -359,6 +378,10 @@ pub fn run_chunk_with(
         );
     }
     let (land, points) = land_data(problem, shared, params, &mut arena)?;
+    let off_mask = match &problem.mask {
+        Some(m) => arena.push(m.iter().map(|&x| if x { 1.0 } else { 0.0 })),
+        None => 0,
+    };
     let learners: Vec<SweepLearner> = params
         .iter()
         .zip(points)
@@ -381,6 +404,7 @@ pub fn run_chunk_with(
                 init0: init(0),
                 init1: init(1),
                 init2: init(2),
+                drift_rate: p.drift_rate as f32,
             }
         })
         .collect();
@@ -407,6 +431,13 @@ pub fn run_chunk_with(
         off_bias,
         t_begin: 0,
         t_end: 0,
+        drift: match problem.drift {
+            DriftKind::None => 0,
+            DriftKind::Decay => 1,
+            DriftKind::Rotation => 2,
+        },
+        masked: problem.mask.is_some() as u32,
+        off_mask,
     };
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
@@ -525,6 +556,7 @@ pub fn run_chunk_with(
                     .get(i * n_records..(i + 1) * n_records)
                     .map(<[f32]>::to_vec)
                     .unwrap_or_default(),
+                split: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;

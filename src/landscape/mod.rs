@@ -18,6 +18,7 @@ pub mod study;
 
 pub use study::{LandscapeStudy, SweepConfig};
 
+pub use crate::control::action::DriftKind;
 use crate::error::{Error, Result};
 use crate::optim::{Domain, Hp, Member};
 use crate::sweep::ParamSet;
@@ -252,6 +253,8 @@ crate::params! {
     /// Control rules: the discount γ and the loss weight k (η is eta).
     gamma = 0.0,
     k = 1.0,
+    /// The drift's rate per step: j of the decay −jθ, q of the rotation qAθ.
+    drift_rate = 0.0,
     /// Gradient noise scale σ.
     noise_sigma = 0.0,
     /// Initial point: θ0_i = theta0 + theta0_noise ξ_i.
@@ -337,6 +340,17 @@ pub struct Problem {
     /// linear_regression: number of samples and label noise.
     pub samples: usize,
     pub label_noise: f64,
+    /// The default drift f every step adds, θ += f(θ_t) (its rate is `drift_rate`).
+    #[serde(default = "no_drift")]
+    pub drift: DriftKind,
+    /// Partial controllability: the coordinates the rule moves (None: all). The others
+    /// move by the drift only.
+    #[serde(default)]
+    pub mask: Option<Vec<bool>>,
+}
+
+fn no_drift() -> DriftKind {
+    DriftKind::None
 }
 
 impl Problem {
@@ -355,6 +369,29 @@ impl Problem {
         let bad = |k: &str, m: String| Err(Error::invalid(k, m));
         if self.dim == 0 || self.dim > 1024 {
             return bad("landscape.dim", format!("{} must be in 1..=1024", self.dim));
+        }
+        if self.drift == DriftKind::Rotation && !self.dim.is_multiple_of(2) {
+            return bad(
+                "landscape.drift",
+                format!(
+                    "rotation turns coordinate pairs: dim = {} must be even",
+                    self.dim
+                ),
+            );
+        }
+        if let Some(m) = &self.mask {
+            if m.len() != self.dim {
+                return bad(
+                    "landscape.control",
+                    format!("mask has {} entries; dim is {}", m.len(), self.dim),
+                );
+            }
+            if !m.iter().any(|&x| x) {
+                return bad(
+                    "landscape.control",
+                    "mask controls no coordinate: the rule would never move θ".into(),
+                );
+            }
         }
         if self.landscape == LandscapeKind::DoubleWell && !self.dim.is_multiple_of(2) {
             return bad(
@@ -565,6 +602,24 @@ pub struct LearnerOutcome {
     pub pruned_at: Option<u32>,
     /// L(θ_t) at t = 0, record_every, 2 record_every, ... <= steps (NaN after divergence).
     pub trajectory: Vec<f32>,
+    /// With a control mask on a diagonal quadratic: the final loss of the controlled
+    /// and of the uncontrolled coordinates (they sum to final_loss).
+    pub split: Option<[f64; 2]>,
+}
+
+/// The final loss split into the controlled and uncontrolled coordinates, for a
+/// masked learner on a diagonal quadratic (½ Σ h_i (θ_i − μ)² over each set).
+pub fn split_loss(problem: &Problem, p: &Params, theta: &[f64]) -> Option<[f64; 2]> {
+    let mask = problem.mask.as_ref()?;
+    if problem.landscape != LandscapeKind::Quadratic {
+        return None;
+    }
+    let h = problem.spectrum_values(p);
+    let mut out = [0.0; 2];
+    for ((&m, &x), &h) in mask.iter().zip(theta).zip(&h) {
+        out[usize::from(!m)] += 0.5 * h * (x - p.mu) * (x - p.mu);
+    }
+    Some(out)
 }
 
 /// Counter purposes for the learner's random draws (counter word 3).

@@ -12,7 +12,7 @@
 
 use super::data::{self, Shared};
 use super::{
-    cpu, gpu, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
+    cpu, gpu, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
     TeacherShape,
 };
 use crate::error::{Error, Result};
@@ -107,6 +107,8 @@ pub fn parse_landscape(
         teacher: None,
         samples: 0,
         label_noise: 0.1,
+        drift: DriftKind::None,
+        mask: None,
     };
     let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
     let mut fixed_keys = Vec::new();
@@ -133,6 +135,9 @@ pub fn parse_landscape(
         "d_in",
         "hidden",
         "minibatch",
+        "drift",
+        "drift_rate",
+        "control",
     ];
     for (k, v) in landscape {
         let key = format!("landscape.{k}");
@@ -166,6 +171,11 @@ pub fn parse_landscape(
             "d_in" => d_in = Some(integer(&key, v, 1, 1024)?),
             "hidden" => hidden = Some(integer(&key, v, 1, 1024)?),
             "minibatch" => minibatch = integer(&key, v, 0, 1 << 20)?,
+            "drift" => {
+                problem.drift = DriftKind::from_name(string(&key, v, &DriftKind::names())?)
+                    .expect("a listed name")
+            }
+            "control" => problem.mask = Some(control_mask(&key, v)?),
             name if Params::NAMES.contains(&name)
                 && !Params::is_rule_number(name)
                 && name != "seed"
@@ -229,6 +239,41 @@ pub fn parse_landscape(
     Ok((problem, base, fixed_keys))
 }
 
+/// `control = { mask = [1, 0, ...] }` (or booleans): the coordinates the rule moves.
+fn control_mask(key: &str, v: &Value) -> Result<Vec<bool>> {
+    let t = v
+        .as_table()
+        .ok_or_else(|| err(key, "must be a table: control = { mask = [1, 0, ...] }"))?;
+    if t.contains_key("basis") {
+        return Err(err(
+            key,
+            "basis is not available yet: give a mask = [...] of 0/1 per coordinate",
+        ));
+    }
+    for k in t.keys() {
+        if k != "mask" {
+            return Err(err(format!("{key}.{k}"), "unknown key; allowed: mask"));
+        }
+    }
+    let mask = t.get("mask").and_then(Value::as_array).ok_or_else(|| {
+        err(
+            format!("{key}.mask"),
+            "is required: a list of 0/1 per coordinate",
+        )
+    })?;
+    mask.iter()
+        .map(|x| match x {
+            Value::Boolean(b) => Ok(*b),
+            Value::Integer(0) => Ok(false),
+            Value::Integer(1) => Ok(true),
+            _ => Err(err(
+                format!("{key}.mask"),
+                format!("{x} is not 0, 1, true or false"),
+            )),
+        })
+        .collect()
+}
+
 /// Why the landscape does not read its number `name` (mu on a double well, a on a
 /// quadratic), or None when it does or `name` is not a landscape number.
 pub fn landscape_ignores(problem: &Problem, name: &str) -> Option<String> {
@@ -263,6 +308,12 @@ pub fn landscape_ignores(problem: &Problem, name: &str) -> Option<String> {
 }
 
 impl LandscapeStudy {
+    /// Whether results split the final loss into controlled and uncontrolled
+    /// coordinates (a control mask on a diagonal quadratic).
+    pub fn splits(&self) -> bool {
+        self.problem.mask.is_some() && self.problem.landscape == LandscapeKind::Quadratic
+    }
+
     /// The problem a learner runs: the sweep's, with the learner's rule kind.
     pub fn problem_for(&self, p: &Params) -> Problem {
         let mut problem = self.problem.clone();
@@ -434,6 +485,9 @@ impl Study for LandscapeStudy {
             "noise_sigma" => {
                 (self.problem.noise == Noise::None).then(|| "landscape.noise is none".into())
             }
+            "drift_rate" => {
+                (self.problem.drift == DriftKind::None).then(|| "landscape.drift is none".into())
+            }
             _ => landscape_ignores(&self.problem, name),
         }
     }
@@ -493,6 +547,14 @@ impl Study for LandscapeStudy {
         ]
         .map(String::from)
         .to_vec()
+        .into_iter()
+        .chain(
+            self.splits()
+                .then(|| ["final_loss_controlled", "final_loss_uncontrolled"].map(String::from))
+                .into_iter()
+                .flatten(),
+        )
+        .collect()
     }
 
     fn write_row(&self, o: &LearnerOutcome, out: &mut String) {
@@ -508,6 +570,10 @@ impl Study for LandscapeStudy {
                 .unwrap_or_default(),
             o.diverged
         );
+        if self.splits() {
+            let [c, u] = o.split.unwrap_or([f64::NAN; 2]);
+            let _ = write!(out, ",{c},{u}");
+        }
     }
 
     fn headline(&self) -> &'static str {
