@@ -814,3 +814,99 @@ fn masked_sweeps_and_bad_control_keys() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `rulelab control horizon`: rates measured from a sweep's trajectories meet the closed
+/// form, the ratio runs from √(h₁/h₂) to h₁/h₂, and a directory that is not a finished
+/// horizon sweep, or whose files were changed, is refused.
+#[test]
+fn the_horizon_measured_from_a_sweep() {
+    let root = std::env::temp_dir().join(format!("rulelab-horizon-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let (h1, h2) = (9.0f64, 1.0f64);
+    let config = format!(
+        "[landscape]\nkind = 'quadratic'\ndim = 1\nspectrum = 'logspace'\ntheta0 = 0.7\n\
+         [rule]\nkind = 'control_optimal'\nlr = 0.002\n\
+         [grid]\ngamma = [0.001, 1.0, 100.0]\nh_min = [{h1}, {h2}]\n\
+         [run]\nsteps = 2000\nrecord_every = 25\n[output]\ntrajectories = true\n"
+    );
+    let file = root.join("horizon.toml");
+    std::fs::write(&file, config).unwrap();
+    let out = root.join("out");
+    let rulelab = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rulelab"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = rulelab(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = rulelab(&["control", "horizon", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        let f = |k: &str, i: usize| r[k][i].as_f64().unwrap();
+        for i in 0..2 {
+            // Forward Euler with Δt = 0.002 contracts at ln(1 − rΔt)/Δt, within rΔt of r.
+            assert!(rel(f("measured", i), f("closed", i)) < 5e-3, "{r}");
+        }
+    }
+    let ratio = |i: usize| rows[i]["ratio_measured"].as_f64().unwrap();
+    assert!(
+        rel(ratio(0), (h1 / h2).sqrt()) < 5e-3,
+        "ballistic: {}",
+        ratio(0)
+    );
+    assert!(
+        rel(ratio(2), h1 / h2) < 2e-2,
+        "gradient descent: {}",
+        ratio(2)
+    );
+    assert!(ratio(0) < ratio(1) && ratio(1) < ratio(2));
+    assert!(out.join("horizon.png").exists() && out.join("horizon.svg").exists());
+
+    // A changed series file is refused, not measured.
+    let series = out.join("trajectories.csv");
+    let mut text = std::fs::read_to_string(&series).unwrap();
+    text.truncate(text.len() - 30);
+    std::fs::write(&series, text).unwrap();
+    let o = rulelab(&["control", "horizon", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("does not match its manifest"),
+        "{err}"
+    );
+
+    // A sweep of another shape is refused with what a horizon sweep needs.
+    let other = root.join("other.toml");
+    std::fs::write(
+        &other,
+        "[landscape]\nkind = 'quadratic'\ndim = 2\n[rule]\nkind = 'gd'\n[run]\nsteps = 10\n",
+    )
+    .unwrap();
+    let out2 = root.join("other");
+    let o = rulelab(&[
+        "sweep",
+        other.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    assert!(o.status.success());
+    let o = rulelab(&["control", "horizon", out2.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("is not a horizon sweep"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}

@@ -27,6 +27,12 @@ const PINS: &[(&str, u64, u64, bool)] = &[
         false,
     ),
     (
+        "sweeps/horizon",
+        0x4e3890a947f41d35,
+        0xe9a60b663e16423d,
+        true,
+    ),
+    (
         "sweeps/quickstart",
         0xcf1a6d37095d2454,
         0xb576431383718781,

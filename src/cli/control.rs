@@ -42,6 +42,16 @@ pub enum ControlWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Measure a finished horizon sweep (examples/sweeps/horizon.toml): each learner's
+    /// rate from its trajectory, the ratio of the two curvatures' rates per γ beside the
+    /// closed form; draws DIR/horizon.svg and .png.
+    Horizon {
+        /// The sweep's output directory.
+        dir: std::path::PathBuf,
+        /// Print JSON rows instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Optimal paths by batched L-BFGS from a TOML config (see examples/control/).
     /// Output: paths.csv, points.csv, manifest.json, summary.svg and .png.
     Path {
@@ -52,6 +62,42 @@ pub enum ControlWhat {
 
 pub fn run(device: DeviceChoice, what: ControlWhat) -> Result<ExitCode> {
     match what {
+        ControlWhat::Horizon { dir, json } => {
+            let (cfg, rows) = rulelab::control::horizon::measure(&dir)?;
+            rulelab::control::horizon::draw(&dir, &cfg, &rows)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("serialises")
+                );
+            } else {
+                let h = rows[0].h;
+                println!(
+                    "{:>10} {:>13} {:>13} {:>13} {:>13} {:>12} {:>12}",
+                    "gamma",
+                    format!("r({}) meas", h[0]),
+                    format!("r({}) closed", h[0]),
+                    format!("r({}) meas", h[1]),
+                    format!("r({}) closed", h[1]),
+                    "ratio meas",
+                    "ratio closed"
+                );
+                for r in &rows {
+                    println!(
+                        "{:>10.4} {:>13.6} {:>13.6} {:>13.6} {:>13.6} {:>12.5} {:>12.5}",
+                        r.gamma,
+                        r.measured[0],
+                        r.closed[0],
+                        r.measured[1],
+                        r.closed[1],
+                        r.ratio_measured,
+                        r.ratio_closed
+                    );
+                }
+                println!("wrote {}", dir.join("horizon.png").display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         ControlWhat::Path { run } => super::sweep::run::<rulelab::control::PathStudy>(device, &run),
         ControlWhat::Rates {
             eta,

@@ -7,6 +7,7 @@ pub mod action;
 pub mod cases;
 pub mod closed;
 pub mod gpu;
+pub mod horizon;
 pub mod lbfgs;
 pub mod paths;
 pub mod plot;

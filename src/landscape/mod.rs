@@ -534,7 +534,9 @@ impl Problem {
         {
             match self.spectrum {
                 Spectrum::Linspace | Spectrum::Logspace => {
-                    if !(p.h_min > 0.0 && p.h_max >= p.h_min && p.h_max.is_finite()) {
+                    // With one coordinate the curvature is h_min and h_max is unused.
+                    let top_ok = self.dim == 1 || (p.h_max >= p.h_min && p.h_max.is_finite());
+                    if !(p.h_min > 0.0 && p.h_min.is_finite() && top_ok) {
                         return bad(
                             "landscape.h_min",
                             format!("need 0 < h_min <= h_max, got {} and {}", p.h_min, p.h_max),

@@ -285,6 +285,9 @@ pub fn landscape_ignores(problem: &Problem, name: &str) -> Option<String> {
     let spectrum = problem.spectrum;
     match name {
         "mu" => (!quadratic).then(|| format!("{} has no optimum parameter mu", kind.name())),
+        "h_max" if quadratic && problem.dim == 1 => {
+            Some("with dim = 1 the curvature is h_min".into())
+        }
         "h_min" | "h_max" => (!quadratic
             || !matches!(spectrum, Spectrum::Linspace | Spectrum::Logspace))
         .then(|| {
