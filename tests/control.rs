@@ -376,6 +376,7 @@ fn problem(
         label_noise: 0.0,
         drift: rulelab::landscape::DriftKind::None,
         mask: None,
+        continual: None,
     }
 }
 

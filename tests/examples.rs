@@ -26,6 +26,7 @@ const PINS: &[(&str, u64, u64, bool)] = &[
         0x95f30348c8cbca1f,
         false,
     ),
+    ("sweeps/continual", 0x316e9dd18b90efbb, 0, true),
     (
         "sweeps/horizon",
         0x4e3890a947f41d35,

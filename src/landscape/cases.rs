@@ -51,6 +51,7 @@ pub fn small_problem(kind: LandscapeKind, rule: RuleKind, steps: usize) -> Probl
         label_noise: 0.2,
         drift: DriftKind::None,
         mask: None,
+        continual: None,
     }
 }
 

@@ -5,13 +5,13 @@
 
 use super::data::{forward, Shared};
 use super::{
-    purpose, DriftKind, LandscapeKind, LandscapeRule, LearnerOutcome, Noise, Params, Problem,
-    RuleKind,
+    purpose, ContinualOutcome, DriftKind, LandscapeKind, LandscapeRule, LearnerOutcome, Noise,
+    Params, Problem, ResetKind, RuleKind, Switching, BAYES_FLOOR, BAYES_MEMORY,
 };
 use crate::control::action::Drift;
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
-use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
+use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10, uniform_open};
 use crate::sweep::prune::{survivors, PrunePlan};
 use rayon::prelude::*;
 
@@ -234,6 +234,8 @@ pub struct Batch<F: Real> {
     words: [Vec<u32>; 4],
     xi: Vec<F>,
     runs: Vec<LearnerRun<F>>,
+    /// Continual learning: each learner's oracle twin, in the same order.
+    twins: Vec<LearnerRun<F>>,
 }
 
 impl<F: Real> Batch<F> {
@@ -250,16 +252,40 @@ impl<F: Real> Batch<F> {
             xi: vec![F::zero(); 4 * nb],
             runs: params
                 .iter()
-                .map(|p| LearnerRun::new(problem, shared, *p))
+                .map(|p| match problem.continual {
+                    Some(_) => LearnerRun::continual(problem, shared, *p, false),
+                    None => LearnerRun::new(problem, shared, *p),
+                })
                 .collect(),
+            twins: match problem.continual {
+                Some(_) => params
+                    .iter()
+                    .map(|p| LearnerRun::continual(problem, shared, *p, true))
+                    .collect(),
+                None => vec![],
+            },
         }
     }
 
     /// Each learner's outcome, final θ and gradient there.
     pub fn finish(self) -> Vec<(LearnerOutcome, Vec<F>, Vec<F>)> {
+        let mut twins = self.twins.into_iter();
         self.runs
             .into_iter()
-            .map(|r| (r.stats.finish(), r.theta, r.grad))
+            .map(|r| {
+                let mut o = r.stats.finish();
+                if let (Some(c), Some(twin)) = (&r.continual, twins.next()) {
+                    let (late_loss, switches) = c.outcome();
+                    let oracle_loss = twin.stats.finish().mean_loss;
+                    o.continual = Some(ContinualOutcome {
+                        late_loss,
+                        oracle_loss,
+                        regret: o.mean_loss - oracle_loss,
+                        switches,
+                    });
+                }
+                (o, r.theta, r.grad)
+            })
             .collect()
     }
 }
@@ -283,13 +309,18 @@ fn advance_inner<F: Real>(
         words,
         xi,
         runs,
+        twins,
     } = batch;
     for t in t0..t1.min(problem.steps + 1) {
         let noisy = problem.noise != Noise::None && t < problem.steps;
-        if noisy && runs.iter().any(|r| !r.stopped) {
+        if noisy && runs.iter().chain(twins.iter()).any(|r| !r.stopped) {
             draw_normals(*key, t as u32, 0, purpose::NOISE, words, xi);
         }
-        for r in runs.iter_mut().filter(|r| !r.stopped) {
+        for r in runs
+            .iter_mut()
+            .chain(twins.iter_mut())
+            .filter(|r| !r.stopped)
+        {
             r.step(problem, shared, *key, t, noisy.then_some(&xi[..]));
         }
     }
@@ -319,6 +350,149 @@ struct LearnerRun<F: Real> {
     bc2: Vec<f64>,
     stats: Stats,
     stopped: bool,
+    /// The step the rule's step count starts from (a hard reset restarts it).
+    reset_at: usize,
+    continual: Option<Box<ContinualRun<F>>>,
+}
+
+/// A continual learner's state beside its rule's (spec §6; [`super::Continual`]).
+struct ContinualRun<F: Real> {
+    reset: ResetKind,
+    /// The oracle twin: resets exactly at the switches.
+    oracle: bool,
+    switching: Switching,
+    theta0: Vec<F>,
+    init: Vec<f64>,
+    /// This block's shift δ, and θ − δ where the landscape is evaluated.
+    shift: Vec<F>,
+    shifted: Vec<F>,
+    /// The current block [start, end) (end: the next switch, or steps + 1).
+    start: usize,
+    end: usize,
+    late_sum: f64,
+    late_count: usize,
+    switches: u32,
+    /// bayes_reset: the last gradient and where it was seen, the innovation variance
+    /// without a switch and the extra variance with one.
+    g_prev: Vec<F>,
+    th_prev: Vec<F>,
+    v: Vec<F>,
+    jump: Vec<F>,
+    have_prev: bool,
+    prior_logit: f64,
+}
+
+impl<F: Real> ContinualRun<F> {
+    fn new(problem: &Problem, p: &Params, h: &[F], noise_scale: &[F], oracle: bool) -> Self {
+        let c = problem.continual.as_ref().expect("a continual problem");
+        let d = problem.dim;
+        let rho = match c.switching {
+            Switching::Hazard => p.hazard,
+            Switching::Block => 1.0 / p.block,
+        };
+        let jump: Vec<F> = h
+            .iter()
+            .map(|&x| F::c(2.0 * p.sigma_mu * p.sigma_mu) * x * x)
+            .collect();
+        let mut run = ContinualRun {
+            reset: problem.continual.as_ref().expect("continual").resets[p.reset as usize],
+            oracle,
+            switching: c.switching,
+            theta0: initial_point::<F>(problem, p),
+            init: problem.rule.initial_state(p),
+            shift: vec![F::zero(); d],
+            shifted: vec![F::zero(); d],
+            start: 0,
+            end: 0,
+            late_sum: 0.0,
+            late_count: 0,
+            switches: 0,
+            g_prev: vec![F::zero(); d],
+            th_prev: vec![F::zero(); d],
+            v: noise_scale
+                .iter()
+                .zip(&jump)
+                .map(|(&s, &j)| (F::c(2.0) * s * s).max(F::c(BAYES_FLOOR) * j))
+                .collect(),
+            jump,
+            have_prev: false,
+            prior_logit: (rho / (1.0 - rho)).ln(),
+        };
+        if oracle {
+            run.reset = ResetKind::None;
+        }
+        run
+    }
+
+    /// Whether the optimum switches at step t ≥ 1 (hazard: one uniform per step).
+    fn switches_at(&self, p: &Params, key: [u32; 2], t: usize) -> bool {
+        t >= 1
+            && match self.switching {
+                Switching::Hazard => {
+                    let w = philox4x32_10([0, t as u32, 0, purpose::SWITCH], key)[0];
+                    uniform_open::<f64>(w) < p.hazard
+                }
+                Switching::Block => t.is_multiple_of(p.block as usize),
+            }
+    }
+
+    /// Starts the block at step t: its end, and its shift δ ~ N(0, σ_μ² I).
+    fn begin_block(&mut self, problem: &Problem, p: &Params, key: [u32; 2], t: usize) {
+        self.start = t;
+        self.end = (t + 1..=problem.steps)
+            .find(|&u| self.switches_at(p, key, u))
+            .unwrap_or(problem.steps + 1);
+        fill_normals(key, t as u32, 0, purpose::SHIFT, &mut self.shift);
+        let s = F::c(p.sigma_mu);
+        self.shift.iter_mut().for_each(|x| *x = *x * s);
+    }
+
+    /// Counts L(θ_t) in the late half of its block: its last ⌊L/2⌋ steps (none of a
+    /// block of one step, such as a switch at the last step).
+    fn record(&mut self, t: usize, loss: f64) {
+        if t >= self.start + (self.end - self.start).div_ceil(2) {
+            self.late_sum += loss;
+            self.late_count += 1;
+        }
+    }
+
+    /// bayes_reset's posterior switch probability from the gradient `g` seen at `theta`
+    /// (then remembered for the next step).
+    fn switch_probability(&mut self, h: &[F], theta: &[F], g: &[F]) -> f64 {
+        let mut pi = 0.0;
+        if self.have_prev {
+            let mut llr = 0.0;
+            for i in 0..g.len() {
+                let predicted = self.g_prev[i] + h[i] * (theta[i] - self.th_prev[i]);
+                let e = (g[i] - predicted).to_f64().unwrap_or(f64::NAN);
+                let v = self.v[i].to_f64().unwrap_or(f64::NAN);
+                let w = v + self.jump[i].to_f64().unwrap_or(f64::NAN);
+                llr += 0.5 * ((v / w).ln() + e * e * (1.0 / v - 1.0 / w));
+            }
+            let z = self.prior_logit + llr;
+            pi = if z.is_nan() {
+                0.0
+            } else {
+                1.0 / (1.0 + (-z).exp())
+            };
+            let floor = F::c(BAYES_FLOOR);
+            let rate = F::c((1.0 - BAYES_MEMORY) * (1.0 - pi));
+            for i in 0..g.len() {
+                let predicted = self.g_prev[i] + h[i] * (theta[i] - self.th_prev[i]);
+                let e = g[i] - predicted;
+                let v = self.v[i] + rate * (e * e - self.v[i]);
+                self.v[i] = v.max(floor * self.jump[i]);
+            }
+        }
+        self.g_prev.copy_from_slice(g);
+        self.th_prev.copy_from_slice(theta);
+        self.have_prev = true;
+        pi
+    }
+
+    fn outcome(&self) -> (f64, u32) {
+        (self.late_sum / self.late_count as f64, self.switches)
+    }
 }
 
 impl<F: Real> LearnerRun<F> {
@@ -359,6 +533,83 @@ impl<F: Real> LearnerRun<F> {
             bc2: bias_corrections(p.beta2, problem.steps),
             stats: Stats::new(problem),
             stopped: false,
+            reset_at: 0,
+            continual: None,
+        }
+    }
+
+    /// A continual learner, or its oracle twin.
+    fn continual(problem: &Problem, shared: &Shared<F>, p: Params, oracle: bool) -> Self {
+        let mut run = Self::new(problem, shared, p);
+        run.continual = Some(Box::new(ContinualRun::new(
+            problem,
+            &p,
+            &run.h,
+            &run.noise_scale,
+            oracle,
+        )));
+        run
+    }
+
+    /// θ ← θ0 and the rule's state ← initial, its step count from t.
+    fn hard_reset(&mut self, t: usize) {
+        let c = self.continual.as_mut().expect("continual");
+        self.theta.copy_from_slice(&c.theta0);
+        for (s, &v) in self.states.iter_mut().zip(&c.init) {
+            s.iter_mut().for_each(|x| *x = F::c(v));
+        }
+        self.reset_at = t;
+        c.have_prev = false;
+    }
+
+    /// Continual learning before step t: a switch (a new block and shift), the hard
+    /// resets (the oracle's at switches, scheduled ones), and θ − δ.
+    fn begin_step(&mut self, problem: &Problem, key: [u32; 2], t: usize) {
+        let p = self.p;
+        let c = self.continual.as_mut().expect("continual");
+        let mut reset = false;
+        if t == 0 {
+            c.begin_block(problem, &p, key, 0);
+        } else if t == c.end {
+            c.switches += 1;
+            c.begin_block(problem, &p, key, t);
+            reset = c.oracle;
+        }
+        if c.reset == ResetKind::Scheduled && t > 0 && t.is_multiple_of(p.reset_every as usize) {
+            reset = true;
+        }
+        if reset {
+            self.hard_reset(t);
+        }
+        let c = self.continual.as_mut().expect("continual");
+        for ((x, &th), &d) in c.shifted.iter_mut().zip(&self.theta).zip(&c.shift) {
+            *x = th - d;
+        }
+    }
+
+    /// Continual learning after the rule's step: shrink, or bayes_reset's soft reset by
+    /// π (θ and the rule's state towards their initial values).
+    fn end_step(&mut self, pi: f64, t: usize) {
+        let c = self.continual.as_ref().expect("continual");
+        let w = match c.reset {
+            ResetKind::Shrink => self.p.shrink,
+            ResetKind::BayesReset => pi,
+            ResetKind::None | ResetKind::Scheduled => return,
+        };
+        let w = F::c(w);
+        for (th, &t0) in self.theta.iter_mut().zip(&c.theta0) {
+            *th = *th - w * (*th - t0);
+        }
+        if c.reset == ResetKind::BayesReset {
+            for (s, &v) in self.states.iter_mut().zip(&c.init) {
+                s.iter_mut().for_each(|x| *x = *x - w * (*x - F::c(v)));
+            }
+            // A switch the filter believes in restarts the step count too, so that
+            // Adam's bias correction rescales its near-zero moments as after a hard
+            // reset (the next step is t + 1).
+            if pi > 0.5 {
+                self.reset_at = t + 1;
+            }
         }
     }
 
@@ -372,21 +623,45 @@ impl<F: Real> LearnerRun<F> {
         t: usize,
         xi: Option<&[F]>,
     ) {
+        if self.continual.is_some() {
+            self.begin_step(problem, key, t);
+        }
         let p = &self.p;
-        let loss = loss_grad(problem, shared, p, &self.h, &self.theta, &mut self.grad);
-        if self.stats.record(t, loss.to_f64().unwrap_or(f64::NAN)) || t == problem.steps {
+        // The landscape is evaluated at θ − δ on a switching landscape.
+        let at = match &self.continual {
+            Some(c) => &c.shifted,
+            None => &self.theta,
+        };
+        let loss = loss_grad(problem, shared, p, &self.h, at, &mut self.grad);
+        let loss = loss.to_f64().unwrap_or(f64::NAN);
+        if let Some(c) = self.continual.as_mut() {
+            if loss.is_finite() && loss <= problem.blowup {
+                c.record(t, loss);
+            }
+        }
+        if self.stats.record(t, loss) || t == problem.steps {
             self.stopped = true;
             return;
         }
+        let at = match &self.continual {
+            Some(c) => &c.shifted,
+            None => &self.theta,
+        };
         let grad = &mut self.grad;
         if problem.teacher.is_some_and(|tt| tt.minibatch > 0) {
-            minibatch_grad(problem, shared, key, t as u32, &self.theta, grad);
+            minibatch_grad(problem, shared, key, t as u32, at, grad);
         }
         if let Some(xi) = xi {
             for ((g, &z), &s) in grad.iter_mut().zip(xi).zip(&self.noise_scale) {
                 *g = *g + s * z;
             }
         }
+        let pi = match self.continual.as_mut() {
+            Some(c) if c.reset == ResetKind::BayesReset => {
+                c.switch_probability(&self.h, &self.theta, &self.grad)
+            }
+            _ => 0.0,
+        };
         let acted_on = problem.drift != DriftKind::None || problem.mask.is_some();
         if acted_on {
             self.before.copy_from_slice(&self.theta);
@@ -406,6 +681,9 @@ impl<F: Real> LearnerRun<F> {
         }
         if acted_on {
             self.drift_and_mask(problem);
+        }
+        if self.continual.is_some() {
+            self.end_step(pi, t);
         }
     }
 
@@ -459,8 +737,8 @@ impl<F: Real> LearnerRun<F> {
     /// An optimiser-family member's update, through the family's own code.
     #[inline(always)]
     fn member_step(&mut self, m: Member, t: usize) {
-        self.consts.bc1 = self.bc1[t];
-        self.consts.bc2 = self.bc2[t];
+        self.consts.bc1 = self.bc1[t - self.reset_at];
+        self.consts.bc2 = self.bc2[t - self.reset_at];
         let c = self.consts.cast::<F>();
         // Slices on the stack: this runs once per learner per step.
         let (th, grad) = (&mut self.theta, &self.grad);
@@ -545,6 +823,7 @@ impl Stats {
                 pruned_at: None,
                 trajectory: Vec::with_capacity(records),
                 split: None,
+                continual: None,
             },
             sum: 0.0,
             count: 0,

@@ -557,6 +557,7 @@ pub fn run_chunk_with(
                     .map(<[f32]>::to_vec)
                     .unwrap_or_default(),
                 split: None,
+                continual: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;

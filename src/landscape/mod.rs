@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod cases;
+pub mod continual;
 pub mod cpu;
 pub mod data;
 pub mod gpu;
@@ -77,6 +78,61 @@ crate::named_enum! {
         Curvature = "curvature",
     }
 }
+
+crate::named_enum! {
+    /// What a learner does about an optimum that switches (spec §6).
+    pub enum ResetKind {
+        /// Keep going.
+        None = "none",
+        /// Every reset_every steps: θ ← θ0 and the rule's state ← initial (its step count
+        /// too, so Adam's bias correction starts again).
+        Scheduled = "scheduled",
+        /// Every step after the rule's: θ ← θ − shrink (θ − θ0).
+        Shrink = "shrink",
+        /// A two-hypothesis filter on the gradient's innovation (see
+        /// [`Continual`]): θ and the rule's state move towards their initial values by
+        /// the posterior switch probability π_t.
+        BayesReset = "bayes_reset",
+    }
+}
+
+crate::named_enum! {
+    /// When the optimum switches.
+    pub enum Switching {
+        /// At each step t ≥ 1 with probability `hazard`.
+        Hazard = "hazard",
+        /// Every `block` steps.
+        Block = "block",
+    }
+}
+
+/// Continual learning on a switching landscape (spec §6, `[continual]`). Block b (from
+/// one switch to the next, the first from t = 0) has the landscape L(θ − δ_b), δ_b ~
+/// N(0, σ_μ² I) drawn by the counter RNG from the learner's seed and the block's first
+/// step, so learners that share a seed share switch times (for one hazard) and optima
+/// on every device, chunking and shard. Every learner runs beside an oracle twin, the
+/// same rule with the same numbers, that resets θ and its state exactly at the switches;
+/// the regret is the learner's mean loss minus its twin's.
+///
+/// bayes_reset's filter: with g_{t−1} seen at θ_{t−1}, the gradient predicted at θ_t is
+/// g_{t−1} + h ⊙ (θ_t − θ_{t−1}) (h the curvature of a diagonal quadratic, else 1), and
+/// its innovation e = g_t − prediction. Without a switch e_i ~ N(0, v_i), v_i a running
+/// estimate (v ← v + (1 − β)(1 − π)(e² − v), β = 0.98, from 2σ² of the gradient noise,
+/// floored at 10⁻⁶ c_i); with one e_i ~ N(0, v_i + c_i), c_i = 2σ_μ² h_i² (the gradient's
+/// jump when the optimum moves from one draw to another). The posterior switch
+/// probability, from the prior ρ (hazard, or 1/block), is
+/// π = σ(logit ρ + Σ_i ln N(e_i; 0, v_i + c_i) − ln N(e_i; 0, v_i)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Continual {
+    pub switching: Switching,
+    /// The strategies of the sweep (`reset`, a categorical axis, indexes them).
+    pub resets: Vec<ResetKind>,
+}
+
+/// bayes_reset's memory β for the innovation variance.
+pub const BAYES_MEMORY: f64 = 0.98;
+/// bayes_reset's floor on the innovation variance, relative to a switch's c_i.
+pub const BAYES_FLOOR: f64 = 1e-6;
 
 crate::named_enum! {
     /// The rules only landscapes have (not optimiser members).
@@ -271,6 +327,16 @@ crate::params! {
     b = 1.0,
     c = 1.0,
     d = -0.5,
+    /// Continual learning: the switch probability per step, or the block length, and
+    /// the optimum's spread σ_μ.
+    hazard = 0.0,
+    block = 0.0,
+    sigma_mu = 1.0,
+    /// Which of the sweep's reset strategies (an index; a `reset` axis lists names),
+    /// the scheduled period and the shrink rate ρ_s.
+    reset = 0.0,
+    reset_every = 0.0,
+    shrink = 0.0,
     }
 }
 
@@ -347,6 +413,9 @@ pub struct Problem {
     /// move by the drift only.
     #[serde(default)]
     pub mask: Option<Vec<bool>>,
+    /// A switching optimum and the reset strategies (None: the landscape stays).
+    #[serde(default)]
+    pub continual: Option<Continual>,
 }
 
 fn no_drift() -> DriftKind {
@@ -551,6 +620,9 @@ impl Problem {
                 Spectrum::List => {}
             }
         }
+        if let Some(c) = &self.continual {
+            self.validate_continual(c, p)?;
+        }
         if self.landscape == LandscapeKind::DoubleWell {
             for (k, v) in [
                 ("landscape.a", p.a),
@@ -562,6 +634,71 @@ impl Problem {
                     return bad(k, format!("{v} must be finite"));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A learner's continual-learning numbers: the switch rate, σ_μ and what its
+    /// reset strategy needs.
+    fn validate_continual(&self, c: &Continual, p: &Params) -> Result<()> {
+        let bad = |k: &str, m: String| Err(Error::invalid(k, m));
+        match c.switching {
+            Switching::Hazard => {
+                if !(p.hazard > 0.0 && p.hazard < 1.0) {
+                    return bad(
+                        "continual.hazard",
+                        format!(
+                            "{} must be in (0, 1): a switch probability per step",
+                            p.hazard
+                        ),
+                    );
+                }
+            }
+            Switching::Block => {
+                if !(p.block >= 1.0 && p.block.fract() == 0.0 && p.block <= self.steps as f64) {
+                    return bad(
+                        "continual.block",
+                        format!(
+                            "{} must be an integer in 1..={} (run.steps)",
+                            p.block, self.steps
+                        ),
+                    );
+                }
+            }
+        }
+        if !(p.sigma_mu > 0.0 && p.sigma_mu.is_finite()) {
+            return bad(
+                "continual.sigma_mu",
+                format!("{} must be finite and > 0", p.sigma_mu),
+            );
+        }
+        let Some(&reset) = c.resets.get(p.reset as usize) else {
+            return bad("continual.reset", format!("{} names no strategy", p.reset));
+        };
+        match reset {
+            ResetKind::Scheduled => {
+                if !(p.reset_every >= 1.0 && p.reset_every.fract() == 0.0) {
+                    return bad(
+                        "continual.reset_every",
+                        format!(
+                            "reset = \"scheduled\" needs reset_every, an integer >= 1 (got {})",
+                            p.reset_every
+                        ),
+                    );
+                }
+            }
+            ResetKind::Shrink => {
+                if !(p.shrink > 0.0 && p.shrink <= 1.0) {
+                    return bad(
+                        "continual.shrink",
+                        format!(
+                            "reset = \"shrink\" needs shrink, a rate in (0, 1] (got {})",
+                            p.shrink
+                        ),
+                    );
+                }
+            }
+            ResetKind::None | ResetKind::BayesReset => {}
         }
         Ok(())
     }
@@ -607,6 +744,22 @@ pub struct LearnerOutcome {
     /// With a control mask on a diagonal quadratic: the final loss of the controlled
     /// and of the uncontrolled coordinates (they sum to final_loss).
     pub split: Option<[f64; 2]>,
+    /// Continual learning: the learner's and its oracle twin's numbers.
+    pub continual: Option<ContinualOutcome>,
+}
+
+/// A continual learner's results beside its oracle twin's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ContinualOutcome {
+    /// The mean loss over the last ⌊L/2⌋ steps of every block of L steps (the run's
+    /// last block as far as it went; NaN when no block has two steps).
+    pub late_loss: f64,
+    /// The oracle twin's mean loss.
+    pub oracle_loss: f64,
+    /// mean_loss − oracle_loss: the excess loss per step over resetting at the switches.
+    pub regret: f64,
+    /// How many times the optimum switched.
+    pub switches: u32,
 }
 
 /// The final loss split into the controlled and uncontrolled coordinates, for a
@@ -630,4 +783,7 @@ pub mod purpose {
     pub const NOISE: u32 = 2;
     pub const MINIBATCH: u32 = 3;
     pub const DATA: u32 = 4;
+    /// Continual learning: whether step t switches, and block shifts δ.
+    pub const SWITCH: u32 = 5;
+    pub const SHIFT: u32 = 6;
 }

@@ -12,8 +12,8 @@
 
 use super::data::{self, Shared};
 use super::{
-    cpu, gpu, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
-    TeacherShape,
+    cpu, gpu, Continual, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem,
+    ResetKind, RuleKind, Spectrum, Switching, TeacherShape,
 };
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
@@ -109,6 +109,7 @@ pub fn parse_landscape(
         label_noise: 0.1,
         drift: DriftKind::None,
         mask: None,
+        continual: None,
     };
     let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
     let mut fixed_keys = Vec::new();
@@ -178,6 +179,7 @@ pub fn parse_landscape(
             "control" => problem.mask = Some(control_mask(&key, v)?),
             name if Params::NAMES.contains(&name)
                 && !Params::is_rule_number(name)
+                && !CONTINUAL_KEYS.contains(&name)
                 && name != "seed"
                 && name != "rule" =>
             {
@@ -237,6 +239,72 @@ pub fn parse_landscape(
         }
     }
     Ok((problem, base, fixed_keys))
+}
+
+/// The `[continual]` section's keys (all learner numbers, so grid axes too).
+const CONTINUAL_KEYS: &[&str] = &[
+    "hazard",
+    "block",
+    "sigma_mu",
+    "reset",
+    "reset_every",
+    "shrink",
+];
+
+fn reset_kind(key: &str, v: &Value) -> Result<ResetKind> {
+    let names = ResetKind::names();
+    Ok(ResetKind::from_name(string(key, v, &names)?).expect("a listed name"))
+}
+
+/// Parses `[continual]` (spec §6): the switching (hazard or block, as a key or a grid
+/// axis), σ_μ, the reset strategy and its numbers.
+fn parse_continual(
+    section: &Table,
+    grid: &Table,
+    problem: &Problem,
+    base: &mut Params,
+    fixed_keys: &mut Vec<String>,
+) -> Result<Continual> {
+    let mut resets = vec![ResetKind::None];
+    for (k, v) in section {
+        let key = format!("continual.{k}");
+        match k.as_str() {
+            "reset" => {
+                if grid.contains_key("reset") {
+                    return Err(err(&key, "is also a [grid] axis: give it in one place"));
+                }
+                resets = vec![reset_kind(&key, v)?];
+            }
+            name if CONTINUAL_KEYS.contains(&name) => {
+                base.set(name, finite(&key, v)?);
+                fixed_keys.push(key);
+            }
+            _ => return Err(unknown_key("continual", k, CONTINUAL_KEYS)),
+        }
+    }
+    let has = |k: &str| section.contains_key(k) || grid.contains_key(k);
+    let switching =
+        match (has("hazard"), has("block")) {
+            (true, false) => Switching::Hazard,
+            (false, true) => Switching::Block,
+            (true, true) => return Err(err(
+                "continual",
+                "give hazard (a switch probability per step) or block (a block length), not both",
+            )),
+            (false, false) => {
+                return Err(err(
+                    "continual",
+                    "needs hazard (a switch probability per step) or block (a block length)",
+                ))
+            }
+        };
+    if problem.mask.is_some() {
+        return Err(err(
+            "landscape.control",
+            "a control mask with [continual] is not available yet",
+        ));
+    }
+    Ok(Continual { switching, resets })
 }
 
 /// `control = { mask = [1, 0, ...] }` (or booleans): the coordinates the rule moves.
@@ -317,6 +385,65 @@ impl LandscapeStudy {
         self.problem.mask.is_some() && self.problem.landscape == LandscapeKind::Quadratic
     }
 
+    /// The reset strategies of a continual sweep (none otherwise).
+    pub fn resets(&self) -> &[ResetKind] {
+        self.problem
+            .continual
+            .as_ref()
+            .map_or(&[], |c| c.resets.as_slice())
+    }
+
+    /// A `reset` grid axis: the strategies by name.
+    fn reset_axis(&mut self, values: &Value) -> Result<Vec<f64>> {
+        let key = "grid.reset";
+        let Some(c) = self.problem.continual.as_mut() else {
+            return Err(err(
+                key,
+                "needs a [continual] section (the switching landscape)",
+            ));
+        };
+        let names = values.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+            err(
+                key,
+                format!(
+                    "must be a list of strategies: {}",
+                    ResetKind::names().join(", ")
+                ),
+            )
+        })?;
+        let resets = names
+            .iter()
+            .map(|n| reset_kind(key, n))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, r) in resets.iter().enumerate() {
+            if resets[..i].contains(r) {
+                return Err(err(key, format!("lists {} twice", r.name())));
+            }
+        }
+        c.resets = resets;
+        Ok((0..c.resets.len()).map(|i| i as f64).collect())
+    }
+
+    /// Why a continual learner ignores its number `name`.
+    fn continual_ignores(&self, p: &Params, name: &str) -> Option<String> {
+        let Some(c) = &self.problem.continual else {
+            return Some("there is no [continual] section (the landscape never switches)".into());
+        };
+        let reset = c.resets.get(p.reset as usize).copied()?;
+        let reads = |k: ResetKind| {
+            (reset != k).then(|| format!("reset = {} does not read {name}", reset.name()))
+        };
+        match name {
+            "hazard" => (c.switching != Switching::Hazard)
+                .then(|| "switches come every block steps".to_string()),
+            "block" => (c.switching != Switching::Block)
+                .then(|| "switches come at the hazard rate".to_string()),
+            "reset_every" => reads(ResetKind::Scheduled),
+            "shrink" => reads(ResetKind::Shrink),
+            _ => None,
+        }
+    }
+
     /// The problem a learner runs: the sweep's, with the learner's rule kind.
     pub fn problem_for(&self, p: &Params) -> Problem {
         let mut problem = self.problem.clone();
@@ -331,7 +458,7 @@ impl Study for LandscapeStudy {
     type Prepared = Prepared;
 
     const FAMILY: &'static str = "landscape";
-    const SECTIONS: &'static [&'static str] = &["landscape", "rule", "run", "output"];
+    const SECTIONS: &'static [&'static str] = &["landscape", "rule", "run", "output", "continual"];
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, Params)> {
         let landscape = section(root, "landscape", true)?.expect("required");
@@ -348,6 +475,15 @@ impl Study for LandscapeStudy {
 
         let (mut problem, mut base, mut fixed_keys) = parse_landscape(landscape, &[])?;
         problem.rule = rule_kind;
+        if let Some(c) = section(root, "continual", false)? {
+            problem.continual = Some(parse_continual(
+                c,
+                grid,
+                &problem,
+                &mut base,
+                &mut fixed_keys,
+            )?);
+        }
         let mut explicit = Vec::new();
         let rule_keys: Vec<&str> = std::iter::once("kind")
             .chain(Hp::ALL.iter().map(|hp| hp.name()))
@@ -417,6 +553,9 @@ impl Study for LandscapeStudy {
     }
 
     fn categorical(&mut self, name: &str, values: &Value) -> Option<Result<Vec<f64>>> {
+        if name == "reset" {
+            return Some(self.reset_axis(values));
+        }
         if name != "rule" {
             return None;
         }
@@ -449,21 +588,26 @@ impl Study for LandscapeStudy {
     }
 
     fn label(&self, axis: &str, v: f64) -> String {
-        if axis == "rule" {
-            self.rules[v as usize].name().to_string()
-        } else {
-            v.to_string()
+        match axis {
+            "rule" => self.rules[v as usize].name().to_string(),
+            "reset" => self.resets()[v as usize].name().to_string(),
+            _ => v.to_string(),
         }
     }
 
     fn parse_label(&self, axis: &str, s: &str) -> Option<f64> {
-        if axis == "rule" {
-            self.rules
+        match axis {
+            "rule" => self
+                .rules
                 .iter()
                 .position(|r| r.name() == s)
-                .map(|i| i as f64)
-        } else {
-            s.parse().ok()
+                .map(|i| i as f64),
+            "reset" => self
+                .resets()
+                .iter()
+                .position(|r| r.name() == s)
+                .map(|i| i as f64),
+            _ => s.parse().ok(),
         }
     }
 
@@ -473,15 +617,19 @@ impl Study for LandscapeStudy {
             return (!rule.reads().iter().any(|(h, _)| h == hp))
                 .then(|| format!("{} does not read {name}", rule.name()));
         }
+        if CONTINUAL_KEYS.contains(&name) {
+            return self.continual_ignores(p, name);
+        }
         match name {
             "seed" => {
                 let random = self.problem.noise != Noise::None
+                    || self.problem.continual.is_some()
                     || self.problem.teacher.is_some_and(|t| t.minibatch > 0)
                     || p.theta0_noise != 0.0
                     || grid.axes.iter().any(|a| a.name == "theta0_noise");
                 (!random).then(|| {
                     "nothing in this sweep is random (noise = none, theta0_noise = 0, no \
-                     minibatches)"
+                     minibatches, no [continual])"
                         .to_string()
                 })
             }
@@ -498,14 +646,16 @@ impl Study for LandscapeStudy {
     fn check(&self, base: &Params, grid: &crate::sweep::Grid) -> Result<()> {
         for key in &self.fixed_keys {
             let name = key.split('.').nth(1).unwrap_or(key);
-            let why: Vec<String> = (0..self.rules.len())
-                .filter_map(|r| {
+            let resets = self.resets().len().max(1);
+            let why: Vec<String> = (0..self.rules.len() * resets)
+                .filter_map(|i| {
                     let mut p = *base;
-                    p.rule = r as f64;
+                    p.rule = (i / resets) as f64;
+                    p.reset = (i % resets) as f64;
                     self.ignores(&p, name, grid)
                 })
                 .collect();
-            if why.len() == self.rules.len() {
+            if why.len() == self.rules.len() * resets {
                 return Err(err(
                     key.as_str(),
                     format!("has no effect: {}", why.join("; ")),
@@ -557,6 +707,14 @@ impl Study for LandscapeStudy {
                 .into_iter()
                 .flatten(),
         )
+        .chain(
+            self.problem
+                .continual
+                .is_some()
+                .then(|| ["late_loss", "oracle_loss", "regret", "switches"].map(String::from))
+                .into_iter()
+                .flatten(),
+        )
         .collect()
     }
 
@@ -577,10 +735,27 @@ impl Study for LandscapeStudy {
             let [c, u] = o.split.unwrap_or([f64::NAN; 2]);
             let _ = write!(out, ",{c},{u}");
         }
+        if self.problem.continual.is_some() {
+            match &o.continual {
+                Some(c) => {
+                    let _ = write!(
+                        out,
+                        ",{},{},{},{}",
+                        c.late_loss, c.oracle_loss, c.regret, c.switches
+                    );
+                }
+                None => out.push_str(",NaN,NaN,NaN,"),
+            }
+        }
     }
 
+    /// The final loss; on a switching landscape the mean loss (the last step is one
+    /// moment of the last block).
     fn headline(&self) -> &'static str {
-        "final_loss"
+        match self.problem.continual {
+            Some(_) => "mean_loss",
+            None => "final_loss",
+        }
     }
 
     fn flag(&self) -> Option<&'static str> {
@@ -652,6 +827,30 @@ impl Study for LandscapeStudy {
     /// the chunk's order.
     const PRUNES: bool = true;
 
+    /// The runner's summary, and for continual sweeps the regret picture.
+    fn summary(cfg: &SweepConfig, dir: &std::path::Path) -> Result<()> {
+        crate::sweep::plot::write_summary(cfg, dir)?;
+        super::continual::write_regret(cfg, dir)
+    }
+
+    fn refuses_pruning(&self) -> Option<String> {
+        self.problem.continual.as_ref().map(|_| {
+            "continual sweeps compare every learner with its oracle twin over the whole \
+             run, so they cannot be pruned"
+                .to_string()
+        })
+    }
+
+    fn supports(&self, backend: &Backend) -> Result<()> {
+        match backend {
+            Backend::Gpu(_) if self.problem.continual.is_some() => Err(Error::invalid(
+                "continual",
+                "switching landscapes run on the CPU device for now: pass --device cpu",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn pruned_at(&self, o: &LearnerOutcome) -> Option<u64> {
         o.pruned_at.map(u64::from)
     }
@@ -665,6 +864,7 @@ impl Study for LandscapeStudy {
         learners: &[Params],
         prune: Option<&PrunePlan>,
     ) -> Result<Vec<LearnerOutcome>> {
+        self.supports(backend)?;
         let mut out: Vec<Option<LearnerOutcome>> = vec![None; learners.len()];
         for r in 0..self.rules.len() {
             let idx: Vec<usize> = (0..learners.len())

@@ -355,6 +355,9 @@ impl<S: Study> StudyConfig<S> {
         let Some(p) = &self.prune else {
             return Ok(());
         };
+        if let Some(why) = self.study.refuses_pruning() {
+            return Err(err("prune", why));
+        }
         let replicates = self.study.replicates();
         let is_rep = |a: &Axis| replicates.contains(&a.name.as_str());
         if let Some(i) = self.grid.axes.iter().position(is_rep) {
@@ -433,8 +436,14 @@ impl<S: Study> StudyConfig<S> {
     fn validate_axes(&self) -> Result<()> {
         let cats: Vec<&Axis> = self.grid.axes.iter().filter(|a| a.categorical).collect();
         let combos: u64 = cats.iter().map(|a| a.values.len()).product();
+        // Every learner holds a value of each axis: a number the axes always set is
+        // checked at their values, not at its default.
+        let mut first = self.base;
+        for a in self.grid.axes.iter().filter(|a| !a.categorical) {
+            first.set(&a.name, a.values.get(0));
+        }
         for c in 0..combos {
-            let mut base = self.base;
+            let mut base = first;
             let mut rest = c;
             for a in cats.iter().rev() {
                 base.set(&a.name, a.values.get(rest % a.values.len()));

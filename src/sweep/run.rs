@@ -465,6 +465,7 @@ pub fn run<S: Study>(
     backend: &Backend,
     opts: &RunOptions,
 ) -> Result<RunReport> {
+    cfg.study.supports(backend)?;
     let lock = DirLock::acquire(dir, false)?;
     let results_path = dir.join(S::RESULTS);
     let traj_path = dir.join(S::SERIES);

@@ -200,6 +200,16 @@ pub trait Study: Sized + Send + Sync + Serialize {
     /// within a chunk's run.
     const PRUNES: bool = false;
 
+    /// Why this config cannot be pruned, when it cannot (PRUNES families).
+    fn refuses_pruning(&self) -> Option<String> {
+        None
+    }
+
+    /// Refuses a backend that cannot run this config, before anything is written.
+    fn supports(&self, _backend: &Backend) -> Result<()> {
+        Ok(())
+    }
+
     /// The step at which a learner was pruned, if it was.
     fn pruned_at(&self, _o: &Self::Outcome) -> Option<u64> {
         None
