@@ -376,6 +376,7 @@ fn problem(
         label_noise: 0.0,
         drift: rulelab::landscape::DriftKind::None,
         mask: None,
+        basis: None,
         continual: None,
     }
 }
@@ -673,7 +674,7 @@ fn drift_and_control_masks_in_sweeps() {
         theta[0].abs() < 0.5 * theta0 && theta[2].abs() < 0.5 * theta0,
         "{theta:?}"
     );
-    let [c, u] = split_loss(&prob, &p, theta).unwrap();
+    let [c, u] = split_loss(&prob, &p, &[], theta).unwrap();
     assert!(rel(u, 0.5 * (2.0 + 4.0) * theta0 * theta0) < 1e-12);
     assert!(rel(c + u, out.outcomes[0].final_loss) < 1e-12);
 }
@@ -686,68 +687,76 @@ fn masked_sweeps_and_bad_control_keys() {
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let base = "[landscape]\nkind = 'quadratic'\ndim = 6\nspectrum = 'linspace'\nh_min = 0.5\nh_max = 2.0\n";
-    let good = format!(
-        "{base}drift = 'rotation'\ndrift_rate = 0.01\ncontrol = {{ mask = [1, 1, 0, 1, 0, 1] }}\n\
-         [rule]\nkind = 'control_optimal'\nlr = 0.05\n[grid]\ngamma = [0.0, 1.0]\n[run]\nsteps = 200\n"
-    );
-    let file = root.join("good.toml");
-    std::fs::write(&file, good).unwrap();
-    let mut tables = vec![];
-    for device in ["cpu", "gpu"] {
-        let out = root.join(device);
-        let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
-            .args([
-                "sweep",
-                file.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--device",
-                device,
-            ])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        if device == "gpu"
-            && err.contains("no GPU adapter")
-            && std::env::var("CI").as_deref() != Ok("true")
-        {
-            continue;
+    // A mask, and a random basis of 3 directions (the split is then ½ rᵀHPr and
+    // ½ rᵀH(I−P)r, which still sum to the loss).
+    let controls = [
+        "control = { mask = [1, 1, 0, 1, 0, 1] }",
+        "control = { basis = 'random', m = 3 }\ndata_seed = 11",
+    ];
+    for (c, control) in controls.iter().enumerate() {
+        let good = format!(
+            "{base}drift = 'rotation'\ndrift_rate = 0.01\n{control}\n\
+             [rule]\nkind = 'control_optimal'\nlr = 0.05\n[grid]\ngamma = [0.0, 1.0]\n[run]\nsteps = 200\n"
+        );
+        let file = root.join(format!("good{c}.toml"));
+        std::fs::write(&file, good).unwrap();
+        let mut tables = vec![];
+        for device in ["cpu", "gpu"] {
+            let out = root.join(format!("{device}{c}"));
+            let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+                .args([
+                    "sweep",
+                    file.to_str().unwrap(),
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--device",
+                    device,
+                ])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            if device == "gpu"
+                && err.contains("no GPU adapter")
+                && std::env::var("CI").as_deref() != Ok("true")
+            {
+                continue;
+            }
+            assert!(o.status.success(), "{device}: {err}");
+            let text = std::fs::read_to_string(out.join("results.csv")).unwrap();
+            let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+            let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+            let rows: Vec<[f64; 3]> = text
+                .lines()
+                .skip(1)
+                .map(|l| {
+                    let f: Vec<f64> = l
+                        .split(',')
+                        .map(|x| x.parse().unwrap_or(f64::NAN))
+                        .collect();
+                    [
+                        f[col("final_loss")],
+                        f[col("final_loss_controlled")],
+                        f[col("final_loss_uncontrolled")],
+                    ]
+                })
+                .collect();
+            for r in &rows {
+                assert!(
+                    (r[1] + r[2] - r[0]).abs() <= 1e-5 * r[0].abs().max(1e-6),
+                    "{device}: {r:?}"
+                );
+                assert!(
+                    r[2] > r[1],
+                    "{device}: the uncontrolled part dominates: {r:?}"
+                );
+            }
+            tables.push(rows);
         }
-        assert!(o.status.success(), "{device}: {err}");
-        let text = std::fs::read_to_string(out.join("results.csv")).unwrap();
-        let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-        let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
-        let rows: Vec<[f64; 3]> = text
-            .lines()
-            .skip(1)
-            .map(|l| {
-                let f: Vec<f64> = l
-                    .split(',')
-                    .map(|x| x.parse().unwrap_or(f64::NAN))
-                    .collect();
-                [
-                    f[col("final_loss")],
-                    f[col("final_loss_controlled")],
-                    f[col("final_loss_uncontrolled")],
-                ]
-            })
-            .collect();
-        for r in &rows {
-            assert!(
-                (r[1] + r[2] - r[0]).abs() <= 1e-5 * r[0].abs().max(1e-6),
-                "{device}: {r:?}"
-            );
-            assert!(
-                r[2] > r[1],
-                "{device}: the uncontrolled part dominates: {r:?}"
-            );
-        }
-        tables.push(rows);
-    }
-    if let [a, b] = tables.as_slice() {
-        for (x, y) in a.iter().zip(b) {
-            for i in 0..3 {
-                assert!(rel(x[i], y[i]) < 1e-4, "cpu {x:?} vs gpu {y:?}");
+        if let [a, b] = tables.as_slice() {
+            for (x, y) in a.iter().zip(b) {
+                for i in 0..3 {
+                    assert!(rel(x[i], y[i]) < 1e-4, "cpu {x:?} vs gpu {y:?}");
+                }
             }
         }
     }
@@ -762,7 +771,29 @@ fn masked_sweeps_and_bad_control_keys() {
             "control = { mask = [1, 2, 1, 1, 1, 1] }",
             "landscape.control.mask",
         ),
-        ("control = { basis = 'random', m = 2 }", "landscape.control"),
+        (
+            "control = { basis = 'random', m = 6 }",
+            "landscape.control.m",
+        ),
+        (
+            "control = { basis = 'random', m = 0 }",
+            "landscape.control.m",
+        ),
+        (
+            "control = { basis = 'random', m = 9 }",
+            "landscape.control.m",
+        ),
+        (
+            "control = { basis = 'learned', m = 2 }",
+            "landscape.control.basis",
+        ),
+        ("control = { basis = 'random' }", "landscape.control.m"),
+        ("control = { m = 2 }", "landscape.control.basis"),
+        (
+            "control = { basis = 'random', m = 2, mask = [1, 1, 1, 1, 1, 1] }",
+            "landscape.control.mask",
+        ),
+        ("data_seed = 3", "landscape.data_seed"),
         ("drift_rate = 0.1", "landscape.drift_rate"),
         ("drift = 'spin'", "landscape.drift"),
     ];
@@ -910,4 +941,49 @@ fn the_horizon_measured_from_a_sweep() {
         "{err}"
     );
     std::fs::remove_dir_all(&root).ok();
+}
+
+/// With `control = { basis = "random", m }` θ moves only within the span of the m
+/// directions: (I − P)(θ_T − θ_0) = 0, P an orthogonal projector of rank m, and a
+/// drift-free rule still lowers the loss in the controlled directions.
+#[test]
+fn a_random_basis_moves_only_within_its_span() {
+    use rulelab::landscape::{cpu, data, SweepConfig};
+    let (d, m) = (12, 4);
+    let cfg = SweepConfig::from_toml(&format!(
+        "[landscape]\nkind = 'quadratic'\ndim = {d}\nspectrum = 'logspace'\nh_min = 0.1\n\
+         h_max = 1.0\ntheta0 = 1.0\ndata_seed = 5\ncontrol = {{ basis = 'random', m = {m} }}\n\
+         [rule]\nkind = 'momentum'\nlr = 0.1\n[run]\nsteps = 300\n"
+    ))
+    .unwrap();
+    let p = cfg.learner(0);
+    let problem = cfg.study.problem_for(&p);
+    let shared = data::build(&problem, &p);
+    let proj = &shared.projector;
+    assert_eq!(proj.len(), d * d);
+    // P is symmetric, idempotent and of rank m (trace m).
+    let trace: f64 = (0..d).map(|i| proj[i * d + i]).sum();
+    assert!((trace - m as f64).abs() < 1e-12, "trace {trace}");
+    for i in 0..d {
+        for j in 0..d {
+            assert!((proj[i * d + j] - proj[j * d + i]).abs() < 1e-14);
+            let pp: f64 = (0..d).map(|k| proj[i * d + k] * proj[k * d + j]).sum();
+            assert!((pp - proj[i * d + j]).abs() < 1e-12);
+        }
+    }
+    let (o, theta, _) = cpu::simulate_full::<f64>(&problem, &shared, &p);
+    let moved: Vec<f64> = theta.iter().map(|&x| x - 1.0).collect();
+    for i in 0..d {
+        let p_moved: f64 = (0..d).map(|k| proj[i * d + k] * moved[k]).sum();
+        assert!(
+            (moved[i] - p_moved).abs() < 1e-12,
+            "coordinate {i} left the span"
+        );
+    }
+    let norm: f64 = moved.iter().map(|x| x * x).sum();
+    assert!(norm > 1e-2, "it moved");
+    let [c, u] = rulelab::landscape::split_loss(&problem, &p, proj, &theta).unwrap();
+    assert!((c + u - o.final_loss).abs() < 1e-12 * o.final_loss);
+    let start: f64 = problem.spectrum_values(&p).iter().map(|h| 0.5 * h).sum();
+    assert!(o.final_loss < start, "{} from {start}", o.final_loss);
 }

@@ -37,7 +37,8 @@ struct SweepShape {
     t_end: u32,
     // The drift every step adds, f(θ_t): 0 none, 1 decay −jθ, 2 rotation qAθ on pairs.
     drift: u32,
-    // 1: the rule moves only coordinates whose mask (data[off_mask + j]) is 1.
+    // 1: the rule moves only coordinates whose mask (data[off_mask + j]) is 1; 2: its
+    // change u is projected onto the control basis, P u (P at off_mask, D×D row-major).
     masked: u32,
     off_mask: u32,
 }
@@ -95,6 +96,8 @@ struct SweepOut {
 const WG: u32 = 256u;
 
 var<workgroup> sh_theta: array<f32, 1024>;
+// The rule's proposed changes, for the projection onto a control basis.
+var<workgroup> sh_u: array<f32, 1024>;
 
 // The landscape interface (landscape/point.wgsl).
 fn land() -> Land {
@@ -218,8 +221,11 @@ fn main(
         // The gradient the rule sees (a minibatch's, for teacher_student): computed by
         // every lane, in uniform control flow, since it may cooperate through barriers.
         let sg = stochastic_grad(pt, valid, lg.g);
-        // The rule's step on noisy gradients (no barrier below: stopped learners skip it).
-        if (!stopped && t < shape.steps) {
+        // The rule's step on noisy gradients: its proposal, then (in uniform control
+        // flow, for the basis projection's barriers) what partial control lets through.
+        let moves = !stopped && t < shape.steps;
+        var proposal = th;
+        if (moves) {
             var c = learner.consts;
             c.bc1 = data[shape.off_bias + learner.bc1_row * shape.steps + t];
             c.bc2 = data[shape.off_bias + learner.bc2_row * shape.steps + t];
@@ -233,11 +239,41 @@ fn main(
             for (var k = 0u; k < 4u; k++) {
                 if (valid[k]) {
                     let x = step(State(th[k], s0[k], s1[k], s2[k]), noisy[k], c);
+                    proposal[k] = x.theta;
+                    s0[k] = x.s0;
+                    s1[k] = x.s1;
+                    s2[k] = x.s2;
+                }
+            }
+        }
+        if (shape.masked == 2u) {
+            // θ_t + P (proposal − θ_t), the sum over i in order as the CPU's.
+            workgroupBarrier();
+            for (var k = 0u; k < 4u; k++) {
+                if (valid[k]) {
+                    sh_u[base + coord(b, k)] = proposal[k] - th[k];
+                }
+            }
+            workgroupBarrier();
+            for (var k = 0u; k < 4u; k++) {
+                if (valid[k]) {
+                    let row = shape.off_mask + coord(b, k) * dim;
+                    var pu = 0.0;
+                    for (var i = 0u; i < dim; i++) {
+                        pu = pu + data[row + i] * sh_u[base + i];
+                    }
+                    proposal[k] = th[k] + pu;
+                }
+            }
+        }
+        if (moves) {
+            for (var k = 0u; k < 4u; k++) {
+                if (valid[k]) {
                     let j = coord(b, k);
                     // An uncontrolled coordinate keeps θ_t; every one adds the drift
                     // f(θ_t), its partner read from θ_t as published this step.
-                    var next = x.theta;
-                    if (shape.masked != 0u && data[shape.off_mask + j] == 0.0) {
+                    var next = proposal[k];
+                    if (shape.masked == 1u && data[shape.off_mask + j] == 0.0) {
                         next = th[k];
                     }
                     let q = learner.drift_rate;
@@ -248,9 +284,6 @@ fn main(
                         next = next + select(q * partner, -q * partner, j % 2u == 0u);
                     }
                     th[k] = next;
-                    s0[k] = x.s0;
-                    s1[k] = x.s1;
-                    s2[k] = x.s2;
                 }
             }
         }

@@ -51,6 +51,7 @@ pub fn small_problem(kind: LandscapeKind, rule: RuleKind, steps: usize) -> Probl
         label_noise: 0.2,
         drift: DriftKind::None,
         mask: None,
+        basis: None,
         continual: None,
     }
 }
@@ -408,15 +409,17 @@ pub fn cases() -> Vec<Case> {
     ] {
         v.push(Case::new(
             "landscape",
-            format!("{} drift, mask, {}", drift.name(), rule.name()),
+            format!("{} drift, mask, basis, {}", drift.name(), rule.name()),
             move |b, seed| {
                 let mut rows = Vec::new();
-                for masked in [false, true] {
+                for control in 0..3 {
                     let mut p = small_problem(LandscapeKind::Quadratic, rule, 30);
                     p.dim = 36;
                     p.drift = drift;
-                    if masked {
-                        p.mask = Some((0..p.dim).map(|i| i % 3 != 1).collect());
+                    match control {
+                        1 => p.mask = Some((0..p.dim).map(|i| i % 3 != 1).collect()),
+                        2 => p.basis = Some(11),
+                        _ => {}
                     }
                     rows.extend(rule_rows_on(b, p, true, seed)?);
                 }

@@ -662,7 +662,8 @@ impl<F: Real> LearnerRun<F> {
             }
             _ => 0.0,
         };
-        let acted_on = problem.drift != DriftKind::None || problem.mask.is_some();
+        let acted_on =
+            problem.drift != DriftKind::None || problem.mask.is_some() || problem.basis.is_some();
         if acted_on {
             self.before.copy_from_slice(&self.theta);
         }
@@ -680,7 +681,7 @@ impl<F: Real> LearnerRun<F> {
             RuleKind::Landscape(LandscapeRule::ControlEstimated) => self.control_estimated(),
         }
         if acted_on {
-            self.drift_and_mask(problem);
+            self.drift_and_mask(problem, &shared.projector);
         }
         if self.continual.is_some() {
             self.end_step(pi, t);
@@ -688,13 +689,29 @@ impl<F: Real> LearnerRun<F> {
     }
 
     /// Partial controllability and the drift: an uncontrolled coordinate keeps θ_t
-    /// (the rule's change is dropped), and every coordinate adds f(θ_t). As the WGSL.
+    /// (the rule's change is dropped), or with a basis the change u is projected, θ_t +
+    /// P u; every coordinate adds f(θ_t). As the WGSL.
     #[inline(always)]
-    fn drift_and_mask(&mut self, problem: &Problem) {
+    fn drift_and_mask(&mut self, problem: &Problem, projector: &[F]) {
         let drift = Drift {
             kind: problem.drift,
             rate: self.p.drift_rate,
         };
+        if !projector.is_empty() {
+            let d = self.theta.len();
+            // u in grad's place: the gradient is recomputed at the next step's point.
+            for ((u, &th), &b) in self.grad.iter_mut().zip(&self.theta).zip(&self.before) {
+                *u = th - b;
+            }
+            for j in 0..d {
+                let row = &projector[j * d..(j + 1) * d];
+                let pu = row
+                    .iter()
+                    .zip(&self.grad)
+                    .fold(F::zero(), |s, (&a, &u)| s + a * u);
+                self.theta[j] = self.before[j] + pu;
+            }
+        }
         for i in 0..self.theta.len() {
             let mut x = match &problem.mask {
                 Some(m) if !m[i] => self.before[i],
@@ -927,12 +944,17 @@ pub fn run_chunk<F: Real>(
     let mut ordered: Vec<Option<LearnerOutcome>> = vec![None; params.len()];
     for (idx, b) in batches {
         for (i, (mut o, theta, _)) in idx.into_iter().zip(b.finish()) {
-            if problem.mask.is_some() {
+            if problem.mask.is_some() || problem.basis.is_some() {
                 let theta: Vec<f64> = theta
                     .iter()
                     .map(|x| x.to_f64().unwrap_or(f64::NAN))
                     .collect();
-                o.split = super::split_loss(problem, &params[i], &theta);
+                let projector: Vec<f64> = shared
+                    .projector
+                    .iter()
+                    .map(|x| x.to_f64().unwrap_or(f64::NAN))
+                    .collect();
+                o.split = super::split_loss(problem, &params[i], &projector, &theta);
             }
             ordered[i] = Some(o);
         }

@@ -32,6 +32,9 @@ pub struct Shared<F> {
     /// The Hessian's diagonal at the optimum for dense landscapes (curvature noise and
     /// the natural-gradient metric).
     pub diag: Vec<F>,
+    /// With `control = { basis = "random", m }`: P = B Bᵀ (row-major D×D), B the m
+    /// seeded orthonormal directions the rule may move along; else empty.
+    pub projector: Vec<F>,
 }
 
 impl Shared<f64> {
@@ -48,6 +51,7 @@ impl Shared<f64> {
                 y: v(&t.y),
             }),
             diag: v(&self.diag),
+            projector: v(&self.projector),
         }
     }
 }
@@ -61,9 +65,10 @@ pub fn gaussians(seed: u64, stream: u32, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// A random orthogonal D x D matrix (row-major): Gram-Schmidt on a Gaussian matrix.
-fn orthogonal(d: usize, seed: u64) -> Vec<f64> {
-    let g = gaussians(seed, 0, d * d);
+/// A random orthogonal D x D matrix (row-major) from stream `stream` of the data seed:
+/// Gram-Schmidt on a Gaussian matrix.
+fn orthogonal(d: usize, seed: u64, stream: u32) -> Vec<f64> {
+    let g = gaussians(seed, stream, d * d);
     let mut q: Vec<Vec<f64>> = (0..d).map(|i| g[i * d..(i + 1) * d].to_vec()).collect();
     for i in 0..d {
         for j in 0..i {
@@ -122,12 +127,30 @@ pub fn forward<F: Real>(w: &[F], x: &[F], d_in: usize, hidden: usize, acts: &mut
 /// Builds the shared data; `p` supplies the parameters that must be equal across
 /// learners ([`Problem::shared_params`]).
 pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
+    let mut shared = build_landscape(problem, p);
+    if let Some(m) = problem.basis {
+        // The control basis: the first m rows of an orthogonal matrix from its own
+        // stream (independent of a dense Hessian's eigenvectors, stream 0).
+        let d = problem.dim;
+        let b = orthogonal(d, problem.data_seed, 5);
+        let mut proj = vec![0.0; d * d];
+        for j in 0..d {
+            for i in 0..d {
+                proj[j * d + i] = (0..m).map(|k| b[k * d + j] * b[k * d + i]).sum();
+            }
+        }
+        shared.projector = proj;
+    }
+    shared
+}
+
+fn build_landscape(problem: &Problem, p: &Params) -> Shared<f64> {
     let d = problem.dim;
     let seed = problem.data_seed;
     match problem.landscape {
         LandscapeKind::QuadraticDense => {
             let h = problem.spectrum_values(p);
-            let u = orthogonal(d, seed);
+            let u = orthogonal(d, seed, 0);
             // A = U diag(h) Uᵀ with U's rows as the eigenvectors.
             let mut a = vec![0.0; d * d];
             for i in 0..d {
@@ -144,6 +167,7 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
                 }),
                 teacher: None,
                 diag,
+                projector: vec![],
             }
         }
         LandscapeKind::LinearRegression => {
@@ -176,6 +200,7 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
                 dense: Some(Dense { a, mu, l_min }),
                 teacher: None,
                 diag,
+                projector: vec![],
             }
         }
         LandscapeKind::TeacherStudent => {
@@ -197,6 +222,7 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
                 dense: None,
                 teacher: Some(Teacher { x, y }),
                 diag: vec![],
+                projector: vec![],
             }
         }
         LandscapeKind::Quadratic | LandscapeKind::DoubleWell | LandscapeKind::Rosenbrock => {
@@ -204,6 +230,7 @@ pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
                 dense: None,
                 teacher: None,
                 diag: vec![],
+                projector: vec![],
             }
         }
     }

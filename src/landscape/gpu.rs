@@ -122,7 +122,8 @@ crate::gpu_struct! {
         t_end: u32,
         /// The drift: 0 none, 1 decay, 2 rotation.
         drift: u32,
-        /// 1 when a control mask (f32 0/1 per coordinate at off_mask) applies.
+        /// 1: a control mask (f32 0/1 per coordinate at off_mask) applies; 2: the
+        /// projector P onto the control basis (D×D at off_mask).
         masked: u32,
         off_mask: u32,
     }
@@ -322,7 +323,8 @@ pub fn run_chunk(
     prune: Option<&PrunePlan>,
 ) -> Result<Vec<LearnerOutcome>> {
     // The loss split needs each learner's final θ.
-    let split = problem.mask.is_some() && problem.landscape == LandscapeKind::Quadratic;
+    let split = (problem.mask.is_some() || problem.basis.is_some())
+        && problem.landscape == LandscapeKind::Quadratic;
     let (mut outcomes, finals) = run_chunk_with(gpu, problem, shared, params, split, None, prune)?;
     if split {
         let d = problem.dim;
@@ -331,7 +333,7 @@ pub fn run_chunk(
                 .iter()
                 .map(|&x| x as f64)
                 .collect();
-            o.split = super::split_loss(problem, &params[i], &theta);
+            o.split = super::split_loss(problem, &params[i], &shared.projector, &theta);
         }
     }
     Ok(outcomes)
@@ -378,9 +380,11 @@ pub fn run_chunk_with(
         );
     }
     let (land, points) = land_data(problem, shared, params, &mut arena)?;
-    let off_mask = match &problem.mask {
-        Some(m) => arena.push(m.iter().map(|&x| if x { 1.0 } else { 0.0 })),
-        None => 0,
+    // The mask (0/1 per coordinate) or the projector P (D×D) at off_mask.
+    let off_mask = match (&problem.mask, problem.basis) {
+        (Some(m), _) => arena.push(m.iter().map(|&x| if x { 1.0 } else { 0.0 })),
+        (None, Some(_)) => arena.push(shared.projector.iter().map(|&x| x as f32)),
+        (None, None) => 0,
     };
     let learners: Vec<SweepLearner> = params
         .iter()
@@ -436,7 +440,13 @@ pub fn run_chunk_with(
             DriftKind::Decay => 1,
             DriftKind::Rotation => 2,
         },
-        masked: problem.mask.is_some() as u32,
+        masked: if problem.mask.is_some() {
+            1
+        } else if problem.basis.is_some() {
+            2
+        } else {
+            0
+        },
         off_mask,
     };
 

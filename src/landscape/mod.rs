@@ -413,6 +413,11 @@ pub struct Problem {
     /// move by the drift only.
     #[serde(default)]
     pub mask: Option<Vec<bool>>,
+    /// Partial controllability in a random subspace: the rule's change is projected
+    /// onto the span of m seeded orthonormal directions (`control = { basis =
+    /// "random", m = M }`; the basis comes from data_seed).
+    #[serde(default)]
+    pub basis: Option<usize>,
     /// A switching optimum and the reset strategies (None: the landscape stays).
     #[serde(default)]
     pub continual: Option<Continual>,
@@ -459,6 +464,17 @@ impl Problem {
                 return bad(
                     "landscape.control",
                     "mask controls no coordinate: the rule would never move θ".into(),
+                );
+            }
+        }
+        if let Some(m) = self.basis {
+            if m == 0 || m >= self.dim {
+                return bad(
+                    "landscape.control.m",
+                    format!(
+                        "{m} must be in 1..={} (dim - 1): m = dim controls every direction",
+                        self.dim.saturating_sub(1).max(1)
+                    ),
                 );
             }
         }
@@ -762,17 +778,34 @@ pub struct ContinualOutcome {
     pub switches: u32,
 }
 
-/// The final loss split into the controlled and uncontrolled coordinates, for a
-/// masked learner on a diagonal quadratic (½ Σ h_i (θ_i − μ)² over each set).
-pub fn split_loss(problem: &Problem, p: &Params, theta: &[f64]) -> Option<[f64; 2]> {
-    let mask = problem.mask.as_ref()?;
+/// The final loss split into its controlled and uncontrolled parts, for a partially
+/// controlled learner on a diagonal quadratic: with a mask ½ Σ h_i (θ_i − μ)² over each
+/// set of coordinates; with a basis (projector P) ½ rᵀ H P r and ½ rᵀ H (I − P) r,
+/// r = θ − μ. The parts sum to the loss.
+pub fn split_loss(
+    problem: &Problem,
+    p: &Params,
+    projector: &[f64],
+    theta: &[f64],
+) -> Option<[f64; 2]> {
     if problem.landscape != LandscapeKind::Quadratic {
         return None;
     }
     let h = problem.spectrum_values(p);
+    let r: Vec<f64> = theta.iter().map(|&x| x - p.mu).collect();
     let mut out = [0.0; 2];
-    for ((&m, &x), &h) in mask.iter().zip(theta).zip(&h) {
-        out[usize::from(!m)] += 0.5 * h * (x - p.mu) * (x - p.mu);
+    if let Some(mask) = &problem.mask {
+        for ((&m, &x), &h) in mask.iter().zip(&r).zip(&h) {
+            out[usize::from(!m)] += 0.5 * h * x * x;
+        }
+        return Some(out);
+    }
+    problem.basis?;
+    let d = r.len();
+    for j in 0..d {
+        let pr: f64 = (0..d).map(|i| projector[j * d + i] * r[i]).sum();
+        out[0] += 0.5 * h[j] * r[j] * pr;
+        out[1] += 0.5 * h[j] * r[j] * (r[j] - pr);
     }
     Some(out)
 }

@@ -109,6 +109,7 @@ pub fn parse_landscape(
         label_noise: 0.1,
         drift: DriftKind::None,
         mask: None,
+        basis: None,
         continual: None,
     };
     let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
@@ -176,7 +177,10 @@ pub fn parse_landscape(
                 problem.drift = DriftKind::from_name(string(&key, v, &DriftKind::names())?)
                     .expect("a listed name")
             }
-            "control" => problem.mask = Some(control_mask(&key, v)?),
+            "control" => match control_set(&key, v)? {
+                ControlSet::Mask(m) => problem.mask = Some(m),
+                ControlSet::Basis(m) => problem.basis = Some(m),
+            },
             name if Params::NAMES.contains(&name)
                 && !Params::is_rule_number(name)
                 && !CONTINUAL_KEYS.contains(&name)
@@ -226,7 +230,7 @@ pub fn parse_landscape(
         ("minibatch", kind_is(&[TeacherStudent])),
         (
             "data_seed",
-            kind_is(&[QuadraticDense, LinearRegression, TeacherStudent]),
+            kind_is(&[QuadraticDense, LinearRegression, TeacherStudent]) || problem.basis.is_some(),
         ),
         ("spectrum", kind_is(&[Quadratic, QuadraticDense])),
         ("h", kind_is(&[Quadratic, QuadraticDense])),
@@ -298,29 +302,53 @@ fn parse_continual(
                 ))
             }
         };
-    if problem.mask.is_some() {
+    if problem.mask.is_some() || problem.basis.is_some() {
         return Err(err(
             "landscape.control",
-            "a control mask with [continual] is not available yet",
+            "partial control with [continual] is not available yet",
         ));
     }
     Ok(Continual { switching, resets })
 }
 
-/// `control = { mask = [1, 0, ...] }` (or booleans): the coordinates the rule moves.
-fn control_mask(key: &str, v: &Value) -> Result<Vec<bool>> {
-    let t = v
-        .as_table()
-        .ok_or_else(|| err(key, "must be a table: control = { mask = [1, 0, ...] }"))?;
-    if t.contains_key("basis") {
-        return Err(err(
+enum ControlSet {
+    Mask(Vec<bool>),
+    Basis(usize),
+}
+
+/// `control = { mask = [1, 0, ...] }` (or booleans): the coordinates the rule moves; or
+/// `control = { basis = "random", m = M }`: M seeded orthonormal directions.
+fn control_set(key: &str, v: &Value) -> Result<ControlSet> {
+    let t = v.as_table().ok_or_else(|| {
+        err(
             key,
-            "basis is not available yet: give a mask = [...] of 0/1 per coordinate",
-        ));
+            "must be a table: control = { mask = [1, 0, ...] } or { basis = \"random\", m = M }",
+        )
+    })?;
+    if t.contains_key("basis") || t.contains_key("m") {
+        for k in t.keys() {
+            if k != "basis" && k != "m" {
+                return Err(err(format!("{key}.{k}"), "unknown key; allowed: basis, m"));
+            }
+        }
+        let basis = t
+            .get("basis")
+            .ok_or_else(|| err(format!("{key}.basis"), "is required with m: \"random\""))?;
+        string(&format!("{key}.basis"), basis, &["random"])?;
+        let m = t.get("m").ok_or_else(|| {
+            err(
+                format!("{key}.m"),
+                "is required: how many directions the rule controls",
+            )
+        })?;
+        return Ok(ControlSet::Basis(integer(&format!("{key}.m"), m, 1, 1024)?));
     }
     for k in t.keys() {
         if k != "mask" {
-            return Err(err(format!("{key}.{k}"), "unknown key; allowed: mask"));
+            return Err(err(
+                format!("{key}.{k}"),
+                "unknown key; allowed: mask, basis, m",
+            ));
         }
     }
     let mask = t.get("mask").and_then(Value::as_array).ok_or_else(|| {
@@ -339,7 +367,8 @@ fn control_mask(key: &str, v: &Value) -> Result<Vec<bool>> {
                 format!("{x} is not 0, 1, true or false"),
             )),
         })
-        .collect()
+        .collect::<Result<_>>()
+        .map(ControlSet::Mask)
 }
 
 /// Why the landscape does not read its number `name` (mu on a double well, a on a
@@ -382,7 +411,8 @@ impl LandscapeStudy {
     /// Whether results split the final loss into controlled and uncontrolled
     /// coordinates (a control mask on a diagonal quadratic).
     pub fn splits(&self) -> bool {
-        self.problem.mask.is_some() && self.problem.landscape == LandscapeKind::Quadratic
+        (self.problem.mask.is_some() || self.problem.basis.is_some())
+            && self.problem.landscape == LandscapeKind::Quadratic
     }
 
     /// The reset strategies of a continual sweep (none otherwise).
