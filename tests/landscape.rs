@@ -153,6 +153,45 @@ fn step_windows_do_not_change_results() {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&one.1), bits(&cut.1));
     }
+    // A switching landscape carries its block, late sums, step-count origin and the
+    // filter's state across windows too.
+    use rulelab::landscape::{Continual, ResetKind, Switching};
+    let mut problem = checks::small_problem(
+        LandscapeKind::Quadratic,
+        RuleKind::Member(Member::Adam),
+        150,
+    );
+    problem.noise = rulelab::landscape::Noise::Isotropic;
+    problem.continual = Some(Continual {
+        switching: Switching::Hazard,
+        resets: ResetKind::ALL.to_vec(),
+    });
+    let mut params = checks::random_learners(&problem, 8, &mut rng);
+    for (i, p) in params.iter_mut().enumerate() {
+        p.reset = (i % 4) as f64;
+        p.hazard = 0.05;
+        p.reset_every = 11.0;
+        p.shrink = 0.05;
+    }
+    let shared = data::build(&problem, &params[0]);
+    let run = |w| {
+        rulelab::landscape::gpu::run_chunk_with(
+            &gpu,
+            &problem,
+            &shared,
+            &params,
+            true,
+            Some(w),
+            None,
+        )
+        .unwrap()
+    };
+    let (one, cut) = (run(151), run(13));
+    assert!(one
+        .0
+        .iter()
+        .all(|o| o.continual.is_some_and(|c| c.switches > 0)));
+    assert_eq!(format!("{:?}", one.0), format!("{:?}", cut.0), "switching");
 }
 
 /// Runs far longer than one invocation may loop on a software adapter (lavapipe stops

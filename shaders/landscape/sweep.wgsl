@@ -41,6 +41,14 @@ struct SweepShape {
     // change u is projected onto the control basis, P u (P at off_mask, D×D row-major).
     masked: u32,
     off_mask: u32,
+    // A switching landscape (landscape::Continual): 0 none, 1 at a hazard, 2 in blocks.
+    continual: u32,
+    // 1 when some learner of the chunk runs bayes_reset (its reductions need every lane).
+    bayes: u32,
+    // Carried values per coordinate between windows: θ and three states, then with a
+    // switching landscape bayes_reset's g_prev, θ_prev and v.
+    carry_width: u32,
+    _pad0: u32,
 }
 
 struct SweepLearner {
@@ -60,7 +68,29 @@ struct SweepLearner {
     init1: f32,
     init2: f32,
     drift_rate: f32,
+    // Continual learning: a switch at step t when (philox word >> 9) < switch_thr (the
+    // CPU's uniform < hazard, in integers), or every `block` steps; the reset strategy
+    // (RESET_*), its period and rate; σ_μ; bayes_reset's prior logit ρ.
+    switch_thr: u32,
+    block: u32,
+    reset: u32,
+    reset_every: u32,
+    sigma_mu: f32,
+    shrink: f32,
+    prior_logit: f32,
+    _pad0: u32,
 }
+
+const RESET_NONE: u32 = 0u;
+const RESET_SCHEDULED: u32 = 1u;
+const RESET_SHRINK: u32 = 2u;
+const RESET_BAYES: u32 = 3u;
+// The oracle twin: resets at the switches.
+const RESET_ORACLE: u32 = 4u;
+const PURPOSE_SWITCH: u32 = 5u;
+const PURPOSE_SHIFT: u32 = 6u;
+const BAYES_MEMORY: f32 = 0.98;
+const BAYES_FLOOR: f32 = 1e-6;
 
 // A learner's running statistics between windows.
 struct Progress {
@@ -72,6 +102,17 @@ struct Progress {
     diverged: u32,
     _pad0: u32,
     _pad1: u32,
+    // Continual learning: the block [blk_start, blk_end) (blk_end 0 until the scan
+    // finds it), the late-half sums, switches, the step count's origin, whether
+    // bayes_reset has a previous gradient.
+    blk_start: u32,
+    blk_end: u32,
+    late_sum: f32,
+    late_count: u32,
+    switches: u32,
+    reset_at: u32,
+    have_prev: u32,
+    _pad2: u32,
 }
 
 struct SweepOut {
@@ -80,6 +121,9 @@ struct SweepOut {
     mean_loss: f32,
     steps_to_threshold: i32,
     diverged: u32,
+    late_loss: f32,
+    switches: u32,
+    _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> shape: SweepShape;
@@ -112,6 +156,33 @@ fn point_coord(pt: Point, j: u32) -> f32 {
     return sh_theta[pt.base + j];
 }
 
+// Whether the optimum switches at step u >= 1 (as ContinualRun::switches_at).
+fn switches_at(learner: SweepLearner, key: vec2<u32>, u: u32) -> bool {
+    if (u == 0u) {
+        return false;
+    }
+    if (shape.continual == 2u) {
+        return u % learner.block == 0u;
+    }
+    let w = philox4x32_10(vec4<u32>(0u, u, 0u, PURPOSE_SWITCH), key).x;
+    return (w >> 9u) < learner.switch_thr;
+}
+
+// Coordinate j's shift δ_j in the block starting at step s (fill_normals' layout).
+fn shift_of(learner: SweepLearner, key: vec2<u32>, s: u32, j: u32) -> f32 {
+    let nb = shape.land.nb;
+    let z = normals4(philox4x32_10(vec4<u32>(j % nb, s, 0u, PURPOSE_SHIFT), key));
+    return learner.sigma_mu * z[j / nb];
+}
+
+// The first switch after s, when blocks are fixed (else 0: the scan finds it).
+fn block_end_after(learner: SweepLearner, s: u32) -> u32 {
+    if (shape.continual == 2u) {
+        return min((s / learner.block + 1u) * learner.block, shape.steps + 1u);
+    }
+    return 0u;
+}
+
 @compute @workgroup_size(256)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -139,13 +210,21 @@ fn main(
     // first window, where the last one left off.
     let z0 = normals4(philox4x32_10(vec4<u32>(b, 0u, 0u, PURPOSE_INIT), key));
     let first = shape.t_begin == 0u;
-    let at = min(index, shape.n_learners - 1u) * 4u * dim;
+    let at = min(index, shape.n_learners - 1u) * shape.carry_width * dim;
     var th = vec4<f32>(0.0);
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     var s2 = vec4<f32>(0.0);
     var noise_scale = vec4<f32>(0.0);
     var metric_inv = vec4<f32>(1.0);
+    // Continual learning: θ0, the block's shift, bayes_reset's state and its c_i.
+    var theta0 = vec4<f32>(0.0);
+    var shift = vec4<f32>(0.0);
+    var g_prev = vec4<f32>(0.0);
+    var th_prev = vec4<f32>(0.0);
+    var v = vec4<f32>(0.0);
+    var jump = vec4<f32>(0.0);
+    var hc = vec4<f32>(1.0);
     var pt = Point(b, slot, base, learner.land, key, 0u);
     for (var k = 0u; k < 4u; k++) {
         if (valid[k]) {
@@ -165,6 +244,18 @@ fn main(
             noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), shape.noise == 2u);
             let hf = max(h, learner.metric_eps);
             metric_inv[k] = select(1.0 / hf, control_gain(hf, learner.consts.ctl_gamma, learner.consts.ctl_eta_k), shape.metric == 2u);
+            if (shape.continual != 0u) {
+                theta0[k] = learner.theta0 + learner.theta0_noise * z0[k];
+                hc[k] = curvature(pt, j);
+                jump[k] = 2.0 * learner.sigma_mu * learner.sigma_mu * hc[k] * hc[k];
+                if (first) {
+                    v[k] = max(2.0 * noise_scale[k] * noise_scale[k], BAYES_FLOOR * jump[k]);
+                } else if (shape.carry_width == 7u) {
+                    g_prev[k] = carry[at + 4u * dim + j];
+                    th_prev[k] = carry[at + 5u * dim + j];
+                    v[k] = carry[at + 6u * dim + j];
+                }
+            }
         }
     }
 
@@ -174,6 +265,13 @@ fn main(
     var count = 0u;
     var hit = -1;
     var diverged = 0u;
+    var blk_start = 0u;
+    var blk_end = block_end_after(learner, 0u);
+    var late_sum = 0.0;
+    var late_count = 0u;
+    var switches = 0u;
+    var reset_at = 0u;
+    var have_prev = 0u;
     if (!first) {
         let pr = progress[min(index, shape.n_learners - 1u)];
         final_loss = pr.final_loss;
@@ -182,22 +280,76 @@ fn main(
         count = pr.count;
         hit = pr.hit;
         diverged = pr.diverged;
+        blk_start = pr.blk_start;
+        blk_end = pr.blk_end;
+        late_sum = pr.late_sum;
+        late_count = pr.late_count;
+        switches = pr.switches;
+        reset_at = pr.reset_at;
+        have_prev = pr.have_prev;
+    }
+    if (shape.continual != 0u) {
+        for (var k = 0u; k < 4u; k++) {
+            if (valid[k]) {
+                shift[k] = shift_of(learner, key, blk_start, coord(b, k));
+            }
+        }
     }
     var stopped = !live || diverged != 0u;
     let stopped_at_entry = stopped;
     var g = vec4<f32>(0.0);
     for (var t = shape.t_begin; t < shape.t_end; t++) {
         pt.t = t;
+        if (shape.continual != 0u && !stopped) {
+            // Scan ahead two steps per step for the block's end, so that it is known
+            // by the block's midpoint (a loss is late when 2 (t − start) >= length).
+            if (blk_end == 0u) {
+                let u1 = 2u * (t - blk_start) + blk_start;
+                for (var u = max(u1, 1u) - 1u; u <= u1; u++) {
+                    if (blk_end == 0u && u > blk_start && u <= shape.steps && switches_at(learner, key, u)) {
+                        blk_end = u;
+                    }
+                }
+                if (blk_end == 0u && u1 >= shape.steps) {
+                    blk_end = shape.steps + 1u;
+                }
+            }
+            var hard = false;
+            if (t > 0u && t == blk_end) {
+                switches = switches + 1u;
+                blk_start = t;
+                blk_end = block_end_after(learner, t);
+                for (var k = 0u; k < 4u; k++) {
+                    if (valid[k]) {
+                        shift[k] = shift_of(learner, key, t, coord(b, k));
+                    }
+                }
+                hard = learner.reset == RESET_ORACLE;
+            }
+            if (learner.reset == RESET_SCHEDULED && t > 0u && t % learner.reset_every == 0u) {
+                hard = true;
+            }
+            if (hard) {
+                th = theta0;
+                s0 = vec4<f32>(learner.init0);
+                s1 = vec4<f32>(learner.init1);
+                s2 = vec4<f32>(learner.init2);
+                reset_at = t;
+                have_prev = 0u;
+            }
+        }
+        // The landscape is evaluated at θ − δ (δ = 0 unless it switches).
+        let ths = th - shift;
         // The last step's minibatch gradient may still be reading workgroup memory on
         // slower lanes: wait for them before publishing the new theta.
         workgroupBarrier();
         for (var k = 0u; k < 4u; k++) {
             if (valid[k]) {
-                sh_theta[base + coord(b, k)] = th[k];
+                sh_theta[base + coord(b, k)] = ths[k];
             }
         }
         workgroupBarrier();
-        let lg = loss_grad(pt, th, valid);
+        let lg = loss_grad(pt, ths, valid);
         let loss = sum_over_lanes(lid, lane, lanes, select(0.0, lg.loss, b < nb)) + loss_offset();
         if (!stopped) {
             final_loss = loss;
@@ -213,6 +365,10 @@ fn main(
                 min_loss = min(min_loss, loss);
                 sum = sum + loss;
                 count = count + 1u;
+                if (shape.continual != 0u && blk_end != 0u && 2u * (t - blk_start) >= blk_end - blk_start) {
+                    late_sum = late_sum + loss;
+                    late_count = late_count + 1u;
+                }
                 if (hit < 0 && shape.has_threshold != 0u && loss <= shape.threshold) {
                     hit = i32(t);
                 }
@@ -224,15 +380,46 @@ fn main(
         // The rule's step on noisy gradients: its proposal, then (in uniform control
         // flow, for the basis projection's barriers) what partial control lets through.
         let moves = !stopped && t < shape.steps;
+        var noisy = sg;
+        if (moves && shape.noise != 0u) {
+            noisy = noisy + noise_scale * normals4(philox4x32_10(vec4<u32>(b, t, 0u, PURPOSE_NOISE), key));
+        }
+        // bayes_reset: the innovation's log-likelihood ratio, summed over the learner's
+        // lanes (every lane takes part: the sum uses barriers).
+        var pi = 0.0;
+        if (shape.bayes != 0u) {
+            let filtering = moves && learner.reset == RESET_BAYES;
+            var llr = 0.0;
+            var e = vec4<f32>(0.0);
+            if (filtering && have_prev != 0u) {
+                for (var k = 0u; k < 4u; k++) {
+                    if (valid[k]) {
+                        e[k] = noisy[k] - (g_prev[k] + hc[k] * (th[k] - th_prev[k]));
+                        let w = v[k] + jump[k];
+                        llr = llr + 0.5 * (log(v[k] / w) + e[k] * e[k] * (1.0 / v[k] - 1.0 / w));
+                    }
+                }
+            }
+            llr = sum_over_lanes(lid, lane, lanes, llr);
+            if (filtering) {
+                if (have_prev != 0u) {
+                    let z = learner.prior_logit + llr;
+                    pi = select(1.0 / (1.0 + exp(-z)), 0.0, z != z);
+                    let rate = (1.0 - BAYES_MEMORY) * (1.0 - pi);
+                    for (var k = 0u; k < 4u; k++) {
+                        v[k] = max(v[k] + rate * (e[k] * e[k] - v[k]), BAYES_FLOOR * jump[k]);
+                    }
+                }
+                g_prev = noisy;
+                th_prev = th;
+                have_prev = 1u;
+            }
+        }
         var proposal = th;
         if (moves) {
             var c = learner.consts;
-            c.bc1 = data[shape.off_bias + learner.bc1_row * shape.steps + t];
-            c.bc2 = data[shape.off_bias + learner.bc2_row * shape.steps + t];
-            var noisy = sg;
-            if (shape.noise != 0u) {
-                noisy = noisy + noise_scale * normals4(philox4x32_10(vec4<u32>(b, t, 0u, PURPOSE_NOISE), key));
-            }
+            c.bc1 = data[shape.off_bias + learner.bc1_row * shape.steps + t - reset_at];
+            c.bc2 = data[shape.off_bias + learner.bc2_row * shape.steps + t - reset_at];
             if (shape.metric != 0u) {
                 noisy = noisy * metric_inv;
             }
@@ -280,11 +467,30 @@ fn main(
                     if (shape.drift == 1u) {
                         next = next + -q * th[k];
                     } else if (shape.drift == 2u) {
-                        let partner = sh_theta[base + (j ^ 1u)];
+                        var partner = sh_theta[base + (j ^ 1u)];
+                        if (shape.continual != 0u) {
+                            partner = partner + shift_of(learner, key, blk_start, j ^ 1u);
+                        }
                         next = next + select(q * partner, -q * partner, j % 2u == 0u);
                     }
                     th[k] = next;
                 }
+            }
+            // Continual learning after the step: shrink, or bayes_reset's soft reset.
+            var w = 0.0;
+            if (learner.reset == RESET_SHRINK) {
+                w = learner.shrink;
+            } else if (learner.reset == RESET_BAYES) {
+                w = pi;
+                s0 = s0 - w * (s0 - vec4<f32>(learner.init0));
+                s1 = s1 - w * (s1 - vec4<f32>(learner.init1));
+                s2 = s2 - w * (s2 - vec4<f32>(learner.init2));
+                if (pi > 0.5) {
+                    reset_at = t + 1u;
+                }
+            }
+            if (shape.continual != 0u && w != 0.0) {
+                th = th - w * (th - theta0);
             }
         }
     }
@@ -297,10 +503,16 @@ fn main(
                 carry[at + dim + j] = s0[k];
                 carry[at + 2u * dim + j] = s1[k];
                 carry[at + 3u * dim + j] = s2[k];
+                if (shape.carry_width == 7u) {
+                    carry[at + 4u * dim + j] = g_prev[k];
+                    carry[at + 5u * dim + j] = th_prev[k];
+                    carry[at + 6u * dim + j] = v[k];
+                }
             }
         }
         if (lane == 0u) {
-            progress[index] = Progress(final_loss, min_loss, sum, count, hit, diverged, 0u, 0u);
+            progress[index] = Progress(final_loss, min_loss, sum, count, hit, diverged, 0u, 0u,
+                blk_start, blk_end, late_sum, late_count, switches, reset_at, have_prev, 0u);
         }
     }
     if (live && shape.t_end > shape.steps) {
@@ -311,6 +523,8 @@ fn main(
             out.mean_loss = select(bitcast<f32>(0x7fc00000u), sum / f32(count), count > 0u);
             out.steps_to_threshold = hit;
             out.diverged = diverged;
+            out.late_loss = select(bitcast<f32>(0x7fc00000u), late_sum / f32(late_count), late_count > 0u);
+            out.switches = switches;
             outs[index] = out;
         }
     }

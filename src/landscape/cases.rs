@@ -4,8 +4,8 @@
 
 use super::data::{self, Shared};
 use super::{
-    cpu, gpu, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind, Spectrum,
-    TeacherShape,
+    cpu, gpu, Continual, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem,
+    ResetKind, RuleKind, Spectrum, Switching, TeacherShape,
 };
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
@@ -369,6 +369,93 @@ pub fn rule_rows_on(
     Ok(rows)
 }
 
+/// A switching landscape under every reset strategy, at a hazard and in blocks: the
+/// switches (exactly), θ, the mean and late-half losses, and the oracle twins' losses,
+/// backend against the f64 reference.
+fn continual_rows(backend: &Backend, switching: Switching, seed: u64) -> Result<Vec<Row>> {
+    let mut rng = check::rng(seed ^ 0xc0);
+    let steps = 80;
+    let mut problem = small_problem(LandscapeKind::Quadratic, RuleKind::MOMENTUM, steps);
+    problem.dim = 21;
+    problem.noise = Noise::Isotropic;
+    problem.continual = Some(Continual {
+        switching,
+        resets: ResetKind::ALL.to_vec(),
+    });
+    let mut params = random_learners(&problem, 12, &mut rng);
+    for (i, p) in params.iter_mut().enumerate() {
+        p.reset = (i % ResetKind::ALL.len()) as f64;
+        p.hazard = rng.random_range(0.02..0.1);
+        p.block = rng.random_range(5..30) as f64;
+        p.sigma_mu = rng.random_range(0.2..1.0);
+        p.reset_every = rng.random_range(5..25) as f64;
+        p.shrink = rng.random_range(0.01..0.1);
+        p.lr = p.lr.min(0.05);
+        p.theta0_noise = 0.05;
+    }
+    let shared = data::build(&problem, &params[0]);
+    let got = run_backend(backend, &problem, &shared, &params)?;
+    let want = run_cpu::<f64>(&problem, &shared, &params);
+    let drawn: u32 = want
+        .outcomes
+        .iter()
+        .filter_map(|o| o.continual.map(|c| c.switches))
+        .sum();
+    if drawn == 0 {
+        return Err(crate::error::Error::Internal(
+            "the switching case drew no switch: it would check nothing".into(),
+        ));
+    }
+    let k = steps as f64;
+    let peak = want.theta.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    let theta_tol = Tolerance::new(
+        8.0 * k * f32::EPSILON as f64 * peak.max(1.0),
+        2e-5 * k.sqrt(),
+    );
+    let loss_tol = Tolerance::new(1e-5, 1e-4);
+    let c = |f: &Finals, which: fn(&super::ContinualOutcome) -> f64| {
+        f.outcomes
+            .iter()
+            .map(|o| o.continual.as_ref().map_or(f64::NAN, which))
+            .collect::<Vec<_>>()
+    };
+    let label = format!(
+        "momentum quadratic x{steps} switching ({})",
+        switching.name()
+    );
+    Ok(vec![
+        row(
+            format!("{label} switches"),
+            &c(&got, |c| c.switches as f64),
+            &c(&want, |c| c.switches as f64),
+            Tolerance::new(0.0, 0.0),
+        ),
+        row(format!("{label} theta"), &got.theta, &want.theta, theta_tol),
+        row(
+            format!("{label} mean loss"),
+            &got.outcomes.iter().map(|o| o.mean_loss).collect::<Vec<_>>(),
+            &want
+                .outcomes
+                .iter()
+                .map(|o| o.mean_loss)
+                .collect::<Vec<_>>(),
+            loss_tol,
+        ),
+        row(
+            format!("{label} late loss"),
+            &c(&got, |c| c.late_loss),
+            &c(&want, |c| c.late_loss),
+            loss_tol,
+        ),
+        row(
+            format!("{label} oracle loss"),
+            &c(&got, |c| c.oracle_loss),
+            &c(&want, |c| c.oracle_loss),
+            loss_tol,
+        ),
+    ])
+}
+
 pub fn cases() -> Vec<Case> {
     let mut v: Vec<Case> = LandscapeKind::ALL
         .iter()
@@ -425,6 +512,13 @@ pub fn cases() -> Vec<Case> {
                 }
                 Ok(rows)
             },
+        ));
+    }
+    for switching in Switching::ALL.iter().copied() {
+        v.push(Case::new(
+            "landscape",
+            format!("switching ({}), every reset", switching.name()),
+            move |b, seed| continual_rows(b, switching, seed),
         ));
     }
     // Coupled landscapes (neighbours, dense rows, the teacher's samples) under adam.

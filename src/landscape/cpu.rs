@@ -11,7 +11,7 @@ use super::{
 use crate::control::action::Drift;
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
-use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10, uniform_open};
+use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
 use crate::sweep::prune::{survivors, PrunePlan};
 use rayon::prelude::*;
 
@@ -355,6 +355,12 @@ struct LearnerRun<F: Real> {
     continual: Option<Box<ContinualRun<F>>>,
 }
 
+/// Step t switches when the 23 bits (w >> 9) of its Philox word fall below this: the
+/// same as the uniform (k + ½)/2²³ < hazard, in integers so every backend agrees.
+pub fn switch_threshold(hazard: f64) -> u32 {
+    (hazard * 8_388_608.0 - 0.5).ceil().max(0.0) as u32
+}
+
 /// A continual learner's state beside its rule's (spec §6; [`super::Continual`]).
 struct ContinualRun<F: Real> {
     reset: ResetKind,
@@ -430,7 +436,7 @@ impl<F: Real> ContinualRun<F> {
             && match self.switching {
                 Switching::Hazard => {
                     let w = philox4x32_10([0, t as u32, 0, purpose::SWITCH], key)[0];
-                    uniform_open::<f64>(w) < p.hazard
+                    (w >> 9) < switch_threshold(p.hazard)
                 }
                 Switching::Block => t.is_multiple_of(p.block as usize),
             }

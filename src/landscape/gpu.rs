@@ -5,7 +5,10 @@
 
 use super::cpu::bias_corrections;
 use super::data::Shared;
-use super::{DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, RuleKind};
+use super::{
+    ContinualOutcome, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, ResetKind,
+    RuleKind, Switching,
+};
 use crate::error::{Error, Result};
 use crate::gpu::{DataArena, Gpu, Kernel};
 use crate::optim::Consts;
@@ -126,6 +129,24 @@ crate::gpu_struct! {
         /// projector P onto the control basis (D×D at off_mask).
         masked: u32,
         off_mask: u32,
+        /// A switching landscape: 0 none, 1 at a hazard, 2 in blocks.
+        continual: u32,
+        /// 1 when a learner of the chunk runs bayes_reset.
+        bayes: u32,
+        /// Values carried per coordinate between windows (4, or 7 when switching).
+        carry_width: u32,
+        _pad0: u32,
+    }
+}
+
+/// The WGSL's RESET_* codes: a strategy, or the oracle twin.
+fn reset_code(r: Option<ResetKind>) -> u32 {
+    match r {
+        Some(ResetKind::None) => 0,
+        Some(ResetKind::Scheduled) => 1,
+        Some(ResetKind::Shrink) => 2,
+        Some(ResetKind::BayesReset) => 3,
+        None => 4,
     }
 }
 
@@ -146,6 +167,14 @@ crate::gpu_struct! {
         init1: f32,
         init2: f32,
         drift_rate: f32,
+        switch_thr: u32,
+        block: u32,
+        reset: u32,
+        reset_every: u32,
+        sigma_mu: f32,
+        shrink: f32,
+        prior_logit: f32,
+        _pad0: u32,
     }
 }
 
@@ -160,6 +189,14 @@ crate::gpu_struct! {
         diverged: u32,
         _pad0: u32,
         _pad1: u32,
+        blk_start: u32,
+        blk_end: u32,
+        late_sum: f32,
+        late_count: u32,
+        switches: u32,
+        reset_at: u32,
+        have_prev: u32,
+        _pad2: u32,
     }
 }
 
@@ -171,6 +208,9 @@ crate::gpu_struct! {
         mean_loss: f32,
         steps_to_threshold: i32,
         diverged: u32,
+        late_loss: f32,
+        switches: u32,
+        _pad0: u32,
     }
 }
 
@@ -304,6 +344,14 @@ fn loops_per_step(problem: &Problem, lanes: usize) -> u64 {
     if problem.landscape.is_dense() {
         n += 4 * (problem.dim as u64 + 1);
     }
+    if problem.basis.is_some() {
+        n += 4 * (problem.dim as u64 + 1) + 4;
+    }
+    if problem.continual.is_some() {
+        // The scan (two Philox draws), the shifts at a switch and of drift partners
+        // (a draw per coordinate), the filter's loops and its sum over lanes.
+        n += 2 * 11 + 2 * 4 * 11 + 3 * 4 + 2 * lanes.trailing_zeros() as u64 + 4;
+    }
     if let Some(t) = problem.teacher {
         // Per sample: this lane's share of the hidden units (d_in each), the output over
         // all hidden units, its four coordinates, and a Philox draw for minibatches.
@@ -352,10 +400,26 @@ pub fn run_chunk_with(
     window: Option<u64>,
     prune: Option<&PrunePlan>,
 ) -> Result<(Vec<LearnerOutcome>, Vec<f32>)> {
-    let n = params.len();
-    if n == 0 {
+    if params.is_empty() {
         return Ok((vec![], vec![]));
     }
+    // On a switching landscape every learner has an oracle twin in the same dispatch:
+    // the second half of the learners, resetting at the switches.
+    let twins = problem.continual.is_some();
+    let owned: Vec<Params>;
+    let (params, resets): (&[Params], Vec<Option<ResetKind>>) = match &problem.continual {
+        Some(c) => {
+            owned = params.iter().chain(params).copied().collect();
+            let r = params
+                .iter()
+                .map(|p| Some(c.resets[p.reset as usize]))
+                .chain(params.iter().map(|_| None))
+                .collect();
+            (&owned, r)
+        }
+        None => (params, vec![Some(ResetKind::None); params.len()]),
+    };
+    let n = params.len();
     let d = problem.dim;
     let steps = problem.steps;
 
@@ -386,11 +450,18 @@ pub fn run_chunk_with(
         (None, Some(_)) => arena.push(shared.projector.iter().map(|&x| x as f32)),
         (None, None) => 0,
     };
+    let switching = problem.continual.as_ref().map(|c| c.switching);
     let learners: Vec<SweepLearner> = params
         .iter()
         .zip(points)
         .zip(rows)
-        .map(|((p, land), (bc1_row, bc2_row))| {
+        .zip(&resets)
+        .map(|(((p, land), (bc1_row, bc2_row)), &reset)| {
+            let rho = match switching {
+                Some(Switching::Hazard) => p.hazard,
+                Some(Switching::Block) => 1.0 / p.block,
+                None => 0.5,
+            };
             let init = problem.rule.initial_state(p);
             let init = |k: usize| init.get(k).copied().unwrap_or(0.0) as f32;
             let seed = p.seed_u64();
@@ -409,6 +480,17 @@ pub fn run_chunk_with(
                 init1: init(1),
                 init2: init(2),
                 drift_rate: p.drift_rate as f32,
+                switch_thr: match switching {
+                    Some(Switching::Hazard) => super::cpu::switch_threshold(p.hazard),
+                    _ => 0,
+                },
+                block: p.block as u32,
+                reset: reset_code(reset),
+                reset_every: p.reset_every as u32,
+                sigma_mu: p.sigma_mu as f32,
+                shrink: p.shrink as f32,
+                prior_logit: (rho / (1.0 - rho)).ln() as f32,
+                _pad0: 0,
             }
         })
         .collect();
@@ -448,6 +530,14 @@ pub fn run_chunk_with(
             0
         },
         off_mask,
+        continual: match switching {
+            None => 0,
+            Some(Switching::Hazard) => 1,
+            Some(Switching::Block) => 2,
+        },
+        bayes: resets.contains(&Some(ResetKind::BayesReset)) as u32,
+        carry_width: if twins { 7 } else { 4 },
+        _pad0: 0,
     };
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
@@ -471,11 +561,14 @@ pub fn run_chunk_with(
             mean_loss: f32::NAN,
             steps_to_threshold: -2,
             diverged: u32::MAX,
+            late_loss: f32::NAN,
+            switches: u32::MAX,
+            _pad0: 0,
         },
     )?;
     let traj = gpu.poisoned("sweep trajectories", (n * n_records).max(1), f32::NAN)?;
     let fin = gpu.poisoned("sweep finals", if finals { n * 2 * d } else { 1 }, f32::NAN)?;
-    let carry = gpu.zeros::<f32>("sweep carry", n * 4 * d)?;
+    let carry = gpu.zeros::<f32>("sweep carry", n * shape.carry_width as usize * d)?;
     let progress = gpu.zeros::<Progress>("sweep progress", n)?;
     let bind = gpu.bind_group(
         &pipeline,
@@ -545,7 +638,7 @@ pub fn run_chunk_with(
     } else {
         vec![]
     };
-    let outcomes = outs
+    let mut outcomes = outs
         .iter()
         .enumerate()
         .map(|(i, o)| {
@@ -567,11 +660,26 @@ pub fn run_chunk_with(
                     .map(<[f32]>::to_vec)
                     .unwrap_or_default(),
                 split: None,
-                continual: None,
+                continual: twins.then_some(ContinualOutcome {
+                    late_loss: o.late_loss as f64,
+                    oracle_loss: f64::NAN,
+                    regret: f64::NAN,
+                    switches: o.switches,
+                }),
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let finals = if finals { gpu.download(&fin)? } else { vec![] };
+    let mut finals = if finals { gpu.download(&fin)? } else { vec![] };
+    if twins {
+        let half = n / 2;
+        let oracles = outcomes.split_off(half);
+        for (o, twin) in outcomes.iter_mut().zip(oracles) {
+            let c = o.continual.as_mut().expect("set above");
+            c.oracle_loss = twin.mean_loss;
+            c.regret = o.mean_loss - twin.mean_loss;
+        }
+        finals.truncate(half * 2 * d);
+    }
     Ok((outcomes, finals))
 }
 

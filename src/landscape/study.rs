@@ -871,16 +871,6 @@ impl Study for LandscapeStudy {
         })
     }
 
-    fn supports(&self, backend: &Backend) -> Result<()> {
-        match backend {
-            Backend::Gpu(_) if self.problem.continual.is_some() => Err(Error::invalid(
-                "continual",
-                "switching landscapes run on the CPU device for now: pass --device cpu",
-            )),
-            _ => Ok(()),
-        }
-    }
-
     fn pruned_at(&self, o: &LearnerOutcome) -> Option<u64> {
         o.pruned_at.map(u64::from)
     }
@@ -894,7 +884,6 @@ impl Study for LandscapeStudy {
         learners: &[Params],
         prune: Option<&PrunePlan>,
     ) -> Result<Vec<LearnerOutcome>> {
-        self.supports(backend)?;
         let mut out: Vec<Option<LearnerOutcome>> = vec![None; learners.len()];
         for r in 0..self.rules.len() {
             let idx: Vec<usize> = (0..learners.len())
