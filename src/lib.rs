@@ -15,6 +15,7 @@ pub mod control;
 pub mod error;
 pub mod files;
 pub mod gpu;
+pub mod infer;
 pub mod interrupt;
 pub mod landscape;
 pub mod optim;

@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         what: cli::control::ControlWhat,
     },
+    /// Learning-rule inference: simulate learners, read trial tables.
+    Infer {
+        #[command(subcommand)]
+        what: cli::infer::InferWhat,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
             Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
             Command::Bench { what } => cli::bench::run(device, what),
             Command::Control { what } => cli::control::run(device, what),
+            Command::Infer { what } => cli::infer::run(what),
         }
     });
     match result {

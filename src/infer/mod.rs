@@ -1,0 +1,9 @@
+//! Learning-rule inference (`../shared/specs/rule-inference.md`): trial tables of
+//! animals' choices, ground-truth learners to validate on, and (to come) the GLM policy
+//! with a neural-network rule fitted by truncated backpropagation through time.
+
+pub mod data;
+pub mod simulate;
+
+pub use data::{read_csv, read_ibl, Animal, Dataset, Trial};
+pub use simulate::{Simulation, TrueRule};

@@ -1,0 +1,467 @@
+//! Rule inference, part one: simulated learners follow their rule exactly and
+//! reproducibly, and trial tables (the project's CSV, IBL exports) are read with every
+//! bad row refused by file, line and column.
+
+mod common;
+
+use rulelab::infer::{data, simulate, Simulation, TrueRule};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rulelab-infer-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rulelab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn sigmoid(a: f64) -> f64 {
+    1.0 / (1.0 + (-a).exp())
+}
+
+/// The rules of spec §3, written here from the spec, independently of the library.
+fn spec_delta(
+    rule: TrueRule,
+    alpha: [f64; 2],
+    beta: f64,
+    w: [f64; 2],
+    s: f64,
+    y: f64,
+    z: f64,
+) -> [f64; 2] {
+    let p = sigmoid(w[0] * s + w[1]);
+    let r = if y == z { 1.0 } else { 0.0 };
+    let sgn = if z > 0.5 { 1.0 } else { -1.0 };
+    let k = match rule {
+        TrueRule::Reinforce => r * (y - p),
+        TrueRule::ReinforceBase => (r - beta) * (y - p),
+        TrueRule::RewardMax => p * (1.0 - p) * sgn / 0.5,
+        TrueRule::PredictMax => (1.0 - if z > 0.5 { p } else { 1.0 - p }) * sgn,
+    };
+    [alpha[0] * k * s, alpha[1] * k]
+}
+
+fn read_truth(file: &Path) -> Vec<(String, usize, [f64; 2], f64)> {
+    let text = std::fs::read_to_string(simulate::sidecars(file).0).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                [f[2].parse().unwrap(), f[3].parse().unwrap()],
+                f[4].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Every rule: the truth file's weights step by the spec's Δw from the data's (s, y, z),
+/// p is σ(w·x), choices are drawn at p, and the data reads back as written.
+#[test]
+fn simulated_learners_follow_their_rule() {
+    let d = dir("rules");
+    let seed = common::seed("simulated_learners_follow_their_rule");
+    for rule in TrueRule::ALL.iter().copied() {
+        let mut sim = Simulation::new(rule, 40, 300, seed);
+        sim.alpha = [2f64.powi(-4), 2f64.powi(-5)];
+        sim.beta = if rule == TrueRule::ReinforceBase {
+            0.3
+        } else {
+            0.5
+        };
+        let file = d.join(format!("{}.csv", rule.name()));
+        simulate::write(&sim, &file).unwrap();
+        let data = data::read_csv(&file).unwrap();
+        assert_eq!(data.animals.len(), 40);
+        assert_eq!(data.trials(), 40 * 300);
+        let truth = read_truth(&file);
+        let (mut ys, mut ps) = (0.0, 0.0);
+        let mut k = 0;
+        for a in &data.animals {
+            assert_eq!(a.trials.len(), 300);
+            assert!(
+                [-1.0, 0.0, 1.0].contains(&truth[k].2[1]),
+                "b from {{-1, 0, 1}}"
+            );
+            assert_eq!(truth[k].2[0], -2.0);
+            for (t, tr) in a.trials.iter().enumerate() {
+                let (ref id, n, w, p) = truth[k + t];
+                assert_eq!((id.as_str(), n), (a.id.as_str(), t));
+                assert!((p - sigmoid(w[0] * tr.stimulus + w[1])).abs() < 1e-12);
+                assert_eq!(tr.correct, u8::from(tr.stimulus > 0.0));
+                assert!(tr.stimulus.abs() <= 2.0 && (tr.stimulus * 4.0).fract() == 0.0);
+                ys += tr.choice as f64;
+                ps += p;
+                if t + 1 < a.trials.len() {
+                    let next = truth[k + t + 1].2;
+                    let want = spec_delta(
+                        rule,
+                        sim.alpha,
+                        sim.beta,
+                        w,
+                        tr.stimulus,
+                        tr.choice as f64,
+                        tr.correct as f64,
+                    );
+                    for i in 0..2 {
+                        assert!(
+                            (next[i] - w[i] - want[i]).abs() < 1e-12,
+                            "{}: animal {} trial {t}",
+                            rule.name(),
+                            a.id
+                        );
+                    }
+                }
+            }
+            k += a.trials.len();
+        }
+        // Choices are Bernoulli(p): the count of rightward choices within 5 sd.
+        let n = data.trials() as f64;
+        assert!(
+            (ys - ps).abs() < 5.0 * (n * 0.25).sqrt(),
+            "{}: {ys} vs {ps}",
+            rule.name()
+        );
+    }
+}
+
+/// The same seed writes the same bytes; another seed other data; the weight noise is
+/// a random walk of the stated σ on top of the rule.
+#[test]
+fn simulation_is_reproducible_and_its_noise_has_the_stated_size() {
+    let d = dir("repro");
+    let run = |name: &str, seed: &str, extra: &[&str]| {
+        let file = d.join(name);
+        let mut args = vec![
+            "infer",
+            "simulate",
+            "--rule",
+            "reinforce",
+            "--animals",
+            "20",
+            "--trials",
+            "400",
+            "--seed",
+            seed,
+            "--out",
+        ];
+        let f = file.to_str().unwrap().to_string();
+        args.push(&f);
+        args.extend_from_slice(extra);
+        let o = rulelab(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (truth, sim) = simulate::sidecars(&file);
+        [
+            std::fs::read(&file).unwrap(),
+            std::fs::read(truth).unwrap(),
+            std::fs::read(sim).unwrap(),
+        ]
+    };
+    let a = run("a.csv", "5", &[]);
+    let b = run("b.csv", "5", &[]);
+    assert_eq!(a[0], b[0]);
+    assert_eq!(a[1], b[1]);
+    let c = run("c.csv", "6", &[]);
+    assert_ne!(a[0], c[0]);
+    let sigma = 0.05;
+    run("noisy.csv", "5", &["--weight-noise", "0.05"]);
+    let file = d.join("noisy.csv");
+    let data = data::read_csv(&file).unwrap();
+    let truth = read_truth(&file);
+    let sim = Simulation::new(TrueRule::Reinforce, 20, 400, 5);
+    let mut sq = [0.0; 2];
+    let mut n = 0.0;
+    let mut k = 0;
+    for a in &data.animals {
+        for (t, tr) in a.trials.iter().enumerate().take(a.trials.len() - 1) {
+            let w = truth[k + t].2;
+            let next = truth[k + t + 1].2;
+            let want = spec_delta(
+                TrueRule::Reinforce,
+                sim.alpha,
+                sim.beta,
+                w,
+                tr.stimulus,
+                tr.choice as f64,
+                tr.correct as f64,
+            );
+            for i in 0..2 {
+                sq[i] += (next[i] - w[i] - want[i]).powi(2);
+            }
+            n += 1.0;
+        }
+        k += a.trials.len();
+    }
+    for s in sq {
+        let var = s / n;
+        assert!((var / (sigma * sigma) - 1.0).abs() < 0.1, "variance {var}");
+    }
+    // The sidecar recognises its data, and refuses it once changed.
+    let rec = simulate::read_record(&file).unwrap().expect("a simulation");
+    assert_eq!(rec.simulation.weight_noise, sigma);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text = text.replacen("a00,s0,3,", "a00,s0,3,", 1) + "a19,s0,400,0.5,1,1,1\n";
+    std::fs::write(&file, text).unwrap();
+    let err = simulate::read_record(&file).unwrap_err().to_string();
+    assert!(err.contains("changed since"), "{err}");
+}
+
+/// Every bad row or file: one message naming the file, the line and the column.
+#[test]
+fn bad_tables_are_refused_where_they_are_bad() {
+    let d = dir("bad");
+    let head = "animal,session,trial,stimulus,choice,correct_side,reward\n";
+    let good = "m1,s1,1,0.5,1,1,1\n";
+    let cases: &[(&str, String, &str)] = &[
+        ("empty", String::new(), "is empty"),
+        ("header only", head.to_string(), "no trials"),
+        (
+            "no column",
+            "animal,session,trial,stimulus,choice\nm1,s1,1,0.5,1\n".into(),
+            "no column \"correct_side\"",
+        ),
+        (
+            "choice",
+            format!("{head}{good}m1,s1,2,0.5,2,1,1\n"),
+            ":3, column choice: \"2\" is not 0 or 1",
+        ),
+        (
+            "stimulus",
+            format!("{head}{good}m1,s1,2,NaN,1,1,1\n"),
+            ":3, column stimulus",
+        ),
+        (
+            "side",
+            format!("{head}{good}m1,s1,2,0.5,1,x,1\n"),
+            ":3, column correct_side",
+        ),
+        (
+            "trial",
+            format!("{head}{good}m1,s1,1,0.5,1,1,1\n"),
+            ":3, column trial: 1 does not follow",
+        ),
+        (
+            "trial text",
+            format!("{head}m1,s1,one,0.5,1,1,1\n"),
+            ":2, column trial",
+        ),
+        (
+            "reward",
+            format!("{head}{good}m1,s1,2,0.5,1,0,1\n"),
+            ":3, column reward: is 1 but",
+        ),
+        ("fields", format!("{head}{good}m1,s1,2,0.5\n"), ":3"),
+        (
+            "no response",
+            format!("{head}m1,s1,1,0.5,,1,0\nm1,s1,2,0.5,NaN,1,0\n"),
+            "no trial with a response (2 without)",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let file = d.join(format!("{}.csv", name.replace(' ', "_")));
+        std::fs::write(&file, text).unwrap();
+        let err = data::read_csv(&file).unwrap_err().to_string();
+        assert!(err.contains(&file.display().to_string()), "{name}: {err}");
+        assert!(err.contains(want), "{name}: wanted {want:?} in {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+    }
+    // No-response trials are dropped and counted; sessions start where they change.
+    let file = d.join("ok.csv");
+    std::fs::write(
+        &file,
+        format!("{head}{good}m1,s1,2,-0.5,,0,0\nm1,s2,3,-0.5,0,0,1\nm2,s9,1,0.25,0,1,0\n"),
+    )
+    .unwrap();
+    let data = data::read_csv(&file).unwrap();
+    assert_eq!(data.dropped, 1);
+    assert_eq!(data.animals.len(), 2);
+    let starts: Vec<bool> = data.animals[0]
+        .trials
+        .iter()
+        .map(|t| t.session_start)
+        .collect();
+    assert_eq!(starts, [true, true]);
+    let err = data.require_trials(&file, 2).unwrap_err().to_string();
+    assert!(err.contains("animal m2 has 1 trials"), "{err}");
+}
+
+/// The IBL export: the contrast transform, IBL's choice coding, no-go trials dropped,
+/// and a file whose feedback contradicts the coding refused.
+#[test]
+fn ibl_tables() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join("examples/infer/ibl_example.csv");
+    let data = data::read_ibl(&example).unwrap();
+    assert_eq!(data.animals.len(), 3);
+    let text = std::fs::read_to_string(&example).unwrap();
+    let nogo = text
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(4) == Some("0"))
+        .count();
+    assert!(nogo > 0);
+    assert_eq!(data.dropped, nogo);
+    assert_eq!(data.trials() + nogo, text.lines().count() - 1);
+    let t5 = 5f64.tanh();
+    let d = dir("ibl");
+    let head = "subject,session,contrastLeft,contrastRight,choice,feedbackType\n";
+    let file = d.join("small.csv");
+    std::fs::write(
+        &file,
+        format!("{head}m,e1,0,0.0625,-1,1\nm,e1,0.25,,1,1\nm,e1,1,0,-1,-1\nm,e2,,0,-1,1\nm,e2,0,1,0,-1\n"),
+    )
+    .unwrap();
+    let data = data::read_ibl(&file).unwrap();
+    let t = &data.animals[0].trials;
+    assert_eq!(t.len(), 4);
+    assert!((t[0].stimulus - (0.3125f64).tanh() / t5).abs() < 1e-15);
+    assert!((t[1].stimulus + (1.25f64).tanh() / t5).abs() < 1e-15);
+    assert_eq!(t[3].stimulus, 0.0);
+    assert_eq!((t[0].choice, t[0].correct, t[0].reward), (1, 1, 1));
+    assert_eq!((t[1].choice, t[1].correct, t[1].reward), (0, 0, 1));
+    assert_eq!((t[2].choice, t[2].correct, t[2].reward), (1, 0, 0));
+    assert_eq!(
+        t.iter().map(|t| t.session_start).collect::<Vec<_>>(),
+        [true, false, false, true]
+    );
+    assert_eq!(data.dropped, 1);
+    // Coded the other way round (+1 = right), the feedback contradicts the choices.
+    let flipped: String = std::fs::read_to_string(&example)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return format!("{l}\n");
+            }
+            let mut f: Vec<String> = l.split(',').map(String::from).collect();
+            f[4] = match f[4].as_str() {
+                "-1" => "1".into(),
+                "1" => "-1".into(),
+                x => x.into(),
+            };
+            format!("{}\n", f.join(","))
+        })
+        .collect();
+    let file = d.join("flipped.csv");
+    std::fs::write(&file, flipped).unwrap();
+    let err = data::read_ibl(&file).unwrap_err().to_string();
+    assert!(err.contains("contradicts the choice convention"), "{err}");
+    for (name, row, want) in [
+        ("contrast", "m,e1,1.5,0,-1,1", ":2, column contrastLeft"),
+        ("choice", "m,e1,0,1,2,1", ":2, column choice"),
+        ("feedback", "m,e1,0,1,-1,0", ":2, column feedbackType"),
+    ] {
+        let file = d.join(format!("{name}.csv"));
+        std::fs::write(&file, format!("{head}{row}\n")).unwrap();
+        let err = data::read_ibl(&file).unwrap_err().to_string();
+        assert!(err.contains(want), "{name}: {err}");
+    }
+    let file = d.join("nosession.csv");
+    std::fs::write(
+        &file,
+        "contrastLeft,contrastRight,choice,feedbackType\n0,1,-1,1\n",
+    )
+    .unwrap();
+    let err = data::read_ibl(&file).unwrap_err().to_string();
+    assert!(err.contains("no session column"), "{err}");
+}
+
+/// Bad simulate flags: one line naming the flag, exit 2, nothing written.
+#[test]
+fn bad_simulate_flags() {
+    let d = dir("flags");
+    let out = d.join("x.csv");
+    let o = out.to_str().unwrap();
+    for (args, want) in [
+        (
+            vec!["--rule", "reinforce", "--animals", "0", "--out", o],
+            "--animals",
+        ),
+        (
+            vec![
+                "--rule",
+                "reinforce",
+                "--animals",
+                "2",
+                "--trials",
+                "1",
+                "--out",
+                o,
+            ],
+            "--trials",
+        ),
+        (
+            vec![
+                "--rule",
+                "reinforce",
+                "--animals",
+                "2",
+                "--beta",
+                "0.2",
+                "--out",
+                o,
+            ],
+            "--beta",
+        ),
+        (
+            vec![
+                "--rule",
+                "reinforce",
+                "--animals",
+                "2",
+                "--weight-noise",
+                "-1",
+                "--out",
+                o,
+            ],
+            "--weight-noise",
+        ),
+        (
+            vec![
+                "--rule",
+                "reinforce",
+                "--animals",
+                "2",
+                "--out",
+                d.join("x.txt").to_str().unwrap(),
+            ],
+            "--out",
+        ),
+    ] {
+        let mut all = vec!["infer", "simulate"];
+        all.extend(&args);
+        let r = rulelab(&all);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("rulelab: invalid {want}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            std::fs::read_dir(&d).unwrap().next().is_none(),
+            "{args:?} wrote a file"
+        );
+    }
+    let r = rulelab(&[
+        "infer",
+        "simulate",
+        "--rule",
+        "hebb",
+        "--animals",
+        "2",
+        "--out",
+        o,
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("reinforce, reinforce_base"));
+}
