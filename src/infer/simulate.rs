@@ -40,6 +40,9 @@ fn sigmoid(a: f64) -> f64 {
     1.0 / (1.0 + (-a).exp())
 }
 
+/// Per animal, per trial: the true weights before the choice and p(y = 1).
+pub type TruePath = Vec<Vec<([f64; 2], f64)>>;
+
 /// A simulation's settings; written beside the data as FILE.sim.json.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Simulation {
@@ -126,7 +129,7 @@ impl Simulation {
 
     /// Runs the simulation: the data, and per trial the true weights before the choice
     /// and p(y = 1).
-    pub fn run(&self) -> (Dataset, Vec<Vec<([f64; 2], f64)>>) {
+    pub fn run(&self) -> (Dataset, TruePath) {
         let key = key_from_seed(self.seed);
         let stim = stimuli();
         let width = (self.animals.max(2) - 1).to_string().len();
