@@ -465,3 +465,106 @@ fn bad_simulate_flags() {
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("reinforce, reinforce_base"));
 }
+
+/// The dnn model's gradient (φ, c and w_0) against central finite differences in f64,
+/// on a small net over windows of 7 trials (the truncated objective: each window from
+/// its start, held fixed) and over the whole sequence (trunc past T: the full gradient).
+#[test]
+fn the_model_gradient_matches_finite_differences() {
+    use rand::{Rng, SeedableRng};
+    use rulelab::infer::model::{self, Net, Window, K};
+    let seed = common::seed("the_model_gradient_matches_finite_differences");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let net = Net {
+        hidden: 5,
+        layers: 2,
+    };
+    let sim = Simulation::new(TrueRule::ReinforceBase, 3, 23, seed);
+    let (mut data, _) = sim.run();
+    data.animals[1].trials[10].session_start = true;
+    let phi: Vec<f64> = (0..net.len())
+        .map(|i| {
+            if i >= net.c_offset() {
+                rng.random_range(0.05..0.3)
+            } else {
+                rng.random_range(-0.6..0.6)
+            }
+        })
+        .collect();
+    let w0: Vec<[f64; K]> = (0..3)
+        .map(|_| [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)])
+        .collect();
+    let weight = 1.0 / data.trials() as f64;
+    for trunc in [7, 100] {
+        // The window starts at the base point (held fixed under perturbation).
+        let starts: Vec<Vec<(usize, [f64; K])>> = data
+            .animals
+            .iter()
+            .zip(&w0)
+            .map(|(a, &w)| {
+                let path = model::weights(&net, &phi, &a.trials, w);
+                (0..a.trials.len())
+                    .step_by(trunc)
+                    .map(|t| (t, path[t]))
+                    .collect()
+            })
+            .collect();
+        let objective = |phi: &[f64], w0: &[[f64; K]]| -> f64 {
+            let mut win = Window::new(&net, trunc);
+            let mut total = 0.0;
+            for (a, (st, &w)) in data.animals.iter().zip(starts.iter().zip(w0)) {
+                for &(t0, ws) in st {
+                    let t1 = (t0 + trunc).min(a.trials.len());
+                    let start = if t0 == 0 { w } else { ws };
+                    total += model::window(
+                        &net, phi, &a.trials, t0, t1, start, weight, None, &mut win, None,
+                    )
+                    .0;
+                }
+            }
+            total
+        };
+        let mut grad = vec![0.0; net.len()];
+        let mut g_w0 = vec![];
+        let mut win = Window::new(&net, trunc);
+        let mut loss = 0.0;
+        for (a, &w) in data.animals.iter().zip(&w0) {
+            let (l, g) = model::animal(
+                &net,
+                &phi,
+                &a.trials,
+                w,
+                trunc,
+                weight,
+                Some(&mut grad),
+                &mut win,
+            );
+            loss += l;
+            g_w0.push(g);
+        }
+        assert!((loss - objective(&phi, &w0)).abs() < 1e-12);
+        let h = 1e-6;
+        let mut worst: f64 = 0.0;
+        for i in 0..net.len() {
+            let (mut up, mut down) = (phi.clone(), phi.clone());
+            up[i] += h;
+            down[i] -= h;
+            let fd = (objective(&up, &w0) - objective(&down, &w0)) / (2.0 * h);
+            worst = worst.max((fd - grad[i]).abs() / (fd.abs() + 1e-3));
+        }
+        for a in 0..3 {
+            for k in 0..K {
+                let (mut up, mut down) = (w0.clone(), w0.clone());
+                up[a][k] += h;
+                down[a][k] -= h;
+                let fd = (objective(&phi, &up) - objective(&phi, &down)) / (2.0 * h);
+                worst = worst.max((fd - g_w0[a][k]).abs() / (fd.abs() + 1e-3));
+            }
+        }
+        assert!(worst < 1e-6, "trunc {trunc}: worst relative error {worst}");
+        assert!(
+            grad.iter().filter(|g| **g != 0.0).count() > net.len() / 2,
+            "most of φ has a gradient"
+        );
+    }
+}

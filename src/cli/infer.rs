@@ -22,7 +22,12 @@ pub enum InferWhat {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Learning rates on (stimulus, bias).
-        #[arg(long, value_delimiter = ',', num_args = 2, allow_negative_numbers = true)]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            num_args = 2,
+            allow_negative_numbers = true
+        )]
         alpha: Option<Vec<f64>>,
         /// reinforce_base's baseline β.
         #[arg(long, allow_negative_numbers = true)]

@@ -3,6 +3,7 @@
 //! with a neural-network rule fitted by truncated backpropagation through time.
 
 pub mod data;
+pub mod model;
 pub mod simulate;
 
 pub use data::{read_csv, read_ibl, Animal, Dataset, Trial};

@@ -1,0 +1,348 @@
+//! The dnn model (spec §2): a Bernoulli GLM policy p(y_t = 1) = σ(w_t · x_t), x_t =
+//! (s_t, 1), whose weights move by a learned rule
+//!
+//!     w_{t+1} = w_t + c ⊙ f_φ(w_t, s_t, 1, d_t, y_t, r_t, z_t),
+//!
+//! f_φ an MLP (L hidden layers of H ReLU units, a linear output of K = 2), c a learned
+//! per-weight scale. The loss is the mean negative log-likelihood of the choices;
+//! gradients come by backpropagation through time, truncated: w is detached every
+//! `trunc` trials. This is the CPU implementation, generic over the float type: in f64
+//! the reference for checks and gradient tests, in f32 (animals in parallel) the CPU
+//! device.
+
+use super::data::Trial;
+use crate::real::Real;
+
+/// Weights of the GLM: stimulus and bias.
+pub const K: usize = 2;
+/// The rule's inputs: w (K), s, 1, d, y, r, z.
+pub const INPUTS: usize = K + 6;
+
+/// The MLP's sizes and where each parameter lives in the flat vector φ: per layer W
+/// (row-major, out × in) then b; the output layer; then c (K).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Net {
+    pub hidden: usize,
+    pub layers: usize,
+}
+
+impl Net {
+    /// (in, out) of layer l (0..layers hidden, then the output layer).
+    pub fn dims(&self, l: usize) -> (usize, usize) {
+        let input = if l == 0 { INPUTS } else { self.hidden };
+        let output = if l == self.layers { K } else { self.hidden };
+        (input, output)
+    }
+
+    /// Offset of layer l's W in φ (its b follows W).
+    pub fn offset(&self, l: usize) -> usize {
+        (0..l)
+            .map(|i| {
+                let (a, b) = self.dims(i);
+                a * b + b
+            })
+            .sum()
+    }
+
+    /// Offset of c in φ.
+    pub fn c_offset(&self) -> usize {
+        self.offset(self.layers + 1)
+    }
+
+    /// Length of φ (the MLP and c).
+    pub fn len(&self) -> usize {
+        self.c_offset() + K
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Floats of activations one trial keeps for the backward pass.
+    pub fn acts(&self) -> usize {
+        self.layers * self.hidden
+    }
+}
+
+/// The rule's inputs for trial t.
+#[inline(always)]
+pub fn inputs<F: Real>(w: [F; K], t: &Trial) -> [F; INPUTS] {
+    [
+        w[0],
+        w[1],
+        F::c(t.stimulus),
+        F::one(),
+        if t.session_start { F::one() } else { F::zero() },
+        F::c(t.choice as f64),
+        F::c(t.reward as f64),
+        F::c(t.correct as f64),
+    ]
+}
+
+/// f_φ(input): the MLP's output (K), keeping each hidden layer's activations in `acts`.
+pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -> [F; K] {
+    let h = net.hidden;
+    for l in 0..net.layers {
+        let (n_in, n_out) = net.dims(l);
+        let o = net.offset(l);
+        let (w, b) = (
+            &phi[o..o + n_in * n_out],
+            &phi[o + n_in * n_out..o + n_in * n_out + n_out],
+        );
+        let (prev, rest) = acts.split_at_mut(l * h);
+        let x: &[F] = if l == 0 { input } else { &prev[(l - 1) * h..] };
+        for (j, a) in rest[..n_out].iter_mut().enumerate() {
+            let row = &w[j * n_in..(j + 1) * n_in];
+            let z = row.iter().zip(x).fold(b[j], |s, (&wi, &xi)| s + wi * xi);
+            *a = z.max(F::zero());
+        }
+    }
+    let o = net.offset(net.layers);
+    let x = if net.layers == 0 {
+        &input[..]
+    } else {
+        &acts[(net.layers - 1) * h..net.layers * h]
+    };
+    let n_in = net.dims(net.layers).0;
+    std::array::from_fn(|k| {
+        let row = &phi[o + k * n_in..o + (k + 1) * n_in];
+        row.iter()
+            .zip(x)
+            .fold(phi[o + K * n_in + k], |s, (&wi, &xi)| s + wi * xi)
+    })
+}
+
+/// Backpropagates `d_out` (∂loss/∂f) through the MLP at the trial whose input and
+/// activations are given: adds ∂loss/∂φ to `grad` and returns ∂loss/∂input. `scratch`
+/// holds 2 H floats.
+pub fn mlp_backward<F: Real>(
+    net: &Net,
+    phi: &[F],
+    input: &[F; INPUTS],
+    acts: &[F],
+    d_out: [F; K],
+    grad: &mut [F],
+    scratch: &mut [F],
+) -> [F; INPUTS] {
+    let h = net.hidden;
+    let (delta, next) = scratch.split_at_mut(h.max(INPUTS));
+    // Output layer: ∂/∂W_out = d_out ⊗ x, ∂/∂b_out = d_out, ∂/∂x = W_outᵀ d_out.
+    let l = net.layers;
+    let (n_in, _) = net.dims(l);
+    let o = net.offset(l);
+    let x: &[F] = if l == 0 {
+        input
+    } else {
+        &acts[(l - 1) * h..l * h]
+    };
+    for i in 0..n_in {
+        delta[i] = F::zero();
+    }
+    for k in 0..K {
+        let dk = d_out[k];
+        grad[o + K * n_in + k] = grad[o + K * n_in + k] + dk;
+        for i in 0..n_in {
+            grad[o + k * n_in + i] = grad[o + k * n_in + i] + dk * x[i];
+            delta[i] = delta[i] + phi[o + k * n_in + i] * dk;
+        }
+    }
+    // Hidden layers, last to first: δ through ReLU (its output > 0), then W and b.
+    for l in (0..net.layers).rev() {
+        let (n_in, n_out) = net.dims(l);
+        let o = net.offset(l);
+        let out = &acts[l * h..(l + 1) * h];
+        let x: &[F] = if l == 0 {
+            input
+        } else {
+            &acts[(l - 1) * h..l * h]
+        };
+        for i in 0..n_in {
+            next[i] = F::zero();
+        }
+        for j in 0..n_out {
+            let dj = if out[j] > F::zero() {
+                delta[j]
+            } else {
+                F::zero()
+            };
+            if dj == F::zero() {
+                continue;
+            }
+            grad[o + n_in * n_out + j] = grad[o + n_in * n_out + j] + dj;
+            let row = o + j * n_in;
+            for i in 0..n_in {
+                grad[row + i] = grad[row + i] + dj * x[i];
+                next[i] = next[i] + phi[row + i] * dj;
+            }
+        }
+        delta[..n_in].copy_from_slice(&next[..n_in]);
+    }
+    std::array::from_fn(|i| delta[i])
+}
+
+fn sigmoid<F: Real>(a: F) -> F {
+    F::one() / (F::one() + (-a).exp())
+}
+
+/// −log p(y | a) for p = σ(a), computed stably, and its derivative p − y.
+#[inline(always)]
+pub fn nll<F: Real>(a: F, y: u8) -> (F, F) {
+    // log(1 + e^a) − y a, with softplus written to neither overflow nor cancel.
+    let softplus = a.max(F::zero()) + (F::one() + (-a.abs()).exp()).ln();
+    let yf = F::c(y as f64);
+    (softplus - yf * a, sigmoid(a) - yf)
+}
+
+/// One animal's scratch for a window of trials.
+pub struct Window<F> {
+    inputs: Vec<[F; INPUTS]>,
+    acts: Vec<F>,
+    outs: Vec<[F; K]>,
+    scratch: Vec<F>,
+}
+
+impl<F: Real> Window<F> {
+    pub fn new(net: &Net, trunc: usize) -> Self {
+        Window {
+            inputs: vec![[F::zero(); INPUTS]; trunc],
+            acts: vec![F::zero(); trunc * net.acts()],
+            outs: vec![[F::zero(); K]; trunc],
+            scratch: vec![F::zero(); 2 * net.hidden.max(INPUTS)],
+        }
+    }
+}
+
+/// Runs trials [t0, t1) of one animal from w (the window's detached start): returns the
+/// summed NLL (times `weight`) and w at t1; with `grad`, adds weight × ∂NLL/∂φ (and c)
+/// and returns ∂NLL/∂w_{t0} (for a trainable w_0 when t0 = 0). `path`, when given,
+/// receives w_t for each trial.
+#[allow(clippy::too_many_arguments)]
+pub fn window<F: Real>(
+    net: &Net,
+    phi: &[F],
+    trials: &[Trial],
+    t0: usize,
+    t1: usize,
+    w: [F; K],
+    weight: F,
+    mut grad: Option<&mut [F]>,
+    win: &mut Window<F>,
+    mut path: Option<&mut Vec<[F; K]>>,
+) -> (F, [F; K], [F; K]) {
+    let c = &phi[net.c_offset()..net.c_offset() + K];
+    let na = net.acts();
+    let mut w = w;
+    let mut loss = F::zero();
+    let mut ws = Vec::with_capacity(if grad.is_some() { t1 - t0 } else { 0 });
+    for t in t0..t1 {
+        let tr = &trials[t];
+        if let Some(p) = path.as_deref_mut() {
+            p.push(w);
+        }
+        let a = w[0] * F::c(tr.stimulus) + w[1];
+        loss = loss + nll(a, tr.choice).0;
+        if grad.is_some() {
+            ws.push(w);
+        }
+        if t + 1 < trials.len() {
+            let i = t - t0;
+            let input = inputs(w, tr);
+            let out = mlp(net, phi, &input, &mut win.acts[i * na..(i + 1) * na]);
+            win.inputs[i] = input;
+            win.outs[i] = out;
+            w = [w[0] + c[0] * out[0], w[1] + c[1] * out[1]];
+        }
+    }
+    let mut g_w0 = [F::zero(); K];
+    if let Some(grad) = grad.as_deref_mut() {
+        // ∂/∂w_{t1} = 0: the next window starts from a detached w.
+        let mut g = [F::zero(); K];
+        for t in (t0..t1).rev() {
+            let i = t - t0;
+            let tr = &trials[t];
+            if t + 1 < trials.len() {
+                // w_{t+1} = w_t + c ⊙ f(input_t): ∂c += g ⊙ f, ∂f = g ⊙ c.
+                let co = net.c_offset();
+                for k in 0..K {
+                    grad[co + k] = grad[co + k] + g[k] * win.outs[i][k];
+                }
+                let d_out = [g[0] * c[0], g[1] * c[1]];
+                let d_in = mlp_backward(
+                    net,
+                    phi,
+                    &win.inputs[i],
+                    &win.acts[i * na..(i + 1) * na],
+                    d_out,
+                    grad,
+                    &mut win.scratch,
+                );
+                g = [g[0] + d_in[0], g[1] + d_in[1]];
+            }
+            let a = ws[i][0] * F::c(tr.stimulus) + ws[i][1];
+            let d = nll(a, tr.choice).1 * weight;
+            g = [g[0] + d * F::c(tr.stimulus), g[1] + d];
+        }
+        g_w0 = g;
+    }
+    (loss * weight, w, g_w0)
+}
+
+/// The whole sequence of one animal in windows of `trunc` trials: (weight × summed NLL,
+/// ∂/∂w_0), adding weight × ∂NLL/∂φ to `grad` when given.
+#[allow(clippy::too_many_arguments)]
+pub fn animal<F: Real>(
+    net: &Net,
+    phi: &[F],
+    trials: &[Trial],
+    w0: [F; K],
+    trunc: usize,
+    weight: F,
+    mut grad: Option<&mut [F]>,
+    win: &mut Window<F>,
+) -> (F, [F; K]) {
+    let mut w = w0;
+    let mut loss = F::zero();
+    let mut g_w0 = [F::zero(); K];
+    let mut t0 = 0;
+    while t0 < trials.len() {
+        let t1 = (t0 + trunc).min(trials.len());
+        let (l, next, g) = window(
+            net,
+            phi,
+            trials,
+            t0,
+            t1,
+            w,
+            weight,
+            grad.as_deref_mut(),
+            win,
+            None,
+        );
+        if t0 == 0 {
+            g_w0 = g;
+        }
+        loss = loss + l;
+        w = next;
+        t0 = t1;
+    }
+    (loss, g_w0)
+}
+
+/// The inferred weights w_t of one animal for every trial (no gradient).
+pub fn weights<F: Real>(net: &Net, phi: &[F], trials: &[Trial], w0: [F; K]) -> Vec<[F; K]> {
+    let mut win = Window::new(net, trials.len().max(1));
+    let mut path = Vec::with_capacity(trials.len());
+    window(
+        net,
+        phi,
+        trials,
+        0,
+        trials.len(),
+        w0,
+        F::one(),
+        None,
+        &mut win,
+        Some(&mut path),
+    );
+    path
+}
