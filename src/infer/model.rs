@@ -135,9 +135,7 @@ pub fn mlp_backward<F: Real>(
     } else {
         &acts[(l - 1) * h..l * h]
     };
-    for i in 0..n_in {
-        delta[i] = F::zero();
-    }
+    delta[..n_in].fill(F::zero());
     for k in 0..K {
         let dk = d_out[k];
         grad[o + K * n_in + k] = grad[o + K * n_in + k] + dk;
@@ -156,9 +154,7 @@ pub fn mlp_backward<F: Real>(
         } else {
             &acts[(l - 1) * h..l * h]
         };
-        for i in 0..n_in {
-            next[i] = F::zero();
-        }
+        next[..n_in].fill(F::zero());
         for j in 0..n_out {
             let dj = if out[j] > F::zero() {
                 delta[j]
@@ -225,7 +221,7 @@ pub fn window<F: Real>(
     t1: usize,
     w: [F; K],
     weight: F,
-    mut grad: Option<&mut [F]>,
+    grad: Option<&mut [F]>,
     win: &mut Window<F>,
     mut path: Option<&mut Vec<[F; K]>>,
 ) -> (F, [F; K], [F; K]) {
@@ -254,7 +250,7 @@ pub fn window<F: Real>(
         }
     }
     let mut g_w0 = [F::zero(); K];
-    if let Some(grad) = grad.as_deref_mut() {
+    if let Some(grad) = grad {
         // ∂/∂w_{t1} = 0: the next window starts from a detached w.
         let mut g = [F::zero(); K];
         for t in (t0..t1).rev() {
