@@ -94,7 +94,7 @@ fn main() -> ExitCode {
             Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
             Command::Bench { what } => cli::bench::run(device, what),
             Command::Control { what } => cli::control::run(device, what),
-            Command::Infer { what } => cli::infer::run(what),
+            Command::Infer { what } => cli::infer::run(device, what),
         }
     });
     match result {

@@ -22,12 +22,7 @@ pub enum InferWhat {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Learning rates on (stimulus, bias).
-        #[arg(
-            long,
-            value_delimiter = ',',
-            num_args = 2,
-            allow_negative_numbers = true
-        )]
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
         alpha: Option<Vec<f64>>,
         /// reinforce_base's baseline β.
         #[arg(long, allow_negative_numbers = true)]
@@ -35,6 +30,44 @@ pub enum InferWhat {
         /// σ of a random walk w_t += N(0, σ²) per trial and weight (PsyTrack-style).
         #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         weight_noise: f64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fit the dnn model (a GLM policy whose weights learn by an MLP rule) by truncated
+    /// BPTT. Writes metrics.json, epochs.csv, rule_grid.csv, weights.csv, manifest.json.
+    Fit {
+        /// Training animals (the project's CSV, or IBL with --ibl).
+        train: PathBuf,
+        /// Held-out animals.
+        #[arg(long)]
+        test: Option<PathBuf>,
+        /// Read IBL trials tables.
+        #[arg(long)]
+        ibl: bool,
+        #[arg(long, default_value = "dnn")]
+        model: String,
+        #[arg(long, default_value_t = 64)]
+        hidden: usize,
+        #[arg(long, default_value_t = 3)]
+        layers: usize,
+        #[arg(long, default_value_t = 20)]
+        epochs: usize,
+        /// Animals per optimiser step.
+        #[arg(long, default_value_t = 12)]
+        batch: usize,
+        /// Trials per truncation window (w is detached between windows).
+        #[arg(long, default_value_t = 500)]
+        trunc: usize,
+        #[arg(long, default_value_t = 3e-3)]
+        lr: f64,
+        /// The learning rate's factor every 5 epochs.
+        #[arg(long, default_value_t = 0.5)]
+        decay: f64,
+        /// w_0: per-animal (a logistic fit to the first 100 trials, then trained) or zeros.
+        #[arg(long, default_value = "per-animal")]
+        init: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         #[arg(long)]
         out: PathBuf,
     },
@@ -52,8 +85,73 @@ fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
         .ok_or_else(|| format!("{s:?} is not one of {}", TrueRule::names().join(", ")))
 }
 
-pub fn run(what: InferWhat) -> Result<ExitCode> {
+pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCode> {
     match what {
+        InferWhat::Fit {
+            train,
+            test,
+            ibl,
+            model,
+            hidden,
+            layers,
+            epochs,
+            batch,
+            trunc,
+            lr,
+            decay,
+            init,
+            seed,
+            out,
+        } => {
+            use rulelab::infer::fit::{FitConfig, Init};
+            use rulelab::infer::report;
+            if model != "dnn" {
+                return Err(rulelab::Error::invalid(
+                    "--model",
+                    format!("{model:?}: only dnn is available yet"),
+                ));
+            }
+            if device == rulelab::gpu::DeviceChoice::Gpu {
+                return Err(rulelab::Error::invalid(
+                    "--device",
+                    "the dnn fit runs on the CPU device for now: pass --device cpu (or auto)",
+                ));
+            }
+            let init = match init.as_str() {
+                "per-animal" => Init::PerAnimal,
+                "zeros" => Init::Zeros,
+                other => {
+                    return Err(rulelab::Error::invalid(
+                        "--init",
+                        format!("{other:?} is not per-animal or zeros"),
+                    ))
+                }
+            };
+            let cfg = FitConfig {
+                hidden,
+                layers,
+                epochs,
+                batch,
+                trunc,
+                lr,
+                decay,
+                decay_every: 5,
+                seed,
+                init,
+            };
+            cfg.validate()?;
+            let train = report::read(&train, ibl, 2)?;
+            let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
+            let total = epochs;
+            let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, |e| {
+                eprintln!(
+                    "epoch {}/{total}: train LL {:.5} nats/trial, lr {:.2e}, {:.1} s",
+                    e.epoch, e.train_ll, e.lr, e.seconds
+                );
+            })?;
+            println!("{}", serde_json::to_string_pretty(&m).expect("serialises"));
+            Ok(ExitCode::SUCCESS)
+        }
         InferWhat::Simulate {
             rule,
             animals,
@@ -66,7 +164,13 @@ pub fn run(what: InferWhat) -> Result<ExitCode> {
         } => {
             let mut sim = Simulation::new(rule, animals, trials, seed);
             if let Some(a) = alpha {
-                sim.alpha = [a[0], a[1]];
+                let [stim, bias] = a[..] else {
+                    return Err(rulelab::Error::invalid(
+                        "--alpha",
+                        format!("needs two rates, A_STIM,A_BIAS; got {}", a.len()),
+                    ));
+                };
+                sim.alpha = [stim, bias];
             }
             if let Some(b) = beta {
                 sim.beta = b;

@@ -3,7 +3,9 @@
 //! with a neural-network rule fitted by truncated backpropagation through time.
 
 pub mod data;
+pub mod fit;
 pub mod model;
+pub mod report;
 pub mod simulate;
 
 pub use data::{read_csv, read_ibl, Animal, Dataset, Trial};

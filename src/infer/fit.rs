@@ -1,0 +1,388 @@
+//! Fitting the dnn model (spec §2, §4): Adam from the optimiser family on φ (the MLP and
+//! c) and on each animal's w_0, minibatches of animals, truncated BPTT, step decay; then
+//! the held-out log-likelihood, and against a simulation's truth the rule's recovery.
+
+use super::data::{Animal, Dataset, Trial};
+use super::model::{self, Net, Window, K};
+use super::simulate::{stimuli, Simulation};
+use crate::error::{Error, Result};
+use crate::optim::{update_group, Consts, Hyper, Member};
+use crate::real::Real;
+use crate::rng::{key_from_seed, philox4x32_10, uniform_open};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// How the initial weights w_0 are set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Init {
+    Zeros,
+    /// Per animal: a logistic fit to its first 100 trials, then trained (held-out
+    /// animals keep the fit).
+    PerAnimal,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FitConfig {
+    pub hidden: usize,
+    pub layers: usize,
+    pub epochs: usize,
+    /// Animals per optimiser step.
+    pub batch: usize,
+    pub trunc: usize,
+    pub lr: f64,
+    /// The learning rate is multiplied by this every `decay_every` epochs.
+    pub decay: f64,
+    pub decay_every: usize,
+    pub seed: u64,
+    pub init: Init,
+}
+
+impl FitConfig {
+    pub fn net(&self) -> Net {
+        Net {
+            hidden: self.hidden,
+            layers: self.layers,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let check = |ok: bool, key: &str, m: String| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::invalid(key, m))
+            }
+        };
+        check(
+            (1..=1024).contains(&self.hidden),
+            "--hidden",
+            format!("{} must be in 1..=1024", self.hidden),
+        )?;
+        check(
+            (1..=8).contains(&self.layers),
+            "--layers",
+            format!("{} must be in 1..=8", self.layers),
+        )?;
+        check(self.epochs >= 1, "--epochs", "must be at least 1".into())?;
+        check(self.batch >= 1, "--batch", "must be at least 1".into())?;
+        check(self.trunc >= 1, "--trunc", "must be at least 1".into())?;
+        check(
+            self.lr > 0.0 && self.lr.is_finite(),
+            "--lr",
+            format!("{} must be finite and > 0", self.lr),
+        )?;
+        check(
+            self.decay > 0.0 && self.decay <= 1.0,
+            "--decay",
+            format!("{} must be in (0, 1]", self.decay),
+        )?;
+        Ok(())
+    }
+}
+
+/// One epoch's line of epochs.csv.
+#[derive(Clone, Debug, Serialize)]
+pub struct Epoch {
+    pub epoch: usize,
+    /// Mean log-likelihood per training trial during the epoch (nats).
+    pub train_ll: f64,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+pub struct Fitted {
+    pub net: Net,
+    pub phi: Vec<f64>,
+    /// w_0 of each training animal.
+    pub w0: Vec<[f64; K]>,
+    pub epochs: Vec<Epoch>,
+}
+
+/// The logistic regression of choices on x = (s, 1) over the first `n` trials, by
+/// Newton's method with a small ridge (so a perfect separation stays finite).
+pub fn logistic_fit(trials: &[Trial], n: usize) -> [f64; K] {
+    let mut w = [0.0; K];
+    let ridge = 1e-2;
+    for _ in 0..25 {
+        let (mut g, mut h) = ([ridge * w[0], ridge * w[1]], [[ridge, 0.0], [0.0, ridge]]);
+        for t in trials.iter().take(n) {
+            let x = [t.stimulus, 1.0];
+            let p = 1.0 / (1.0 + (-(w[0] * x[0] + w[1])).exp());
+            let e = p - t.choice as f64;
+            let v = p * (1.0 - p);
+            for i in 0..K {
+                g[i] += e * x[i];
+                for j in 0..K {
+                    h[i][j] += v * x[i] * x[j];
+                }
+            }
+        }
+        let det = h[0][0] * h[1][1] - h[0][1] * h[1][0];
+        let step = [
+            (h[1][1] * g[0] - h[0][1] * g[1]) / det,
+            (h[0][0] * g[1] - h[1][0] * g[0]) / det,
+        ];
+        w = [w[0] - step[0], w[1] - step[1]];
+        if step[0].abs() + step[1].abs() < 1e-10 {
+            break;
+        }
+    }
+    w
+}
+
+/// PyTorch's default initialisation of a linear layer, U(−1/√in, 1/√in) for W and b,
+/// drawn from the counter RNG; c = 10⁻³ (spec §2).
+pub fn initial_phi(net: &Net, seed: u64) -> Vec<f64> {
+    let key = key_from_seed(seed);
+    let mut phi = vec![0.0; net.len()];
+    for l in 0..=net.layers {
+        let (n_in, n_out) = net.dims(l);
+        let bound = 1.0 / (n_in as f64).sqrt();
+        let o = net.offset(l);
+        for (i, p) in phi[o..o + n_in * n_out + n_out].iter_mut().enumerate() {
+            let w = philox4x32_10([i as u32, l as u32, 0, 21], key)[0];
+            *p = bound * (2.0 * uniform_open::<f64>(w) - 1.0);
+        }
+    }
+    let c = net.c_offset();
+    phi[c..c + K].fill(1e-3);
+    phi
+}
+
+fn initial_w0(init: Init, a: &Animal) -> [f64; K] {
+    match init {
+        Init::Zeros => [0.0; K],
+        Init::PerAnimal => logistic_fit(&a.trials, 100),
+    }
+}
+
+/// Adam on a flat vector with its own step count (the optimiser family's update).
+struct Adam<F> {
+    m: Vec<F>,
+    v: Vec<F>,
+    t: u64,
+}
+
+impl<F: Real> Adam<F> {
+    fn new(n: usize) -> Self {
+        Adam {
+            m: vec![F::zero(); n],
+            v: vec![F::zero(); n],
+            t: 0,
+        }
+    }
+
+    fn step(&mut self, lr: f64, theta: &mut [F], g: &[F]) {
+        self.t += 1;
+        let h = Hyper {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            ..Hyper::default()
+        };
+        let c = Consts::new(Member::Adam, &h, self.t).cast::<F>();
+        update_group(
+            Member::Adam,
+            &c,
+            F::one(),
+            theta,
+            g,
+            &mut [&mut self.m, &mut self.v],
+        );
+    }
+}
+
+/// The mean log-likelihood per trial of `animals` under φ from their w_0 (nats).
+pub fn log_likelihood<F: Real>(
+    net: &Net,
+    phi: &[F],
+    animals: &[Animal],
+    w0: &[[F; K]],
+    trunc: usize,
+) -> f64 {
+    let trials: usize = animals.iter().map(|a| a.trials.len()).sum();
+    let total: f64 = animals
+        .par_iter()
+        .zip(w0)
+        .map(|(a, &w)| {
+            let mut win = Window::new(net, trunc);
+            model::animal(net, phi, &a.trials, w, trunc, F::one(), None, &mut win)
+                .0
+                .to_f64()
+                .unwrap_or(f64::NAN)
+        })
+        .sum();
+    -total / trials as f64
+}
+
+/// Fits φ and the training animals' w_0 on the CPU device (f32, animals in parallel),
+/// calling `progress` after each epoch.
+pub fn fit(cfg: &FitConfig, train: &Dataset, mut progress: impl FnMut(&Epoch)) -> Result<Fitted> {
+    cfg.validate()?;
+    let net = cfg.net();
+    let mut phi: Vec<f32> = initial_phi(&net, cfg.seed)
+        .iter()
+        .map(|&x| x as f32)
+        .collect();
+    let mut w0: Vec<[f32; K]> = train
+        .animals
+        .iter()
+        .map(|a| {
+            let w = initial_w0(cfg.init, a);
+            [w[0] as f32, w[1] as f32]
+        })
+        .collect();
+    let mut adam = Adam::<f32>::new(phi.len());
+    let mut adam_w0: Vec<Adam<f32>> = (0..w0.len()).map(|_| Adam::new(K)).collect();
+    let key = key_from_seed(cfg.seed ^ 0x5eed);
+    let n = train.animals.len();
+    let mut epochs = Vec::with_capacity(cfg.epochs);
+    let start = std::time::Instant::now();
+    for epoch in 0..cfg.epochs {
+        let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
+        // A seeded shuffle of the animals (sort by a Philox key per epoch and animal).
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| philox4x32_10([i as u32, epoch as u32, 0, 22], key)[0]);
+        let mut total = 0.0;
+        let mut trials = 0usize;
+        for batch in order.chunks(cfg.batch) {
+            let count: usize = batch.iter().map(|&i| train.animals[i].trials.len()).sum();
+            let weight = 1.0 / count as f32;
+            let parts: Vec<(Vec<f32>, f32, [f32; K])> = batch
+                .par_iter()
+                .map(|&i| {
+                    let mut grad = vec![0.0f32; phi.len()];
+                    let mut win = Window::new(&net, cfg.trunc);
+                    let (loss, g) = model::animal(
+                        &net,
+                        &phi,
+                        &train.animals[i].trials,
+                        w0[i],
+                        cfg.trunc,
+                        weight,
+                        Some(&mut grad),
+                        &mut win,
+                    );
+                    (grad, loss, g)
+                })
+                .collect();
+            let mut grad = vec![0.0f32; phi.len()];
+            for (g, loss, _) in &parts {
+                for (a, b) in grad.iter_mut().zip(g) {
+                    *a += b;
+                }
+                total += *loss as f64 * count as f64;
+            }
+            trials += count;
+            if grad.iter().any(|g| !g.is_finite()) {
+                return Err(Error::invalid(
+                    "fit",
+                    format!(
+                        "the gradient became non-finite in epoch {}: lower --lr",
+                        epoch + 1
+                    ),
+                ));
+            }
+            adam.step(lr, &mut phi, &grad);
+            if cfg.init == Init::PerAnimal {
+                for (&i, (_, _, g)) in batch.iter().zip(&parts) {
+                    adam_w0[i].step(lr, &mut w0[i], g);
+                }
+            }
+        }
+        let e = Epoch {
+            epoch: epoch + 1,
+            train_ll: -total / trials as f64,
+            lr,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        progress(&e);
+        epochs.push(e);
+    }
+    Ok(Fitted {
+        net,
+        phi: phi.iter().map(|&x| x as f64).collect(),
+        w0: w0.iter().map(|w| [w[0] as f64, w[1] as f64]).collect(),
+        epochs,
+    })
+}
+
+/// w_0 for held-out animals: the logistic fit (or zeros), never trained on them.
+pub fn heldout_w0(init: Init, data: &Dataset) -> Vec<[f64; K]> {
+    data.animals.iter().map(|a| initial_w0(init, a)).collect()
+}
+
+/// One row of rule_grid.csv: Δw_stim fitted (and true) at a grid point.
+#[derive(Clone, Debug, Serialize)]
+pub struct GridPoint {
+    pub s: f64,
+    pub y: u8,
+    pub w_stim: f64,
+    pub b: f64,
+    pub fitted: f64,
+    pub truth: Option<f64>,
+}
+
+/// The fitted rule's Δw_stim (c ⊙ f_φ) after a trial with stimulus s and choice y from
+/// weights (w_stim, b); z = 1[s > 0], r = 1[y = z], not a session start.
+pub fn fitted_delta(net: &Net, phi: &[f64], w: [f64; K], s: f64, y: u8) -> [f64; K] {
+    let z = u8::from(s > 0.0);
+    let t = Trial {
+        session: String::new(),
+        trial: 0,
+        stimulus: s,
+        choice: y,
+        correct: z,
+        reward: u8::from(y == z),
+        session_start: false,
+    };
+    let mut acts = vec![0.0; net.acts()];
+    let out = model::mlp(net, phi, &model::inputs(w, &t), &mut acts);
+    let c = &phi[net.c_offset()..];
+    [c[0] * out[0], c[1] * out[1]]
+}
+
+/// The spec's recovery grid: s over the 17 stimuli, y ∈ {0, 1}, w_stim over
+/// linspace(−2, 2, points), b ∈ {−1, 0, 1}.
+pub fn rule_grid(
+    net: &Net,
+    phi: &[f64],
+    truth: Option<&Simulation>,
+    points: usize,
+) -> Vec<GridPoint> {
+    let mut rows = Vec::with_capacity(17 * 2 * points * 3);
+    for s in stimuli() {
+        for y in [0u8, 1] {
+            for i in 0..points {
+                let ws = -2.0 + 4.0 * i as f64 / (points - 1).max(1) as f64;
+                for b in [-1.0, 0.0, 1.0] {
+                    let w = [ws, b];
+                    let z = u8::from(s > 0.0);
+                    rows.push(GridPoint {
+                        s,
+                        y,
+                        w_stim: ws,
+                        b,
+                        fitted: fitted_delta(net, phi, w, s, y)[0],
+                        truth: truth.map(|t| t.delta(w, s, y, z)[0]),
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// RMSE of fitted against true Δw_stim over the grid, and the RMS of the truth.
+pub fn recovery(grid: &[GridPoint]) -> Option<(f64, f64)> {
+    let n = grid.len() as f64;
+    let mut se = 0.0;
+    let mut ss = 0.0;
+    for g in grid {
+        let t = g.truth?;
+        se += (g.fitted - t).powi(2);
+        ss += t * t;
+    }
+    Some(((se / n).sqrt(), (ss / n).sqrt()))
+}

@@ -1,0 +1,224 @@
+//! `rulelab infer fit`: read the data, fit, and write what the fit found — metrics.json,
+//! epochs.csv, rule_grid.csv, weights.csv and manifest.json — checking a simulation's
+//! sidecars against the data before comparing with its truth.
+
+use super::data::{read_csv, read_ibl, Dataset};
+use super::fit::{self, Epoch, FitConfig, Fitted};
+use super::model::{self, K};
+use super::simulate::{self, SimRecord};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Metrics {
+    /// Mean log-likelihood per trial (nats) of the training and held-out animals.
+    pub train_ll: f64,
+    pub test_ll: Option<f64>,
+    /// The true probabilities' log-likelihood, when the data came from `simulate`.
+    pub truth_train_ll: Option<f64>,
+    pub truth_test_ll: Option<f64>,
+    /// RMSE of fitted against true Δw_stim on the spec's grid, and the truth's RMS.
+    pub dw_rmse: Option<f64>,
+    pub dw_true_rms: Option<f64>,
+    pub epochs: usize,
+    pub seconds: f64,
+    pub trials_per_second: f64,
+    pub device: String,
+    pub train_animals: usize,
+    pub train_trials: usize,
+    pub test_animals: Option<usize>,
+    pub test_trials: Option<usize>,
+}
+
+pub struct Input {
+    pub path: PathBuf,
+    pub data: Dataset,
+    pub sim: Option<SimRecord>,
+}
+
+/// Reads a table (the project's CSV, or IBL with `ibl`) and its simulation record.
+pub fn read(path: &Path, ibl: bool, min_trials: usize) -> Result<Input> {
+    let data = if ibl {
+        read_ibl(path)?
+    } else {
+        read_csv(path)?
+    };
+    data.require_trials(path, min_trials)?;
+    let sim = if ibl {
+        None
+    } else {
+        simulate::read_record(path)?
+    };
+    Ok(Input {
+        path: path.to_path_buf(),
+        data,
+        sim,
+    })
+}
+
+/// The true probabilities' mean log-likelihood per trial, from FILE.truth.csv, checked
+/// row by row against the data (same animals, same number of trials).
+fn truth_ll(input: &Input) -> Result<Option<f64>> {
+    if input.sim.is_none() {
+        return Ok(None);
+    }
+    let file = simulate::sidecars(&input.path).0;
+    let text = std::fs::read_to_string(&file).map_err(crate::files::io_error(&file))?;
+    let mut lines = text.lines().skip(1);
+    let mut sum = 0.0;
+    for a in &input.data.animals {
+        for t in &a.trials {
+            let line = lines.next().ok_or_else(|| {
+                Error::invalid(file.display().to_string(), "has fewer rows than the data")
+            })?;
+            let f: Vec<&str> = line.split(',').collect();
+            let p: f64 = f
+                .get(4)
+                .and_then(|v| v.parse().ok())
+                .filter(|p: &f64| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    Error::invalid(file.display().to_string(), format!("bad row {line:?}"))
+                })?;
+            if f[0] != a.id || f[1].parse::<i64>().ok() != Some(t.trial) {
+                return Err(Error::invalid(
+                    file.display().to_string(),
+                    format!(
+                        "row {line:?} does not match the data's animal {} trial {}",
+                        a.id, t.trial
+                    ),
+                ));
+            }
+            sum += if t.choice == 1 {
+                p.ln()
+            } else {
+                (1.0 - p).ln()
+            };
+        }
+    }
+    if lines.next().is_some() {
+        return Err(Error::invalid(
+            file.display().to_string(),
+            "has more rows than the data",
+        ));
+    }
+    Ok(Some(sum / input.data.trials() as f64))
+}
+
+/// Fits the training data and writes the report into `out`.
+pub fn fit_and_report(
+    cfg: &FitConfig,
+    train: &Input,
+    test: Option<&Input>,
+    out: &Path,
+    progress: impl FnMut(&Epoch),
+) -> Result<Metrics> {
+    if out.join("metrics.json").exists() {
+        return Err(Error::invalid(
+            "--out",
+            format!(
+                "{} already holds a fit: choose another directory",
+                out.display()
+            ),
+        ));
+    }
+    let truth_train = truth_ll(train)?;
+    let truth_test = test.map(truth_ll).transpose()?.flatten();
+    std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
+    let start = std::time::Instant::now();
+    let fitted: Fitted = fit::fit(cfg, &train.data, progress)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let net = fitted.net;
+    let train_ll = fit::log_likelihood(
+        &net,
+        &fitted.phi,
+        &train.data.animals,
+        &fitted.w0,
+        cfg.trunc,
+    );
+    let test_w0 = test.map(|t| fit::heldout_w0(cfg.init, &t.data));
+    let test_ll = test
+        .zip(test_w0.as_ref())
+        .map(|(t, w0)| fit::log_likelihood(&net, &fitted.phi, &t.data.animals, w0, cfg.trunc));
+    // The rule on the spec's grid, beside the truth when it is known (and the same for
+    // training and held-out data).
+    let truth = train.sim.as_ref().map(|r| r.simulation.clone());
+    let grid = fit::rule_grid(&net, &fitted.phi, truth.as_ref(), 1001);
+    let rec = fit::recovery(&grid);
+    write_grid(&out.join("rule_grid.csv"), &grid)?;
+    write_weights(&out.join("weights.csv"), &net, &fitted, &train.data)?;
+    let mut epochs = String::from("epoch,train_ll,lr,seconds\n");
+    for e in &fitted.epochs {
+        epochs += &format!("{},{},{},{}\n", e.epoch, e.train_ll, e.lr, e.seconds);
+    }
+    crate::files::write_atomic(&out.join("epochs.csv"), epochs.as_bytes())?;
+    let trials = train.data.trials();
+    let metrics = Metrics {
+        train_ll,
+        test_ll,
+        truth_train_ll: truth_train,
+        truth_test_ll: truth_test,
+        dw_rmse: rec.map(|r| r.0),
+        dw_true_rms: rec.map(|r| r.1),
+        epochs: cfg.epochs,
+        seconds,
+        trials_per_second: (trials * cfg.epochs) as f64 / seconds,
+        device: format!("cpu ({} threads)", rayon::current_num_threads()),
+        train_animals: train.data.animals.len(),
+        train_trials: trials,
+        test_animals: test.map(|t| t.data.animals.len()),
+        test_trials: test.map(|t| t.data.trials()),
+    };
+    #[derive(Serialize)]
+    struct Manifest<'a> {
+        config: &'a FitConfig,
+        train: String,
+        train_fnv: String,
+        test: Option<String>,
+        test_fnv: Option<String>,
+        parameters: usize,
+    }
+    let fnv = |p: &Path| -> Result<String> {
+        let bytes = std::fs::read(p).map_err(crate::files::io_error(p))?;
+        Ok(format!("{:016x}", crate::sweep::store::Fnv::of(&bytes)))
+    };
+    let manifest = Manifest {
+        config: cfg,
+        train: train.path.display().to_string(),
+        train_fnv: fnv(&train.path)?,
+        test: test.map(|t| t.path.display().to_string()),
+        test_fnv: test.map(|t| fnv(&t.path)).transpose()?,
+        parameters: net.len(),
+    };
+    crate::files::write_json(&out.join("manifest.json"), &manifest)?;
+    // metrics.json last: its presence says the fit is complete.
+    crate::files::write_json(&out.join("metrics.json"), &metrics)?;
+    Ok(metrics)
+}
+
+fn write_grid(path: &Path, grid: &[fit::GridPoint]) -> Result<()> {
+    let mut s = String::from("s,y,w_stim,b,dw_stim_fitted,dw_stim_true\n");
+    for g in grid {
+        s += &format!(
+            "{},{},{},{},{},{}\n",
+            g.s,
+            g.y,
+            g.w_stim,
+            g.b,
+            g.fitted,
+            g.truth.map(|t| t.to_string()).unwrap_or_default()
+        );
+    }
+    crate::files::write_atomic(path, s.as_bytes())
+}
+
+fn write_weights(path: &Path, net: &model::Net, fitted: &Fitted, data: &Dataset) -> Result<()> {
+    let mut s = String::from("animal,trial,w_stim,w_bias\n");
+    for (a, &w0) in data.animals.iter().zip(&fitted.w0) {
+        let path: Vec<[f64; K]> = model::weights(net, &fitted.phi, &a.trials, w0);
+        for (t, w) in a.trials.iter().zip(path) {
+            s += &format!("{},{},{},{}\n", a.id, t.trial, w[0], w[1]);
+        }
+    }
+    crate::files::write_atomic(path, s.as_bytes())
+}
