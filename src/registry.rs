@@ -5,7 +5,7 @@
 
 use crate::check::Case;
 use crate::gpu::{GpuStruct, Kernel, Layout};
-use crate::{control, landscape, optim, rng};
+use crate::{control, infer, landscape, optim, rng};
 
 /// One family's entry.
 pub struct Family {
@@ -47,6 +47,13 @@ pub fn families() -> Vec<Family> {
             kernels: control::gpu::kernels,
             cases: control::cases::cases,
             layouts: control::gpu::layouts,
+        },
+        Family {
+            name: "infer",
+            about: "learning-rule inference: the dnn model's loss and truncated BPTT gradients",
+            kernels: infer::gpu::kernels,
+            cases: infer::cases::cases,
+            layouts: infer::gpu::layouts,
         },
     ]
 }

@@ -2,8 +2,10 @@
 //! animals' choices, ground-truth learners to validate on, and (to come) the GLM policy
 //! with a neural-network rule fitted by truncated backpropagation through time.
 
+pub mod cases;
 pub mod data;
 pub mod fit;
+pub mod gpu;
 pub mod model;
 pub mod report;
 pub mod simulate;
