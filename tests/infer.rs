@@ -640,3 +640,73 @@ fn a_small_simulation_is_recovered() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a fit"));
 }
+
+/// The fit on the GPU kernels follows the CPU device: the same epochs' likelihoods and
+/// the same rule within f32 round-off (8 animals, 4 epochs, windows of 50 trials).
+#[test]
+fn both_devices_fit_alike() {
+    let d = dir("devices");
+    let s = common::seed("both_devices_fit_alike") % 1_000_000;
+    let data = d.join("t.csv");
+    let o = rulelab(&[
+        "infer",
+        "simulate",
+        "--rule",
+        "reward_max",
+        "--animals",
+        "8",
+        "--trials",
+        "120",
+        "--alpha",
+        "0.0625,0",
+        "--seed",
+        &s.to_string(),
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut metrics = vec![];
+    for device in ["cpu", "gpu"] {
+        let out = d.join(device);
+        let o = rulelab(&[
+            "infer",
+            "fit",
+            data.to_str().unwrap(),
+            "--hidden",
+            "12",
+            "--layers",
+            "2",
+            "--epochs",
+            "4",
+            "--batch",
+            "4",
+            "--trunc",
+            "50",
+            "--seed",
+            &s.to_string(),
+            "--device",
+            device,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if device == "gpu"
+            && err.contains("no GPU adapter")
+            && std::env::var("CI").as_deref() != Ok("true")
+        {
+            return;
+        }
+        assert!(o.status.success(), "{device}: {err}");
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap();
+        metrics.push(m);
+    }
+    for key in ["train_ll", "dw_rmse"] {
+        let (a, b) = (
+            metrics[0][key].as_f64().unwrap(),
+            metrics[1][key].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-4 * a.abs(), "{key}: cpu {a} vs gpu {b}");
+    }
+}

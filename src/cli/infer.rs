@@ -111,12 +111,6 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                     format!("{model:?}: only dnn is available yet"),
                 ));
             }
-            if device == rulelab::gpu::DeviceChoice::Gpu {
-                return Err(rulelab::Error::invalid(
-                    "--device",
-                    "the dnn fit runs on the CPU device for now: pass --device cpu (or auto)",
-                ));
-            }
             let init = match init.as_str() {
                 "per-animal" => Init::PerAnimal,
                 "zeros" => Init::Zeros,
@@ -143,7 +137,9 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             let train = report::read(&train, ibl, 2)?;
             let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
             let total = epochs;
-            let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, |e| {
+            let backend = rulelab::gpu::Backend::open(device)?;
+            eprintln!("fitting on {} — {}", backend.kind(), backend.describe());
+            let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, &backend, |e| {
                 eprintln!(
                     "epoch {}/{total}: train LL {:.5} nats/trial, lr {:.2e}, {:.1} s",
                     e.epoch, e.train_ll, e.lr, e.seconds

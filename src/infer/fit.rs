@@ -216,9 +216,15 @@ pub fn log_likelihood<F: Real>(
     -total / trials as f64
 }
 
-/// Fits φ and the training animals' w_0 on the CPU device (f32, animals in parallel),
-/// calling `progress` after each epoch.
-pub fn fit(cfg: &FitConfig, train: &Dataset, mut progress: impl FnMut(&Epoch)) -> Result<Fitted> {
+/// Fits φ and the training animals' w_0 on the backend: the CPU device (f32, animals in
+/// parallel) or the GPU kernels (a batch's animals side by side), calling `progress`
+/// after each epoch.
+pub fn fit(
+    cfg: &FitConfig,
+    train: &Dataset,
+    backend: &crate::gpu::Backend,
+    mut progress: impl FnMut(&Epoch),
+) -> Result<Fitted> {
     cfg.validate()?;
     let net = cfg.net();
     let mut phi: Vec<f32> = initial_phi(&net, cfg.seed)
@@ -249,31 +255,45 @@ pub fn fit(cfg: &FitConfig, train: &Dataset, mut progress: impl FnMut(&Epoch)) -
         for batch in order.chunks(cfg.batch) {
             let count: usize = batch.iter().map(|&i| train.animals[i].trials.len()).sum();
             let weight = 1.0 / count as f32;
-            let parts: Vec<(Vec<f32>, f32, [f32; K])> = batch
-                .par_iter()
-                .map(|&i| {
+            let (grad, loss, grad_w0) = match backend {
+                crate::gpu::Backend::Cpu => {
+                    let parts: Vec<(Vec<f32>, f32, [f32; K])> = batch
+                        .par_iter()
+                        .map(|&i| {
+                            let mut grad = vec![0.0f32; phi.len()];
+                            let mut win = Window::new(&net, cfg.trunc);
+                            let (loss, g) = model::animal(
+                                &net,
+                                &phi,
+                                &train.animals[i].trials,
+                                w0[i],
+                                cfg.trunc,
+                                weight,
+                                Some(&mut grad),
+                                &mut win,
+                            );
+                            (grad, loss, g)
+                        })
+                        .collect();
                     let mut grad = vec![0.0f32; phi.len()];
-                    let mut win = Window::new(&net, cfg.trunc);
-                    let (loss, g) = model::animal(
-                        &net,
-                        &phi,
-                        &train.animals[i].trials,
-                        w0[i],
-                        cfg.trunc,
-                        weight,
-                        Some(&mut grad),
-                        &mut win,
-                    );
-                    (grad, loss, g)
-                })
-                .collect();
-            let mut grad = vec![0.0f32; phi.len()];
-            for (g, loss, _) in &parts {
-                for (a, b) in grad.iter_mut().zip(g) {
-                    *a += b;
+                    let mut loss = 0.0;
+                    for (g, l, _) in &parts {
+                        for (a, b) in grad.iter_mut().zip(g) {
+                            *a += b;
+                        }
+                        loss += *l as f64;
+                    }
+                    (grad, loss, parts.iter().map(|p| p.2).collect::<Vec<_>>())
                 }
-                total += *loss as f64 * count as f64;
-            }
+                crate::gpu::Backend::Gpu(gpu) => {
+                    let animals: Vec<&Animal> = batch.iter().map(|&i| &train.animals[i]).collect();
+                    let w: Vec<[f32; K]> = batch.iter().map(|&i| w0[i]).collect();
+                    let b =
+                        super::gpu::batch_grad(gpu, &net, &phi, &animals, &w, cfg.trunc, weight)?;
+                    (b.grad, b.loss, b.grad_w0)
+                }
+            };
+            total += loss * count as f64;
             trials += count;
             if grad.iter().any(|g| !g.is_finite()) {
                 return Err(Error::invalid(
@@ -286,7 +306,7 @@ pub fn fit(cfg: &FitConfig, train: &Dataset, mut progress: impl FnMut(&Epoch)) -
             }
             adam.step(lr, &mut phi, &grad);
             if cfg.init == Init::PerAnimal {
-                for (&i, (_, _, g)) in batch.iter().zip(&parts) {
+                for (&i, g) in batch.iter().zip(&grad_w0) {
                     adam_w0[i].step(lr, &mut w0[i], g);
                 }
             }

@@ -111,6 +111,7 @@ pub fn fit_and_report(
     train: &Input,
     test: Option<&Input>,
     out: &Path,
+    backend: &crate::gpu::Backend,
     progress: impl FnMut(&Epoch),
 ) -> Result<Metrics> {
     if out.join("metrics.json").exists() {
@@ -126,7 +127,7 @@ pub fn fit_and_report(
     let truth_test = test.map(truth_ll).transpose()?.flatten();
     std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
     let start = std::time::Instant::now();
-    let fitted: Fitted = fit::fit(cfg, &train.data, progress)?;
+    let fitted: Fitted = fit::fit(cfg, &train.data, backend, progress)?;
     let seconds = start.elapsed().as_secs_f64();
     let net = fitted.net;
     let train_ll = fit::log_likelihood(
@@ -163,7 +164,7 @@ pub fn fit_and_report(
         epochs: cfg.epochs,
         seconds,
         trials_per_second: (trials * cfg.epochs) as f64 / seconds,
-        device: format!("cpu ({} threads)", rayon::current_num_threads()),
+        device: backend.describe(),
         train_animals: train.data.animals.len(),
         train_trials: trials,
         test_animals: test.map(|t| t.data.animals.len()),
