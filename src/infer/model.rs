@@ -79,7 +79,26 @@ pub fn inputs<F: Real>(w: [F; K], t: &Trial) -> [F; INPUTS] {
     ]
 }
 
+/// a · b with eight partial sums, so the loop vectorises (one running sum would pin
+/// the order of the additions).
+#[inline(always)]
+fn dot<F: Real>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let n = a.len().min(b.len()) / 8 * 8;
+    for (x, y) in a[..n].chunks_exact(8).zip(b[..n].chunks_exact(8)) {
+        for k in 0..8 {
+            acc[k] = acc[k] + x[k] * y[k];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for i in n..a.len().min(b.len()) {
+        s = s + a[i] * b[i];
+    }
+    s
+}
+
 /// f_φ(input): the MLP's output (K), keeping each hidden layer's activations in `acts`.
+#[inline(always)]
 pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -> [F; K] {
     let h = net.hidden;
     for l in 0..net.layers {
@@ -92,8 +111,7 @@ pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -
         let (prev, rest) = acts.split_at_mut(l * h);
         let x: &[F] = if l == 0 { input } else { &prev[(l - 1) * h..] };
         for (j, a) in rest[..n_out].iter_mut().enumerate() {
-            let row = &w[j * n_in..(j + 1) * n_in];
-            let z = row.iter().zip(x).fold(b[j], |s, (&wi, &xi)| s + wi * xi);
+            let z = b[j] + dot(&w[j * n_in..(j + 1) * n_in], x);
             *a = z.max(F::zero());
         }
     }
@@ -115,6 +133,7 @@ pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -
 /// Backpropagates `d_out` (∂loss/∂f) through the MLP at the trial whose input and
 /// activations are given: adds ∂loss/∂φ to `grad` and returns ∂loss/∂input. `scratch`
 /// holds 2 H floats.
+#[inline(always)]
 pub fn mlp_backward<F: Real>(
     net: &Net,
     phi: &[F],
@@ -139,9 +158,12 @@ pub fn mlp_backward<F: Real>(
     for k in 0..K {
         let dk = d_out[k];
         grad[o + K * n_in + k] = grad[o + K * n_in + k] + dk;
-        for i in 0..n_in {
-            grad[o + k * n_in + i] = grad[o + k * n_in + i] + dk * x[i];
-            delta[i] = delta[i] + phi[o + k * n_in + i] * dk;
+        let row = o + k * n_in;
+        for (g, &xi) in grad[row..row + n_in].iter_mut().zip(x) {
+            *g = *g + dk * xi;
+        }
+        for (d, &w) in delta[..n_in].iter_mut().zip(&phi[row..row + n_in]) {
+            *d = *d + w * dk;
         }
     }
     // Hidden layers, last to first: δ through ReLU (its output > 0), then W and b.
@@ -166,9 +188,11 @@ pub fn mlp_backward<F: Real>(
             }
             grad[o + n_in * n_out + j] = grad[o + n_in * n_out + j] + dj;
             let row = o + j * n_in;
-            for i in 0..n_in {
-                grad[row + i] = grad[row + i] + dj * x[i];
-                next[i] = next[i] + phi[row + i] * dj;
+            for (g, &xi) in grad[row..row + n_in].iter_mut().zip(x) {
+                *g = *g + dj * xi;
+            }
+            for (nx, &w) in next[..n_in].iter_mut().zip(&phi[row..row + n_in]) {
+                *nx = *nx + w * dj;
             }
         }
         delta[..n_in].copy_from_slice(&next[..n_in]);
@@ -176,6 +200,7 @@ pub fn mlp_backward<F: Real>(
     std::array::from_fn(|i| delta[i])
 }
 
+#[inline(always)]
 fn sigmoid<F: Real>(a: F) -> F {
     F::one() / (F::one() + (-a).exp())
 }
@@ -213,6 +238,7 @@ impl<F: Real> Window<F> {
 /// and returns ∂NLL/∂w_{t0} (for a trainable w_0 when t0 = 0). `path`, when given,
 /// receives w_t for each trial.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn window<F: Real>(
     net: &Net,
     phi: &[F],
@@ -283,10 +309,17 @@ pub fn window<F: Real>(
     (loss * weight, w, g_w0)
 }
 
-/// The whole sequence of one animal in windows of `trunc` trials: (weight × summed NLL,
-/// ∂/∂w_0), adding weight × ∂NLL/∂φ to `grad` when given.
+crate::multiversion! {
+    /// The whole sequence of one animal in windows of `trunc` trials: (weight × summed
+    /// NLL, ∂/∂w_0), adding weight × ∂NLL/∂φ to `grad` when given. Compiled for the
+    /// CPU's widest vectors (src/simd.rs).
+    #[allow(clippy::too_many_arguments)]
+    pub fn animal<F: Real>(net: &Net, phi: &[F], trials: &[Trial], w0: [F; K], trunc: usize, weight: F, grad: Option<&mut [F]>, win: &mut Window<F>) -> (F, [F; K]) = animal_inner;
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn animal<F: Real>(
+fn animal_inner<F: Real>(
     net: &Net,
     phi: &[F],
     trials: &[Trial],
