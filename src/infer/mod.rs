@@ -7,6 +7,7 @@ pub mod data;
 pub mod fit;
 pub mod gpu;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod simulate;
 

@@ -105,6 +105,38 @@ fn truth_ll(input: &Input) -> Result<Option<f64>> {
     Ok(Some(sum / input.data.trials() as f64))
 }
 
+/// The true weight paths of the first `n` animals, from FILE.truth.csv (already checked
+/// against the data by `truth_ll`).
+fn truth_paths(input: &Input, n: usize) -> Result<Option<Vec<Vec<[f64; K]>>>> {
+    if input.sim.is_none() {
+        return Ok(None);
+    }
+    let file = simulate::sidecars(&input.path).0;
+    let text = std::fs::read_to_string(&file).map_err(crate::files::io_error(&file))?;
+    let mut lines = text.lines().skip(1);
+    let mut out = vec![];
+    for a in input.data.animals.iter().take(n) {
+        let path = (0..a.trials.len())
+            .map(|_| {
+                let f: Vec<f64> = lines
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .skip(2)
+                    .take(2)
+                    .map(|v| v.parse().unwrap_or(f64::NAN))
+                    .collect();
+                [
+                    f.first().copied().unwrap_or(f64::NAN),
+                    f.get(1).copied().unwrap_or(f64::NAN),
+                ]
+            })
+            .collect();
+        out.push(path);
+    }
+    Ok(Some(out))
+}
+
 /// Fits the training data and writes the report into `out`.
 pub fn fit_and_report(
     cfg: &FitConfig,
@@ -192,6 +224,32 @@ pub fn fit_and_report(
         parameters: net.len(),
     };
     crate::files::write_json(&out.join("manifest.json"), &manifest)?;
+    let shown = train.data.animals.len().min(3);
+    let truths = truth_paths(train, shown)?;
+    let pic = super::plot::FitPicture {
+        net: &net,
+        phi: &fitted.phi,
+        truth: truth.as_ref(),
+        epochs: fitted
+            .epochs
+            .iter()
+            .map(|e| (e.epoch as f64, e.train_ll))
+            .collect(),
+        truth_ll: truth_train,
+        animals: (0..shown)
+            .map(|i| super::plot::Trajectory {
+                animal: train.data.animals[i].id.clone(),
+                inferred: model::weights(
+                    &net,
+                    &fitted.phi,
+                    &train.data.animals[i].trials,
+                    fitted.w0[i],
+                ),
+                truth: truths.as_ref().map(|t| t[i].clone()),
+            })
+            .collect(),
+    };
+    super::plot::write(out, &pic)?;
     // metrics.json last: its presence says the fit is complete.
     crate::files::write_json(&out.join("metrics.json"), &metrics)?;
     Ok(metrics)

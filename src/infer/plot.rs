@@ -1,0 +1,291 @@
+//! DIR/fit.svg and .png: what a fit found, in four panels — the fitted rule (Δw_stim
+//! against s for w_stim ∈ {−1, 0, 1}, b = 0) after rewarded and after unrewarded
+//! trials, beside the true rule when the data was simulated; the log-likelihood over
+//! epochs with the truth's as a line; inferred weight trajectories of a few animals
+//! against the true ones.
+
+use super::fit::fitted_delta;
+use super::model::{Net, K};
+use super::simulate::{stimuli, Simulation};
+use crate::error::Result;
+use crate::sweep::plot::{plot_err, write_picture, Picture};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Weight trajectories of one animal: inferred, and true when known.
+pub struct Trajectory {
+    pub animal: String,
+    pub inferred: Vec<[f64; K]>,
+    pub truth: Option<Vec<[f64; K]>>,
+}
+
+pub struct FitPicture<'a> {
+    pub net: &'a Net,
+    pub phi: &'a [f64],
+    pub truth: Option<&'a Simulation>,
+    /// (epoch, train LL).
+    pub epochs: Vec<(f64, f64)>,
+    pub truth_ll: Option<f64>,
+    pub animals: Vec<Trajectory>,
+}
+
+const COLOURS: [RGBColor; 3] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+];
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !(lo < hi) {
+        let c = if lo.is_finite() { lo } else { 0.0 };
+        return (c - 1e-3, c + 1e-3);
+    }
+    let pad = 0.06 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+impl FitPicture<'_> {
+    /// Δw_stim for w_stim = w, b = 0 after a rewarded (or unrewarded) trial at each s.
+    fn rule(&self, w: f64, rewarded: bool, truth: bool) -> Vec<(f64, f64)> {
+        stimuli()
+            .iter()
+            .map(|&s| {
+                let z = u8::from(s > 0.0);
+                let y = if rewarded { z } else { 1 - z };
+                let d = match (truth, self.truth) {
+                    (true, Some(t)) => t.delta([w, 0.0], s, y, z)[0],
+                    _ => fitted_delta(self.net, self.phi, [w, 0.0], s, y)[0],
+                };
+                (s, d)
+            })
+            .collect()
+    }
+
+    fn draw_rule<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        rewarded: bool,
+    ) -> Result<()> {
+        let ws = [-1.0, 0.0, 1.0];
+        let mut all = vec![];
+        for &w in &ws {
+            all.extend(self.rule(w, rewarded, false).into_iter().map(|p| p.1));
+            if self.truth.is_some() {
+                all.extend(self.rule(w, rewarded, true).into_iter().map(|p| p.1));
+            }
+        }
+        let (y0, y1) = range(all.into_iter());
+        let title = if rewarded {
+            "after rewarded trials"
+        } else {
+            "after unrewarded trials"
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("Δw_stim {title}"), ("sans-serif", 14))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-2.1f64..2.1, y0..y1)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("stimulus s")
+            .y_desc("Δw_stim")
+            .y_label_formatter(&|v| format!("{v:.3}"))
+            .label_style(("sans-serif", 11))
+            .axis_desc_style(("sans-serif", 12))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, &w) in ws.iter().enumerate() {
+            let c = COLOURS[i];
+            chart
+                .draw_series(LineSeries::new(
+                    self.rule(w, rewarded, false),
+                    c.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(format!("fitted, w_stim = {w}"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            if self.truth.is_some() {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        self.rule(w, rewarded, true),
+                        5,
+                        4,
+                        c.stroke_width(1),
+                    ))
+                    .map_err(plot_err)?
+                    .label(format!("true, w_stim = {w}"))
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(1))
+                    });
+            }
+        }
+        if rewarded {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font(("sans-serif", 10))
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(160, 160, 160))
+                .draw()
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    }
+
+    fn draw_epochs<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (y0, y1) = range(self.epochs.iter().map(|e| e.1).chain(self.truth_ll));
+        let x1 = self.epochs.len().max(2) as f64;
+        let mut chart = ChartBuilder::on(area)
+            .caption("log-likelihood per trial over epochs", ("sans-serif", 14))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(1f64..x1, y0..y1)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("train LL (nats)")
+            .y_label_formatter(&|v| format!("{v:.4}"))
+            .label_style(("sans-serif", 11))
+            .axis_desc_style(("sans-serif", 12))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_err)?;
+        let blue = COLOURS[0];
+        chart
+            .draw_series(LineSeries::new(
+                self.epochs.iter().copied(),
+                blue.stroke_width(2),
+            ))
+            .map_err(plot_err)?
+            .label("fit")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
+            });
+        if let Some(t) = self.truth_ll {
+            let grey = RGBColor(90, 90, 90);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(1.0, t), (x1, t)],
+                    6,
+                    4,
+                    grey.stroke_width(1),
+                ))
+                .map_err(plot_err)?
+                .label("the true probabilities")
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 10))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(160, 160, 160))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    }
+
+    fn draw_weights<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let values = self.animals.iter().flat_map(|a| {
+            a.inferred
+                .iter()
+                .map(|w| w[0])
+                .chain(a.truth.iter().flatten().map(|w| w[0]))
+        });
+        let (y0, y1) = range(values);
+        let x1 = self
+            .animals
+            .iter()
+            .map(|a| a.inferred.len())
+            .max()
+            .unwrap_or(2)
+            .max(2) as f64;
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                "stimulus weight: inferred (solid), true (dashed)",
+                ("sans-serif", 14),
+            )
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..x1, y0..y1)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("trial")
+            .y_desc("w_stim")
+            .label_style(("sans-serif", 11))
+            .axis_desc_style(("sans-serif", 12))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, a) in self.animals.iter().enumerate() {
+            let c = COLOURS[i % COLOURS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    a.inferred.iter().enumerate().map(|(t, w)| (t as f64, w[0])),
+                    c.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(a.animal.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            if let Some(truth) = &a.truth {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        truth.iter().enumerate().map(|(t, w)| (t as f64, w[0])),
+                        5,
+                        4,
+                        c.stroke_width(1),
+                    ))
+                    .map_err(plot_err)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 10))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(160, 160, 160))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    }
+}
+
+impl Picture for FitPicture<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1100, 820)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(plot_err)?;
+        let panels = root.split_evenly((2, 2));
+        self.draw_rule(&panels[0], true)?;
+        self.draw_rule(&panels[1], false)?;
+        self.draw_epochs(&panels[2])?;
+        self.draw_weights(&panels[3])?;
+        Ok(())
+    }
+}
+
+/// Draws DIR/fit.svg and .png.
+pub fn write(dir: &Path, pic: &FitPicture) -> Result<()> {
+    write_picture(dir, "fit", pic)
+}
