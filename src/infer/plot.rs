@@ -42,7 +42,7 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
-    if !(lo < hi) {
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         let c = if lo.is_finite() { lo } else { 0.0 };
         return (c - 1e-3, c + 1e-3);
     }
