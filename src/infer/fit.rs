@@ -157,14 +157,14 @@ fn initial_w0(init: Init, a: &Animal) -> [f64; K] {
 }
 
 /// Adam on a flat vector with its own step count (the optimiser family's update).
-struct Adam<F> {
+pub(crate) struct Adam<F> {
     m: Vec<F>,
     v: Vec<F>,
     t: u64,
 }
 
 impl<F: Real> Adam<F> {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Adam {
             m: vec![F::zero(); n],
             v: vec![F::zero(); n],
@@ -172,7 +172,7 @@ impl<F: Real> Adam<F> {
         }
     }
 
-    fn step(&mut self, lr: f64, theta: &mut [F], g: &[F]) {
+    pub(crate) fn step(&mut self, lr: f64, theta: &mut [F], g: &[F]) {
         self.t += 1;
         let h = Hyper {
             lr,

@@ -2,6 +2,7 @@
 //! animals' choices, ground-truth learners to validate on, and (to come) the GLM policy
 //! with a neural-network rule fitted by truncated backpropagation through time.
 
+pub mod baseline;
 pub mod cases;
 pub mod data;
 pub mod fit;

@@ -21,6 +21,11 @@ pub struct Metrics {
     /// RMSE of fitted against true Δw_stim on the spec's grid, and the truth's RMS.
     pub dw_rmse: Option<f64>,
     pub dw_true_rms: Option<f64>,
+    /// The reinforce_base rule fitted by maximum likelihood (w_0: each animal's
+    /// logistic fit): its α, β and log-likelihoods.
+    pub baseline: super::baseline::Baseline,
+    pub baseline_train_ll: f64,
+    pub baseline_test_ll: Option<f64>,
     pub epochs: usize,
     pub seconds: f64,
     pub trials_per_second: f64,
@@ -185,6 +190,13 @@ pub fn fit_and_report(
         epochs += &format!("{},{},{},{}\n", e.epoch, e.train_ll, e.lr, e.seconds);
     }
     crate::files::write_atomic(&out.join("epochs.csv"), epochs.as_bytes())?;
+    let base_w0 = fit::heldout_w0(fit::Init::PerAnimal, &train.data);
+    let baseline = super::baseline::fit(&train.data.animals, &base_w0, 200)?;
+    let baseline_train_ll = -baseline.objective(&train.data.animals, &base_w0).0;
+    let baseline_test_ll = test.map(|t| {
+        let w0 = fit::heldout_w0(fit::Init::PerAnimal, &t.data);
+        -baseline.objective(&t.data.animals, &w0).0
+    });
     let trials = train.data.trials();
     let metrics = Metrics {
         train_ll,
@@ -193,6 +205,9 @@ pub fn fit_and_report(
         truth_test_ll: truth_test,
         dw_rmse: rec.map(|r| r.0),
         dw_true_rms: rec.map(|r| r.1),
+        baseline,
+        baseline_train_ll,
+        baseline_test_ll,
         epochs: cfg.epochs,
         seconds,
         trials_per_second: (trials * cfg.epochs) as f64 / seconds,

@@ -1,0 +1,130 @@
+//! The parametric baseline (spec §4): the reinforce_base rule
+//!
+//!     Δw = α ⊙ (r − β) (y − p) x,   α, β ∈ R² (stimulus, bias),
+//!
+//! fitted by maximum likelihood on the same data (full BPTT in f64, Adam on the four
+//! numbers, each animal's w_0 fixed at its logistic fit), so users see how much the
+//! network rule gains over a textbook one.
+
+use super::data::{Animal, Trial};
+use super::model::K;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Baseline {
+    pub alpha: [f64; K],
+    pub beta: [f64; K],
+}
+
+fn sigmoid(a: f64) -> f64 {
+    1.0 / (1.0 + (-a).exp())
+}
+
+impl Baseline {
+    /// The rule's Δw after a trial.
+    pub fn delta(&self, w: [f64; K], t: &Trial) -> [f64; K] {
+        let x = [t.stimulus, 1.0];
+        let p = sigmoid(w[0] * x[0] + w[1]);
+        let (y, r) = (t.choice as f64, t.reward as f64);
+        std::array::from_fn(|k| self.alpha[k] * (r - self.beta[k]) * (y - p) * x[k])
+    }
+
+    /// Summed NLL of one animal from w0, and its gradient with respect to (α, β).
+    pub fn animal(&self, trials: &[Trial], w0: [f64; K]) -> (f64, [f64; 2 * K]) {
+        let mut ws = Vec::with_capacity(trials.len());
+        let mut w = w0;
+        let mut loss = 0.0;
+        for t in trials {
+            ws.push(w);
+            let a = w[0] * t.stimulus + w[1];
+            loss += a.max(0.0) + (-a.abs()).exp().ln_1p() - t.choice as f64 * a;
+            let d = self.delta(w, t);
+            w = [w[0] + d[0], w[1] + d[1]];
+        }
+        // Backward: g = ∂L/∂w_t, from ∂L/∂w_T = 0.
+        let mut g = [0.0; K];
+        let mut grad = [0.0; 2 * K];
+        for (i, t) in trials.iter().enumerate().rev() {
+            let w = ws[i];
+            let x = [t.stimulus, 1.0];
+            let p = sigmoid(w[0] * x[0] + w[1]);
+            let (y, r) = (t.choice as f64, t.reward as f64);
+            if i + 1 < trials.len() {
+                // u_k = α_k (r − β_k)(y − p) x_k: ∂u_k/∂w_j = −α_k (r − β_k) p (1 − p) x_k x_j.
+                let mut through = [0.0; K];
+                for k in 0..K {
+                    grad[k] += g[k] * (r - self.beta[k]) * (y - p) * x[k];
+                    grad[K + k] += g[k] * -self.alpha[k] * (y - p) * x[k];
+                    let c = g[k] * -self.alpha[k] * (r - self.beta[k]) * p * (1.0 - p) * x[k];
+                    for j in 0..K {
+                        through[j] += c * x[j];
+                    }
+                }
+                g = [g[0] + through[0], g[1] + through[1]];
+            }
+            let e = p - y;
+            g = [g[0] + e * x[0], g[1] + e];
+        }
+        (loss, grad)
+    }
+
+    /// Mean NLL per trial over animals and its gradient (animals in parallel).
+    pub fn objective(&self, animals: &[Animal], w0: &[[f64; K]]) -> (f64, [f64; 2 * K]) {
+        use rayon::prelude::*;
+        let n: usize = animals.iter().map(|a| a.trials.len()).sum();
+        let (loss, grad) = animals
+            .par_iter()
+            .zip(w0)
+            .map(|(a, &w)| self.animal(&a.trials, w))
+            .reduce(
+                || (0.0, [0.0; 2 * K]),
+                |(la, ga), (lb, gb)| (la + lb, std::array::from_fn(|i| ga[i] + gb[i])),
+            );
+        let inv = 1.0 / n as f64;
+        (loss * inv, grad.map(|v| v * inv))
+    }
+}
+
+/// The objective as the path optimiser's evaluator: one "path" of four numbers.
+struct Objective<'a> {
+    animals: &'a [Animal],
+    w0: &'a [[f64; K]],
+}
+
+impl crate::control::lbfgs::Evaluate for Objective<'_> {
+    fn eval(
+        &mut self,
+        theta: &[f64],
+        _active: &[bool],
+        s: &mut [f64],
+        grad: &mut [f64],
+    ) -> crate::error::Result<()> {
+        let b = Baseline {
+            alpha: [theta[0], theta[1]],
+            beta: [theta[2], theta[3]],
+        };
+        let (f, g) = b.objective(self.animals, self.w0);
+        s[0] = f;
+        grad.copy_from_slice(&g);
+        Ok(())
+    }
+}
+
+/// Fits α and β by L-BFGS (the path optimiser's, with its line search) on the full
+/// data from α = 0.01, β = 0, at most `max_iter` iterations. β is weakly identified
+/// (the likelihood is flat along it where α is small); the fit is judged by its
+/// likelihood.
+pub fn fit(animals: &[Animal], w0: &[[f64; K]], max_iter: usize) -> crate::error::Result<Baseline> {
+    let mut theta = [0.01, 0.01, 0.0, 0.0];
+    let stop = crate::control::lbfgs::Stop {
+        gtol: 1e-9,
+        ftol: 1e-12,
+        max_iter,
+        memory: 10,
+    };
+    crate::control::lbfgs::minimise(&mut Objective { animals, w0 }, &mut theta, 4, &stop)?;
+    Ok(Baseline {
+        alpha: [theta[0], theta[1]],
+        beta: [theta[2], theta[3]],
+    })
+}
