@@ -9,7 +9,7 @@
 use super::closed::Control;
 use crate::error::{Error, Result};
 use crate::landscape::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
-use crate::sweep::plot::{plot_err, write_picture, Picture};
+use crate::sweep::plot::{draw_legend, plot_err, write_picture, Picture};
 use crate::sweep::store;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -247,14 +247,7 @@ impl Picture for HorizonPicture<'_> {
             .map_err(plot_err)?
             .label("measured from the sweep's trajectories")
             .legend(move |(x, y)| Circle::new((x + 9, y), 4, red.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 12)?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use super::study::{PathConfig, PathStudy};
 use crate::error::{Error, Result};
 use crate::landscape::cpu::{curvature, loss_grad};
 use crate::landscape::data;
-use crate::sweep::plot::{plot_err, ramp, read_results, write_picture, Picture};
+use crate::sweep::plot::{draw_legend, plot_err, ramp, read_results, write_picture, Picture};
 use crate::sweep::Study;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -366,14 +366,7 @@ impl PathsPicture<'_> {
             }
         }
         if self.paths.len() <= 6 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(160, 160, 160))
-                .draw()
-                .map_err(plot_err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use super::fit::fitted_delta;
 use super::model::{Net, K};
 use super::simulate::{stimuli, Simulation};
 use crate::error::Result;
-use crate::sweep::plot::{plot_err, write_picture, Picture};
+use crate::sweep::plot::{draw_legend, plot_err, write_picture, Picture};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -131,14 +131,7 @@ impl FitPicture<'_> {
             }
         }
         if rewarded {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(("sans-serif", 10))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(160, 160, 160))
-                .draw()
-                .map_err(plot_err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 10)?;
         }
         Ok(())
     }
@@ -189,14 +182,7 @@ impl FitPicture<'_> {
                     PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(("sans-serif", 10))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 10)?;
         Ok(())
     }
 
@@ -257,14 +243,7 @@ impl FitPicture<'_> {
                     .map_err(plot_err)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(("sans-serif", 10))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 10)?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 use super::study::SweepConfig;
 use super::Switching;
 use crate::error::{Error, Result};
-use crate::sweep::plot::{plot_err, write_picture, Picture};
+use crate::sweep::plot::{draw_legend, plot_err, write_picture, Picture};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -250,14 +250,7 @@ impl Picture for RegretPicture {
                 }
             }
             if k == 0 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .label_font(("sans-serif", 11))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(160, 160, 160))
-                    .draw()
-                    .map_err(plot_err)?;
+                draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 11)?;
             }
         }
         Ok(())

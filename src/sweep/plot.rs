@@ -342,6 +342,27 @@ struct Summary<'a, S: Study> {
     hi: f64,
 }
 
+/// The legend every picture draws: a framed, mostly opaque box at `position` with
+/// labels of `size` points.
+pub(crate) fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(160, 160, 160))
+        .draw()
+        .map_err(plot_err)
+}
+
 pub(crate) fn plot_err<E: std::error::Error>(e: E) -> Error {
     Error::Plot(e.to_string())
 }
@@ -752,14 +773,7 @@ impl<S: Study> Summary<'_, S> {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
         Ok(())
     }
 }
