@@ -136,15 +136,38 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             cfg.validate()?;
             let train = report::read(&train, ibl, 2)?;
             let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
-            let total = epochs;
             let backend = rulelab::gpu::Backend::open(device)?;
             eprintln!("fitting on {} — {}", backend.kind(), backend.describe());
-            let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, &backend, |e| {
-                eprintln!(
-                    "epoch {}/{total}: train LL {:.5} nats/trial, lr {:.2e}, {:.1} s",
-                    e.epoch, e.train_ll, e.lr, e.seconds
+            // A bar on a terminal (epoch, LL, trials/s); a line per epoch elsewhere.
+            use std::io::IsTerminal;
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(epochs as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} epoch {pos}/{len}  {msg}  eta {eta}")
+                        .expect("template")
+                        .progress_chars("=> "),
                 );
+                bar
+            });
+            let trials = train.data.trials() as f64;
+            let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, &backend, |e| {
+                let line = format!(
+                    "train LL {:.5} nats/trial, lr {:.2e}, {:.0} trials/s",
+                    e.train_ll,
+                    e.lr,
+                    trials * e.epoch as f64 / e.seconds
+                );
+                match &bar {
+                    Some(b) => {
+                        b.set_position(e.epoch as u64);
+                        b.set_message(line);
+                    }
+                    None => eprintln!("epoch {}/{epochs}: {line}", e.epoch),
+                }
             })?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
             println!("{}", serde_json::to_string_pretty(&m).expect("serialises"));
             Ok(ExitCode::SUCCESS)
         }
