@@ -1,5 +1,5 @@
 // The dnn model's truncated BPTT on the GPU (Rust twin: infer::model). One workgroup
-// per animal; its threads share each trial's matrix-vector products (output j on
+// per animal (and restart: restarts run side by side, each slot reading its own φ); its threads share each trial's matrix-vector products (output j on
 // thread j, strided). A window of trials [t0, t1) runs as forward dispatches over
 // [begin, end) in order, keeping every trial's inputs, activations and outputs in
 // `tape`, then backward dispatches over the same ranges in reverse, carrying ∂/∂w in
@@ -44,7 +44,8 @@ struct TrialRow {
 struct AnimalState {
     first: u32,
     n_trials: u32,
-    _pad0: u32,
+    // Which restart's φ this slot runs (φ holds n_phi floats per restart).
+    restart: u32,
     _pad1: u32,
     w0: f32,
     w1: f32,
@@ -111,6 +112,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
         return;
     }
     let st = state[a];
+    let pb = st.restart * shape.n_phi;
     let h = shape.hidden;
     if (lid == 0u) {
         sh_w[0] = st.w0;
@@ -154,9 +156,9 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
                 let no = n_out(l);
                 let o = offset(l);
                 for (var j = lid; j < no; j += WG) {
-                    var z = phi[o + ni * no + j];
+                    var z = phi[pb + o + ni * no + j];
                     for (var i = 0u; i < ni; i++) {
-                        z = z + phi[o + j * ni + i] * sh_a[i];
+                        z = z + phi[pb + o + j * ni + i] * sh_a[i];
                     }
                     if (l < shape.layers) {
                         z = max(z, 0.0);
@@ -174,8 +176,8 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             }
             if (lid == 0u) {
                 let c = c_offset();
-                sh_w[0] = w.x + phi[c] * sh_a[0];
-                sh_w[1] = w.y + phi[c + 1u] * sh_a[1];
+                sh_w[0] = w.x + phi[pb + c] * sh_a[0];
+                sh_w[1] = w.y + phi[pb + c + 1u] * sh_a[1];
             }
             workgroupBarrier();
         }
@@ -194,6 +196,7 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         return;
     }
     let st = state[a];
+    let pb = st.restart * shape.n_phi;
     let h = shape.hidden;
     let row = a * (shape.n_phi + 2u);
     let c = c_offset();
@@ -217,7 +220,7 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             let out_at = at + INPUTS + shape.layers * h;
             if (lid < 2u) {
                 grads[row + c + lid] = grads[row + c + lid] + g[lid] * tape[out_at + lid];
-                sh_a[lid] = g[lid] * phi[c + lid];
+                sh_a[lid] = g[lid] * phi[pb + c + lid];
             }
             workgroupBarrier();
             for (var l = shape.layers + 1u; l > 0u; l--) {
@@ -245,7 +248,7 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
                 for (var i = lid; i < ni; i += WG) {
                     var s = 0.0;
                     for (var j = 0u; j < no; j++) {
-                        s = s + phi[o + j * ni + i] * sh_b[j];
+                        s = s + phi[pb + o + j * ni + i] * sh_b[j];
                     }
                     sh_a[i] = s;
                 }

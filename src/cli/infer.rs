@@ -68,6 +68,10 @@ pub enum InferWhat {
         init: String,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Fit from this many initialisations side by side; report the best (by
+        /// training likelihood) and all of them in restarts.csv.
+        #[arg(long, default_value_t = 1)]
+        restarts: usize,
         #[arg(long)]
         out: PathBuf,
     },
@@ -101,6 +105,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             decay,
             init,
             seed,
+            restarts,
             out,
         } => {
             use rulelab::infer::fit::{FitConfig, Init};
@@ -132,6 +137,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 decay_every: 5,
                 seed,
                 init,
+                restarts,
             };
             cfg.validate()?;
             let train = report::read(&train, ibl, 2)?;
@@ -143,9 +149,11 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             let bar = std::io::stderr().is_terminal().then(|| {
                 let bar = indicatif::ProgressBar::new(epochs as u64);
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:40} epoch {pos}/{len}  {msg}  eta {eta}")
-                        .expect("template")
-                        .progress_chars("=> "),
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} epoch {pos}/{len}  {msg}  eta {eta}",
+                    )
+                    .expect("template")
+                    .progress_chars("=> "),
                 );
                 bar
             });

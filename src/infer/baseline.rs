@@ -1,8 +1,10 @@
 //! The parametric baseline (spec §4): the reinforce_base rule
 //!
-//!     Δw = α ⊙ (r − β) (y − p) x,   α, β ∈ R² (stimulus, bias),
+//! ```text
+//! Δw = α ⊙ (r − β) (y − p) x,   α, β ∈ R² (stimulus, bias),
+//! ```
 //!
-//! fitted by maximum likelihood on the same data (full BPTT in f64, Adam on the four
+//! fitted by maximum likelihood on the same data (full BPTT in f64, L-BFGS on the four
 //! numbers, each animal's w_0 fixed at its logistic fit), so users see how much the
 //! network rule gains over a textbook one.
 

@@ -35,6 +35,9 @@ pub struct FitConfig {
     pub decay_every: usize,
     pub seed: u64,
     pub init: Init,
+    /// Fits from this many initialisations of φ, side by side; the best by training
+    /// likelihood is reported.
+    pub restarts: usize,
 }
 
 impl FitConfig {
@@ -65,6 +68,11 @@ impl FitConfig {
         )?;
         check(self.epochs >= 1, "--epochs", "must be at least 1".into())?;
         check(self.batch >= 1, "--batch", "must be at least 1".into())?;
+        check(
+            (1..=1024).contains(&self.restarts),
+            "--restarts",
+            format!("{} must be in 1..=1024", self.restarts),
+        )?;
         check(self.trunc >= 1, "--trunc", "must be at least 1".into())?;
         check(
             self.lr > 0.0 && self.lr.is_finite(),
@@ -216,22 +224,26 @@ pub fn log_likelihood<F: Real>(
     -total / trials as f64
 }
 
-/// Fits φ and the training animals' w_0 on the backend: the CPU device (f32, animals in
-/// parallel) or the GPU kernels (a batch's animals side by side), calling `progress`
-/// after each epoch.
+/// Fits φ and the training animals' w_0 on the backend — the CPU device (f32, animals
+/// and restarts in parallel) or the GPU kernels (a batch's animals of every restart side
+/// by side in the same dispatches) — `cfg.restarts` times from different φ, calling
+/// `progress` after each epoch with the best restart's figures. Returns every restart.
 pub fn fit(
     cfg: &FitConfig,
     train: &Dataset,
     backend: &crate::gpu::Backend,
     mut progress: impl FnMut(&Epoch),
-) -> Result<Fitted> {
+) -> Result<Vec<Fitted>> {
     cfg.validate()?;
     let net = cfg.net();
-    let mut phi: Vec<f32> = initial_phi(&net, cfg.seed)
-        .iter()
-        .map(|&x| x as f32)
+    let np = net.len();
+    let r_n = cfg.restarts;
+    // Restart r starts from φ drawn with seed + r; every restart from the same w_0.
+    let mut phi: Vec<f32> = (0..r_n)
+        .flat_map(|r| initial_phi(&net, cfg.seed.wrapping_add(r as u64)))
+        .map(|x| x as f32)
         .collect();
-    let mut w0: Vec<[f32; K]> = train
+    let start_w0: Vec<[f32; K]> = train
         .animals
         .iter()
         .map(|a| {
@@ -239,34 +251,39 @@ pub fn fit(
             [w[0] as f32, w[1] as f32]
         })
         .collect();
-    let mut adam = Adam::<f32>::new(phi.len());
-    let mut adam_w0: Vec<Adam<f32>> = (0..w0.len()).map(|_| Adam::new(K)).collect();
-    let key = key_from_seed(cfg.seed ^ 0x5eed);
     let n = train.animals.len();
-    let mut epochs = Vec::with_capacity(cfg.epochs);
+    let mut w0: Vec<[f32; K]> = (0..r_n).flat_map(|_| start_w0.iter().copied()).collect();
+    let mut adam: Vec<Adam<f32>> = (0..r_n).map(|_| Adam::new(np)).collect();
+    let mut adam_w0: Vec<Adam<f32>> = (0..r_n * n).map(|_| Adam::new(K)).collect();
+    let key = key_from_seed(cfg.seed ^ 0x5eed);
+    let mut epochs: Vec<Vec<Epoch>> = vec![Vec::with_capacity(cfg.epochs); r_n];
     let start = std::time::Instant::now();
     for epoch in 0..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
         // A seeded shuffle of the animals (sort by a Philox key per epoch and animal).
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&i| philox4x32_10([i as u32, epoch as u32, 0, 22], key)[0]);
-        let mut total = 0.0;
+        let mut total = vec![0.0; r_n];
         let mut trials = 0usize;
         for batch in order.chunks(cfg.batch) {
             let count: usize = batch.iter().map(|&i| train.animals[i].trials.len()).sum();
             let weight = 1.0 / count as f32;
-            let (grad, loss, grad_w0) = match backend {
+            // Per restart: the summed gradient, the weighted loss, ∂/∂w_0 per animal.
+            let results: Vec<(Vec<f32>, f64, Vec<[f32; K]>)> = match backend {
                 crate::gpu::Backend::Cpu => {
-                    let parts: Vec<(Vec<f32>, f32, [f32; K])> = batch
+                    let slots: Vec<(usize, usize)> = (0..r_n)
+                        .flat_map(|r| batch.iter().map(move |&i| (r, i)))
+                        .collect();
+                    let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
                         .par_iter()
-                        .map(|&i| {
-                            let mut grad = vec![0.0f32; phi.len()];
+                        .map(|&(r, i)| {
+                            let mut grad = vec![0.0f32; np];
                             let mut win = Window::new(&net, cfg.trunc);
                             let (loss, g) = model::animal(
                                 &net,
-                                &phi,
+                                &phi[r * np..(r + 1) * np],
                                 &train.animals[i].trials,
-                                w0[i],
+                                w0[r * n + i],
                                 cfg.trunc,
                                 weight,
                                 Some(&mut grad),
@@ -275,57 +292,81 @@ pub fn fit(
                             (grad, loss, g)
                         })
                         .collect();
-                    let mut grad = vec![0.0f32; phi.len()];
-                    let mut loss = 0.0;
-                    for (g, l, _) in &parts {
-                        for (a, b) in grad.iter_mut().zip(g) {
-                            *a += b;
-                        }
-                        loss += *l as f64;
-                    }
-                    (grad, loss, parts.iter().map(|p| p.2).collect::<Vec<_>>())
+                    parts
+                        .chunks(batch.len())
+                        .map(|rp| {
+                            let mut grad = vec![0.0f32; np];
+                            let mut loss = 0.0;
+                            for (g, l, _) in rp {
+                                for (a, b) in grad.iter_mut().zip(g) {
+                                    *a += b;
+                                }
+                                loss += *l as f64;
+                            }
+                            (grad, loss, rp.iter().map(|p| p.2).collect())
+                        })
+                        .collect()
                 }
                 crate::gpu::Backend::Gpu(gpu) => {
                     let animals: Vec<&Animal> = batch.iter().map(|&i| &train.animals[i]).collect();
-                    let w: Vec<[f32; K]> = batch.iter().map(|&i| w0[i]).collect();
-                    let b =
-                        super::gpu::batch_grad(gpu, &net, &phi, &animals, &w, cfg.trunc, weight)?;
-                    (b.grad, b.loss, b.grad_w0)
+                    let w: Vec<[f32; K]> = (0..r_n)
+                        .flat_map(|r| batch.iter().map(move |&i| (r, i)))
+                        .map(|(r, i)| w0[r * n + i])
+                        .collect();
+                    super::gpu::batch_grads(gpu, &net, &phi, &animals, &w, cfg.trunc, weight)?
+                        .into_iter()
+                        .map(|b| (b.grad, b.loss, b.grad_w0))
+                        .collect()
                 }
             };
-            total += loss * count as f64;
             trials += count;
-            if grad.iter().any(|g| !g.is_finite()) {
-                return Err(Error::invalid(
-                    "fit",
-                    format!(
-                        "the gradient became non-finite in epoch {}: lower --lr",
-                        epoch + 1
-                    ),
-                ));
-            }
-            adam.step(lr, &mut phi, &grad);
-            if cfg.init == Init::PerAnimal {
-                for (&i, g) in batch.iter().zip(&grad_w0) {
-                    adam_w0[i].step(lr, &mut w0[i], g);
+            for (r, (grad, loss, grad_w0)) in results.into_iter().enumerate() {
+                total[r] += loss * count as f64;
+                if grad.iter().any(|g| !g.is_finite()) {
+                    return Err(Error::invalid(
+                        "fit",
+                        format!(
+                            "the gradient became non-finite in epoch {} (restart {r}): lower --lr",
+                            epoch + 1
+                        ),
+                    ));
+                }
+                adam[r].step(lr, &mut phi[r * np..(r + 1) * np], &grad);
+                if cfg.init == Init::PerAnimal {
+                    for (&i, g) in batch.iter().zip(&grad_w0) {
+                        adam_w0[r * n + i].step(lr, &mut w0[r * n + i], g);
+                    }
                 }
             }
         }
-        let e = Epoch {
-            epoch: epoch + 1,
-            train_ll: -total / trials as f64,
-            lr,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        progress(&e);
-        epochs.push(e);
+        let seconds = start.elapsed().as_secs_f64();
+        for (r, e) in epochs.iter_mut().enumerate() {
+            e.push(Epoch {
+                epoch: epoch + 1,
+                train_ll: -total[r] / trials as f64,
+                lr,
+                seconds,
+            });
+        }
+        let best = (0..r_n)
+            .max_by(|&a, &b| total[b].total_cmp(&total[a]))
+            .expect("a restart");
+        progress(&epochs[best][epoch]);
     }
-    Ok(Fitted {
-        net,
-        phi: phi.iter().map(|&x| x as f64).collect(),
-        w0: w0.iter().map(|w| [w[0] as f64, w[1] as f64]).collect(),
-        epochs,
-    })
+    Ok((0..r_n)
+        .map(|r| Fitted {
+            net,
+            phi: phi[r * np..(r + 1) * np]
+                .iter()
+                .map(|&x| x as f64)
+                .collect(),
+            w0: w0[r * n..(r + 1) * n]
+                .iter()
+                .map(|w| [w[0] as f64, w[1] as f64])
+                .collect(),
+            epochs: std::mem::take(&mut epochs[r]),
+        })
+        .collect())
 }
 
 /// w_0 for held-out animals: the logistic fit (or zeros), never trained on them.
@@ -345,7 +386,7 @@ pub struct GridPoint {
 }
 
 /// The fitted rule's Δw_stim (c ⊙ f_φ) after a trial with stimulus s and choice y from
-/// weights (w_stim, b); z = 1[s > 0], r = 1[y = z], not a session start.
+/// weights (w_stim, b); `z = 1[s > 0]`, `r = 1[y = z]`, not a session start.
 pub fn fitted_delta(net: &Net, phi: &[f64], w: [f64; K], s: f64, y: u8) -> [f64; K] {
     let z = u8::from(s > 0.0);
     let t = Trial {

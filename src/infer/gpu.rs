@@ -44,7 +44,7 @@ crate::gpu_struct! {
     pub struct AnimalState {
         pub first: u32,
         pub n_trials: u32,
-        pub _pad0: u32,
+        pub restart: u32,
         pub _pad1: u32,
         pub w0: f32,
         pub w1: f32,
@@ -87,14 +87,59 @@ fn loops_per_trial(net: &Net) -> u64 {
 }
 
 /// A batch's loss and gradient: Σ weight · NLL over the animals' trials, Σ over animals
-/// of weight · ∂NLL/∂φ, and per animal weight · ∂NLL/∂w_0.
+/// of weight · ∂NLL/∂φ, and per animal weight · ∂NLL/∂w_0 (per restart).
 pub struct BatchGrad {
     pub loss: f64,
     pub grad: Vec<f32>,
     pub grad_w0: Vec<[f32; K]>,
 }
 
-/// Runs a batch of animals through every window of `trunc` trials on the device.
+/// Runs a batch of animals through every window of `trunc` trials on the device, for
+/// every restart at once: `phi` holds each restart's φ in turn, `w0` each restart's
+/// w_0 of each animal (restart-major). Returns one result per restart.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_grads(
+    gpu: &Gpu,
+    net: &Net,
+    phi: &[f32],
+    animals: &[&Animal],
+    w0: &[[f32; K]],
+    trunc: usize,
+    weight: f32,
+) -> Result<Vec<BatchGrad>> {
+    let restarts = phi.len() / net.len();
+    let slots: Vec<(usize, &Animal, [f32; K])> = (0..restarts)
+        .flat_map(|r| {
+            animals
+                .iter()
+                .enumerate()
+                .map(move |(i, a)| (r, *a, w0[r * animals.len() + i]))
+        })
+        .collect();
+    let all = batch_slots(gpu, net, phi, &slots, trunc, weight)?;
+    let n = animals.len();
+    Ok((0..restarts)
+        .map(|r| {
+            let mut grad = vec![0.0f32; net.len()];
+            let mut loss = 0.0;
+            let mut grad_w0 = Vec::with_capacity(n);
+            for (g, l, gw) in &all[r * n..(r + 1) * n] {
+                for (s, x) in grad.iter_mut().zip(g) {
+                    *s += x;
+                }
+                loss += l;
+                grad_w0.push(*gw);
+            }
+            BatchGrad {
+                loss,
+                grad,
+                grad_w0,
+            }
+        })
+        .collect())
+}
+
+/// Runs a batch for one φ (see [`batch_grads`]).
 pub fn batch_grad(
     gpu: &Gpu,
     net: &Net,
@@ -104,21 +149,35 @@ pub fn batch_grad(
     trunc: usize,
     weight: f32,
 ) -> Result<BatchGrad> {
+    Ok(batch_grads(gpu, net, phi, animals, w0, trunc, weight)?.remove(0))
+}
+
+/// Per slot (restart, animal, w_0): weight · its gradient row, loss and ∂/∂w_0.
+type SlotGrad = (Vec<f32>, f64, [f32; K]);
+
+fn batch_slots(
+    gpu: &Gpu,
+    net: &Net,
+    phi: &[f32],
+    slots: &[(usize, &Animal, [f32; K])],
+    trunc: usize,
+    weight: f32,
+) -> Result<Vec<SlotGrad>> {
     if net.hidden > 1024 {
         return Err(Error::invalid(
             "--hidden",
             "the GPU kernel holds at most 1024 units a layer",
         ));
     }
-    let n = animals.len();
+    let n = slots.len();
     let n_phi = net.len();
     let mut rows = Vec::new();
     let mut states = Vec::with_capacity(n);
-    for (a, w) in animals.iter().zip(w0) {
+    for &(r, a, w) in slots {
         states.push(AnimalState {
             first: rows.len() as u32,
             n_trials: a.trials.len() as u32,
-            _pad0: 0,
+            restart: r as u32,
             _pad1: 0,
             w0: w[0],
             w1: w[1],
@@ -140,7 +199,7 @@ pub fn batch_grad(
             _pad2: 0.0,
         }));
     }
-    let longest = animals.iter().map(|a| a.trials.len()).max().unwrap_or(0);
+    let longest = slots.iter().map(|s| s.1.trials.len()).max().unwrap_or(0);
     // Windows longer than the longest animal are the same as one of its length.
     let trunc = trunc.min(longest).max(1);
     let tape_stride = INPUTS + net.acts() + 2 * K;
@@ -218,19 +277,14 @@ pub fn batch_grad(
     }
     let states = gpu.download(&state_buf)?;
     let g = gpu.download(&grads)?;
-    let mut grad = vec![0.0f32; n_phi];
-    let mut grad_w0 = Vec::with_capacity(n);
-    for a in 0..n {
-        let row = &g[a * (n_phi + K)..(a + 1) * (n_phi + K)];
-        for (s, &x) in grad.iter_mut().zip(&row[..n_phi]) {
-            *s += x;
-        }
-        grad_w0.push([row[n_phi], row[n_phi + 1]]);
-    }
-    let loss = states.iter().map(|s| s.loss as f64).sum::<f64>() * weight as f64;
-    Ok(BatchGrad {
-        loss,
-        grad,
-        grad_w0,
-    })
+    Ok((0..n)
+        .map(|a| {
+            let row = &g[a * (n_phi + K)..(a + 1) * (n_phi + K)];
+            (
+                row[..n_phi].to_vec(),
+                states[a].loss as f64 * weight as f64,
+                [row[n_phi], row[n_phi + 1]],
+            )
+        })
+        .collect())
 }

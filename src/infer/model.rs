@@ -1,7 +1,9 @@
 //! The dnn model (spec §2): a Bernoulli GLM policy p(y_t = 1) = σ(w_t · x_t), x_t =
 //! (s_t, 1), whose weights move by a learned rule
 //!
-//!     w_{t+1} = w_t + c ⊙ f_φ(w_t, s_t, 1, d_t, y_t, r_t, z_t),
+//! ```text
+//! w_{t+1} = w_t + c ⊙ f_φ(w_t, s_t, 1, d_t, y_t, r_t, z_t),
+//! ```
 //!
 //! f_φ an MLP (L hidden layers of H ReLU units, a linear output of K = 2), c a learned
 //! per-weight scale. The loss is the mean negative log-likelihood of the choices;

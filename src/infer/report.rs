@@ -27,6 +27,9 @@ pub struct Metrics {
     pub baseline_train_ll: f64,
     pub baseline_test_ll: Option<f64>,
     pub epochs: usize,
+    /// Initialisations fitted side by side, and the one reported (restarts.csv has all).
+    pub restarts: usize,
+    pub best_restart: usize,
     pub seconds: f64,
     pub trials_per_second: f64,
     pub device: String,
@@ -164,27 +167,44 @@ pub fn fit_and_report(
     let truth_test = test.map(truth_ll).transpose()?.flatten();
     std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
     let start = std::time::Instant::now();
-    let fitted: Fitted = fit::fit(cfg, &train.data, backend, progress)?;
+    let all: Vec<Fitted> = fit::fit(cfg, &train.data, backend, progress)?;
     let seconds = start.elapsed().as_secs_f64();
-    let net = fitted.net;
-    let train_ll = fit::log_likelihood(
-        &net,
-        &fitted.phi,
-        &train.data.animals,
-        &fitted.w0,
-        cfg.trunc,
-    );
     let test_w0 = test.map(|t| fit::heldout_w0(cfg.init, &t.data));
-    let test_ll = test
-        .zip(test_w0.as_ref())
-        .map(|(t, w0)| fit::log_likelihood(&net, &fitted.phi, &t.data.animals, w0, cfg.trunc));
+    // Every restart's likelihoods; the best by training likelihood is the fit.
+    let lls: Vec<(f64, Option<f64>)> = all
+        .iter()
+        .map(|f| {
+            let train_ll =
+                fit::log_likelihood(&f.net, &f.phi, &train.data.animals, &f.w0, cfg.trunc);
+            let test_ll = test
+                .zip(test_w0.as_ref())
+                .map(|(t, w0)| fit::log_likelihood(&f.net, &f.phi, &t.data.animals, w0, cfg.trunc));
+            (train_ll, test_ll)
+        })
+        .collect();
+    let best = (0..all.len())
+        .max_by(|&a, &b| lls[a].0.total_cmp(&lls[b].0))
+        .expect("a restart");
+    let mut restarts = String::from("restart,seed,train_ll,test_ll,best\n");
+    for (r, (tr, te)) in lls.iter().enumerate() {
+        restarts += &format!(
+            "{r},{},{tr},{},{}\n",
+            cfg.seed.wrapping_add(r as u64),
+            te.map(|v| v.to_string()).unwrap_or_default(),
+            r == best
+        );
+    }
+    crate::files::write_atomic(&out.join("restarts.csv"), restarts.as_bytes())?;
+    let fitted = &all[best];
+    let net = fitted.net;
+    let (train_ll, test_ll) = lls[best];
     // The rule on the spec's grid, beside the truth when it is known (and the same for
     // training and held-out data).
     let truth = train.sim.as_ref().map(|r| r.simulation.clone());
     let grid = fit::rule_grid(&net, &fitted.phi, truth.as_ref(), 1001);
     let rec = fit::recovery(&grid);
     write_grid(&out.join("rule_grid.csv"), &grid)?;
-    write_weights(&out.join("weights.csv"), &net, &fitted, &train.data)?;
+    write_weights(&out.join("weights.csv"), &net, fitted, &train.data)?;
     let mut epochs = String::from("epoch,train_ll,lr,seconds\n");
     for e in &fitted.epochs {
         epochs += &format!("{},{},{},{}\n", e.epoch, e.train_ll, e.lr, e.seconds);
@@ -209,8 +229,10 @@ pub fn fit_and_report(
         baseline_train_ll,
         baseline_test_ll,
         epochs: cfg.epochs,
+        restarts: cfg.restarts,
+        best_restart: best,
         seconds,
-        trials_per_second: (trials * cfg.epochs) as f64 / seconds,
+        trials_per_second: (trials * cfg.epochs * cfg.restarts) as f64 / seconds,
         device: backend.describe(),
         train_animals: train.data.animals.len(),
         train_trials: trials,
