@@ -44,18 +44,7 @@ fn sweep(name: &str, config: &str, args: &[&str]) -> Run {
         .output()
         .unwrap();
     let rows = std::fs::read_to_string(dir.join("results.csv"))
-        .map(|text| {
-            let mut lines = text.lines();
-            let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-            lines
-                .map(|l| {
-                    head.iter()
-                        .cloned()
-                        .zip(l.split(',').map(String::from))
-                        .collect()
-                })
-                .collect()
-        })
+        .map(|text| common::csv_rows(&text))
         .unwrap_or_default();
     Run { out, rows, dir }
 }

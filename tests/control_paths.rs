@@ -63,17 +63,7 @@ fn run(text: &str, dir: &Path, backend: &Backend) -> PathConfig {
 
 /// paths.csv as rows of named fields.
 fn rows(dir: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(dir.join(PathStudy::RESULTS)).unwrap();
-    let mut lines = text.lines();
-    let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            head.iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
+    common::csv_rows(&std::fs::read_to_string(dir.join(PathStudy::RESULTS)).unwrap())
 }
 
 fn num(r: &std::collections::HashMap<String, String>, k: &str) -> f64 {

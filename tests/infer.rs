@@ -64,6 +64,39 @@ fn read_truth(file: &Path) -> Vec<(String, usize, [f64; 2], f64)> {
         .collect()
 }
 
+/// Each step of the true weights minus the spec's Δw for that trial: (animal, trial,
+/// residual), for every trial but each animal's last.
+fn residuals(
+    sim: &Simulation,
+    data: &rulelab::infer::Dataset,
+    file: &Path,
+) -> Vec<(String, usize, [f64; 2])> {
+    let truth = read_truth(file);
+    let mut out = vec![];
+    let mut k = 0;
+    for a in &data.animals {
+        for (t, tr) in a.trials.iter().enumerate().take(a.trials.len() - 1) {
+            let (w, next) = (truth[k + t].2, truth[k + t + 1].2);
+            let want = spec_delta(
+                sim.rule,
+                sim.alpha,
+                sim.beta,
+                w,
+                tr.stimulus,
+                tr.choice as f64,
+                tr.correct as f64,
+            );
+            out.push((
+                a.id.clone(),
+                t,
+                [next[0] - w[0] - want[0], next[1] - w[1] - want[1]],
+            ));
+        }
+        k += a.trials.len();
+    }
+    out
+}
+
 /// Every rule: the truth file's weights step by the spec's Δw from the data's (s, y, z),
 /// p is σ(w·x), choices are drawn at p, and the data reads back as written.
 #[test]
@@ -101,28 +134,15 @@ fn simulated_learners_follow_their_rule() {
                 assert!(tr.stimulus.abs() <= 2.0 && (tr.stimulus * 4.0).fract() == 0.0);
                 ys += tr.choice as f64;
                 ps += p;
-                if t + 1 < a.trials.len() {
-                    let next = truth[k + t + 1].2;
-                    let want = spec_delta(
-                        rule,
-                        sim.alpha,
-                        sim.beta,
-                        w,
-                        tr.stimulus,
-                        tr.choice as f64,
-                        tr.correct as f64,
-                    );
-                    for i in 0..2 {
-                        assert!(
-                            (next[i] - w[i] - want[i]).abs() < 1e-12,
-                            "{}: animal {} trial {t}",
-                            rule.name(),
-                            a.id
-                        );
-                    }
-                }
             }
             k += a.trials.len();
+        }
+        for (id, t, r) in residuals(&sim, &data, &file) {
+            assert!(
+                r[0].abs() < 1e-12 && r[1].abs() < 1e-12,
+                "{}: animal {id} trial {t}",
+                rule.name()
+            );
         }
         // Choices are Bernoulli(p): the count of rightward choices within 5 sd.
         let n = data.trials() as f64;
@@ -176,31 +196,12 @@ fn simulation_is_reproducible_and_its_noise_has_the_stated_size() {
     run("noisy.csv", "5", &["--weight-noise", "0.05"]);
     let file = d.join("noisy.csv");
     let data = data::read_csv(&file).unwrap();
-    let truth = read_truth(&file);
     let sim = Simulation::new(TrueRule::Reinforce, 20, 400, 5);
-    let mut sq = [0.0; 2];
-    let mut n = 0.0;
-    let mut k = 0;
-    for a in &data.animals {
-        for (t, tr) in a.trials.iter().enumerate().take(a.trials.len() - 1) {
-            let w = truth[k + t].2;
-            let next = truth[k + t + 1].2;
-            let want = spec_delta(
-                TrueRule::Reinforce,
-                sim.alpha,
-                sim.beta,
-                w,
-                tr.stimulus,
-                tr.choice as f64,
-                tr.correct as f64,
-            );
-            for i in 0..2 {
-                sq[i] += (next[i] - w[i] - want[i]).powi(2);
-            }
-            n += 1.0;
-        }
-        k += a.trials.len();
-    }
+    let res = residuals(&sim, &data, &file);
+    let n = res.len() as f64;
+    let sq = res.iter().fold([0.0; 2], |s, (_, _, r)| {
+        [s[0] + r[0] * r[0], s[1] + r[1] * r[1]]
+    });
     for s in sq {
         let var = s / n;
         assert!((var / (sigma * sigma) - 1.0).abs() < 0.1, "variance {var}");

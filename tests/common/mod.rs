@@ -50,3 +50,22 @@ pub fn seed(test: &str) -> u64 {
     eprintln!("{test}: seed {s} (replay with RULELAB_SEED={s})");
     s
 }
+
+/// A CSV's rows as maps from its header's names to the fields.
+pub fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut lines = text.lines();
+    let head: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(String::from)
+        .collect();
+    lines
+        .map(|l| {
+            head.iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
