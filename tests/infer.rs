@@ -807,3 +807,48 @@ fn the_baseline_rule_is_fitted_by_maximum_likelihood() {
         );
     }
 }
+
+/// An IBL export fits end to end: no truth to compare with (those metrics are null, not
+/// invented), the baseline and every file of the report written.
+#[test]
+fn an_ibl_table_fits_end_to_end() {
+    let d = dir("iblfit");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/infer/ibl_example.csv");
+    let out = d.join("fit");
+    let o = rulelab(&[
+        "infer",
+        "fit",
+        "--ibl",
+        example.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--trunc",
+        "50",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    for key in ["truth_train_ll", "dw_rmse", "test_ll"] {
+        assert!(m[key].is_null(), "{key}: {m}");
+    }
+    assert!(m["train_ll"].as_f64().unwrap() < 0.0);
+    assert!(m["baseline_train_ll"].as_f64().unwrap() < 0.0);
+    assert_eq!(m["train_animals"].as_u64(), Some(3));
+    for file in [
+        "fit.png",
+        "fit.svg",
+        "weights.csv",
+        "rule_grid.csv",
+        "restarts.csv",
+    ] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+}

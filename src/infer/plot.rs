@@ -36,6 +36,12 @@ const COLOURS: [RGBColor; 3] = [
     RGBColor(44, 160, 44),
 ];
 
+/// A tick label with enough decimals that ticks `span` apart read differently.
+fn tick(v: f64, span: f64) -> String {
+    let decimals = (2.0 - span.abs().max(1e-12).log10().floor()).clamp(0.0, 12.0) as usize;
+    format!("{v:.decimals$}")
+}
+
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -97,7 +103,7 @@ impl FitPicture<'_> {
             .configure_mesh()
             .x_desc("stimulus s")
             .y_desc("Δw_stim")
-            .y_label_formatter(&|v| format!("{v:.3}"))
+            .y_label_formatter(&|v| tick(*v, y1 - y0))
             .label_style(("sans-serif", 11))
             .axis_desc_style(("sans-serif", 12))
             .light_line_style(RGBColor(235, 235, 235))
@@ -150,7 +156,7 @@ impl FitPicture<'_> {
             .configure_mesh()
             .x_desc("epoch")
             .y_desc("train LL (nats)")
-            .y_label_formatter(&|v| format!("{v:.4}"))
+            .y_label_formatter(&|v| tick(*v, y1 - y0))
             .label_style(("sans-serif", 11))
             .axis_desc_style(("sans-serif", 12))
             .light_line_style(RGBColor(235, 235, 235))
@@ -203,7 +209,11 @@ impl FitPicture<'_> {
             .max(2) as f64;
         let mut chart = ChartBuilder::on(area)
             .caption(
-                "stimulus weight: inferred (solid), true (dashed)",
+                if self.animals.iter().any(|a| a.truth.is_some()) {
+                    "stimulus weight: inferred (solid), true (dashed)"
+                } else {
+                    "stimulus weight, inferred"
+                },
                 ("sans-serif", 14),
             )
             .margin(10)
