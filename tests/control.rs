@@ -35,6 +35,16 @@ fn rng() -> rand::rngs::StdRng {
     rand::rngs::StdRng::seed_from_u64(seed)
 }
 
+/// A control problem with γ in [0, 3) and η, k in [0.2, 2).
+fn random_control(rng: &mut rand::rngs::StdRng) -> Control {
+    Control::new(
+        rng.random_range(0.0..3.0),
+        rng.random_range(0.2..2.0),
+        rng.random_range(0.2..2.0),
+    )
+    .unwrap()
+}
+
 #[test]
 fn the_worked_numbers() {
     for (gamma, r, j) in [
@@ -126,12 +136,7 @@ fn the_limits_are_gradient_descent_and_ballistic() {
 fn the_decay_drift() {
     let mut rng = rng();
     for _ in 0..10 {
-        let c = Control::new(
-            rng.random_range(0.0..3.0),
-            rng.random_range(0.2..2.0),
-            rng.random_range(0.2..2.0),
-        )
-        .unwrap();
+        let c = random_control(&mut rng);
         let (h, mu, j) = (
             rng.random_range(0.2..3.0),
             rng.random_range(-2.0..2.0),
@@ -163,12 +168,7 @@ fn the_decay_drift() {
 fn the_rotation_drift() {
     let mut rng = rng();
     for _ in 0..10 {
-        let c = Control::new(
-            rng.random_range(0.0..3.0),
-            rng.random_range(0.2..2.0),
-            rng.random_range(0.2..2.0),
-        )
-        .unwrap();
+        let c = random_control(&mut rng);
         let (h, q) = (rng.random_range(0.2..3.0), rng.random_range(-2.0..2.0));
         let mu = [rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0)];
         let p = c.riccati(h, 1.0);
@@ -209,12 +209,7 @@ fn the_rotation_drift() {
 fn the_fixed_endpoint_path_solves_the_euler_lagrange_equation() {
     let mut rng = rng();
     for _ in 0..10 {
-        let c = Control::new(
-            rng.random_range(0.0..3.0),
-            rng.random_range(0.2..2.0),
-            rng.random_range(0.2..2.0),
-        )
-        .unwrap();
+        let c = random_control(&mut rng);
         let (h, mu) = (rng.random_range(0.2..5.0), rng.random_range(-1.0..1.0));
         let (a, b, t_end) = (
             rng.random_range(-2.0..2.0),

@@ -42,6 +42,42 @@ fn tick(v: f64, span: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// One panel: a titled chart over x × y with labelled axes, its y ticks showing enough
+/// decimals for the range.
+fn panel<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<
+    ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+> {
+    let span = y.end - y.start;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 14))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| tick(*v, span))
+        .label_style(("sans-serif", 11))
+        .axis_desc_style(("sans-serif", 12))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_err)?;
+    Ok(chart)
+}
+
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -92,23 +128,13 @@ impl FitPicture<'_> {
         } else {
             "after unrewarded trials"
         };
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("Δw_stim {title}"), ("sans-serif", 14))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(-2.1f64..2.1, y0..y1)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("stimulus s")
-            .y_desc("Δw_stim")
-            .y_label_formatter(&|v| tick(*v, y1 - y0))
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 12))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = panel(
+            area,
+            &format!("Δw_stim {title}"),
+            -2.1f64..2.1,
+            y0..y1,
+            ("stimulus s", "Δw_stim"),
+        )?;
         for (i, &w) in ws.iter().enumerate() {
             let c = COLOURS[i];
             chart
@@ -145,23 +171,13 @@ impl FitPicture<'_> {
     fn draw_epochs<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let (y0, y1) = range(self.epochs.iter().map(|e| e.1).chain(self.truth_ll));
         let x1 = self.epochs.len().max(2) as f64;
-        let mut chart = ChartBuilder::on(area)
-            .caption("log-likelihood per trial over epochs", ("sans-serif", 14))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(1f64..x1, y0..y1)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc("train LL (nats)")
-            .y_label_formatter(&|v| tick(*v, y1 - y0))
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 12))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = panel(
+            area,
+            "log-likelihood per trial over epochs",
+            1f64..x1,
+            y0..y1,
+            ("epoch", "train LL (nats)"),
+        )?;
         let blue = COLOURS[0];
         chart
             .draw_series(LineSeries::new(
@@ -207,29 +223,12 @@ impl FitPicture<'_> {
             .max()
             .unwrap_or(2)
             .max(2) as f64;
-        let mut chart = ChartBuilder::on(area)
-            .caption(
-                if self.animals.iter().any(|a| a.truth.is_some()) {
-                    "stimulus weight: inferred (solid), true (dashed)"
-                } else {
-                    "stimulus weight, inferred"
-                },
-                ("sans-serif", 14),
-            )
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0f64..x1, y0..y1)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("trial")
-            .y_desc("w_stim")
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 12))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(plot_err)?;
+        let title = if self.animals.iter().any(|a| a.truth.is_some()) {
+            "stimulus weight: inferred (solid), true (dashed)"
+        } else {
+            "stimulus weight, inferred"
+        };
+        let mut chart = panel(area, title, 0f64..x1, y0..y1, ("trial", "w_stim"))?;
         for (i, a) in self.animals.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
             chart
