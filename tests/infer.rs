@@ -852,3 +852,62 @@ fn an_ibl_table_fits_end_to_end() {
         assert!(out.join(file).exists(), "{file}");
     }
 }
+
+/// A fit on a device whose bindings hold fewer slots' tapes than a batch has runs the
+/// slots in turns and ends bit for bit where the roomy device ends; both end where the
+/// CPU device ends, to f32 round-off over the steps.
+#[test]
+fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
+    use rulelab::infer::fit::{fit, FitConfig, Init};
+    let (Some(roomy), Some(tiny)) = (common::gpu(), common::tiny_limits_gpu()) else {
+        return;
+    };
+    let seed = common::seed("a_fit_whose_tape_holds_few_slots_runs_them_in_turns");
+    let mut sim = Simulation::new(TrueRule::Reinforce, 6, 90, seed);
+    sim.alpha = [0.0625, 0.0];
+    let (data, _) = sim.run();
+    let cfg = FitConfig {
+        hidden: 40,
+        layers: 2,
+        epochs: 3,
+        batch: 4,
+        trunc: 60,
+        lr: 3e-3,
+        decay: 0.5,
+        decay_every: 2,
+        seed,
+        init: Init::PerAnimal,
+        restarts: 2,
+    };
+    // 64 KiB holds 2 slots of 60 trials × 92 floats × 4 bytes: the 8 run in 4 turns.
+    let runs: Vec<_> = [
+        rulelab::gpu::Backend::Cpu,
+        common::backend(&roomy),
+        common::backend(&tiny),
+    ]
+    .iter()
+    .map(|b| fit(&cfg, &data, b, |_| {}).unwrap())
+    .collect();
+    for r in 0..cfg.restarts {
+        let (cpu, roomy, tiny) = (&runs[0][r], &runs[1][r], &runs[2][r]);
+        assert_eq!(roomy.phi, tiny.phi, "restart {r}: φ differs between the devices");
+        assert_eq!(roomy.w0, tiny.w0, "restart {r}: w_0 differs between the devices");
+        let scale = cpu.phi.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        let worst = cpu
+            .phi
+            .iter()
+            .zip(&roomy.phi)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-4 * scale, "restart {r}: φ CPU vs GPU {worst:e} (scale {scale})");
+        for (a, b) in cpu.w0.iter().zip(&roomy.w0) {
+            assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4, "{a:?} {b:?}");
+        }
+        // Every animal's w_0 moved (a trained parameter), and every epoch was recorded.
+        let start = rulelab::infer::fit::heldout_w0(Init::PerAnimal, &data);
+        assert!(cpu.w0.iter().zip(&start).all(|(a, b)| a != b));
+        assert_eq!(cpu.epochs.len(), cfg.epochs);
+        let (lc, lg) = (cpu.epochs[2].train_ll, roomy.epochs[2].train_ll);
+        assert!((lc - lg).abs() < 1e-5, "train LL CPU {lc} vs GPU {lg}");
+    }
+}

@@ -1,17 +1,20 @@
 // The dnn model's truncated BPTT on the GPU (Rust twin: infer::model). One workgroup
-// per animal (and restart: restarts run side by side, each slot reading its own φ); its threads share each trial's matrix-vector products (output j on
-// thread j, strided). A window of trials [t0, t1) runs as forward dispatches over
-// [begin, end) in order, keeping every trial's inputs, activations and outputs in
-// `tape`, then backward dispatches over the same ranges in reverse, carrying ∂/∂w in
-// `state`. Each animal accumulates its own gradient row (φ and c, then ∂/∂w_0);
-// rows are summed afterwards (reduce). Software adapters get short ranges (their
-// loop budget); hardware ones a whole window at once.
+// per slot, a (restart, animal) pair: restarts run side by side, each slot reading its
+// restart's φ from the parameter arena. A slot's threads share each trial's
+// matrix-vector products (output j on thread j, strided). A window of trials [t0, t1)
+// runs as forward dispatches over [begin, end) in order, keeping every trial's inputs,
+// activations and outputs in `tape`, then backward dispatches over the same ranges in
+// reverse, carrying ∂/∂w in `state`. Each slot accumulates its own gradient row (φ and
+// c, then ∂/∂w_0); `reduce` sums the rows into the arena's gradient, where the
+// optimiser steps it. Software adapters get short ranges (their loop budget); hardware
+// ones a whole window at once.
 
 struct DnnShape {
     hidden: u32,
     layers: u32,
     n_phi: u32,
-    n_animals: u32,
+    // Slots in the batch, restart-major, per_restart each.
+    n_slots: u32,
     // The window [t0, t1) of each animal's trials (clipped to its length) and this
     // dispatch's range [begin, end) inside it.
     t0: u32,
@@ -23,8 +26,13 @@ struct DnnShape {
     tape_stride: u32,
     // The mean's weight, 1 / trials of the batch.
     weight: f32,
+    // The slots this forward/backward dispatch runs (the tape holds group_len of them).
+    slot_base: u32,
+    group_len: u32,
+    per_restart: u32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 // One trial of an animal: s, d, y, r, z (and padding).
@@ -39,14 +47,15 @@ struct TrialRow {
     _pad2: f32,
 }
 
-// Where an animal's trials live, and its carried values: w (the window's running
+// Where a slot's trials live, and its carried values: w (the window's running
 // weights), g (∂/∂w carried backward), the summed NLL.
 struct AnimalState {
     first: u32,
     n_trials: u32,
-    // Which restart's φ this slot runs (φ holds n_phi floats per restart).
+    // Which restart's φ this slot runs (the arena holds n_phi floats per restart).
     restart: u32,
-    _pad1: u32,
+    // Where its w_0 lives in the arena (and its gradient in the arena's gradient).
+    w0_at: u32,
     w0: f32,
     w1: f32,
     g0: f32,
@@ -58,12 +67,17 @@ struct AnimalState {
 }
 
 @group(0) @binding(0) var<uniform> shape: DnnShape;
+// The parameter arena: each restart's φ, then each restart's w_0 of every animal.
 @group(0) @binding(1) var<storage, read> phi: array<f32>;
 @group(0) @binding(2) var<storage, read> trials: array<TrialRow>;
 @group(0) @binding(3) var<storage, read_write> state: array<AnimalState>;
 @group(0) @binding(4) var<storage, read_write> tape: array<f32>;
-// Per animal: n_phi + 2 floats (∂/∂φ, then ∂/∂w_0 from the first window).
+// Per slot: n_phi + 2 floats (∂/∂φ, then ∂/∂w_0 from the first window).
 @group(0) @binding(5) var<storage, read_write> grads: array<f32>;
+// The arena's gradient (reduce writes every φ entry and the batch's w_0 entries).
+@group(0) @binding(6) var<storage, read_write> arena_grads: array<f32>;
+// Σ NLL per restart over the batches since the host last cleared it.
+@group(0) @binding(7) var<storage, read_write> losses: array<f32>;
 
 const WG: u32 = 64u;
 const INPUTS: u32 = 8u;
@@ -96,9 +110,9 @@ fn c_offset() -> u32 {
     return offset(shape.layers + 1u);
 }
 
-// Where trial t's entries start on animal a's tape, and the tape's fields.
+// Where trial t's entries start on the tape of slot a (the tape holds this group's).
 fn tape_at(a: u32, t: u32) -> u32 {
-    return (a * (shape.t1 - shape.t0) + (t - shape.t0)) * shape.tape_stride;
+    return ((a - shape.slot_base) * (shape.t1 - shape.t0) + (t - shape.t0)) * shape.tape_stride;
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -107,16 +121,22 @@ fn sigmoid(x: f32) -> f32 {
 
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let a = wid.x + wid.y * nwg.x;
-    if (a >= shape.n_animals) {
+    let local = wid.x + wid.y * nwg.x;
+    if (local >= shape.group_len) {
         return;
     }
+    let a = shape.slot_base + local;
     let st = state[a];
     let pb = st.restart * shape.n_phi;
     let h = shape.hidden;
     if (lid == 0u) {
-        sh_w[0] = st.w0;
-        sh_w[1] = st.w1;
+        if (shape.t0 == 0u && shape.begin == 0u) {
+            sh_w[0] = phi[st.w0_at];
+            sh_w[1] = phi[st.w0_at + 1u];
+        } else {
+            sh_w[0] = st.w0;
+            sh_w[1] = st.w1;
+        }
         sh_n = st.n_trials;
     }
     let n_trials = workgroupUniformLoad(&sh_n);
@@ -191,10 +211,11 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(64)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let a = wid.x + wid.y * nwg.x;
-    if (a >= shape.n_animals) {
+    let local = wid.x + wid.y * nwg.x;
+    if (local >= shape.group_len) {
         return;
     }
+    let a = shape.slot_base + local;
     let st = state[a];
     let pb = st.restart * shape.n_phi;
     let h = shape.hidden;
@@ -270,6 +291,43 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         if (shape.begin == 0u && shape.t0 == 0u) {
             grads[row + shape.n_phi] = grads[row + shape.n_phi] + sh_g[0];
             grads[row + shape.n_phi + 1u] = grads[row + shape.n_phi + 1u] + sh_g[1];
+        }
+    }
+}
+
+// Sums the batch's slot rows: work item p < R·n_phi writes restart p / n_phi's entry
+// p % n_phi of ∂/∂φ; the next n_slots copy each slot's ∂/∂w_0 to its place in the
+// arena; the last R add each restart's NLL to `losses`. R = n_slots / per_restart.
+// Threads stride over the items (the grid may be smaller than their count).
+@compute @workgroup_size(64)
+fn reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let np = shape.n_phi;
+    let per = shape.per_restart;
+    let r_n = shape.n_slots / per;
+    let stride = np + 2u;
+    let threads = nwg.x * nwg.y * 64u;
+    for (var p = gid.x + gid.y * nwg.x * 64u; p < r_n * (np + 1u) + shape.n_slots; p += threads) {
+        if (p < r_n * np) {
+            let r = p / np;
+            let q = p % np;
+            var s = 0.0;
+            for (var i = 0u; i < per; i++) {
+                s = s + grads[(r * per + i) * stride + q];
+            }
+            arena_grads[state[r * per].restart * np + q] = s;
+        } else if (p < r_n * np + shape.n_slots) {
+            let a = p - r_n * np;
+            let at = state[a].w0_at;
+            arena_grads[at] = grads[a * stride + np];
+            arena_grads[at + 1u] = grads[a * stride + np + 1u];
+        } else {
+            let r = p - r_n * np - shape.n_slots;
+            var s = 0.0;
+            for (var i = 0u; i < per; i++) {
+                s = s + state[r * per + i].loss;
+            }
+            let at = state[r * per].restart;
+            losses[at] = losses[at] + s;
         }
     }
 }

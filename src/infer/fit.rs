@@ -164,6 +164,17 @@ fn initial_w0(init: Init, a: &Animal) -> [f64; K] {
     }
 }
 
+/// The Adam hyper-parameters of every fit (spec §2: PyTorch's defaults) at rate `lr`.
+fn adam_hyper(lr: f64) -> Hyper {
+    Hyper {
+        lr,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        ..Hyper::default()
+    }
+}
+
 /// Adam on a flat vector with its own step count (the optimiser family's update).
 pub(crate) struct Adam<F> {
     m: Vec<F>,
@@ -182,14 +193,7 @@ impl<F: Real> Adam<F> {
 
     pub(crate) fn step(&mut self, lr: f64, theta: &mut [F], g: &[F]) {
         self.t += 1;
-        let h = Hyper {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            ..Hyper::default()
-        };
-        let c = Consts::new(Member::Adam, &h, self.t).cast::<F>();
+        let c = Consts::new(Member::Adam, &adam_hyper(lr), self.t).cast::<F>();
         update_group(
             Member::Adam,
             &c,
@@ -224,10 +228,30 @@ pub fn log_likelihood<F: Real>(
     -total / trials as f64
 }
 
+/// Where a fit's parameters live while it runs: on the host for the CPU device, in
+/// buffers on a GPU.
+enum Engine<'g> {
+    Cpu {
+        adam: Adam<f32>,
+        grad: Vec<f32>,
+    },
+    Gpu {
+        gpu: &'g crate::gpu::Gpu,
+        dev: super::gpu::DnnOnDevice<'g>,
+        opt: crate::optim::gpu::GpuOptimizer,
+    },
+}
+
 /// Fits φ and the training animals' w_0 on the backend — the CPU device (f32, animals
 /// and restarts in parallel) or the GPU kernels (a batch's animals of every restart side
-/// by side in the same dispatches) — `cfg.restarts` times from different φ, calling
-/// `progress` after each epoch with the best restart's figures. Returns every restart.
+/// by side in the same dispatches, the gradient reduced and Adam stepped on the device)
+/// — `cfg.restarts` times from different φ, calling `progress` after each epoch with
+/// the best restart's figures. Returns every restart.
+///
+/// Both devices keep the parameters in one arena: each restart's φ, then each
+/// restart's w_0 of every animal, stepped by one Adam as `torch.optim.Adam` steps a
+/// model's parameters: the w_0 of animals outside a batch get a zero gradient and
+/// still move with their momentum. With `Init::Zeros` the w_0 are left out of it.
 pub fn fit(
     cfg: &FitConfig,
     train: &Dataset,
@@ -238,105 +262,131 @@ pub fn fit(
     let net = cfg.net();
     let np = net.len();
     let r_n = cfg.restarts;
+    let n = train.animals.len();
     // Restart r starts from φ drawn with seed + r; every restart from the same w_0.
-    let mut phi: Vec<f32> = (0..r_n)
+    let mut arena: Vec<f32> = (0..r_n)
         .flat_map(|r| initial_phi(&net, cfg.seed.wrapping_add(r as u64)))
         .map(|x| x as f32)
         .collect();
-    let start_w0: Vec<[f32; K]> = train
+    let start_w0: Vec<f32> = train
         .animals
         .iter()
-        .map(|a| {
-            let w = initial_w0(cfg.init, a);
-            [w[0] as f32, w[1] as f32]
-        })
+        .flat_map(|a| initial_w0(cfg.init, a))
+        .map(|x| x as f32)
         .collect();
-    let n = train.animals.len();
-    let mut w0: Vec<[f32; K]> = (0..r_n).flat_map(|_| start_w0.iter().copied()).collect();
-    let mut adam: Vec<Adam<f32>> = (0..r_n).map(|_| Adam::new(np)).collect();
-    let mut adam_w0: Vec<Adam<f32>> = (0..r_n * n).map(|_| Adam::new(K)).collect();
+    for _ in 0..r_n {
+        arena.extend(&start_w0);
+    }
+    let w0_base = r_n * np;
+    let w0_at = |r: usize, i: usize| w0_base + (r * n + i) * K;
+    let trained = match cfg.init {
+        Init::Zeros => w0_base,
+        Init::PerAnimal => arena.len(),
+    };
+    let mut engine = match backend {
+        crate::gpu::Backend::Cpu => Engine::Cpu {
+            adam: Adam::new(trained),
+            grad: vec![0.0; arena.len()],
+        },
+        crate::gpu::Backend::Gpu(gpu) => {
+            let animals: Vec<&Animal> = train.animals.iter().collect();
+            let max_slots = r_n * cfg.batch.min(n);
+            let dev = super::gpu::DnnOnDevice::new(
+                gpu, net, &animals, &arena, r_n, max_slots, cfg.trunc,
+            )?;
+            let mut config = crate::optim::Config::single(Member::Adam, adam_hyper(cfg.lr), trained);
+            // A non-finite gradient skips the step and is counted; the epoch then fails.
+            config.skip_nonfinite = true;
+            let opt = crate::optim::gpu::GpuOptimizer::new(
+                gpu,
+                config,
+                &dev.params.buffer,
+                &dev.grads.buffer,
+                trained,
+            )?;
+            Engine::Gpu { gpu, dev, opt }
+        }
+    };
     let key = key_from_seed(cfg.seed ^ 0x5eed);
     let mut epochs: Vec<Vec<Epoch>> = vec![Vec::with_capacity(cfg.epochs); r_n];
+    let non_finite = |epoch: usize| {
+        Error::invalid(
+            "fit",
+            format!("the gradient became non-finite in epoch {epoch}: lower --lr"),
+        )
+    };
     let start = std::time::Instant::now();
     for epoch in 0..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
         // A seeded shuffle of the animals (sort by a Philox key per epoch and animal).
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&i| philox4x32_10([i as u32, epoch as u32, 0, 22], key)[0]);
+        // Σ NLL per restart over the epoch.
         let mut total = vec![0.0; r_n];
         let mut trials = 0usize;
+        if let Engine::Gpu { dev, opt, .. } = &mut engine {
+            dev.clear_losses()?;
+            opt.set_hyper(0, adam_hyper(lr))?;
+        }
         for batch in order.chunks(cfg.batch) {
             let count: usize = batch.iter().map(|&i| train.animals[i].trials.len()).sum();
+            trials += count;
             let weight = 1.0 / count as f32;
-            // Per restart: the summed gradient, the weighted loss, ∂/∂w_0 per animal.
-            let results: Vec<(Vec<f32>, f64, Vec<[f32; K]>)> = match backend {
-                crate::gpu::Backend::Cpu => {
-                    let slots: Vec<(usize, usize)> = (0..r_n)
-                        .flat_map(|r| batch.iter().map(move |&i| (r, i)))
-                        .collect();
+            let slots: Vec<(usize, usize)> = (0..r_n)
+                .flat_map(|r| batch.iter().map(move |&i| (r, i)))
+                .collect();
+            match &mut engine {
+                Engine::Cpu { adam, grad } => {
+                    let params = &arena;
                     let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
                         .par_iter()
                         .map(|&(r, i)| {
-                            let mut grad = vec![0.0f32; np];
+                            let mut g = vec![0.0f32; np];
                             let mut win = Window::new(&net, cfg.trunc);
-                            let (loss, g) = model::animal(
+                            let at = w0_at(r, i);
+                            let (loss, gw) = model::animal(
                                 &net,
-                                &phi[r * np..(r + 1) * np],
+                                &params[r * np..(r + 1) * np],
                                 &train.animals[i].trials,
-                                w0[r * n + i],
+                                [params[at], params[at + 1]],
                                 cfg.trunc,
                                 weight,
-                                Some(&mut grad),
+                                Some(&mut g),
                                 &mut win,
                             );
-                            (grad, loss, g)
+                            (g, loss, gw)
                         })
                         .collect();
-                    parts
-                        .chunks(batch.len())
-                        .map(|rp| {
-                            let mut grad = vec![0.0f32; np];
-                            let mut loss = 0.0;
-                            for (g, l, _) in rp {
-                                for (a, b) in grad.iter_mut().zip(g) {
-                                    *a += b;
-                                }
-                                loss += *l as f64;
-                            }
-                            (grad, loss, rp.iter().map(|p| p.2).collect())
-                        })
-                        .collect()
-                }
-                crate::gpu::Backend::Gpu(gpu) => {
-                    let animals: Vec<&Animal> = batch.iter().map(|&i| &train.animals[i]).collect();
-                    let w: Vec<[f32; K]> = (0..r_n)
-                        .flat_map(|r| batch.iter().map(move |&i| (r, i)))
-                        .map(|(r, i)| w0[r * n + i])
-                        .collect();
-                    super::gpu::batch_grads(gpu, &net, &phi, &animals, &w, cfg.trunc, weight)?
-                        .into_iter()
-                        .map(|b| (b.grad, b.loss, b.grad_w0))
-                        .collect()
-                }
-            };
-            trials += count;
-            for (r, (grad, loss, grad_w0)) in results.into_iter().enumerate() {
-                total[r] += loss * count as f64;
-                if grad.iter().any(|g| !g.is_finite()) {
-                    return Err(Error::invalid(
-                        "fit",
-                        format!(
-                            "the gradient became non-finite in epoch {} (restart {r}): lower --lr",
-                            epoch + 1
-                        ),
-                    ));
-                }
-                adam[r].step(lr, &mut phi[r * np..(r + 1) * np], &grad);
-                if cfg.init == Init::PerAnimal {
-                    for (&i, g) in batch.iter().zip(&grad_w0) {
-                        adam_w0[r * n + i].step(lr, &mut w0[r * n + i], g);
+                    grad.fill(0.0);
+                    for (&(r, i), (g, loss, gw)) in slots.iter().zip(&parts) {
+                        for (a, b) in grad[r * np..(r + 1) * np].iter_mut().zip(g) {
+                            *a += b;
+                        }
+                        grad[w0_at(r, i)..w0_at(r, i) + K].copy_from_slice(gw);
+                        total[r] += *loss as f64 * count as f64;
                     }
+                    if grad[..trained].iter().any(|g| !g.is_finite()) {
+                        return Err(non_finite(epoch + 1));
+                    }
+                    adam.step(lr, &mut arena[..trained], &grad[..trained]);
                 }
+                Engine::Gpu { gpu, dev, opt } => {
+                    let slots: Vec<super::gpu::Slot> = slots
+                        .iter()
+                        .map(|&(restart, animal)| super::gpu::Slot { restart, animal })
+                        .collect();
+                    dev.run_batch(&slots, batch.len(), weight)?;
+                    opt.step(gpu)?;
+                }
+            }
+        }
+        if let Engine::Gpu { gpu, dev, opt } = &engine {
+            // The epoch's one read-back: its losses (and whether a step was skipped).
+            for (t, l) in total.iter_mut().zip(dev.losses()?) {
+                *t = l as f64;
+            }
+            if opt.skipped(gpu)? > 0 || total.iter().any(|t| !t.is_finite()) {
+                return Err(non_finite(epoch + 1));
             }
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -353,16 +403,18 @@ pub fn fit(
             .expect("a restart");
         progress(&epochs[best][epoch]);
     }
+    if let Engine::Gpu { gpu, dev, .. } = &engine {
+        arena = gpu.download(&dev.params)?;
+    }
     Ok((0..r_n)
         .map(|r| Fitted {
             net,
-            phi: phi[r * np..(r + 1) * np]
+            phi: arena[r * np..(r + 1) * np]
                 .iter()
                 .map(|&x| x as f64)
                 .collect(),
-            w0: w0[r * n..(r + 1) * n]
-                .iter()
-                .map(|w| [w[0] as f64, w[1] as f64])
+            w0: (0..n)
+                .map(|i| [arena[w0_at(r, i)] as f64, arena[w0_at(r, i) + 1] as f64])
                 .collect(),
             epochs: std::mem::take(&mut epochs[r]),
         })

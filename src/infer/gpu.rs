@@ -1,11 +1,16 @@
-//! The dnn model's truncated BPTT on a wgpu device (shaders/infer/dnn.wgsl): a batch of
-//! animals side by side, one workgroup each, every window's trials inside dispatches
-//! (cut to the loop budget on software adapters), gradients per animal summed after.
+//! The dnn model's truncated BPTT on a wgpu device (shaders/infer/dnn.wgsl). Everything
+//! a fit touches stays on the device: every animal's trials, the parameter arena (each
+//! restart's φ, then each restart's w_0 of each animal) and its gradient. A batch is a
+//! set of slots (restart, animal), one workgroup each, every window's trials inside
+//! dispatches (cut to the loop budget on software adapters); a reduce kernel sums the
+//! slots' gradient rows into the arena's gradient, where the optimiser family's
+//! `GpuOptimizer` steps it. Nothing is read back during an epoch.
 
 use super::data::Animal;
 use super::model::{Net, INPUTS, K};
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Kernel};
+use crate::gpu::{Gpu, GpuBuffer, Kernel};
+use std::sync::Arc;
 
 crate::gpu_struct! {
     /// The dnn kernels' uniform.
@@ -13,15 +18,21 @@ crate::gpu_struct! {
         pub hidden: u32,
         pub layers: u32,
         pub n_phi: u32,
-        pub n_animals: u32,
+        /// Slots in the batch (restart-major, `per_restart` each).
+        pub n_slots: u32,
         pub t0: u32,
         pub t1: u32,
         pub begin: u32,
         pub end: u32,
         pub tape_stride: u32,
         pub weight: f32,
+        /// The slots this forward/backward dispatch runs: [slot_base, slot_base + group_len).
+        pub slot_base: u32,
+        pub group_len: u32,
+        pub per_restart: u32,
         pub _pad0: u32,
         pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
 
@@ -40,12 +51,14 @@ crate::gpu_struct! {
 }
 
 crate::gpu_struct! {
-    /// An animal's trials and carried values.
+    /// A slot's trials and carried values.
     pub struct AnimalState {
         pub first: u32,
         pub n_trials: u32,
         pub restart: u32,
-        pub _pad1: u32,
+        /// Where the slot's w_0 lives in the parameter arena (and its gradient in the
+        /// arena's gradient).
+        pub w0_at: u32,
         pub w0: f32,
         pub w1: f32,
         pub g0: f32,
@@ -65,8 +78,12 @@ pub fn backward_kernel() -> Kernel {
     Kernel::new("dnn_backward", "backward", &["infer/dnn.wgsl"])
 }
 
+pub fn reduce_kernel() -> Kernel {
+    Kernel::new("dnn_reduce", "reduce", &["infer/dnn.wgsl"])
+}
+
 pub fn kernels() -> Vec<Kernel> {
-    vec![forward_kernel(), backward_kernel()]
+    vec![forward_kernel(), backward_kernel(), reduce_kernel()]
 }
 
 pub fn layouts() -> Vec<crate::gpu::Layout> {
@@ -86,6 +103,316 @@ fn loops_per_trial(net: &Net) -> u64 {
     (net.layers as u64 + 1) * (2 * h * strides + net.layers as u64 + 8) + 16
 }
 
+fn whole(buf: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
+    buf.as_entire_binding()
+}
+
+/// One workgroup of a batch: which restart's φ it runs on which animal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub restart: usize,
+    pub animal: usize,
+}
+
+/// The dnn model resident on a device for one set of animals and restarts.
+pub struct DnnOnDevice<'g> {
+    gpu: &'g Gpu,
+    net: Net,
+    restarts: usize,
+    /// Each animal's first row in `trials` and its trial count.
+    animals: Vec<(u32, u32)>,
+    trunc: usize,
+    /// Slots one tape holds at a time (the tape's binding limit).
+    group: usize,
+    max_slots: usize,
+    /// The parameter arena: `restarts` φ of `net.len()` floats, then per restart
+    /// `animals.len()` w_0 of K floats.
+    pub params: GpuBuffer<f32>,
+    /// The arena's gradient, written by each batch's reduce.
+    pub grads: GpuBuffer<f32>,
+    rows: GpuBuffer<f32>,
+    state: GpuBuffer<AnimalState>,
+    /// Σ NLL per restart since the last [`DnnOnDevice::clear_losses`].
+    losses: GpuBuffer<f32>,
+    uniform: wgpu::Buffer,
+    pipes: [Arc<wgpu::ComputePipeline>; 3],
+    binds: [wgpu::BindGroup; 3],
+}
+
+impl<'g> DnnOnDevice<'g> {
+    /// Uploads `animals`' trials and the arena `params` (see [`DnnOnDevice::params`]);
+    /// batches will hold at most `max_slots` slots.
+    pub fn new(
+        gpu: &'g Gpu,
+        net: Net,
+        animals: &[&Animal],
+        params: &[f32],
+        restarts: usize,
+        max_slots: usize,
+        trunc: usize,
+    ) -> Result<Self> {
+        if net.hidden > 1024 {
+            return Err(Error::invalid(
+                "--hidden",
+                "the GPU kernel holds at most 1024 units a layer",
+            ));
+        }
+        let n_phi = net.len();
+        let arena = restarts * (n_phi + animals.len() * K);
+        if params.len() != arena {
+            return Err(Error::invalid(
+                "params",
+                format!("{} floats; the arena needs {arena}", params.len()),
+            ));
+        }
+        let mut rows = Vec::new();
+        let mut spans = Vec::with_capacity(animals.len());
+        for a in animals {
+            spans.push((rows.len() as u32, a.trials.len() as u32));
+            rows.extend(a.trials.iter().map(|t| TrialRow {
+                s: t.stimulus as f32,
+                d: if t.session_start { 1.0 } else { 0.0 },
+                y: t.choice as f32,
+                r: t.reward as f32,
+                z: t.correct as f32,
+                _pad0: 0.0,
+                _pad1: 0.0,
+                _pad2: 0.0,
+            }));
+        }
+        let longest = animals.iter().map(|a| a.trials.len()).max().unwrap_or(0);
+        // Windows longer than the longest animal are the same as one of its length.
+        let trunc = trunc.min(longest).max(1);
+        let tape_stride = INPUTS + net.acts() + 2 * K;
+        let per_slot = (trunc * tape_stride * 4) as u64;
+        let group = ((gpu.max_binding_bytes() / per_slot) as usize).clamp(1, max_slots.max(1));
+        let pipes = [
+            gpu.pipeline(&forward_kernel())?,
+            gpu.pipeline(&backward_kernel())?,
+            gpu.pipeline(&reduce_kernel())?,
+        ];
+        let params_buf = gpu.upload("dnn params", params)?;
+        let grads = gpu.poisoned("dnn arena grads", arena, f32::NAN)?;
+        let trials = gpu.upload("dnn trials", &rows)?;
+        let state = gpu.zeros::<AnimalState>("dnn state", max_slots)?;
+        let tape = gpu.poisoned("dnn tape", group * trunc * tape_stride, f32::NAN)?;
+        let slot_rows = gpu.zeros::<f32>("dnn slot grads", max_slots * (n_phi + K))?;
+        let losses = gpu.zeros::<f32>("dnn losses", restarts)?;
+        let uniform = gpu.scoped(|| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("dnn shape"),
+                size: std::mem::size_of::<DnnShape>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        let binds = [
+            gpu.bind_group(
+                &pipes[0],
+                &[
+                    (0, whole(&uniform)),
+                    (1, whole(&params_buf.buffer)),
+                    (2, whole(&trials.buffer)),
+                    (3, whole(&state.buffer)),
+                    (4, whole(&tape.buffer)),
+                ],
+            )?,
+            gpu.bind_group(
+                &pipes[1],
+                &[
+                    (0, whole(&uniform)),
+                    (1, whole(&params_buf.buffer)),
+                    (2, whole(&trials.buffer)),
+                    (3, whole(&state.buffer)),
+                    (4, whole(&tape.buffer)),
+                    (5, whole(&slot_rows.buffer)),
+                ],
+            )?,
+            gpu.bind_group(
+                &pipes[2],
+                &[
+                    (0, whole(&uniform)),
+                    (3, whole(&state.buffer)),
+                    (5, whole(&slot_rows.buffer)),
+                    (6, whole(&grads.buffer)),
+                    (7, whole(&losses.buffer)),
+                ],
+            )?,
+        ];
+        Ok(DnnOnDevice {
+            gpu,
+            net,
+            restarts,
+            animals: spans,
+            trunc,
+            group,
+            max_slots,
+            params: params_buf,
+            grads,
+            rows: slot_rows,
+            state,
+            losses,
+            uniform,
+            pipes,
+            binds,
+        })
+    }
+
+    /// Where restart r's w_0 of animal i lives in the arena.
+    pub fn w0_at(&self, restart: usize, animal: usize) -> usize {
+        self.restarts * self.net.len() + (restart * self.animals.len() + animal) * K
+    }
+
+    /// Runs a batch: `slots` restart-major, `per_restart` each, every slot's animal
+    /// through every window of `trunc` trials from its w_0 in the arena; then the
+    /// arena's gradient is weight · ∂(Σ NLL)/∂(φ, w_0) of the batch (zero for w_0 of
+    /// animals outside it) and each restart's NLL is added to the losses. Submits
+    /// without waiting.
+    pub fn run_batch(&self, slots: &[Slot], per_restart: usize, weight: f32) -> Result<()> {
+        let gpu = self.gpu;
+        let n = slots.len();
+        if n == 0 || n > self.max_slots || per_restart == 0 || n % per_restart != 0 {
+            return Err(Error::invalid(
+                "slots",
+                format!(
+                    "{n} slots in groups of {per_restart} (at most {})",
+                    self.max_slots
+                ),
+            ));
+        }
+        let mut states = Vec::with_capacity(n);
+        for s in slots {
+            let &(first, n_trials) = self.animals.get(s.animal).ok_or_else(|| {
+                Error::invalid("slots", format!("no animal {} on the device", s.animal))
+            })?;
+            if s.restart >= self.restarts {
+                return Err(Error::invalid(
+                    "slots",
+                    format!("no restart {} on the device", s.restart),
+                ));
+            }
+            states.push(AnimalState {
+                first,
+                n_trials,
+                restart: s.restart as u32,
+                w0_at: self.w0_at(s.restart, s.animal) as u32,
+                w0: 0.0,
+                w1: 0.0,
+                g0: 0.0,
+                g1: 0.0,
+                loss: 0.0,
+                _pad2: 0.0,
+                _pad3: 0.0,
+                _pad4: 0.0,
+            });
+        }
+        gpu.write(&self.state, &states)?;
+        let longest = states.iter().map(|s| s.n_trials as usize).max().unwrap_or(0);
+        let tape_stride = INPUTS + self.net.acts() + 2 * K;
+        let mut shape = DnnShape {
+            hidden: self.net.hidden as u32,
+            layers: self.net.layers as u32,
+            n_phi: self.net.len() as u32,
+            n_slots: n as u32,
+            t0: 0,
+            t1: 0,
+            begin: 0,
+            end: 0,
+            tape_stride: tape_stride as u32,
+            weight,
+            slot_base: 0,
+            group_len: 0,
+            per_restart: per_restart as u32,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        };
+        let mut first = true;
+        // Each dispatch gets its own uniform: a queue write lands before the next submit.
+        let mut submit = |shape: &DnnShape, k: usize, workgroups: u32| -> Result<()> {
+            let mut enc = gpu.encoder("dnn");
+            if std::mem::take(&mut first) {
+                enc.clear_buffer(&self.rows.buffer, 0, None);
+            }
+            if k == 2 {
+                enc.clear_buffer(&self.grads.buffer, 0, None);
+            }
+            let (x, y) = gpu.grid(workgroups)?;
+            gpu.scoped(|| {
+                gpu.queue
+                    .write_buffer(&self.uniform, 0, bytemuck::bytes_of(shape));
+                {
+                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    pass.set_pipeline(&self.pipes[k]);
+                    pass.set_bind_group(0, &self.binds[k], &[]);
+                    pass.dispatch_workgroups(x, y, 1);
+                }
+                gpu.queue.submit([enc.finish()]);
+            })
+        };
+        for base in (0..n).step_by(self.group) {
+            (shape.slot_base, shape.group_len) = (base as u32, self.group.min(n - base) as u32);
+            let mut t0 = 0;
+            while t0 < longest {
+                let t1 = (t0 + self.trunc).min(longest);
+                (shape.t0, shape.t1) = (t0 as u32, (t0 + self.trunc) as u32);
+                let mut ranges = Vec::new();
+                gpu.run_in_windows(
+                    (t1 - t0) as u64,
+                    loops_per_trial(&self.net),
+                    Some(self.trunc as u64),
+                    "one trial of the dnn model",
+                    &[],
+                    |b, e| {
+                        let end = if e as usize == t1 - t0 {
+                            // The window's last range ends at its nominal end, whatever
+                            // the lengths (so the backward pass knows it is fresh).
+                            t0 + self.trunc
+                        } else {
+                            t0 + e as usize
+                        };
+                        ranges.push(((t0 as u64 + b) as u32, end as u32));
+                        Ok(())
+                    },
+                )?;
+                for &(b, e) in &ranges {
+                    (shape.begin, shape.end) = (b, e);
+                    submit(&shape, 0, shape.group_len)?;
+                }
+                for &(b, e) in ranges.iter().rev() {
+                    (shape.begin, shape.end) = (b, e);
+                    submit(&shape, 1, shape.group_len)?;
+                }
+                t0 = t1;
+            }
+        }
+        // φ sums per restart, w_0 per slot, the losses per restart: one item each, the
+        // threads striding over them where the grid holds fewer.
+        let items = (n / per_restart) * (self.net.len() + 1) + n;
+        let max_dim = gpu.max_workgroups_per_dimension() as u64;
+        let workgroups = (items.div_ceil(64) as u64).min(max_dim * max_dim);
+        if gpu.loop_budget().is_some_and(|b| {
+            (items as u64).div_ceil(workgroups * 64) * per_restart as u64 > b
+        }) {
+            return Err(Error::invalid(
+                "--batch",
+                "the batch's gradient is too large to reduce within this adapter's loop budget",
+            ));
+        }
+        submit(&shape, 2, workgroups as u32)
+    }
+
+    /// Zeroes the per-restart NLL sums.
+    pub fn clear_losses(&self) -> Result<()> {
+        self.gpu.write(&self.losses, &vec![0.0; self.restarts])
+    }
+
+    /// Σ NLL per restart since the last clear (waits for the device).
+    pub fn losses(&self) -> Result<Vec<f32>> {
+        self.gpu.download(&self.losses)
+    }
+}
+
 /// A batch's loss and gradient: Σ weight · NLL over the animals' trials, Σ over animals
 /// of weight · ∂NLL/∂φ, and per animal weight · ∂NLL/∂w_0 (per restart).
 pub struct BatchGrad {
@@ -96,8 +423,8 @@ pub struct BatchGrad {
 
 /// Runs a batch of animals through every window of `trunc` trials on the device, for
 /// every restart at once: `phi` holds each restart's φ in turn, `w0` each restart's
-/// w_0 of each animal (restart-major). Returns one result per restart.
-#[allow(clippy::too_many_arguments)]
+/// w_0 of each animal (restart-major). Returns one result per restart, reduced on the
+/// device (the checks' entry point to the kernels a fit runs).
 pub fn batch_grads(
     gpu: &Gpu,
     net: &Net,
@@ -108,33 +435,27 @@ pub fn batch_grads(
     weight: f32,
 ) -> Result<Vec<BatchGrad>> {
     let restarts = phi.len() / net.len();
-    let slots: Vec<(usize, &Animal, [f32; K])> = (0..restarts)
-        .flat_map(|r| {
-            animals
-                .iter()
-                .enumerate()
-                .map(move |(i, a)| (r, *a, w0[r * animals.len() + i]))
-        })
-        .collect();
-    let all = batch_slots(gpu, net, phi, &slots, trunc, weight)?;
     let n = animals.len();
+    let mut arena = phi.to_vec();
+    arena.extend(w0.iter().flatten());
+    let dev = DnnOnDevice::new(gpu, *net, animals, &arena, restarts, restarts * n, trunc)?;
+    let slots: Vec<Slot> = (0..restarts)
+        .flat_map(|restart| (0..n).map(move |animal| Slot { restart, animal }))
+        .collect();
+    dev.run_batch(&slots, n, weight)?;
+    let grads = gpu.download(&dev.grads)?;
+    let losses = dev.losses()?;
+    let np = net.len();
     Ok((0..restarts)
-        .map(|r| {
-            let mut grad = vec![0.0f32; net.len()];
-            let mut loss = 0.0;
-            let mut grad_w0 = Vec::with_capacity(n);
-            for (g, l, gw) in &all[r * n..(r + 1) * n] {
-                for (s, x) in grad.iter_mut().zip(g) {
-                    *s += x;
-                }
-                loss += l;
-                grad_w0.push(*gw);
-            }
-            BatchGrad {
-                loss,
-                grad,
-                grad_w0,
-            }
+        .map(|r| BatchGrad {
+            loss: losses[r] as f64 * weight as f64,
+            grad: grads[r * np..(r + 1) * np].to_vec(),
+            grad_w0: (0..n)
+                .map(|i| {
+                    let at = dev.w0_at(r, i);
+                    [grads[at], grads[at + 1]]
+                })
+                .collect(),
         })
         .collect())
 }
@@ -150,141 +471,4 @@ pub fn batch_grad(
     weight: f32,
 ) -> Result<BatchGrad> {
     Ok(batch_grads(gpu, net, phi, animals, w0, trunc, weight)?.remove(0))
-}
-
-/// Per slot (restart, animal, w_0): weight · its gradient row, loss and ∂/∂w_0.
-type SlotGrad = (Vec<f32>, f64, [f32; K]);
-
-fn batch_slots(
-    gpu: &Gpu,
-    net: &Net,
-    phi: &[f32],
-    slots: &[(usize, &Animal, [f32; K])],
-    trunc: usize,
-    weight: f32,
-) -> Result<Vec<SlotGrad>> {
-    if net.hidden > 1024 {
-        return Err(Error::invalid(
-            "--hidden",
-            "the GPU kernel holds at most 1024 units a layer",
-        ));
-    }
-    let n = slots.len();
-    let n_phi = net.len();
-    let mut rows = Vec::new();
-    let mut states = Vec::with_capacity(n);
-    for &(r, a, w) in slots {
-        states.push(AnimalState {
-            first: rows.len() as u32,
-            n_trials: a.trials.len() as u32,
-            restart: r as u32,
-            _pad1: 0,
-            w0: w[0],
-            w1: w[1],
-            g0: 0.0,
-            g1: 0.0,
-            loss: 0.0,
-            _pad2: 0.0,
-            _pad3: 0.0,
-            _pad4: 0.0,
-        });
-        rows.extend(a.trials.iter().map(|t| TrialRow {
-            s: t.stimulus as f32,
-            d: if t.session_start { 1.0 } else { 0.0 },
-            y: t.choice as f32,
-            r: t.reward as f32,
-            z: t.correct as f32,
-            _pad0: 0.0,
-            _pad1: 0.0,
-            _pad2: 0.0,
-        }));
-    }
-    let longest = slots.iter().map(|s| s.1.trials.len()).max().unwrap_or(0);
-    // Windows longer than the longest animal are the same as one of its length.
-    let trunc = trunc.min(longest).max(1);
-    let tape_stride = INPUTS + net.acts() + 2 * K;
-    let fwd = gpu.pipeline(&forward_kernel())?;
-    let bwd = gpu.pipeline(&backward_kernel())?;
-    let phi_buf = gpu.upload("dnn phi", phi)?;
-    let trial_buf = gpu.upload("dnn trials", &rows)?;
-    let state_buf = gpu.upload("dnn state", &states)?;
-    let tape = gpu.poisoned("dnn tape", (n * trunc * tape_stride).max(1), f32::NAN)?;
-    let grads = gpu.zeros::<f32>("dnn grads", n * (n_phi + K))?;
-    let mut shape = DnnShape {
-        hidden: net.hidden as u32,
-        layers: net.layers as u32,
-        n_phi: n_phi as u32,
-        n_animals: n as u32,
-        t0: 0,
-        t1: 0,
-        begin: 0,
-        end: 0,
-        tape_stride: tape_stride as u32,
-        weight,
-        _pad0: 0,
-        _pad1: 0,
-    };
-    let uniform = gpu.scoped(|| {
-        gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("dnn shape"),
-            size: std::mem::size_of::<DnnShape>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    })?;
-    let entries = [
-        (0, uniform.as_entire_binding()),
-        (1, phi_buf.buffer.as_entire_binding()),
-        (2, trial_buf.buffer.as_entire_binding()),
-        (3, state_buf.buffer.as_entire_binding()),
-        (4, tape.buffer.as_entire_binding()),
-        (5, grads.buffer.as_entire_binding()),
-    ];
-    // The forward pass reads no gradients (its layout has no binding 5).
-    let bind_f = gpu.bind_group(&fwd, &entries[..5])?;
-    let bind_b = gpu.bind_group(&bwd, &entries)?;
-    let per_trial = loops_per_trial(net);
-    let mut t0 = 0;
-    while t0 < longest {
-        let t1 = (t0 + trunc).min(longest);
-        (shape.t0, shape.t1) = (t0 as u32, (t0 + trunc) as u32);
-        let mut ranges = Vec::new();
-        gpu.run_in_windows(
-            (t1 - t0) as u64,
-            per_trial,
-            None,
-            "one trial of the dnn model",
-            &[],
-            |b, e| {
-                (shape.begin, shape.end) = ((t0 as u64 + b) as u32, (t0 as u64 + e) as u32);
-                if e as usize == t1 - t0 {
-                    // The window's last range ends at its nominal end, whatever the lengths.
-                    shape.end = shape.t1;
-                }
-                ranges.push((shape.begin, shape.end));
-                gpu.queue
-                    .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
-                gpu.dispatch_and_wait("dnn forward", &fwd, &bind_f, n as u32)
-            },
-        )?;
-        for &(b, e) in ranges.iter().rev() {
-            (shape.begin, shape.end) = (b, e);
-            gpu.queue
-                .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
-            gpu.dispatch_and_wait("dnn backward", &bwd, &bind_b, n as u32)?;
-        }
-        t0 = t1;
-    }
-    let states = gpu.download(&state_buf)?;
-    let g = gpu.download(&grads)?;
-    Ok((0..n)
-        .map(|a| {
-            let row = &g[a * (n_phi + K)..(a + 1) * (n_phi + K)];
-            (
-                row[..n_phi].to_vec(),
-                states[a].loss as f64 * weight as f64,
-                [row[n_phi], row[n_phi + 1]],
-            )
-        })
-        .collect())
 }
