@@ -22,7 +22,7 @@ import torch
 
 
 def read_project_csv(path):
-    """The project CSV (animal, session, trial, stimulus, choice, correct, reward) as
+    """The project CSV (animal, session, trial, stimulus, choice, correct_side, reward) as
     [A, T] arrays; every animal must have the same number of trials."""
     per = OrderedDict()
     with open(path) as f:
@@ -35,10 +35,10 @@ def read_project_csv(path):
     for rows in per.values():
         cols["s"].append([float(r["stimulus"]) for r in rows])
         cols["y"].append([float(r["choice"]) for r in rows])
-        cols["z"].append([float(r["correct"]) for r in rows])
+        cols["z"].append([float(r["correct_side"]) for r in rows])
         cols["r"].append([float(r["reward"]) for r in rows])
         sess = [r["session"] for r in rows]
-        cols["d"].append([1.0 if i > 0 and sess[i] != sess[i - 1] else 0.0 for i in range(len(rows))])
+        cols["d"].append([1.0 if i == 0 or sess[i] != sess[i - 1] else 0.0 for i in range(len(rows))])
     return {k: torch.tensor(np.array(v), dtype=torch.float32) for k, v in cols.items()}
 
 

@@ -33,23 +33,26 @@ impl Baseline {
 
     /// Summed NLL of one animal from w0, and its gradient with respect to (α, β).
     pub fn animal(&self, trials: &[Trial], w0: [f64; K]) -> (f64, [f64; 2 * K]) {
-        let mut ws = Vec::with_capacity(trials.len());
+        // Per trial p(right), kept for the backward pass; one exp and one log1p a trial.
+        let mut ps = Vec::with_capacity(trials.len());
         let mut w = w0;
         let mut loss = 0.0;
         for t in trials {
-            ws.push(w);
             let a = w[0] * t.stimulus + w[1];
-            loss += a.max(0.0) + (-a.abs()).exp().ln_1p() - t.choice as f64 * a;
-            let d = self.delta(w, t);
-            w = [w[0] + d[0], w[1] + d[1]];
+            let e = (-a.abs()).exp();
+            loss += a.max(0.0) + e.ln_1p() - t.choice as f64 * a;
+            let p = if a >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            ps.push(p);
+            let (y, r) = (t.choice as f64, t.reward as f64);
+            let x = [t.stimulus, 1.0];
+            w = std::array::from_fn(|k| w[k] + self.alpha[k] * (r - self.beta[k]) * (y - p) * x[k]);
         }
         // Backward: g = ∂L/∂w_t, from ∂L/∂w_T = 0.
         let mut g = [0.0; K];
         let mut grad = [0.0; 2 * K];
         for (i, t) in trials.iter().enumerate().rev() {
-            let w = ws[i];
             let x = [t.stimulus, 1.0];
-            let p = sigmoid(w[0] * x[0] + w[1]);
+            let p = ps[i];
             let (y, r) = (t.choice as f64, t.reward as f64);
             if i + 1 < trials.len() {
                 // u_k = α_k (r − β_k)(y − p) x_k: ∂u_k/∂w_j = −α_k (r − β_k) p (1 − p) x_k x_j.

@@ -132,74 +132,194 @@ pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -
     })
 }
 
-/// Backpropagates `d_out` (∂loss/∂f) through the MLP at the trial whose input and
-/// activations are given: adds ∂loss/∂φ to `grad` and returns ∂loss/∂input. `scratch`
-/// holds 2 H floats.
+/// φ's hidden-layer matrices transposed (in × out, row-major), biases and the rest as
+/// in φ: the layout [`mlp_t`] reads.
+pub fn transpose_into<F: Real>(net: &Net, phi: &[F], wt: &mut [F]) {
+    wt.copy_from_slice(phi);
+    for l in 0..net.layers {
+        let (n_in, n_out) = net.dims(l);
+        let o = net.offset(l);
+        for j in 0..n_out {
+            for i in 0..n_in {
+                wt[o + i * n_out + j] = phi[o + j * n_in + i];
+            }
+        }
+    }
+}
+
+/// Writes the indices of x's non-zero entries to the front of `idx` and returns their
+/// count, without a branch per entry (half of a ReLU layer's outputs are zero, at
+/// random: a branch on each would mispredict half the time).
+#[inline(always)]
+fn nonzero<F: Real>(x: &[F], idx: &mut [u32]) -> usize {
+    let mut n = 0;
+    for (i, &v) in x.iter().enumerate() {
+        idx[n] = i as u32;
+        n += usize::from(v != F::zero());
+    }
+    n
+}
+
+/// The widest layer the CPU model takes (`--hidden` is at most 1024).
+const MAX_WIDTH: usize = 1024;
+
+/// Outputs a block of the hidden layer computes in registers.
+const BLOCK: usize = 64;
+
+/// [`mlp`] from the transposed φ of [`transpose_into`]: each hidden layer adds column i
+/// of W times x_i to all its outputs at once (no horizontal sums) and skips the inputs
+/// a ReLU left at zero, about half of them.
+#[inline(always)]
+pub fn mlp_t<F: Real>(net: &Net, wt: &[F], input: &[F; INPUTS], acts: &mut [F]) -> [F; K] {
+    let h = net.hidden;
+    for l in 0..net.layers {
+        let (n_in, n_out) = net.dims(l);
+        let o = net.offset(l);
+        let w = &wt[o..o + n_in * n_out];
+        let b = &wt[o + n_in * n_out..o + n_in * n_out + n_out];
+        let (prev, rest) = acts.split_at_mut(l * h);
+        let x: &[F] = if l == 0 { input } else { &prev[(l - 1) * h..] };
+        let out = &mut rest[..n_out];
+        let mut idx = [0u32; MAX_WIDTH];
+        let live = nonzero(&x[..n_in], &mut idx);
+        let mut j0 = 0;
+        while j0 < n_out {
+            let m = BLOCK.min(n_out - j0);
+            let mut acc = [F::zero(); BLOCK];
+            acc[..m].copy_from_slice(&b[j0..j0 + m]);
+            for &i in &idx[..live] {
+                let i = i as usize;
+                let xi = x[i];
+                let col = &w[i * n_out + j0..i * n_out + j0 + m];
+                if m == BLOCK {
+                    for k in 0..BLOCK {
+                        acc[k] = acc[k] + col[k] * xi;
+                    }
+                } else {
+                    for k in 0..m {
+                        acc[k] = acc[k] + col[k] * xi;
+                    }
+                }
+            }
+            for k in 0..m {
+                out[j0 + k] = acc[k].max(F::zero());
+            }
+            j0 += m;
+        }
+    }
+    let o = net.offset(net.layers);
+    let x = if net.layers == 0 {
+        &input[..]
+    } else {
+        &acts[(net.layers - 1) * h..net.layers * h]
+    };
+    let n_in = net.dims(net.layers).0;
+    std::array::from_fn(|k| {
+        let row = &wt[o + k * n_in..o + (k + 1) * n_in];
+        wt[o + K * n_in + k] + dot(row, x)
+    })
+}
+
+/// Backpropagates `d_out` (∂loss/∂f) through the MLP at one trial whose activations are
+/// given: writes each layer's δ (∂loss/∂ its pre-activation, zero where the ReLU is
+/// off; the output layer's is `d_out`) into `deltas` (`net.acts() + K` floats) and
+/// returns ∂loss/∂w, the rule's first K inputs (the only ones on the chain through
+/// time). ∂loss/∂φ is left to [`mlp_accumulate`], which sums δ ⊗ x over a whole window
+/// one layer at a time. `scratch` holds 2 max(H, INPUTS) floats.
 #[inline(always)]
 pub fn mlp_backward<F: Real>(
     net: &Net,
     phi: &[F],
-    input: &[F; INPUTS],
     acts: &[F],
     d_out: [F; K],
-    grad: &mut [F],
+    deltas: &mut [F],
     scratch: &mut [F],
-) -> [F; INPUTS] {
+) -> [F; K] {
     let h = net.hidden;
     let (delta, next) = scratch.split_at_mut(h.max(INPUTS));
-    // Output layer: ∂/∂W_out = d_out ⊗ x, ∂/∂b_out = d_out, ∂/∂x = W_outᵀ d_out.
-    let l = net.layers;
-    let (n_in, _) = net.dims(l);
-    let o = net.offset(l);
-    let x: &[F] = if l == 0 {
-        input
-    } else {
-        &acts[(l - 1) * h..l * h]
-    };
-    delta[..n_in].fill(F::zero());
-    for k in 0..K {
-        let dk = d_out[k];
-        grad[o + K * n_in + k] = grad[o + K * n_in + k] + dk;
-        let row = o + k * n_in;
-        for (g, &xi) in grad[row..row + n_in].iter_mut().zip(x) {
-            *g = *g + dk * xi;
-        }
-        for (d, &w) in delta[..n_in].iter_mut().zip(&phi[row..row + n_in]) {
-            *d = *d + w * dk;
-        }
-    }
-    // Hidden layers, last to first: δ through ReLU (its output > 0), then W and b.
-    for l in (0..net.layers).rev() {
+    // ∂/∂x of layer l's input from its δ (`delta`), into `next`, a block of inputs at a
+    // time in registers; layer 0 only its first K inputs.
+    let input_grad = |l: usize, delta: &[F], next: &mut [F]| {
         let (n_in, n_out) = net.dims(l);
         let o = net.offset(l);
+        let used = if l == 0 { K } else { n_in };
+        let mut idx = [0u32; MAX_WIDTH];
+        let live = nonzero(&delta[..n_out], &mut idx);
+        let mut i0 = 0;
+        while i0 < used {
+            let m = BLOCK.min(used - i0);
+            let mut acc = [F::zero(); BLOCK];
+            for &j in &idx[..live] {
+                let j = j as usize;
+                let dj = delta[j];
+                let row = &phi[o + j * n_in + i0..o + j * n_in + i0 + m];
+                if m == BLOCK {
+                    for k in 0..BLOCK {
+                        acc[k] = acc[k] + row[k] * dj;
+                    }
+                } else {
+                    for k in 0..m {
+                        acc[k] = acc[k] + row[k] * dj;
+                    }
+                }
+            }
+            next[i0..i0 + m].copy_from_slice(&acc[..m]);
+            i0 += m;
+        }
+    };
+    let l = net.layers;
+    deltas[l * h..l * h + K].copy_from_slice(&d_out);
+    delta[..K].copy_from_slice(&d_out);
+    input_grad(l, delta, next);
+    // Hidden layers, last to first: δ through ReLU (its output > 0).
+    for l in (0..net.layers).rev() {
         let out = &acts[l * h..(l + 1) * h];
-        let x: &[F] = if l == 0 {
-            input
-        } else {
-            &acts[(l - 1) * h..l * h]
-        };
-        next[..n_in].fill(F::zero());
-        for j in 0..n_out {
-            let dj = if out[j] > F::zero() {
-                delta[j]
+        for (j, d) in deltas[l * h..(l + 1) * h].iter_mut().enumerate() {
+            *d = if out[j] > F::zero() { next[j] } else { F::zero() };
+        }
+        delta[..h].copy_from_slice(&deltas[l * h..(l + 1) * h]);
+        input_grad(l, delta, next);
+    }
+    std::array::from_fn(|i| next[i])
+}
+
+/// Adds Σ_t δ_t ⊗ x_t (∂W) and Σ_t δ_t (∂b) over trials 0..n of a window to `grad`,
+/// layer by layer, so that one layer's gradient stays in cache while the trials stream
+/// past it (per trial, the whole of ∂φ would be touched every time).
+#[inline(always)]
+pub fn mlp_accumulate<F: Real>(
+    net: &Net,
+    inputs: &[[F; INPUTS]],
+    acts: &[F],
+    deltas: &[F],
+    n: usize,
+    grad: &mut [F],
+) {
+    let (h, na) = (net.hidden, net.acts());
+    let nd = na + K;
+    for l in 0..=net.layers {
+        let (n_in, n_out) = net.dims(l);
+        let o = net.offset(l);
+        let (gw, gb) = grad[o..o + n_in * n_out + n_out].split_at_mut(n_in * n_out);
+        for t in 0..n {
+            let x: &[F] = if l == 0 {
+                &inputs[t]
             } else {
-                F::zero()
+                &acts[t * na + (l - 1) * h..t * na + l * h]
             };
-            if dj == F::zero() {
-                continue;
-            }
-            grad[o + n_in * n_out + j] = grad[o + n_in * n_out + j] + dj;
-            let row = o + j * n_in;
-            for (g, &xi) in grad[row..row + n_in].iter_mut().zip(x) {
-                *g = *g + dj * xi;
-            }
-            for (nx, &w) in next[..n_in].iter_mut().zip(&phi[row..row + n_in]) {
-                *nx = *nx + w * dj;
+            let delta = &deltas[t * nd + l * h..t * nd + l * h + n_out];
+            let mut idx = [0u32; MAX_WIDTH];
+            let live = nonzero(delta, &mut idx);
+            for &j in &idx[..live] {
+                let j = j as usize;
+                let dj = delta[j];
+                gb[j] = gb[j] + dj;
+                for (g, &xi) in gw[j * n_in..(j + 1) * n_in].iter_mut().zip(x) {
+                    *g = *g + dj * xi;
+                }
             }
         }
-        delta[..n_in].copy_from_slice(&next[..n_in]);
     }
-    std::array::from_fn(|i| delta[i])
 }
 
 #[inline(always)]
@@ -221,6 +341,10 @@ pub struct Window<F> {
     inputs: Vec<[F; INPUTS]>,
     acts: Vec<F>,
     outs: Vec<[F; K]>,
+    /// Per trial, every layer's δ (see [`mlp_backward`]).
+    deltas: Vec<F>,
+    /// φ transposed for the forward pass (see [`transpose_into`]).
+    wt: Vec<F>,
     scratch: Vec<F>,
 }
 
@@ -230,6 +354,8 @@ impl<F: Real> Window<F> {
             inputs: vec![[F::zero(); INPUTS]; trunc],
             acts: vec![F::zero(); trunc * net.acts()],
             outs: vec![[F::zero(); K]; trunc],
+            deltas: vec![F::zero(); trunc * (net.acts() + K)],
+            wt: vec![F::zero(); net.len()],
             scratch: vec![F::zero(); 2 * net.hidden.max(INPUTS)],
         }
     }
@@ -258,6 +384,7 @@ pub fn window<F: Real>(
     let mut w = w;
     let mut loss = F::zero();
     let mut ws = Vec::with_capacity(if grad.is_some() { t1 - t0 } else { 0 });
+    transpose_into(net, phi, &mut win.wt);
     for t in t0..t1 {
         let tr = &trials[t];
         if let Some(p) = path.as_deref_mut() {
@@ -271,7 +398,7 @@ pub fn window<F: Real>(
         if t + 1 < trials.len() {
             let i = t - t0;
             let input = inputs(w, tr);
-            let out = mlp(net, phi, &input, &mut win.acts[i * na..(i + 1) * na]);
+            let out = mlp_t(net, &win.wt, &input, &mut win.acts[i * na..(i + 1) * na]);
             win.inputs[i] = input;
             win.outs[i] = out;
             w = [w[0] + c[0] * out[0], w[1] + c[1] * out[1]];
@@ -291,21 +418,24 @@ pub fn window<F: Real>(
                     grad[co + k] = grad[co + k] + g[k] * win.outs[i][k];
                 }
                 let d_out = [g[0] * c[0], g[1] * c[1]];
-                let d_in = mlp_backward(
+                let nd = na + K;
+                let d_w = mlp_backward(
                     net,
                     phi,
-                    &win.inputs[i],
                     &win.acts[i * na..(i + 1) * na],
                     d_out,
-                    grad,
+                    &mut win.deltas[i * nd..(i + 1) * nd],
                     &mut win.scratch,
                 );
-                g = [g[0] + d_in[0], g[1] + d_in[1]];
+                g = [g[0] + d_w[0], g[1] + d_w[1]];
             }
             let a = ws[i][0] * F::c(tr.stimulus) + ws[i][1];
             let d = nll(a, tr.choice).1 * weight;
             g = [g[0] + d * F::c(tr.stimulus), g[1] + d];
         }
+        // The window's last trial of the animal has no rule step (nor δ).
+        let stepped = (t1 - t0).min(trials.len().saturating_sub(1).saturating_sub(t0));
+        mlp_accumulate(net, &win.inputs, &win.acts, &win.deltas, stepped, grad);
         g_w0 = g;
     }
     (loss * weight, w, g_w0)

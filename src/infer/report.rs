@@ -18,6 +18,10 @@ pub struct Metrics {
     /// The true probabilities' log-likelihood, when the data came from `simulate`.
     pub truth_train_ll: Option<f64>,
     pub truth_test_ll: Option<f64>,
+    /// The fitted rule's held-out LL started from each held-out animal's true w_0
+    /// (simulated data): what is left of the gap to `truth_test_ll` is the rule's; the
+    /// rest of `test_ll`'s gap is the held-out w_0, estimated from 100 trials.
+    pub test_ll_true_w0: Option<f64>,
     /// RMSE of fitted against true Δw_stim on the spec's grid, and the truth's RMS.
     pub dw_rmse: Option<f64>,
     pub dw_true_rms: Option<f64>,
@@ -213,6 +217,13 @@ pub fn fit_and_report(
     let base_w0 = fit::heldout_w0(fit::Init::PerAnimal, &train.data);
     let baseline = super::baseline::fit(&train.data.animals, &base_w0, 200)?;
     let baseline_train_ll = -baseline.objective(&train.data.animals, &base_w0).0;
+    let test_ll_true_w0 = match test {
+        Some(t) => truth_paths(t, t.data.animals.len())?.map(|paths| {
+            let w0: Vec<[f64; K]> = paths.iter().map(|p| p[0]).collect();
+            fit::log_likelihood(&net, &fitted.phi, &t.data.animals, &w0, cfg.trunc)
+        }),
+        None => None,
+    };
     let baseline_test_ll = test.map(|t| {
         let w0 = fit::heldout_w0(fit::Init::PerAnimal, &t.data);
         -baseline.objective(&t.data.animals, &w0).0
@@ -223,6 +234,7 @@ pub fn fit_and_report(
         test_ll,
         truth_train_ll: truth_train,
         truth_test_ll: truth_test,
+        test_ll_true_w0,
         dw_rmse: rec.map(|r| r.0),
         dw_true_rms: rec.map(|r| r.1),
         baseline,
