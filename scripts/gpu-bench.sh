@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One command that measures rulelab on a GPU: checks every kernel against its CPU
 # reference on the adapter, benches the optimiser family against the adapter's own copy
-# bandwidth and the sweep workloads (S1, Rosenbrock) on the GPU and the CPU, runs the
-# peers that are installed (PyTorch's fused Adam; S1 in JAX and PyTorch), and prints
-# the tables.
+# bandwidth, the sweep workloads (S1, Rosenbrock) on the GPU and the CPU and the rule
+# inference fit (restarts; the default experiment), runs the peers that are installed
+# (PyTorch's fused Adam; S1 in JAX and PyTorch; the inference fit in PyTorch), and
+# prints the tables.
 #
 #   scripts/gpu-bench.sh [OUT_DIR]          (default: results/gpu-bench)
 #
@@ -35,6 +36,13 @@ if [ ! -x "$RULELAB" ]; then cargo build --release; fi
 "$RULELAB" bench optim --device gpu --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/optim.json"
 "$RULELAB" bench sweep --devices gpu,cpu ${SWEEP_LEARNERS:+--learners "$SWEEP_LEARNERS"} --json "$OUT/sweep.json"
 PYTHON="${PYTHON:-python3}"
+# Rule inference: what restarts cost on the card, and the default experiment beside
+# PyTorch on the same card (one peer epoch).
+RULELAB="$RULELAB" DEVICE=gpu benches/infer_restarts.sh "$OUT/infer-restarts" | tee "$OUT/infer-restarts.txt"
+if "$PYTHON" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+    RULELAB="$RULELAB" DEVICE=gpu PEER_DEVICE=cuda PEER_EPOCHS=1 PYTHON="$PYTHON" \
+        benches/peers/infer_side_by_side.sh "$OUT/infer-peers" | tee "$OUT/infer-peers.txt"
+fi
 if "$PYTHON" -c "import torch" 2>/dev/null; then
     "$PYTHON" benches/peers/torch_adam.py --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/torch_adam.json"
     "$PYTHON" benches/peers/s1_torch.py --json "$OUT/s1_torch.json"

@@ -642,6 +642,24 @@ fn a_small_simulation_is_recovered() {
     assert!(f("test_ll") > static_ll + 0.05, "static {static_ll}: {m}");
     assert!((f("test_ll") - f("truth_test_ll")).abs() < 0.03, "{m}");
     assert!(f("dw_rmse") < 0.7 * f("dw_true_rms"), "{m}");
+    // The report says so in words, with the figures it measured.
+    let notes: Vec<&str> = m["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let rule = notes
+        .iter()
+        .find(|n| n.starts_with("the rule is"))
+        .expect("a recovery note");
+    assert!(!rule.contains("not recovered"), "{rule}");
+    assert!(rule.contains(&format!("{:.4}", f("dw_rmse"))), "{rule}");
+    assert!(
+        notes.iter().any(|n| n.starts_with("held-out LL is")),
+        "{notes:?}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("note: the rule is"));
     for file in [
         "epochs.csv",
         "rule_grid.csv",
@@ -888,10 +906,15 @@ fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
     .iter()
     .map(|b| fit(&cfg, &data, b, |_| {}).unwrap())
     .collect();
-    for r in 0..cfg.restarts {
-        let (cpu, roomy, tiny) = (&runs[0][r], &runs[1][r], &runs[2][r]);
-        assert_eq!(roomy.phi, tiny.phi, "restart {r}: φ differs between the devices");
-        assert_eq!(roomy.w0, tiny.w0, "restart {r}: w_0 differs between the devices");
+    for (r, ((cpu, roomy), tiny)) in runs[0].iter().zip(&runs[1]).zip(&runs[2]).enumerate() {
+        assert_eq!(
+            roomy.phi, tiny.phi,
+            "restart {r}: φ differs between the devices"
+        );
+        assert_eq!(
+            roomy.w0, tiny.w0,
+            "restart {r}: w_0 differs between the devices"
+        );
         let scale = cpu.phi.iter().map(|x| x.abs()).fold(0.0, f64::max);
         let worst = cpu
             .phi
@@ -899,9 +922,15 @@ fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
             .zip(&roomy.phi)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        assert!(worst < 1e-4 * scale, "restart {r}: φ CPU vs GPU {worst:e} (scale {scale})");
+        assert!(
+            worst < 1e-4 * scale,
+            "restart {r}: φ CPU vs GPU {worst:e} (scale {scale})"
+        );
         for (a, b) in cpu.w0.iter().zip(&roomy.w0) {
-            assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4, "{a:?} {b:?}");
+            assert!(
+                (a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4,
+                "{a:?} {b:?}"
+            );
         }
         // Every animal's w_0 moved (a trained parameter), and every epoch was recorded.
         let start = rulelab::infer::fit::heldout_w0(Init::PerAnimal, &data);

@@ -8,7 +8,8 @@
 #   PYTHON=/path/to/venv/bin/python benches/peers/infer_side_by_side.sh [OUT_DIR]
 #
 # The venv needs torch and numpy; keep it outside the repository. The peer runs
-# PEER_EPOCHS epochs (default 2; its time per epoch is flat, so the ratio holds).
+# PEER_EPOCHS epochs (default 2; its time per epoch is flat, so the ratio holds) on
+# PEER_DEVICE (cpu, the default, or cuda).
 # ANIMALS and TRIALS shrink the experiment (defaults 300 and 2000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +25,8 @@ mkdir -p "$OUT"
 "$RULELAB" infer simulate --rule reinforce --animals "$ANIMALS" --trials "$TRIALS" --seed 1 --out "$OUT/train.csv"
 "$RULELAB" --device "$DEVICE" infer fit "$OUT/train.csv" --model dnn --hidden 64 --layers 3 \
   --epochs 20 --batch 12 --trunc 500 --lr 3e-3 --decay 0.5 --out "$OUT/fit"
-"$PYTHON" benches/peers/infer_torch.py "$OUT/train.csv" --epochs "${PEER_EPOCHS:-2}" --json "$OUT/torch.json"
+"$PYTHON" benches/peers/infer_torch.py "$OUT/train.csv" --epochs "${PEER_EPOCHS:-2}" \
+  --device "${PEER_DEVICE:-cpu}" --json "$OUT/torch.json"
 "$PYTHON" - "$OUT" <<'PY'
 import csv, json, os, sys
 out = sys.argv[1]

@@ -3,7 +3,7 @@ Python loop over trials on a batch tensor of animals, autograd through the trunc
 window, torch.optim.Adam with a step decay. The peer of `rulelab infer fit` for
 benches/peers/infer_side_by_side.sh (out of CI).
 
-    python benches/peers/infer_torch.py TRAIN.csv --epochs 2 --json OUT.json
+    python benches/peers/infer_torch.py TRAIN.csv --epochs 2 [--device cuda] --json OUT.json
 
 Same model and schedule as rulelab's defaults (../shared/specs/rule-inference.md §2):
 inputs (w, s, 1, d, y, r, z), 3 x 64 ReLU, c = 1e-3, w_0 per animal from a logistic fit
@@ -98,18 +98,20 @@ def main():
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     data = read_project_csv(a.train)
     n, t_len = data["s"].shape
-    model = DNNGLM(n, logistic_w0(data["s"], data["y"]), a.hidden, a.layers)
+    model = DNNGLM(n, logistic_w0(data["s"], data["y"]), a.hidden, a.layers).to(a.device)
+    data = {k: v.to(a.device) for k, v in data.items()}
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
     epochs = []
     for e in range(a.epochs):
         t0 = time.perf_counter()
-        order = torch.randperm(n)
+        order = torch.randperm(n).to(a.device)
         total = 0.0
         for b in range(0, n, a.batch):
             idx = order[b : b + a.batch]
@@ -124,7 +126,9 @@ def main():
         print(f"torch epoch {e + 1}: train LL {-total / (n * t_len):.5f}, {sec:.1f} s", flush=True)
     per_epoch = sum(x["seconds"] for x in epochs) / len(epochs)
     out = {
-        "peer": f"PyTorch {torch.__version__} (CPU, {torch.get_num_threads()} threads)",
+        "peer": f"PyTorch {torch.__version__} ("
+        + (torch.cuda.get_device_name() if a.device == "cuda" else f"CPU, {torch.get_num_threads()} threads")
+        + ")",
         "animals": n,
         "trials": t_len,
         "epochs": epochs,

@@ -177,6 +177,9 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 b.finish_and_clear();
             }
             println!("{}", serde_json::to_string_pretty(&m).expect("serialises"));
+            for n in &m.notes {
+                eprintln!("note: {n}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         InferWhat::Simulate {

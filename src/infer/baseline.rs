@@ -41,7 +41,11 @@ impl Baseline {
             let a = w[0] * t.stimulus + w[1];
             let e = (-a.abs()).exp();
             loss += a.max(0.0) + e.ln_1p() - t.choice as f64 * a;
-            let p = if a >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            let p = if a >= 0.0 {
+                1.0 / (1.0 + e)
+            } else {
+                e / (1.0 + e)
+            };
             ps.push(p);
             let (y, r) = (t.choice as f64, t.reward as f64);
             let x = [t.stimulus, 1.0];

@@ -237,8 +237,8 @@ enum Engine<'g> {
     },
     Gpu {
         gpu: &'g crate::gpu::Gpu,
-        dev: super::gpu::DnnOnDevice<'g>,
-        opt: crate::optim::gpu::GpuOptimizer,
+        dev: Box<super::gpu::DnnOnDevice<'g>>,
+        opt: Box<crate::optim::gpu::GpuOptimizer>,
     },
 }
 
@@ -294,7 +294,8 @@ pub fn fit(
             let dev = super::gpu::DnnOnDevice::new(
                 gpu, net, &animals, &arena, r_n, max_slots, cfg.trunc,
             )?;
-            let mut config = crate::optim::Config::single(Member::Adam, adam_hyper(cfg.lr), trained);
+            let mut config =
+                crate::optim::Config::single(Member::Adam, adam_hyper(cfg.lr), trained);
             // A non-finite gradient skips the step and is counted; the epoch then fails.
             config.skip_nonfinite = true;
             let opt = crate::optim::gpu::GpuOptimizer::new(
@@ -304,7 +305,11 @@ pub fn fit(
                 &dev.grads.buffer,
                 trained,
             )?;
-            Engine::Gpu { gpu, dev, opt }
+            Engine::Gpu {
+                gpu,
+                dev: Box::new(dev),
+                opt: Box::new(opt),
+            }
         }
     };
     let key = key_from_seed(cfg.seed ^ 0x5eed);

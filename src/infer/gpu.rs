@@ -271,7 +271,7 @@ impl<'g> DnnOnDevice<'g> {
     pub fn run_batch(&self, slots: &[Slot], per_restart: usize, weight: f32) -> Result<()> {
         let gpu = self.gpu;
         let n = slots.len();
-        if n == 0 || n > self.max_slots || per_restart == 0 || n % per_restart != 0 {
+        if n == 0 || n > self.max_slots || per_restart == 0 || !n.is_multiple_of(per_restart) {
             return Err(Error::invalid(
                 "slots",
                 format!(
@@ -307,7 +307,11 @@ impl<'g> DnnOnDevice<'g> {
             });
         }
         gpu.write(&self.state, &states)?;
-        let longest = states.iter().map(|s| s.n_trials as usize).max().unwrap_or(0);
+        let longest = states
+            .iter()
+            .map(|s| s.n_trials as usize)
+            .max()
+            .unwrap_or(0);
         let tape_stride = INPUTS + self.net.acts() + 2 * K;
         let mut shape = DnnShape {
             hidden: self.net.hidden as u32,
@@ -391,9 +395,10 @@ impl<'g> DnnOnDevice<'g> {
         let items = (n / per_restart) * (self.net.len() + 1) + n;
         let max_dim = gpu.max_workgroups_per_dimension() as u64;
         let workgroups = (items.div_ceil(64) as u64).min(max_dim * max_dim);
-        if gpu.loop_budget().is_some_and(|b| {
-            (items as u64).div_ceil(workgroups * 64) * per_restart as u64 > b
-        }) {
+        if gpu
+            .loop_budget()
+            .is_some_and(|b| (items as u64).div_ceil(workgroups * 64) * per_restart as u64 > b)
+        {
             return Err(Error::invalid(
                 "--batch",
                 "the batch's gradient is too large to reduce within this adapter's loop budget",

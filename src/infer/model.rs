@@ -275,7 +275,11 @@ pub fn mlp_backward<F: Real>(
     for l in (0..net.layers).rev() {
         let out = &acts[l * h..(l + 1) * h];
         for (j, d) in deltas[l * h..(l + 1) * h].iter_mut().enumerate() {
-            *d = if out[j] > F::zero() { next[j] } else { F::zero() };
+            *d = if out[j] > F::zero() {
+                next[j]
+            } else {
+                F::zero()
+            };
         }
         delta[..h].copy_from_slice(&deltas[l * h..(l + 1) * h]);
         input_grad(l, delta, next);

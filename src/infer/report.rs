@@ -41,6 +41,61 @@ pub struct Metrics {
     pub train_trials: usize,
     pub test_animals: Option<usize>,
     pub test_trials: Option<usize>,
+    /// What the numbers say, in words (also printed after a fit).
+    pub notes: Vec<String>,
+}
+
+/// The report's sentences: whether the rule was recovered (against a simulation's
+/// truth), whether the baseline predicts better, and how far from the truth's
+/// likelihood the fit is.
+fn notes(m: &Metrics, weight_noise: f64) -> Vec<String> {
+    let mut out = vec![];
+    if let (Some(rmse), Some(rms)) = (m.dw_rmse, m.dw_true_rms) {
+        let ratio = rmse / rms;
+        out.push(if ratio < 0.5 {
+            format!(
+                "the rule is recovered: Δw_stim RMSE {rmse:.4} on the grid is {ratio:.2} of the true rule's RMS {rms:.4}"
+            )
+        } else if ratio < 1.0 {
+            format!(
+                "the rule is partly recovered: Δw_stim RMSE {rmse:.4} on the grid is {ratio:.2} of the true rule's RMS {rms:.4}"
+            )
+        } else {
+            let why = if weight_noise > 0.0 {
+                format!(
+                    " (the data's weights also take a random walk of σ = {weight_noise} a trial, and the network can read its drift as a rule)"
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "the rule is not recovered: Δw_stim RMSE {rmse:.4} on the grid is {ratio:.1}x the true rule's RMS {rms:.4}{why}"
+            )
+        });
+    }
+    let (ll, base, which) = match (m.test_ll, m.baseline_test_ll) {
+        (Some(t), Some(b)) => (t, b, "held-out"),
+        _ => (m.train_ll, m.baseline_train_ll, "training"),
+    };
+    if base > ll {
+        out.push(format!(
+            "the reinforce_base baseline predicts {which} choices better than the network rule ({base:.5} against {ll:.5} nats/trial)"
+        ));
+    }
+    if let (Some(t), Some(truth)) = (m.test_ll, m.truth_test_ll) {
+        let mut line = format!(
+            "held-out LL is {:.4} nats/trial below the true probabilities'",
+            truth - t
+        );
+        if let Some(tw) = m.test_ll_true_w0 {
+            line += &format!(
+                "; {:.4} of that remains from the held-out animals' true w_0, the rest is their w_0 estimated from 100 trials",
+                truth - tw
+            );
+        }
+        out.push(line);
+    }
+    out
 }
 
 pub struct Input {
@@ -229,7 +284,7 @@ pub fn fit_and_report(
         -baseline.objective(&t.data.animals, &w0).0
     });
     let trials = train.data.trials();
-    let metrics = Metrics {
+    let mut metrics = Metrics {
         train_ll,
         test_ll,
         truth_train_ll: truth_train,
@@ -250,7 +305,13 @@ pub fn fit_and_report(
         train_trials: trials,
         test_animals: test.map(|t| t.data.animals.len()),
         test_trials: test.map(|t| t.data.trials()),
+        notes: vec![],
     };
+    let noise = train
+        .sim
+        .as_ref()
+        .map_or(0.0, |r| r.simulation.weight_noise);
+    metrics.notes = notes(&metrics, noise);
     #[derive(Serialize)]
     struct Manifest<'a> {
         config: &'a FitConfig,
@@ -329,4 +390,66 @@ fn write_weights(path: &Path, net: &model::Net, fitted: &Fitted, data: &Dataset)
         }
     }
     crate::files::write_atomic(path, s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(dw_rmse: f64, test_ll: f64, baseline_test_ll: f64) -> Metrics {
+        Metrics {
+            train_ll: -0.5,
+            test_ll: Some(test_ll),
+            truth_train_ll: Some(-0.45),
+            truth_test_ll: Some(-0.46),
+            test_ll_true_w0: Some(-0.465),
+            dw_rmse: Some(dw_rmse),
+            dw_true_rms: Some(0.01),
+            baseline: super::super::baseline::Baseline {
+                alpha: [0.0; K],
+                beta: [0.0; K],
+            },
+            baseline_train_ll: -0.5,
+            baseline_test_ll: Some(baseline_test_ll),
+            epochs: 1,
+            restarts: 1,
+            best_restart: 0,
+            seconds: 1.0,
+            trials_per_second: 1.0,
+            device: String::new(),
+            train_animals: 1,
+            train_trials: 1,
+            test_animals: Some(1),
+            test_trials: Some(1),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn notes_say_what_the_numbers_say() {
+        let n = notes(&metrics(0.002, -0.47, -0.48), 0.0);
+        assert!(
+            n[0].starts_with("the rule is recovered") && n[0].contains("0.20 of"),
+            "{n:?}"
+        );
+        assert!(!n.iter().any(|l| l.contains("baseline")), "{n:?}");
+        assert!(n
+            .iter()
+            .any(|l| l.contains("0.0100 nats/trial below") && l.contains("0.0050 of that")));
+        let n = notes(&metrics(0.007, -0.47, -0.48), 0.0);
+        assert!(n[0].starts_with("the rule is partly recovered"), "{n:?}");
+        let n = notes(&metrics(0.05, -0.47, -0.46), 0.05);
+        assert!(
+            n[0].starts_with("the rule is not recovered") && n[0].contains("5.0x"),
+            "{n:?}"
+        );
+        assert!(n[0].contains("random walk of σ = 0.05"), "{n:?}");
+        assert!(
+            n.iter()
+                .any(|l| l.contains("baseline predicts held-out choices better")),
+            "{n:?}"
+        );
+        let n = notes(&metrics(0.05, -0.47, -0.46), 0.0);
+        assert!(!n[0].contains("random walk"), "{n:?}");
+    }
 }
