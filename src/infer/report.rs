@@ -87,11 +87,20 @@ fn notes(m: &Metrics, weight_noise: f64) -> Vec<String> {
             "held-out LL is {:.4} nats/trial below the true probabilities'",
             truth - t
         );
-        if let Some(tw) = m.test_ll_true_w0 {
-            line += &format!(
-                "; {:.4} of that remains from the held-out animals' true w_0, the rest is their w_0 estimated from 100 trials",
-                truth - tw
-            );
+        match m.test_ll_true_w0 {
+            Some(tw) if tw > t => {
+                line += &format!(
+                    "; {:.4} of that remains from the held-out animals' true w_0, the rest is their w_0 estimated from 100 trials",
+                    truth - tw
+                )
+            }
+            Some(tw) => {
+                line += &format!(
+                    "; from the held-out animals' true w_0 it is {:.4}: the estimated w_0 is not what holds it back",
+                    truth - tw
+                )
+            }
+            None => {}
         }
         out.push(line);
     }
@@ -451,5 +460,11 @@ mod tests {
         );
         let n = notes(&metrics(0.05, -0.47, -0.46), 0.0);
         assert!(!n[0].contains("random walk"), "{n:?}");
+        let n = notes(&metrics(0.05, -0.463, -0.46), 0.0);
+        assert!(
+            n.iter()
+                .any(|l| l.contains("is 0.0050: the estimated w_0 is not")),
+            "{n:?}"
+        );
     }
 }
