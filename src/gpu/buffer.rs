@@ -101,14 +101,15 @@ impl Gpu {
         GpuBuffer::wrap(buffer, data.len())
     }
 
-    /// A uniform buffer holding `value`.
+    /// A uniform buffer holding `value`, which the queue may overwrite between
+    /// submissions (a driver's per-dispatch shape).
     pub fn uniform<T: Pod>(&self, label: &str, value: &T) -> Result<wgpu::Buffer> {
         self.scoped(|| {
             self.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some(label),
                     contents: bytemuck::bytes_of(value),
-                    usage: wgpu::BufferUsages::UNIFORM,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 })
         })
     }

@@ -103,10 +103,6 @@ fn loops_per_trial(net: &Net) -> u64 {
     (net.layers as u64 + 1) * (2 * h * strides + net.layers as u64 + 8) + 16
 }
 
-fn whole(buf: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
-    buf.as_entire_binding()
-}
-
 /// One workgroup of a batch: which restart's φ it runs on which animal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
@@ -198,46 +194,30 @@ impl<'g> DnnOnDevice<'g> {
         let tape = gpu.poisoned("dnn tape", group * trunc * tape_stride, f32::NAN)?;
         let slot_rows = gpu.zeros::<f32>("dnn slot grads", max_slots * (n_phi + K))?;
         let losses = gpu.zeros::<f32>("dnn losses", restarts)?;
-        let uniform = gpu.scoped(|| {
-            gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("dnn shape"),
-                size: std::mem::size_of::<DnnShape>() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        })?;
+        let uniform = gpu.uniform("dnn shape", &<DnnShape as bytemuck::Zeroable>::zeroed())?;
+        // Each kernel binds the buffers its entry point uses, by binding number.
+        let buffers: [(u32, &wgpu::Buffer); 8] = [
+            (0, &uniform),
+            (1, &params_buf.buffer),
+            (2, &trials.buffer),
+            (3, &state.buffer),
+            (4, &tape.buffer),
+            (5, &slot_rows.buffer),
+            (6, &grads.buffer),
+            (7, &losses.buffer),
+        ];
+        let bind = |k: usize, used: &[u32]| {
+            let entries: Vec<_> = buffers
+                .iter()
+                .filter(|(b, _)| used.contains(b))
+                .map(|&(b, buf)| (b, buf.as_entire_binding()))
+                .collect();
+            gpu.bind_group(&pipes[k], &entries)
+        };
         let binds = [
-            gpu.bind_group(
-                &pipes[0],
-                &[
-                    (0, whole(&uniform)),
-                    (1, whole(&params_buf.buffer)),
-                    (2, whole(&trials.buffer)),
-                    (3, whole(&state.buffer)),
-                    (4, whole(&tape.buffer)),
-                ],
-            )?,
-            gpu.bind_group(
-                &pipes[1],
-                &[
-                    (0, whole(&uniform)),
-                    (1, whole(&params_buf.buffer)),
-                    (2, whole(&trials.buffer)),
-                    (3, whole(&state.buffer)),
-                    (4, whole(&tape.buffer)),
-                    (5, whole(&slot_rows.buffer)),
-                ],
-            )?,
-            gpu.bind_group(
-                &pipes[2],
-                &[
-                    (0, whole(&uniform)),
-                    (3, whole(&state.buffer)),
-                    (5, whole(&slot_rows.buffer)),
-                    (6, whole(&grads.buffer)),
-                    (7, whole(&losses.buffer)),
-                ],
-            )?,
+            bind(0, &[0, 1, 2, 3, 4])?,
+            bind(1, &[0, 1, 2, 3, 4, 5])?,
+            bind(2, &[0, 3, 5, 6, 7])?,
         ];
         Ok(DnnOnDevice {
             gpu,

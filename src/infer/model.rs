@@ -117,6 +117,14 @@ pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -
             *a = z.max(F::zero());
         }
     }
+    output_layer(net, phi, input, acts)
+}
+
+/// The linear output layer (not transposed in either layout) from the last hidden
+/// layer's activations (or the input, without hidden layers).
+#[inline(always)]
+fn output_layer<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &[F]) -> [F; K] {
+    let h = net.hidden;
     let o = net.offset(net.layers);
     let x = if net.layers == 0 {
         &input[..]
@@ -126,9 +134,7 @@ pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -
     let n_in = net.dims(net.layers).0;
     std::array::from_fn(|k| {
         let row = &phi[o + k * n_in..o + (k + 1) * n_in];
-        row.iter()
-            .zip(x)
-            .fold(phi[o + K * n_in + k], |s, (&wi, &xi)| s + wi * xi)
+        phi[o + K * n_in + k] + dot(row, x)
     })
 }
 
@@ -207,17 +213,7 @@ pub fn mlp_t<F: Real>(net: &Net, wt: &[F], input: &[F; INPUTS], acts: &mut [F]) 
             j0 += m;
         }
     }
-    let o = net.offset(net.layers);
-    let x = if net.layers == 0 {
-        &input[..]
-    } else {
-        &acts[(net.layers - 1) * h..net.layers * h]
-    };
-    let n_in = net.dims(net.layers).0;
-    std::array::from_fn(|k| {
-        let row = &wt[o + k * n_in..o + (k + 1) * n_in];
-        wt[o + K * n_in + k] + dot(row, x)
-    })
+    output_layer(net, wt, input, acts)
 }
 
 /// Backpropagates `d_out` (∂loss/∂f) through the MLP at one trial whose activations are

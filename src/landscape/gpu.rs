@@ -541,14 +541,7 @@ pub fn run_chunk_with(
     };
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
-    let uniform = gpu.scoped(|| {
-        gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("sweep shape"),
-            size: std::mem::size_of::<SweepShape>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    })?;
+    let uniform = gpu.uniform("sweep shape", &shape)?;
     let learner_buf = gpu.upload("sweep learners", &learners)?;
     let data_buf = arena.upload(gpu, "sweep data")?;
     // A learner the kernel never writes reads back as NaN with diverged = !0.
