@@ -940,3 +940,69 @@ fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
         assert!((lc - lg).abs() < 1e-5, "train LL CPU {lc} vs GPU {lg}");
     }
 }
+
+/// `--init W_STIM,W_BIAS` starts every animal there and keeps it (not trained); an
+/// `--init` that is neither a mode nor two finite numbers is one line naming the flag.
+#[test]
+fn a_given_w0_starts_every_animal_and_bad_inits_are_refused() {
+    let d = dir("given");
+    let s = common::seed("a_given_w0_starts_every_animal_and_bad_inits_are_refused") % 1_000_000;
+    let data = d.join("t.csv");
+    let o = rulelab(&[
+        "infer",
+        "simulate",
+        "--rule",
+        "reinforce",
+        "--animals",
+        "3",
+        "--trials",
+        "60",
+        "--seed",
+        &s.to_string(),
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fit = |init: &str, out: &Path| {
+        rulelab(&[
+            "infer",
+            "fit",
+            data.to_str().unwrap(),
+            "--hidden",
+            "4",
+            "--layers",
+            "1",
+            "--epochs",
+            "2",
+            "--trunc",
+            "20",
+            "--device",
+            "cpu",
+            "--init",
+            init,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let out = d.join("fit");
+    let o = fit("-1.25,0.5", &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = common::csv_rows(&std::fs::read_to_string(out.join("weights.csv")).unwrap());
+    let firsts: Vec<_> = rows.iter().filter(|r| r["trial"] == "0").collect();
+    assert_eq!(firsts.len(), 3);
+    for r in firsts {
+        assert_eq!(r["w_stim"].parse::<f64>().unwrap(), -1.25, "{r:?}");
+        assert_eq!(r["w_bias"].parse::<f64>().unwrap(), 0.5, "{r:?}");
+    }
+    for bad in ["given", "1", "1,2,3", "nan,0", "1,x"] {
+        let out = d.join(format!("bad{}", bad.len()));
+        let o = fit(bad, &out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("--init") && err.lines().count() == 1,
+            "{bad}: {err}"
+        );
+        assert!(!out.join("metrics.json").exists());
+    }
+}

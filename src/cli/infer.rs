@@ -63,8 +63,9 @@ pub enum InferWhat {
         /// The learning rate's factor every 5 epochs.
         #[arg(long, default_value_t = 0.5)]
         decay: f64,
-        /// w_0: per-animal (a logistic fit to the first 100 trials, then trained) or zeros.
-        #[arg(long, default_value = "per-animal")]
+        /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
+        /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
+        #[arg(long, default_value = "per-animal", allow_hyphen_values = true)]
         init: String,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -120,10 +121,18 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 "per-animal" => Init::PerAnimal,
                 "zeros" => Init::Zeros,
                 other => {
-                    return Err(rulelab::Error::invalid(
-                        "--init",
-                        format!("{other:?} is not per-animal or zeros"),
-                    ))
+                    let w: Vec<f64> = other
+                        .split(',')
+                        .map(|v| v.trim().parse::<f64>())
+                        .collect::<std::result::Result<_, _>>()
+                        .unwrap_or_default();
+                    if w.len() != 2 || w.iter().any(|v| !v.is_finite()) {
+                        return Err(rulelab::Error::invalid(
+                            "--init",
+                            format!("{other:?} is not per-animal, zeros or two finite numbers W_STIM,W_BIAS"),
+                        ));
+                    }
+                    Init::Given([w[0], w[1]])
                 }
             };
             let cfg = FitConfig {

@@ -16,6 +16,8 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub enum Init {
     Zeros,
+    /// The same given (w_stim, w_bias) for every animal, not trained.
+    Given([f64; K]),
     /// Per animal: a logistic fit to its first 100 trials, then trained (held-out
     /// animals keep the fit).
     PerAnimal,
@@ -160,6 +162,7 @@ pub fn initial_phi(net: &Net, seed: u64) -> Vec<f64> {
 fn initial_w0(init: Init, a: &Animal) -> [f64; K] {
     match init {
         Init::Zeros => [0.0; K],
+        Init::Given(w) => w,
         Init::PerAnimal => logistic_fit(&a.trials, 100),
     }
 }
@@ -251,7 +254,8 @@ enum Engine<'g> {
 /// Both devices keep the parameters in one arena: each restart's φ, then each
 /// restart's w_0 of every animal, stepped by one Adam as `torch.optim.Adam` steps a
 /// model's parameters: the w_0 of animals outside a batch get a zero gradient and
-/// still move with their momentum. With `Init::Zeros` the w_0 are left out of it.
+/// still move with their momentum. With `Init::Zeros` or `Init::Given` the w_0 are
+/// left out of it.
 pub fn fit(
     cfg: &FitConfig,
     train: &Dataset,
@@ -280,7 +284,7 @@ pub fn fit(
     let w0_base = r_n * np;
     let w0_at = |r: usize, i: usize| w0_base + (r * n + i) * K;
     let trained = match cfg.init {
-        Init::Zeros => w0_base,
+        Init::Zeros | Init::Given(_) => w0_base,
         Init::PerAnimal => arena.len(),
     };
     let mut engine = match backend {
