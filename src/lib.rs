@@ -15,6 +15,7 @@ pub mod control;
 pub mod error;
 pub mod files;
 pub mod gpu;
+pub mod hippo;
 pub mod infer;
 pub mod interrupt;
 pub mod landscape;

@@ -1,0 +1,450 @@
+//! The theta-gated Helmholtz machine of the hippocampal formation (spec
+//! `hippocampus.md` §1–§2): HPC (p) and MEC (g) neurons with a basal (bottom-up) and an
+//! apical (top-down, recurrent) compartment each, a soma that the theta gate switches
+//! between them, and a local rule that moves each compartment towards the soma. This
+//! is the CPU implementation, generic over the float type: the f64 reference for the
+//! checks and the f32 CPU device.
+//!
+//! ```text
+//! V_c = W_c · [inputs; 1]        a_c = f_c(V_c) + ξ_c        r = (1 − θ) a_B + θ a_A
+//! δ_c = (r − a_c) ⊙ f_c'(V_c)    PI ← (1 − dt/τ_PI) PI + (dt/τ_PI) δ Iᵀ
+//! W ← W + η (PI − λ2 W − λ1 sign W)
+//! ```
+//!
+//! Per step, in the spec's order: sensory inputs (given) → HPC → MEC → conjunctive
+//! cells → velocity cells (given), so top-down and recurrent inputs read the previous
+//! step's rates and bottom-up inputs the current ones.
+
+use crate::real::Real;
+use crate::rng::{fill_normals, key_from_seed};
+use serde::{Deserialize, Serialize};
+
+/// A dendrite's activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Act {
+    Linear,
+    /// max(0, tanh x).
+    Retanh,
+}
+
+impl Act {
+    /// (f(x), f'(x)).
+    #[inline(always)]
+    pub fn eval<F: Real>(self, x: F) -> (F, F) {
+        match self {
+            Act::Linear => (x, F::one()),
+            Act::Retanh => {
+                if x > F::zero() {
+                    let t = x.tanh();
+                    (t, F::one() - t * t)
+                } else {
+                    (F::zero(), F::zero())
+                }
+            }
+        }
+    }
+}
+
+/// Where a compartment's input comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The sensory features (this step's).
+    Z,
+    /// The HPC somata.
+    P,
+    /// The MEC somata.
+    G,
+    /// The conjunctive velocity cells.
+    C,
+}
+
+/// One compartment of a layer: its inputs, in order, then a bias when asked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Compartment {
+    /// Each input block and the scale of its initial weights, N(0, (w_init/√n)²) with
+    /// n the block's size (each block is its own weight matrix in the published model).
+    pub inputs: Vec<(Source, f64)>,
+    pub bias: bool,
+    /// A fixed identity pathway from its one input (not plastic) instead of weights.
+    pub identity: bool,
+    pub act: Act,
+    /// The OU noise's σ.
+    pub sigma: f64,
+    /// Learning rate per step (0: not plastic).
+    pub eta: f64,
+    pub lambda1: f64,
+    pub lambda2: f64,
+}
+
+/// A layer of two-compartment neurons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    pub n: usize,
+    pub basal: Compartment,
+    pub apical: Compartment,
+}
+
+/// The network's shape and constants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub n_z: usize,
+    pub hpc: Layer,
+    pub mec: Layer,
+    /// Conjunctive velocity cells (2 per MEC unit when path integrating, else none).
+    pub conjunctive: bool,
+    /// Seconds per step.
+    pub dt: f64,
+    pub tau_pi: f64,
+    /// The OU noise's coherence time (s).
+    pub tau_noise: f64,
+}
+
+impl Spec {
+    pub fn n_c(&self) -> usize {
+        if self.conjunctive {
+            2 * self.mec.n
+        } else {
+            0
+        }
+    }
+
+    fn size(&self, s: Source) -> usize {
+        match s {
+            Source::Z => self.n_z,
+            Source::P => self.hpc.n,
+            Source::G => self.mec.n,
+            Source::C => self.n_c(),
+        }
+    }
+
+    /// Inputs of a compartment, its bias included.
+    pub fn n_in(&self, c: &Compartment) -> usize {
+        c.inputs.iter().map(|&(s, _)| self.size(s)).sum::<usize>() + usize::from(c.bias)
+    }
+
+    /// Checks the shape and the constants; the error names the key.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |k: &str, m: String| Err(crate::Error::invalid(k, m));
+        if !(self.dt > 0.0 && self.dt.is_finite()) {
+            return bad("dt", format!("{} must be > 0", self.dt));
+        }
+        // The spec asks dt/τ_PI ≤ 0.2 but its own defaults (dt 25 ms, τ_PI 100 ms) give
+        // 0.25; the trace is a stable first-order filter for any ratio below 1, and we
+        // refuse ratios above the defaults'.
+        if self.tau_pi.is_nan() || self.tau_pi <= 0.0 || self.dt / self.tau_pi > MAX_DT_OVER_TAU_PI
+        {
+            return bad(
+                "tau_pi",
+                format!(
+                    "dt / tau_pi = {} must be at most {MAX_DT_OVER_TAU_PI}",
+                    self.dt / self.tau_pi
+                ),
+            );
+        }
+        if self.tau_noise.is_nan() || self.tau_noise <= 0.0 {
+            return bad("tau_noise", format!("{} must be > 0", self.tau_noise));
+        }
+        for (name, n) in [
+            ("n_z", self.n_z),
+            ("hpc.n", self.hpc.n),
+            ("mec.n", self.mec.n),
+        ] {
+            if n == 0 {
+                return bad(name, "must be at least 1".into());
+            }
+        }
+        for (name, layer) in [("hpc", &self.hpc), ("mec", &self.mec)] {
+            for (part, c) in [("basal", &layer.basal), ("apical", &layer.apical)] {
+                let key = format!("{name}.{part}");
+                if c.inputs.is_empty() {
+                    return bad(&key, "has no inputs".into());
+                }
+                if c.identity
+                    && (c.inputs.len() != 1 || c.bias || self.size(c.inputs[0].0) != layer.n)
+                {
+                    return bad(
+                        &key,
+                        format!(
+                            "an identity pathway needs one input of {} units and no bias",
+                            layer.n
+                        ),
+                    );
+                }
+                if c.inputs.iter().any(|&(s, _)| s == Source::C) && !self.conjunctive {
+                    return bad(&key, "reads conjunctive cells, but there are none".into());
+                }
+                for (k, v) in [
+                    ("sigma", c.sigma),
+                    ("eta", c.eta),
+                    ("lambda1", c.lambda1),
+                    ("lambda2", c.lambda2),
+                ] {
+                    if !(v >= 0.0 && v.is_finite()) {
+                        return bad(
+                            &format!("{key}.{k}"),
+                            format!("{v} must be finite and >= 0"),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The largest dt / τ_PI a spec may have (the published defaults').
+pub const MAX_DT_OVER_TAU_PI: f64 = 0.25;
+
+/// One compartment's state: weights, eligibility traces, and this step's V, a and noise.
+#[derive(Clone, Debug)]
+pub struct Dendrite<F> {
+    /// n × n_in, row-major (empty for an identity pathway).
+    pub w: Vec<F>,
+    pub pi: Vec<F>,
+    pub v: Vec<F>,
+    pub a: Vec<F>,
+    pub df: Vec<F>,
+    pub xi: Vec<F>,
+}
+
+/// Which compartments a step may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Learning {
+    On,
+    Off,
+}
+
+/// One model's whole state.
+#[derive(Clone, Debug)]
+pub struct State<F> {
+    pub z: Vec<F>,
+    pub p: Vec<F>,
+    pub g: Vec<F>,
+    pub c: Vec<F>,
+    /// Velocity cells (v_R, v_L).
+    pub vel: [F; 2],
+    /// HPC basal, HPC apical, MEC basal, MEC apical.
+    pub dendrites: [Dendrite<F>; 4],
+    pub step: u64,
+    key: [u32; 2],
+}
+
+/// Counter purpose of the OU noise draws and of the initial weights.
+const NOISE: u32 = 0x4850_0001;
+const INIT: u32 = 0x4850_0002;
+
+impl<F: Real> State<F> {
+    /// Weights N(0, (w_init/√n)²) per input block of n units from the counter RNG
+    /// (seeded), biases 0, rates, traces and noise 0.
+    pub fn new(spec: &Spec, seed: u64) -> Self {
+        let key = key_from_seed(seed);
+        let comps = [
+            &spec.hpc.basal,
+            &spec.hpc.apical,
+            &spec.mec.basal,
+            &spec.mec.apical,
+        ];
+        let ns = [spec.hpc.n, spec.hpc.n, spec.mec.n, spec.mec.n];
+        let dendrites = std::array::from_fn(|k| {
+            let (c, n) = (comps[k], ns[k]);
+            let n_in = spec.n_in(c);
+            let w = if c.identity {
+                vec![]
+            } else {
+                let mut draws = vec![F::zero(); n * n_in];
+                fill_normals(key, 0, k as u32, INIT, &mut draws);
+                let mut w = vec![F::zero(); n * n_in];
+                for j in 0..n {
+                    let mut col = 0;
+                    for &(s, w_init) in &c.inputs {
+                        let scale = F::c(w_init / (spec.size(s) as f64).sqrt());
+                        for _ in 0..spec.size(s) {
+                            w[j * n_in + col] = draws[j * n_in + col] * scale;
+                            col += 1;
+                        }
+                    }
+                }
+                w
+            };
+            Dendrite {
+                pi: vec![F::zero(); w.len()],
+                w,
+                v: vec![F::zero(); n],
+                a: vec![F::zero(); n],
+                df: vec![F::zero(); n],
+                xi: vec![F::zero(); n],
+            }
+        });
+        State {
+            z: vec![F::zero(); spec.n_z],
+            p: vec![F::zero(); spec.hpc.n],
+            g: vec![F::zero(); spec.mec.n],
+            c: vec![F::zero(); spec.n_c()],
+            vel: [F::zero(); 2],
+            dendrites,
+            step: 0,
+            key,
+        }
+    }
+
+    /// One time step: `z` this step's sensory features, `vel` the velocity cells after
+    /// it (the agent's new velocity), θ for HPC and MEC.
+    pub fn step(&mut self, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) {
+        self.z.copy_from_slice(z);
+        let (g_prev, c_prev) = (self.g.clone(), self.c.clone());
+        // HPC, then MEC: each reads the rates as they stand when its turn comes.
+        for layer in 0..2 {
+            let (spec_l, th) = if layer == 0 {
+                (&spec.hpc, theta[0])
+            } else {
+                (&spec.mec, theta[1])
+            };
+            for part in 0..2 {
+                let k = 2 * layer + part;
+                let comp = if part == 0 {
+                    &spec_l.basal
+                } else {
+                    &spec_l.apical
+                };
+                let input = self.gather(spec, comp, &g_prev, &c_prev);
+                self.drive(spec, k, comp, &input);
+            }
+            let [b, a] = [&self.dendrites[2 * layer], &self.dendrites[2 * layer + 1]];
+            let soma: Vec<F> =
+                b.a.iter()
+                    .zip(&a.a)
+                    .map(|(&ab, &aa)| (F::one() - th) * ab + th * aa)
+                    .collect();
+            if learning == Learning::On {
+                for part in 0..2 {
+                    let k = 2 * layer + part;
+                    let comp = if part == 0 {
+                        &spec_l.basal
+                    } else {
+                        &spec_l.apical
+                    };
+                    if !comp.identity && comp.eta > 0.0 {
+                        let input = self.gather(spec, comp, &g_prev, &c_prev);
+                        learn(spec, comp, &mut self.dendrites[k], &soma, &input);
+                    }
+                }
+            }
+            if layer == 0 {
+                self.p = soma;
+            } else {
+                self.g = soma;
+            }
+        }
+        if spec.conjunctive {
+            // c⁺ = ReLU(g + v_R − v_L − 1), c⁻ = ReLU(g − v_R + v_L − 1).
+            let dv = self.vel[0] - self.vel[1];
+            let n = spec.mec.n;
+            for i in 0..n {
+                self.c[i] = (self.g[i] + dv - F::one()).max(F::zero());
+                self.c[n + i] = (self.g[i] - dv - F::one()).max(F::zero());
+            }
+        }
+        self.vel = vel;
+        self.step += 1;
+    }
+
+    /// A compartment's input vector: its blocks in order (HPC reads g and c of the last
+    /// step; MEC reads this step's p, the last step's g and c), then the bias.
+    fn gather(&self, spec: &Spec, comp: &Compartment, g_prev: &[F], c_prev: &[F]) -> Vec<F> {
+        let mut x = Vec::with_capacity(spec.n_in(comp));
+        for &(s, _) in &comp.inputs {
+            x.extend_from_slice(match s {
+                Source::Z => &self.z,
+                Source::P => &self.p,
+                Source::G => g_prev,
+                Source::C => c_prev,
+            });
+        }
+        if comp.bias {
+            x.push(F::one());
+        }
+        x
+    }
+
+    /// V, f(V) + ξ and f'(V) of compartment k, after its OU noise's step.
+    fn drive(&mut self, spec: &Spec, k: usize, comp: &Compartment, input: &[F]) {
+        let d = &mut self.dendrites[k];
+        let n = d.v.len();
+        let n_in = input.len();
+        if comp.identity {
+            d.v.copy_from_slice(input);
+        } else {
+            for j in 0..n {
+                let row = &d.w[j * n_in..(j + 1) * n_in];
+                d.v[j] = row
+                    .iter()
+                    .zip(input)
+                    .fold(F::zero(), |s, (&w, &x)| s + w * x);
+            }
+        }
+        if comp.sigma > 0.0 {
+            let mut z = vec![F::zero(); n];
+            fill_normals(self.key, self.step as u32, k as u32, NOISE, &mut z);
+            let decay = F::c(spec.dt / spec.tau_noise);
+            let kick = F::c(comp.sigma * (2.0 * spec.dt / spec.tau_noise).sqrt());
+            for (xi, z) in d.xi.iter_mut().zip(&z) {
+                *xi = *xi - *xi * decay + kick * *z;
+            }
+        }
+        for j in 0..n {
+            let (f, df) = comp.act.eval(d.v[j]);
+            d.a[j] = f + d.xi[j];
+            d.df[j] = df;
+        }
+    }
+}
+
+/// The local rule on one compartment: δ = (r − a) f'(V), the trace, the weights.
+fn learn<F: Real>(spec: &Spec, comp: &Compartment, d: &mut Dendrite<F>, soma: &[F], input: &[F]) {
+    let n_in = input.len();
+    let rate = F::c(spec.dt / spec.tau_pi);
+    let keep = F::one() - rate;
+    let (eta, l1, l2) = (F::c(comp.eta), F::c(comp.lambda1), F::c(comp.lambda2));
+    for (j, &r) in soma.iter().enumerate() {
+        let delta = (r - d.a[j]) * d.df[j];
+        let row = j * n_in..(j + 1) * n_in;
+        for ((w, pi), &x) in d.w[row.clone()].iter_mut().zip(&mut d.pi[row]).zip(input) {
+            *pi = keep * *pi + rate * delta * x;
+            let sign = if *w > F::zero() {
+                F::one()
+            } else if *w < F::zero() {
+                -F::one()
+            } else {
+                F::zero()
+            };
+            *w = *w + eta * (*pi - l2 * *w - l1 * sign);
+        }
+    }
+}
+
+/// The theta gate at step t: a square wave at `freq` Hz (θ = 1, the apical phase, in
+/// the first half of each cycle) or ½(1 + sin 2π phase).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theta {
+    Square,
+    Smooth,
+    /// θ ≡ 0: pure inference.
+    Basal,
+    /// θ ≡ 1: pure generation.
+    Apical,
+}
+
+impl Theta {
+    pub fn at(self, step: u64, dt: f64, freq: f64) -> f64 {
+        let phase = (step as f64 * dt * freq).fract();
+        match self {
+            Theta::Square => f64::from(u8::from(phase < 0.5)),
+            Theta::Smooth => 0.5 * (1.0 + (2.0 * std::f64::consts::PI * phase).sin()),
+            Theta::Basal => 0.0,
+            Theta::Apical => 1.0,
+        }
+    }
+}

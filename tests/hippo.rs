@@ -1,0 +1,212 @@
+//! The hippocampal model on the CPU: the local rule trains only the compartment that
+//! does not drive the soma, the OU noise has the stated variance and coherence time,
+//! the loss falls, f32 follows f64, and bad specs are refused by key.
+
+mod common;
+
+use rulelab::hippo::experiments::{latents, path_integration};
+use rulelab::hippo::model::{Learning, Spec, State, Theta};
+use rulelab::hippo::ring::{Agent, PlaceCells};
+use rulelab::real::Real;
+
+/// Runs experiment B's network for `steps` steps from `state`, calling `each` after
+/// every step with the state.
+fn run_ring<F: Real>(
+    spec: &Spec,
+    state: &mut State<F>,
+    seed: u64,
+    steps: u64,
+    theta: Theta,
+    learning: Learning,
+    mut each: impl FnMut(&State<F>),
+) {
+    let places = PlaceCells::new(spec.n_z, 0.06, seed);
+    let mut agent = Agent::new(seed);
+    let mut z = vec![F::zero(); spec.n_z];
+    for _ in 0..steps {
+        let t = state.step;
+        agent.step(t, spec.dt, seed);
+        places.rates(agent.x, &mut z);
+        let th = F::c(theta.at(t, spec.dt, 5.0));
+        state.step(spec, &z, agent.velocity_cells(), [th, th], learning);
+        each(state);
+    }
+}
+
+fn weights<F: Real>(s: &State<F>, k: usize) -> Vec<F> {
+    s.dendrites[k].w.clone()
+}
+
+#[test]
+fn the_compartment_driving_the_soma_does_not_learn() {
+    let seed = common::seed("the_compartment_driving_the_soma_does_not_learn");
+    let spec = path_integration();
+    let phases: [(Theta, &[usize], &[usize]); 2] = [
+        (Theta::Basal, &[2], &[1, 3]),
+        (Theta::Apical, &[1, 3], &[2]),
+    ];
+    for (theta, still, moving) in phases {
+        let mut s = State::<f64>::new(&spec, seed);
+        let before: Vec<Vec<f64>> = (0..4).map(|k| weights(&s, k)).collect();
+        run_ring(&spec, &mut s, seed, 200, theta, Learning::On, |_| {});
+        for &k in still {
+            assert_eq!(weights(&s, k), before[k], "{theta:?}: dendrite {k} moved");
+        }
+        for &k in moving {
+            let moved = weights(&s, k)
+                .iter()
+                .zip(&before[k])
+                .filter(|(a, b)| a != b)
+                .count();
+            assert!(
+                moved > before[k].len() / 2,
+                "{theta:?}: dendrite {k}: {moved} moved"
+            );
+        }
+        // HPC basal is the fixed identity pathway: no weights at all.
+        assert!(weights(&s, 0).is_empty());
+    }
+}
+
+#[test]
+fn ou_noise_has_its_variance_and_coherence_time() {
+    let seed = common::seed("ou_noise_has_its_variance_and_coherence_time");
+    let spec = latents();
+    let mut s = State::<f64>::new(&spec, seed);
+    let burn = 400;
+    let mut xs: Vec<Vec<f64>> = vec![];
+    let mut mec_apical = 0.0;
+    let z = vec![0.0; spec.n_z];
+    for t in 0..burn + 20_000 {
+        s.step(&spec, &z, [0.0; 2], [0.0, 0.0], Learning::Off);
+        if t >= burn {
+            xs.push(s.dendrites[0].xi.clone());
+            mec_apical += s.dendrites[3].xi.iter().map(|x| x * x).sum::<f64>();
+        }
+    }
+    let a = spec.dt / spec.tau_noise;
+    // The discretised process: variance σ² / (1 − a/2), lag-k correlation (1 − a)^k.
+    let want_var = 0.01f64.powi(2) / (1.0 - a / 2.0);
+    let n = xs.len() as f64 * spec.hpc.n as f64;
+    let var: f64 = xs.iter().flatten().map(|x| x * x).sum::<f64>() / n;
+    assert!(
+        (var / want_var - 1.0).abs() < 0.05,
+        "variance {var:e} vs {want_var:e}"
+    );
+    let lag = 12; // 0.3 s: the coherence time
+    let cov: f64 = xs
+        .windows(lag + 1)
+        .map(|w| w[0].iter().zip(&w[lag]).map(|(a, b)| a * b).sum::<f64>())
+        .sum::<f64>()
+        / ((xs.len() - lag) as f64 * spec.hpc.n as f64);
+    let (rho, want) = (cov / var, (1.0 - a).powi(lag as i32));
+    assert!(
+        (rho - want).abs() < 0.05,
+        "lag-{lag} correlation {rho} vs {want}"
+    );
+    // The MEC apical compartment of experiment A has its own σ, 0.05.
+    let big = mec_apical / (xs.len() * spec.mec.n) as f64;
+    let want_big = 0.05f64.powi(2) / (1.0 - a / 2.0);
+    assert!(
+        (big / want_big - 1.0).abs() < 0.15,
+        "MEC apical {big:e} vs {want_big:e}"
+    );
+}
+
+#[test]
+fn the_loss_falls_over_five_simulated_minutes() {
+    let seed = common::seed("the_loss_falls_over_five_simulated_minutes");
+    let spec = path_integration();
+    let mut s = State::<f32>::new(&spec, seed);
+    let minute = (60.0 / spec.dt) as u64;
+    let mut losses = vec![[0.0f64; 2]; 5];
+    let mut t = 0u64;
+    run_ring(
+        &spec,
+        &mut s,
+        seed,
+        5 * minute,
+        Theta::Square,
+        Learning::On,
+        |st| {
+            for (layer, loss) in losses[(t / minute) as usize].iter_mut().enumerate() {
+                let (b, a) = (&st.dendrites[2 * layer], &st.dendrites[2 * layer + 1]);
+                let gap: f32 =
+                    b.a.iter()
+                        .zip(&a.a)
+                        .map(|(x, y)| (x - y).abs())
+                        .sum::<f32>()
+                        / b.a.len() as f32;
+                *loss += gap as f64 / minute as f64;
+            }
+            t += 1;
+        },
+    );
+    for layer in 0..2 {
+        let (first, last) = (losses[0][layer], losses[4][layer]);
+        assert!(
+            last < 0.8 * first,
+            "layer {layer}: {first} → {last} ({losses:?})"
+        );
+    }
+}
+
+#[test]
+fn f32_follows_f64_for_200_steps() {
+    let seed = common::seed("f32_follows_f64_for_200_steps");
+    let spec = path_integration();
+    let mut s64 = State::<f64>::new(&spec, seed);
+    let mut s32 = State::<f32>::new(&spec, seed);
+    run_ring(
+        &spec,
+        &mut s64,
+        seed,
+        200,
+        Theta::Square,
+        Learning::On,
+        |_| {},
+    );
+    run_ring(
+        &spec,
+        &mut s32,
+        seed,
+        200,
+        Theta::Square,
+        Learning::On,
+        |_| {},
+    );
+    let worst = |a: &[f64], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, &y)| (x - y as f64).abs())
+            .fold(0.0, f64::max)
+    };
+    assert!(worst(&s64.p, &s32.p) < 1e-4, "p {}", worst(&s64.p, &s32.p));
+    assert!(worst(&s64.g, &s32.g) < 1e-4, "g {}", worst(&s64.g, &s32.g));
+    for k in 1..4 {
+        let e = worst(&s64.dendrites[k].w, &s32.dendrites[k].w);
+        assert!(e < 1e-4, "dendrite {k} weights {e}");
+    }
+}
+
+#[test]
+fn bad_specs_name_their_key() {
+    let good = path_integration();
+    assert!(good.validate().is_ok());
+    type Edit = Box<dyn Fn(&mut Spec)>;
+    let cases: Vec<(Edit, &str)> = vec![
+        (Box::new(|s| s.dt = -0.025), "dt"),
+        (Box::new(|s| s.tau_pi = 0.1 * s.dt), "tau_pi"),
+        (Box::new(|s| s.mec.n = 0), "mec.n"),
+        (Box::new(|s| s.n_z = 0), "n_z"),
+        (Box::new(|s| s.hpc.apical.eta = -1.0), "hpc.apical.eta"),
+        (Box::new(|s| s.conjunctive = false), "mec.apical"),
+        (Box::new(|s| s.n_z = 7), "hpc.basal"),
+    ];
+    for (edit, key) in cases {
+        let mut s = good.clone();
+        edit(&mut s);
+        let e = s.validate().expect_err(key).to_string();
+        assert!(e.contains(key) && e.lines().count() == 1, "{key}: {e}");
+    }
+}
