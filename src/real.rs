@@ -101,6 +101,24 @@ pub fn sincos_poly<F: Real>(y: F) -> (F, F) {
     (s, c)
 }
 
+/// a · b with eight partial sums, so the loop vectorises (one running sum would pin
+/// the order of the additions).
+#[inline(always)]
+pub fn dot<F: Real>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    let n = a.len().min(b.len()) / 8 * 8;
+    for (x, y) in a[..n].chunks_exact(8).zip(b[..n].chunks_exact(8)) {
+        for k in 0..8 {
+            acc[k] = acc[k] + x[k] * y[k];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for i in n..a.len().min(b.len()) {
+        s = s + a[i] * b[i];
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

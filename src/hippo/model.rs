@@ -15,8 +15,8 @@
 //! cells → velocity cells (given), so top-down and recurrent inputs read the previous
 //! step's rates and bottom-up inputs the current ones.
 
-use crate::real::Real;
-use crate::rng::{fill_normals, key_from_seed};
+use crate::real::{dot, Real};
+use crate::rng::{draw_normals, fill_normals, key_from_seed};
 use serde::{Deserialize, Serialize};
 
 /// A dendrite's activation.
@@ -229,6 +229,18 @@ pub struct State<F> {
     pub dendrites: [Dendrite<F>; 4],
     pub step: u64,
     key: [u32; 2],
+    scratch: Scratch<F>,
+}
+
+/// Buffers a step reuses: each compartment's input vector and noise draws, and the
+/// rates of the last step.
+#[derive(Clone, Debug)]
+struct Scratch<F> {
+    inputs: [Vec<F>; 4],
+    words: [[Vec<u32>; 4]; 4],
+    normals: [Vec<F>; 4],
+    g_prev: Vec<F>,
+    c_prev: Vec<F>,
 }
 
 /// Counter purpose of the OU noise draws and of the initial weights.
@@ -283,6 +295,16 @@ impl<F: Real> State<F> {
             g: vec![F::zero(); spec.mec.n],
             c: vec![F::zero(); spec.n_c()],
             vel: [F::zero(); 2],
+            scratch: Scratch {
+                inputs: std::array::from_fn(|k| Vec::with_capacity(spec.n_in(comps[k]))),
+                words: std::array::from_fn(|k| {
+                    let nb = ns[k].div_ceil(4);
+                    std::array::from_fn(|_| vec![0; nb])
+                }),
+                normals: std::array::from_fn(|k| vec![F::zero(); 4 * ns[k].div_ceil(4)]),
+                g_prev: vec![F::zero(); spec.mec.n],
+                c_prev: vec![F::zero(); spec.n_c()],
+            },
             dendrites,
             step: 0,
             key,
@@ -292,49 +314,63 @@ impl<F: Real> State<F> {
     /// One time step: `z` this step's sensory features, `vel` the velocity cells after
     /// it (the agent's new velocity), θ for HPC and MEC.
     pub fn step(&mut self, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) {
+        step(self, spec, z, vel, theta, learning)
+    }
+
+    #[inline(always)]
+    fn step_inner(&mut self, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) {
         self.z.copy_from_slice(z);
-        let (g_prev, c_prev) = (self.g.clone(), self.c.clone());
+        let sc = &mut self.scratch;
+        sc.g_prev.copy_from_slice(&self.g);
+        sc.c_prev.copy_from_slice(&self.c);
+        let comps = [
+            &spec.hpc.basal,
+            &spec.hpc.apical,
+            &spec.mec.basal,
+            &spec.mec.apical,
+        ];
         // HPC, then MEC: each reads the rates as they stand when its turn comes.
-        for layer in 0..2 {
-            let (spec_l, th) = if layer == 0 {
-                (&spec.hpc, theta[0])
-            } else {
-                (&spec.mec, theta[1])
-            };
-            for part in 0..2 {
-                let k = 2 * layer + part;
-                let comp = if part == 0 {
-                    &spec_l.basal
-                } else {
-                    &spec_l.apical
-                };
-                let input = self.gather(spec, comp, &g_prev, &c_prev);
-                self.drive(spec, k, comp, &input);
+        for (layer, &th) in theta.iter().enumerate() {
+            for k in [2 * layer, 2 * layer + 1] {
+                let comp = comps[k];
+                let input = &mut sc.inputs[k];
+                input.clear();
+                for &(s, _) in &comp.inputs {
+                    input.extend_from_slice(match s {
+                        Source::Z => &self.z,
+                        Source::P => &self.p,
+                        Source::G => &sc.g_prev,
+                        Source::C => &sc.c_prev,
+                    });
+                }
+                if comp.bias {
+                    input.push(F::one());
+                }
+                let noise = (comp.sigma > 0.0).then(|| {
+                    let n = self.dendrites[k].v.len();
+                    draw_normals(
+                        self.key,
+                        self.step as u32,
+                        k as u32,
+                        NOISE,
+                        &mut sc.words[k],
+                        &mut sc.normals[k],
+                    );
+                    &sc.normals[k][..n]
+                });
+                drive(spec, comp, &mut self.dendrites[k], input, noise);
             }
-            let [b, a] = [&self.dendrites[2 * layer], &self.dendrites[2 * layer + 1]];
-            let soma: Vec<F> =
-                b.a.iter()
-                    .zip(&a.a)
-                    .map(|(&ab, &aa)| (F::one() - th) * ab + th * aa)
-                    .collect();
+            let soma = if layer == 0 { &mut self.p } else { &mut self.g };
+            let (b, a) = (&self.dendrites[2 * layer], &self.dendrites[2 * layer + 1]);
+            for ((r, &ab), &aa) in soma.iter_mut().zip(&b.a).zip(&a.a) {
+                *r = (F::one() - th) * ab + th * aa;
+            }
             if learning == Learning::On {
-                for part in 0..2 {
-                    let k = 2 * layer + part;
-                    let comp = if part == 0 {
-                        &spec_l.basal
-                    } else {
-                        &spec_l.apical
-                    };
-                    if !comp.identity && comp.eta > 0.0 {
-                        let input = self.gather(spec, comp, &g_prev, &c_prev);
-                        learn(spec, comp, &mut self.dendrites[k], &soma, &input);
+                for k in [2 * layer, 2 * layer + 1] {
+                    if !comps[k].identity && comps[k].eta > 0.0 {
+                        learn(spec, comps[k], &mut self.dendrites[k], soma, &sc.inputs[k]);
                     }
                 }
-            }
-            if layer == 0 {
-                self.p = soma;
-            } else {
-                self.g = soma;
             }
         }
         if spec.conjunctive {
@@ -349,77 +385,85 @@ impl<F: Real> State<F> {
         self.vel = vel;
         self.step += 1;
     }
+}
 
-    /// A compartment's input vector: its blocks in order (HPC reads g and c of the last
-    /// step; MEC reads this step's p, the last step's g and c), then the bias.
-    fn gather(&self, spec: &Spec, comp: &Compartment, g_prev: &[F], c_prev: &[F]) -> Vec<F> {
-        let mut x = Vec::with_capacity(spec.n_in(comp));
-        for &(s, _) in &comp.inputs {
-            x.extend_from_slice(match s {
-                Source::Z => &self.z,
-                Source::P => &self.p,
-                Source::G => g_prev,
-                Source::C => c_prev,
-            });
+crate::multiversion! {
+    /// [`State::step`], compiled for the CPU's widest vectors (src/simd.rs).
+    fn step<F: Real>(state: &mut State<F>, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) -> () = step_inner;
+}
+
+#[inline(always)]
+fn step_inner<F: Real>(
+    state: &mut State<F>,
+    spec: &Spec,
+    z: &[F],
+    vel: [F; 2],
+    theta: [F; 2],
+    learning: Learning,
+) {
+    state.step_inner(spec, z, vel, theta, learning)
+}
+
+/// V, f(V) + ξ and f'(V) of one compartment, after its OU noise's step by `noise` (
+/// standard normals; none where σ = 0).
+#[inline(always)]
+fn drive<F: Real>(
+    spec: &Spec,
+    comp: &Compartment,
+    d: &mut Dendrite<F>,
+    input: &[F],
+    noise: Option<&[F]>,
+) {
+    let n_in = input.len();
+    if comp.identity {
+        d.v.copy_from_slice(input);
+    } else {
+        for (j, v) in d.v.iter_mut().enumerate() {
+            *v = dot(&d.w[j * n_in..(j + 1) * n_in], input);
         }
-        if comp.bias {
-            x.push(F::one());
-        }
-        x
     }
-
-    /// V, f(V) + ξ and f'(V) of compartment k, after its OU noise's step.
-    fn drive(&mut self, spec: &Spec, k: usize, comp: &Compartment, input: &[F]) {
-        let d = &mut self.dendrites[k];
-        let n = d.v.len();
-        let n_in = input.len();
-        if comp.identity {
-            d.v.copy_from_slice(input);
-        } else {
-            for j in 0..n {
-                let row = &d.w[j * n_in..(j + 1) * n_in];
-                d.v[j] = row
-                    .iter()
-                    .zip(input)
-                    .fold(F::zero(), |s, (&w, &x)| s + w * x);
-            }
+    if let Some(z) = noise {
+        let decay = F::c(spec.dt / spec.tau_noise);
+        let kick = F::c(comp.sigma * (2.0 * spec.dt / spec.tau_noise).sqrt());
+        for (xi, &z) in d.xi.iter_mut().zip(z) {
+            *xi = *xi - *xi * decay + kick * z;
         }
-        if comp.sigma > 0.0 {
-            let mut z = vec![F::zero(); n];
-            fill_normals(self.key, self.step as u32, k as u32, NOISE, &mut z);
-            let decay = F::c(spec.dt / spec.tau_noise);
-            let kick = F::c(comp.sigma * (2.0 * spec.dt / spec.tau_noise).sqrt());
-            for (xi, z) in d.xi.iter_mut().zip(&z) {
-                *xi = *xi - *xi * decay + kick * *z;
-            }
-        }
-        for j in 0..n {
-            let (f, df) = comp.act.eval(d.v[j]);
-            d.a[j] = f + d.xi[j];
-            d.df[j] = df;
-        }
+    }
+    for j in 0..d.v.len() {
+        let (f, df) = comp.act.eval(d.v[j]);
+        d.a[j] = f + d.xi[j];
+        d.df[j] = df;
     }
 }
 
 /// The local rule on one compartment: δ = (r − a) f'(V), the trace, the weights.
+#[inline(always)]
 fn learn<F: Real>(spec: &Spec, comp: &Compartment, d: &mut Dendrite<F>, soma: &[F], input: &[F]) {
     let n_in = input.len();
     let rate = F::c(spec.dt / spec.tau_pi);
     let keep = F::one() - rate;
     let (eta, l1, l2) = (F::c(comp.eta), F::c(comp.lambda1), F::c(comp.lambda2));
+    let decay = F::one() - eta * l2;
     for (j, &r) in soma.iter().enumerate() {
-        let delta = (r - d.a[j]) * d.df[j];
+        let g = rate * (r - d.a[j]) * d.df[j];
         let row = j * n_in..(j + 1) * n_in;
-        for ((w, pi), &x) in d.w[row.clone()].iter_mut().zip(&mut d.pi[row]).zip(input) {
-            *pi = keep * *pi + rate * delta * x;
-            let sign = if *w > F::zero() {
-                F::one()
-            } else if *w < F::zero() {
-                -F::one()
-            } else {
-                F::zero()
-            };
-            *w = *w + eta * (*pi - l2 * *w - l1 * sign);
+        let (w, pi) = (&mut d.w[row.clone()], &mut d.pi[row]);
+        // W ← W + η (PI − λ2 W − λ1 sign W), the λ1 term apart (it needs the sign).
+        for ((w, pi), &x) in w.iter_mut().zip(pi.iter_mut()).zip(input) {
+            *pi = keep * *pi + g * x;
+            *w = decay * *w + eta * *pi;
+        }
+        if comp.lambda1 > 0.0 {
+            for w in w.iter_mut() {
+                let sign = if *w > F::zero() {
+                    F::one()
+                } else if *w < F::zero() {
+                    -F::one()
+                } else {
+                    F::zero()
+                };
+                *w = *w - eta * l1 * sign;
+            }
         }
     }
 }

@@ -13,7 +13,7 @@
 //! device.
 
 use super::data::Trial;
-use crate::real::Real;
+use crate::real::{dot, Real};
 
 /// Weights of the GLM: stimulus and bias.
 pub const K: usize = 2;
@@ -79,24 +79,6 @@ pub fn inputs<F: Real>(w: [F; K], t: &Trial) -> [F; INPUTS] {
         F::c(t.reward as f64),
         F::c(t.correct as f64),
     ]
-}
-
-/// a · b with eight partial sums, so the loop vectorises (one running sum would pin
-/// the order of the additions).
-#[inline(always)]
-fn dot<F: Real>(a: &[F], b: &[F]) -> F {
-    let mut acc = [F::zero(); 8];
-    let n = a.len().min(b.len()) / 8 * 8;
-    for (x, y) in a[..n].chunks_exact(8).zip(b[..n].chunks_exact(8)) {
-        for k in 0..8 {
-            acc[k] = acc[k] + x[k] * y[k];
-        }
-    }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for i in n..a.len().min(b.len()) {
-        s = s + a[i] * b[i];
-    }
-    s
 }
 
 /// f_φ(input): the MLP's output (K), keeping each hidden layer's activations in `acts`.
