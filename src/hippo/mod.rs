@@ -6,6 +6,7 @@
 //! experiment networks are here and tested; the GPU kernels, the latents of experiment
 //! A, the runner, the decoder and the reports are to come.
 
+pub mod decode;
 pub mod experiments;
 pub mod model;
 pub mod ring;

@@ -11,9 +11,9 @@
 //! W ← W + η (PI − λ2 W − λ1 sign W)
 //! ```
 //!
-//! Per step, in the spec's order: sensory inputs (given) → HPC → MEC → conjunctive
-//! cells → velocity cells (given), so top-down and recurrent inputs read the previous
-//! step's rates and bottom-up inputs the current ones.
+//! Per step: sensory inputs (given) → HPC → MEC → velocity cells (given) → conjunctive
+//! cells, so top-down and recurrent inputs read the previous step's rates, bottom-up
+//! inputs the current ones, and the conjunctive cells the velocity the agent takes next.
 
 use crate::real::{dot, Real};
 use crate::rng::{draw_normals, fill_normals, key_from_seed};
@@ -63,8 +63,9 @@ pub enum Source {
 /// One compartment of a layer: its inputs, in order, then a bias when asked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Compartment {
-    /// Each input block and the scale of its initial weights, N(0, (w_init/√n)²) with
-    /// n the block's size (each block is its own weight matrix in the published model).
+    /// Each input block and the scale of its initial weights, N(0, (w_init/√n_in)²)
+    /// with n_in the compartment's whole input count (the spec's words; scaling by each
+    /// block's own size instead gave a worse path integrator on experiment B).
     pub inputs: Vec<(Source, f64)>,
     pub bias: bool,
     /// A fixed identity pathway from its one input (not plastic) instead of weights.
@@ -248,8 +249,8 @@ const NOISE: u32 = 0x4850_0001;
 const INIT: u32 = 0x4850_0002;
 
 impl<F: Real> State<F> {
-    /// Weights N(0, (w_init/√n)²) per input block of n units from the counter RNG
-    /// (seeded), biases 0, rates, traces and noise 0.
+    /// Weights N(0, (w_init/√n_in)²) per input block from the counter RNG (seeded),
+    /// biases 0, rates, traces and noise 0.
     pub fn new(spec: &Spec, seed: u64) -> Self {
         let key = key_from_seed(seed);
         let comps = [
@@ -271,7 +272,7 @@ impl<F: Real> State<F> {
                 for j in 0..n {
                     let mut col = 0;
                     for &(s, w_init) in &c.inputs {
-                        let scale = F::c(w_init / (spec.size(s) as f64).sqrt());
+                        let scale = F::c(w_init / (n_in as f64).sqrt());
                         for _ in 0..spec.size(s) {
                             w[j * n_in + col] = draws[j * n_in + col] * scale;
                             col += 1;
@@ -373,6 +374,10 @@ impl<F: Real> State<F> {
                 }
             }
         }
+        // The velocity cells read the agent's new velocity before the conjunctive cells
+        // do, so these combine this step's g with the velocity of the step the agent is
+        // about to take (spec §7's reading of the update order).
+        self.vel = vel;
         if spec.conjunctive {
             // c⁺ = ReLU(g + v_R − v_L − 1), c⁻ = ReLU(g − v_R + v_L − 1).
             let dv = self.vel[0] - self.vel[1];
@@ -382,7 +387,6 @@ impl<F: Real> State<F> {
                 self.c[n + i] = (self.g[i] - dv - F::one()).max(F::zero());
             }
         }
-        self.vel = vel;
         self.step += 1;
     }
 }
