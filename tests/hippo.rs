@@ -210,3 +210,32 @@ fn bad_specs_name_their_key() {
         assert!(e.contains(key) && e.lines().count() == 1, "{key}: {e}");
     }
 }
+
+/// The ridge decoder reads the position back from place-cell rates (noise-free: within
+/// a millimetre; refuses too few samples), and the ring's distance is periodic.
+#[test]
+fn the_decoder_reads_position_from_a_place_code() {
+    use rulelab::hippo::decode::Ridge;
+    use rulelab::hippo::ring::ring_distance;
+    let seed = common::seed("the_decoder_reads_position_from_a_place_code");
+    let places = PlaceCells::new(50, 0.06, seed);
+    let mut agent = Agent::new(seed);
+    let (mut rates, mut xs) = (vec![], vec![]);
+    for t in 0..4000 {
+        agent.step(t, 0.025, seed);
+        let mut r = vec![0f32; 50];
+        places.rates(agent.x, &mut r);
+        rates.push(r);
+        xs.push(agent.x);
+    }
+    let dec = Ridge::fit(&rates[..3000], &xs[..3000], 1e-6).unwrap();
+    let worst = (3000..4000)
+        .map(|i| ring_distance(dec.position(&rates[i]), xs[i]))
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-3, "worst decoding error {worst} m");
+    assert!((ring_distance(0.95, 0.05) - 0.1).abs() < 1e-12);
+    let e = Ridge::fit(&rates[..10], &xs[..10], 1e-6)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("too few"), "{e}");
+}
