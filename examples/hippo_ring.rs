@@ -1,6 +1,6 @@
 //! Experiment B (spec hippocampus.md §4) on the CPU in f32: trains the network on the
-//! ring for MINUTES simulated minutes (default 30), printing the losses (mean |a_B − a_A|
-//! of HPC and MEC) each minute; fits the ridge decoder on the last 10 minutes; then the
+//! ring for MINUTES simulated minutes (default 30), printing the monitor (an EMA over
+//! 60 s of mean |a_B − a_A| of HPC and MEC) each minute; fits the ridge decoder on the last 10 minutes; then the
 //! path-integration test, 10 runs of 10 s spin-up and 20 s with θ ≡ 1, beside the same
 //! test on the untrained network. Until `rulelab hippo run` exists this is the way to
 //! watch the model learn:
@@ -9,7 +9,7 @@
 
 use rulelab::hippo::decode::Ridge;
 use rulelab::hippo::experiments::{path_integration, path_integration_errors, train_ring, RingRun};
-use rulelab::hippo::model::{Learning, Theta};
+use rulelab::hippo::model::{Learning, Monitor, Theta};
 
 /// Mean error (cm) at 1 s after the lesion and over the whole lesion.
 fn summary(errors: &[Vec<f64>], steps_per_s: usize) -> (f64, f64) {
@@ -35,24 +35,15 @@ fn main() -> rulelab::Result<()> {
     let untrained = RingRun::<f32>::new(spec.clone(), seed);
     let mut run = untrained.clone();
     let start = std::time::Instant::now();
+    // The spec's monitor: an EMA (60 s) of mean |a_B − a_A| per layer.
     println!("minute,loss_hpc,loss_mec");
-    let per_minute = run.steps_in(60.0);
-    let mut loss = [0.0f64; 2];
-    let mut i = 0u64;
-    for _ in 0..(minutes.ceil() as u64) {
-        run.steps(per_minute, Theta::Square, Learning::On, |r| {
-            for (layer, l) in loss.iter_mut().enumerate() {
-                let (b, a) = (
-                    &r.state.dendrites[2 * layer],
-                    &r.state.dendrites[2 * layer + 1],
-                );
-                let gap: f32 = b.a.iter().zip(&a.a).map(|(x, y)| (x - y).abs()).sum();
-                *l += gap as f64 / b.a.len() as f64 / per_minute as f64;
-            }
-            i += 1;
+    let mut monitor = Monitor::new(&run.spec, run.theta_freq);
+    for minute in 1..=(minutes.ceil() as u64) {
+        run.steps(run.steps_in(60.0), Theta::Square, Learning::On, |r| {
+            monitor.update(&r.state)
         });
-        println!("{},{:.5},{:.5}", i / per_minute, loss[0], loss[1]);
-        loss = [0.0; 2];
+        let [h, m] = monitor.loss.expect("started after two theta cycles");
+        println!("{minute},{h:.5},{m:.5}");
     }
     let trained_s = start.elapsed().as_secs_f64();
     // The decoder's samples: 10 more minutes of training, every 4th step.

@@ -115,11 +115,14 @@ fn ou_noise_has_its_variance_and_coherence_time() {
 
 #[test]
 fn the_loss_falls_over_five_simulated_minutes() {
+    use rulelab::hippo::model::Monitor;
     let seed = common::seed("the_loss_falls_over_five_simulated_minutes");
     let spec = path_integration();
     let mut s = State::<f32>::new(&spec, seed);
+    let mut monitor = Monitor::new(&spec, 5.0);
+    assert_eq!(monitor.start, 16, "two theta cycles of 8 steps");
     let minute = (60.0 / spec.dt) as u64;
-    let mut losses = vec![[0.0f64; 2]; 5];
+    let mut by_minute = vec![];
     let mut t = 0u64;
     run_ring(
         &spec,
@@ -129,24 +132,21 @@ fn the_loss_falls_over_five_simulated_minutes() {
         Theta::Square,
         Learning::On,
         |st| {
-            for (layer, loss) in losses[(t / minute) as usize].iter_mut().enumerate() {
-                let (b, a) = (&st.dendrites[2 * layer], &st.dendrites[2 * layer + 1]);
-                let gap: f32 =
-                    b.a.iter()
-                        .zip(&a.a)
-                        .map(|(x, y)| (x - y).abs())
-                        .sum::<f32>()
-                        / b.a.len() as f32;
-                *loss += gap as f64 / minute as f64;
-            }
+            monitor.update(st);
             t += 1;
+            if t == monitor.start {
+                assert!(monitor.loss.is_none(), "the monitor started early");
+            }
+            if t.is_multiple_of(minute) {
+                by_minute.push(monitor.loss.expect("started"));
+            }
         },
     );
     for layer in 0..2 {
-        let (first, last) = (losses[0][layer], losses[4][layer]);
+        let (first, last) = (by_minute[0][layer], by_minute[4][layer]);
         assert!(
             last < 0.8 * first,
-            "layer {layer}: {first} → {last} ({losses:?})"
+            "layer {layer}: {first} → {last} ({by_minute:?})"
         );
     }
 }
