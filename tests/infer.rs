@@ -22,6 +22,15 @@ fn rulelab(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `rulelab infer simulate ARGS --out FILE`, which must succeed.
+fn simulate(args: &[&str], out: &Path) {
+    let mut all = vec!["infer", "simulate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let o = rulelab(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn sigmoid(a: f64) -> f64 {
     1.0 / (1.0 + (-a).exp())
 }
@@ -685,23 +694,22 @@ fn both_devices_fit_alike() {
     let d = dir("devices");
     let s = common::seed("both_devices_fit_alike") % 1_000_000;
     let data = d.join("t.csv");
-    let o = rulelab(&[
-        "infer",
-        "simulate",
-        "--rule",
-        "reward_max",
-        "--animals",
-        "8",
-        "--trials",
-        "120",
-        "--alpha",
-        "0.0625,0",
-        "--seed",
-        &s.to_string(),
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seed = s.to_string();
+    simulate(
+        &[
+            "--rule",
+            "reward_max",
+            "--animals",
+            "8",
+            "--trials",
+            "120",
+            "--alpha",
+            "0.0625,0",
+            "--seed",
+            &seed,
+        ],
+        &data,
+    );
     let mut metrics = vec![];
     for device in ["cpu", "gpu"] {
         let out = d.join(device);
@@ -948,21 +956,20 @@ fn a_given_w0_starts_every_animal_and_bad_inits_are_refused() {
     let d = dir("given");
     let s = common::seed("a_given_w0_starts_every_animal_and_bad_inits_are_refused") % 1_000_000;
     let data = d.join("t.csv");
-    let o = rulelab(&[
-        "infer",
-        "simulate",
-        "--rule",
-        "reinforce",
-        "--animals",
-        "3",
-        "--trials",
-        "60",
-        "--seed",
-        &s.to_string(),
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seed = s.to_string();
+    simulate(
+        &[
+            "--rule",
+            "reinforce",
+            "--animals",
+            "3",
+            "--trials",
+            "60",
+            "--seed",
+            &seed,
+        ],
+        &data,
+    );
     let fit = |init: &str, out: &Path| {
         rulelab(&[
             "infer",
