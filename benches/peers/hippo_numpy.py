@@ -1,0 +1,119 @@
+"""Experiment B of the theta-gated hippocampal model (../shared/specs/hippocampus.md §4)
+in numpy, stepping one time step at a time the way the published code does: a layer
+object per population, its compartments' matrix-vector products, OU noise, the theta
+gate, the eligibility traces and the local rule, every step. The peer of rulelab's CPU
+model for the speed comparison (out of CI):
+
+    python benches/peers/hippo_numpy.py --minutes 2 --json OUT.json
+
+It reports steps per second and the monitor (mean |a_B - a_A| per layer) per minute.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+DT, TAU_PI, TAU_NOISE, SIGMA = 0.025, 0.1, 0.3, 0.01
+
+
+def retanh(x):
+    t = np.tanh(x)
+    return np.where(x > 0, t, 0.0), np.where(x > 0, 1 - t * t, 0.0)
+
+
+def linear(x):
+    return x, np.ones_like(x)
+
+
+class Compartment:
+    def __init__(self, rng, n, n_in, w_init, act, eta, bias, identity=False):
+        self.identity = identity
+        self.act, self.eta, self.bias = act, eta, bias
+        if not identity:
+            self.w = rng.normal(0, w_init / np.sqrt(n_in + bias), (n, n_in + bias))
+            if bias:
+                self.w[:, -1] = 0
+            self.pi = np.zeros_like(self.w)
+        self.xi = np.zeros(n)
+        self.rng = rng
+
+    def drive(self, x):
+        if self.bias:
+            x = np.append(x, 1.0)
+        self.x = x
+        v = x if self.identity else self.w @ x
+        self.xi += -self.xi * DT / TAU_NOISE + SIGMA * np.sqrt(2 * DT / TAU_NOISE) * self.rng.standard_normal(len(self.xi))
+        f, self.df = self.act(v)
+        self.a = f + self.xi
+        return self.a
+
+    def learn(self, soma):
+        if self.identity or self.eta == 0:
+            return
+        delta = (soma - self.a) * self.df
+        self.pi = (1 - DT / TAU_PI) * self.pi + (DT / TAU_PI) * np.outer(delta, self.x)
+        self.w += self.eta * self.pi
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    rng = np.random.default_rng(a.seed)
+    n = 100
+    centres = (np.arange(n) + 0.5 + 0.5 * (rng.random(n) - 0.5)) / n
+    hpc_b = Compartment(rng, n, n, 1.0, linear, 0.0, False, identity=True)
+    hpc_a = Compartment(rng, n, n, 1.0, linear, 0.01, True)
+    mec_b = Compartment(rng, n, n, 1.0, retanh, 0.01, True)
+    mec_a = Compartment(rng, n, 3 * n, 0.2, retanh, 0.01, False)
+    p, g, c = np.zeros(n), np.zeros(n), np.zeros(2 * n)
+    x, v = rng.random(), 0.0
+    steps = int(round(a.minutes * 60 / DT))
+    per_minute = int(round(60 / DT))
+    monitor, losses = None, []
+    t0 = time.perf_counter()
+    for t in range(steps):
+        x = (x + v * DT) % 1.0
+        v += -v * DT / 0.7 + 0.5 * np.sqrt(2 * DT / 0.7) * rng.standard_normal()
+        d = np.abs(x - centres)
+        d = np.minimum(d, 1 - d)
+        z = np.exp(-d * d / (2 * 0.06**2))
+        theta = 1.0 if (t * DT * 5.0) % 1.0 < 0.5 else 0.0
+        g_prev, c_prev = g, c
+        ab, aa = hpc_b.drive(z), hpc_a.drive(g_prev)
+        p = (1 - theta) * ab + theta * aa
+        hpc_b.learn(p)
+        hpc_a.learn(p)
+        mb, ma = mec_b.drive(p), mec_a.drive(np.concatenate([g_prev, c_prev]))
+        g = (1 - theta) * mb + theta * ma
+        mec_b.learn(g)
+        mec_a.learn(g)
+        vel = np.array([max(v, 0) / 0.5, max(-v, 0) / 0.5])
+        dv = vel[0] - vel[1]
+        c = np.concatenate([np.maximum(g + dv - 1, 0), np.maximum(g - dv - 1, 0)])
+        now = np.array([np.mean(np.abs(ab - aa)), np.mean(np.abs(mb - ma))])
+        if t >= 16:
+            monitor = now if monitor is None else monitor + DT / 60 * (now - monitor)
+        if (t + 1) % per_minute == 0:
+            losses.append(monitor.tolist())
+            print(f"numpy minute {(t + 1) // per_minute}: monitor {monitor[0]:.5f} {monitor[1]:.5f}", flush=True)
+    sec = time.perf_counter() - t0
+    out = {
+        "peer": f"numpy {np.__version__}",
+        "steps": steps,
+        "seconds": sec,
+        "steps_per_s": steps / sec,
+        "monitor_per_minute": losses,
+    }
+    print(f"numpy: {steps} steps in {sec:.1f} s, {steps / sec:.0f} steps/s")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
