@@ -239,3 +239,29 @@ fn the_decoder_reads_position_from_a_place_code() {
         .to_string();
     assert!(e.contains("too few"), "{e}");
 }
+
+/// Experiment A's latents have unit variance and the RBF kernel's autocorrelation
+/// exp(−τ²/2) at lags of 0.25 to 2 timescales.
+#[test]
+fn gp_latents_have_the_rbf_autocorrelation() {
+    use rulelab::hippo::latents::Latents;
+    let seed = common::seed("gp_latents_have_the_rbf_autocorrelation");
+    let (n, steps, dt) = (5, 100_000, 0.025);
+    let mut lat = Latents::new(n, dt, 1.0, 3.0, seed).unwrap();
+    let mut xs = vec![vec![0.0; n]; steps];
+    for x in xs.iter_mut() {
+        lat.next(x);
+    }
+    let var: f64 = xs.iter().flatten().map(|x| x * x).sum::<f64>() / (n * steps) as f64;
+    assert!((var - 1.0).abs() < 0.15, "variance {var}");
+    for lag_s in [0.25, 0.5, 1.0, 2.0] {
+        let lag = (lag_s / dt) as usize;
+        let c: f64 = (0..steps - lag)
+            .map(|t| (0..n).map(|s| xs[t][s] * xs[t + lag][s]).sum::<f64>())
+            .sum::<f64>()
+            / ((steps - lag) * n) as f64
+            / var;
+        let want = (-0.5 * lag_s * lag_s).exp();
+        assert!((c - want).abs() < 0.08, "lag {lag_s} s: {c} vs {want}");
+    }
+}

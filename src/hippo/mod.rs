@@ -8,5 +8,6 @@
 
 pub mod decode;
 pub mod experiments;
+pub mod latents;
 pub mod model;
 pub mod ring;
