@@ -1,10 +1,12 @@
 //! The theta-gated hippocampal model (spec `hippocampus.md`): the two-compartment
-//! network and its local rule ([`model`]), the ring the agent runs on ([`ring`]) and
-//! the published experiments' networks ([`experiments`]).
+//! network, its local rule and the training monitor ([`model`]), the ring the agent runs
+//! on ([`ring`]), experiment A's latents ([`latents`]), the position decoder
+//! ([`decode`]) and the published experiments' networks and the path-integration test
+//! ([`experiments`]).
 //!
-//! In progress (issue "Theta-gated hippocampal model"): the CPU model, the ring and the
-//! experiment networks are here and tested; the GPU kernels, the latents of experiment
-//! A, the runner, the decoder and the reports are to come.
+//! In progress (issue "Theta-gated hippocampal model"): what is here runs on the CPU and
+//! is tested; the GPU kernels, the runner (`rulelab hippo run`, grid axes, shards),
+//! experiment A's run and experiment C, and the reports are to come.
 
 pub mod decode;
 pub mod experiments;
