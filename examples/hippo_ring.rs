@@ -8,7 +8,9 @@
 //!     cargo run --release --example hippo_ring [MINUTES] [SEED]
 
 use rulelab::hippo::decode::Ridge;
-use rulelab::hippo::experiments::{path_integration, path_integration_errors, train_ring, RingRun};
+use rulelab::hippo::experiments::{
+    path_integration, path_integration_errors, ring_profiles, train_ring, RingRun,
+};
 use rulelab::hippo::model::{Learning, Monitor, Theta};
 
 /// Mean error (cm) at 1 s after the lesion and over the whole lesion.
@@ -58,6 +60,33 @@ fn main() -> rulelab::Result<()> {
         10,
         10.0,
         20.0,
+    );
+    // The ring-attractor analysis: mean weight by offset from each unit (n/2 = itself).
+    let [rec, plus, minus] = ring_profiles(&run);
+    let n = rec.len();
+    let show = |p: &[f64]| {
+        (0..=8)
+            .map(|k| format!("{:+.3}", p[n / 2 - 8 + 2 * k]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let peak = |p: &[f64]| {
+        let i = (0..n).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
+        i as i64 - (n / 2) as i64
+    };
+    let far: Vec<f64> = (0..n)
+        .filter(|&i| i.abs_diff(n / 2) >= n / 4)
+        .map(|i| rec[i])
+        .collect();
+    eprintln!(
+        "MEC recurrent profile, offsets -8..8 by 2: {}; mean beyond a quarter ring {:+.4}",
+        show(&rec),
+        far.iter().sum::<f64>() / far.len() as f64
+    );
+    eprintln!(
+        "conjunctive profiles peak at offsets {:+} (c+) and {:+} (c-)",
+        peak(&plus),
+        peak(&minus)
     );
     let sps = run.steps_in(1.0) as usize;
     let (a1, am) = summary(&errors, sps);

@@ -265,3 +265,31 @@ fn gp_latents_have_the_rbf_autocorrelation() {
         assert!((c - want).abs() < 0.08, "lag {lag_s} s: {c} vs {want}");
     }
 }
+
+/// The ring analysis undoes a shuffle: a circulant matrix with its units permuted gives
+/// back its profile, centred.
+#[test]
+fn the_ring_profile_undoes_a_shuffle() {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    use rulelab::hippo::experiments::circulant_profile;
+    let seed = common::seed("the_ring_profile_undoes_a_shuffle");
+    let n = 12;
+    let kernel: Vec<f64> = (0..n).map(|d| ((d * 7 + 3) % 11) as f64 - 5.0).collect();
+    // w[a][b] = kernel[(b − a) mod n] in ring order; unit a sits at ring place perm[a].
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let mut m = vec![0.0; n * n];
+    for a in 0..n {
+        for b in 0..n {
+            m[a * n + b] = kernel[(perm[b] + n - perm[a]) % n];
+        }
+    }
+    // Ordered by ring place, the profile is the kernel rolled to centre.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&a| perm[a]);
+    let profile = circulant_profile(&m, n, &order);
+    for (off, &p) in profile.iter().enumerate() {
+        assert_eq!(p, kernel[(off + n - n / 2) % n], "offset {off}");
+    }
+}
