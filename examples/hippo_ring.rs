@@ -1,11 +1,14 @@
 //! Experiment B (spec hippocampus.md §4) on the CPU in f32: trains the network on the
 //! ring for MINUTES simulated minutes (default 30), printing the monitor (an EMA over
-//! 60 s of mean |a_B − a_A| of HPC and MEC) each minute; fits the ridge decoder on the last 10 minutes; then the
-//! path-integration test, 10 runs of 10 s spin-up and 20 s with θ ≡ 1, beside the same
-//! test on the untrained network. Until `rulelab hippo run` exists this is the way to
-//! watch the model learn:
+//! 60 s of mean |a_B − a_A| of HPC and MEC) each minute; trains 10 minutes more while
+//! keeping the decoder's samples and fits it; prints the ring-attractor analysis; then
+//! the path-integration test, 10 runs of 10 s spin-up and 20 s with θ ≡ 1, beside the
+//! same test on the untrained network. Until `rulelab hippo run` exists this is the way
+//! to watch the model learn:
 //!
-//!     cargo run --release --example hippo_ring [MINUTES] [SEED]
+//! ```text
+//! cargo run --release --example hippo_ring [MINUTES] [SEED]
+//! ```
 
 use rulelab::hippo::decode::Ridge;
 use rulelab::hippo::experiments::{
@@ -27,12 +30,12 @@ fn summary(errors: &[Vec<f64>], steps_per_s: usize) -> (f64, f64) {
 
 fn main() -> rulelab::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let minutes: f64 = args
-        .get(1)
-        .map_or(30.0, |a| a.parse().expect("MINUTES: a number"));
-    let seed: u64 = args
-        .get(2)
-        .map_or(1, |a| a.parse().expect("SEED: a whole number"));
+    let minutes: Option<u64> = args.get(1).map_or(Some(30), |a| a.parse().ok());
+    let seed: Option<u64> = args.get(2).map_or(Some(1), |a| a.parse().ok());
+    let (Some(minutes @ 1..), Some(seed), true) = (minutes, seed, args.len() <= 3) else {
+        eprintln!("usage: hippo_ring [MINUTES (a whole number, at least 1; default 30)] [SEED (default 1)]");
+        std::process::exit(2);
+    };
     let spec = path_integration();
     let untrained = RingRun::<f32>::new(spec.clone(), seed);
     let mut run = untrained.clone();
@@ -40,7 +43,7 @@ fn main() -> rulelab::Result<()> {
     // The spec's monitor: an EMA (60 s) of mean |a_B − a_A| per layer.
     println!("minute,loss_hpc,loss_mec");
     let mut monitor = Monitor::new(&run.spec, run.theta_freq);
-    for minute in 1..=(minutes.ceil() as u64) {
+    for minute in 1..=minutes {
         run.steps(run.steps_in(60.0), Theta::Square, Learning::On, |r| {
             monitor.update(&r.state)
         });
@@ -94,7 +97,7 @@ fn main() -> rulelab::Result<()> {
     eprintln!(
         "trained {minutes} + 10 min in {:.1} s ({:.0} steps/s); whole run {:.1} s",
         trained_s,
-        (minutes * 60.0 / 0.025) / trained_s,
+        run.steps_in(60.0 * minutes as f64) as f64 / trained_s,
         start.elapsed().as_secs_f64()
     );
     eprintln!("path integration, 10 runs: error 1 s after the lesion {a1:.1} cm, mean over 20 s {am:.1} cm");

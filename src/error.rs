@@ -51,6 +51,9 @@ pub enum Error {
     },
     #[error("interrupted after {done} of {total} chunks; continue with --resume")]
     Interrupted { done: u64, total: u64 },
+    /// Work that does not resume (a fit) stopped at a signal.
+    #[error("stopped at a signal in {at}: nothing was written; run it again to start over")]
+    Stopped { at: String },
     #[error(
         "no space left on device writing {path} (after {done} of {total} chunks); free \
          space, then run the same command with --resume to continue"

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(e @ rulelab::Error::Interrupted { .. }) => {
+        Err(e @ (rulelab::Error::Interrupted { .. } | rulelab::Error::Stopped { .. })) => {
             eprintln!("rulelab: {e}");
             ExitCode::from(130)
         }

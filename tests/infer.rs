@@ -1013,3 +1013,77 @@ fn a_given_w0_starts_every_animal_and_bad_inits_are_refused() {
         assert!(!out.join("metrics.json").exists());
     }
 }
+
+/// Ctrl-C during a fit stops it between batches with one line and exit code 130,
+/// writing no report; the same command then runs into the same directory.
+#[cfg(unix)]
+#[test]
+fn a_fit_stops_at_ctrl_c_and_writes_nothing() {
+    use std::io::BufRead;
+    let d = dir("sigint");
+    let data = d.join("t.csv");
+    simulate(
+        &[
+            "--rule",
+            "reinforce",
+            "--animals",
+            "40",
+            "--trials",
+            "500",
+            "--seed",
+            "5",
+        ],
+        &data,
+    );
+    let out = d.join("fit");
+    let args = |epochs: &str| -> Vec<String> {
+        [
+            "infer",
+            "fit",
+            data.to_str().unwrap(),
+            "--hidden",
+            "16",
+            "--layers",
+            "2",
+            "--batch",
+            "2",
+            "--device",
+            "cpu",
+            "--epochs",
+            epochs,
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args(args("100000"))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.starts_with("epoch 1/"));
+    assert!(first.is_some(), "the fit printed no epoch");
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let last = rest.last().cloned().unwrap_or_default();
+    assert!(
+        last.contains("stopped at a signal in epoch") && last.contains("nothing was written"),
+        "{last}"
+    );
+    assert!(!out.join("metrics.json").exists());
+    let o = rulelab(&args("1").iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("metrics.json").exists());
+}

@@ -167,6 +167,8 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 bar
             });
             let trials = train.data.trials() as f64;
+            // Ctrl-C stops the fit between batches instead of killing it mid-write.
+            rulelab::interrupt::install();
             let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, &backend, |e| {
                 let line = format!(
                     "train LL {:.5} nats/trial, lr {:.2e}, {:.0} trials/s",

@@ -337,7 +337,14 @@ pub fn fit(
             dev.clear_losses()?;
             opt.set_hyper(0, adam_hyper(lr))?;
         }
+        let stopped = || Error::Stopped {
+            at: format!("epoch {} of {}", epoch + 1, cfg.epochs),
+        };
         for batch in order.chunks(cfg.batch) {
+            // Ctrl-C between batches (the GPU's windows check it too).
+            if crate::interrupt::requested() {
+                return Err(stopped());
+            }
             let count: usize = batch.iter().map(|&i| train.animals[i].trials.len()).sum();
             trials += count;
             let weight = 1.0 / count as f32;
@@ -384,7 +391,11 @@ pub fn fit(
                         .iter()
                         .map(|&(restart, animal)| super::gpu::Slot { restart, animal })
                         .collect();
-                    dev.run_batch(&slots, batch.len(), weight)?;
+                    dev.run_batch(&slots, batch.len(), weight)
+                        .map_err(|e| match e {
+                            Error::Interrupted { .. } => stopped(),
+                            e => e,
+                        })?;
                     opt.step(gpu)?;
                 }
             }
