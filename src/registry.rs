@@ -5,7 +5,7 @@
 
 use crate::check::Case;
 use crate::gpu::{GpuStruct, Kernel, Layout};
-use crate::{control, infer, landscape, optim, rng};
+use crate::{control, hippo, infer, landscape, optim, rng};
 
 /// One family's entry.
 pub struct Family {
@@ -54,6 +54,13 @@ pub fn families() -> Vec<Family> {
             kernels: infer::gpu::kernels,
             cases: infer::cases::cases,
             layouts: infer::gpu::layouts,
+        },
+        Family {
+            name: "hippo",
+            about: "the theta-gated hippocampal model: many models' time steps",
+            kernels: hippo::gpu::kernels,
+            cases: hippo::cases::cases,
+            layouts: hippo::gpu::layouts,
         },
     ]
 }

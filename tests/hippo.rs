@@ -293,3 +293,27 @@ fn the_ring_profile_undoes_a_shuffle() {
         assert_eq!(p, kernel[(off + n - n / 2) % n], "offset {off}");
     }
 }
+
+/// One step and 200 steps of several models side by side, on the GPU kernel and the f32
+/// CPU device, against the f64 model: rates, activations, noise, traces and weights
+/// (the family's check cases, fresh random inputs).
+#[test]
+fn steps_on_each_backend_match_the_f64_model() {
+    use rulelab::gpu::Backend;
+    let seed = common::seed("steps_on_each_backend_match_the_f64_model");
+    let mut backends = vec![Backend::Cpu];
+    if let Some(gpu) = common::gpu() {
+        backends.push(common::backend(&gpu));
+    }
+    let cases = rulelab::hippo::cases::cases();
+    assert!(!cases.is_empty());
+    for b in &backends {
+        for case in &cases {
+            let rows = case.run(b, seed).unwrap();
+            assert!(!rows.is_empty());
+            for r in rows {
+                assert!(r.report.pass, "{} (seed {seed}): {}", r.kernel, r.report);
+            }
+        }
+    }
+}

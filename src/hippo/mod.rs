@@ -8,8 +8,10 @@
 //! is tested; the GPU kernels, the runner (`rulelab hippo run`, grid axes, shards),
 //! experiment A's run and experiment C, and the reports are to come.
 
+pub mod cases;
 pub mod decode;
 pub mod experiments;
+pub mod gpu;
 pub mod latents;
 pub mod model;
 pub mod ring;

@@ -312,6 +312,42 @@ impl<F: Real> State<F> {
         }
     }
 
+    /// The same state in another float type (rounded).
+    pub fn cast<G: Real>(&self, spec: &Spec) -> State<G> {
+        let c = |v: &[F]| -> Vec<G> {
+            v.iter()
+                .map(|x| G::c(x.to_f64().unwrap_or(f64::NAN)))
+                .collect()
+        };
+        let mut s = State::<G>::new(spec, 0);
+        s.key = self.key;
+        s.step = self.step;
+        s.z = c(&self.z);
+        s.p = c(&self.p);
+        s.g = c(&self.g);
+        s.c = c(&self.c);
+        s.vel = [
+            G::c(self.vel[0].to_f64().unwrap_or(f64::NAN)),
+            G::c(self.vel[1].to_f64().unwrap_or(f64::NAN)),
+        ];
+        for (d, e) in s.dendrites.iter_mut().zip(&self.dendrites) {
+            *d = Dendrite {
+                w: c(&e.w),
+                pi: c(&e.pi),
+                v: c(&e.v),
+                a: c(&e.a),
+                df: c(&e.df),
+                xi: c(&e.xi),
+            };
+        }
+        s
+    }
+
+    /// The counter RNG's key of this model's noise.
+    pub fn key(&self) -> [u32; 2] {
+        self.key
+    }
+
     /// One time step: `z` this step's sensory features, `vel` the velocity cells after
     /// it (the agent's new velocity), θ for HPC and MEC.
     pub fn step(&mut self, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) {
