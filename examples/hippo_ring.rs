@@ -65,7 +65,7 @@ fn main() -> rulelab::Result<()> {
         20.0,
     );
     // The ring-attractor analysis: mean weight by offset from each unit (n/2 = itself).
-    let [rec, plus, minus] = ring_profiles(&run);
+    let [rec, plus, minus] = ring_profiles(&run.spec, &run.state, &run.places);
     let n = rec.len();
     let show = |p: &[f64]| {
         (0..=8)

@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         what: cli::infer::InferWhat,
     },
+    /// The theta-gated hippocampal model: its experiments over grids of models.
+    Hippo {
+        #[command(subcommand)]
+        what: cli::hippo::HippoWhat,
+    },
 }
 
 fn main() -> ExitCode {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
             Command::Bench { what } => cli::bench::run(device, what),
             Command::Control { what } => cli::control::run(device, what),
             Command::Infer { what } => cli::infer::run(device, what),
+            Command::Hippo { what } => cli::hippo::run(device, what),
         }
     });
     match result {

@@ -11,7 +11,7 @@
 //
 // The host streams each step's inputs (z, velocity cells, θ of HPC and MEC) and reads
 // back each step's Σ|a_B − a_A| per layer (the monitor runs on the host, in f64) and,
-// every `record_every` steps, the HPC rates.
+// every `record_every` steps, the HPC and MEC rates.
 
 struct HippoShape {
     n_models: u32,
@@ -30,7 +30,7 @@ struct HippoShape {
     begin: u32,
     end: u32,
     learning: u32,
-    // Records the HPC rates after rows r with r % record_every == 0 (0: never).
+    // Records p and g after rows r with r % record_every == 0 (0: never).
     record_every: u32,
     // Where p, g, c start in a model's arena.
     rates_at: u32,
@@ -275,8 +275,9 @@ fn steps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         }
         if shape.record_every != 0u && s % shape.record_every == 0u {
             let r = s / shape.record_every;
-            for (var j = lid; j < shape.n_h; j += WG) {
-                records[(r * shape.n_models + m) * shape.n_h + j] = x[p_at + j];
+            let width = shape.n_h + shape.n_m;
+            for (var j = lid; j < width; j += WG) {
+                records[(r * shape.n_models + m) * width + j] = x[p_at + j];
             }
         }
         workgroupBarrier();

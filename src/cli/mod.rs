@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod control;
 pub mod devices;
+pub mod hippo;
 pub mod infer;
 pub mod sweep;
 

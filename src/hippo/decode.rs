@@ -11,24 +11,60 @@ pub struct Ridge {
     pub weights: [Vec<f64>; 2],
 }
 
-impl Ridge {
-    /// Fits rates (one row per sample, `n` features) to positions in [0, 1) m on the
-    /// ring, with penalty `lambda` on the rate weights.
-    pub fn fit(rates: &[Vec<f32>], positions: &[f64], lambda: f64) -> crate::Result<Ridge> {
-        let n = rates.first().map_or(0, |r| r.len());
-        if rates.len() <= n || rates.len() != positions.len() {
+/// The sufficient statistics of a ridge fit, accumulated sample by sample (so a long
+/// recording is never kept): XᵀX and Xᵀ(cos, sin) over the rates and a constant.
+#[derive(Clone, Debug)]
+pub struct RidgeStats {
+    n: usize,
+    gram: Vec<f64>,
+    xty: [Vec<f64>; 2],
+    samples: usize,
+}
+
+impl RidgeStats {
+    /// For `n` rates per sample.
+    pub fn new(n: usize) -> RidgeStats {
+        let d = n + 1;
+        RidgeStats {
+            n,
+            gram: vec![0.0; d * d],
+            xty: [vec![0.0; d], vec![0.0; d]],
+            samples: 0,
+        }
+    }
+
+    /// Adds one sample: rates and the position in [0, 1) m on the ring.
+    pub fn add(&mut self, rates: &[f32], position: f64) {
+        let d = self.n + 1;
+        let x = |j: usize| if j < self.n { rates[j] as f64 } else { 1.0 };
+        let a = 2.0 * std::f64::consts::PI * position;
+        let y = [a.cos(), a.sin()];
+        for i in 0..d {
+            let xi = x(i);
+            // The upper triangle; fit mirrors it.
+            for j in i..d {
+                self.gram[i * d + j] += xi * x(j);
+            }
+            self.xty[0][i] += xi * y[0];
+            self.xty[1][i] += xi * y[1];
+        }
+        self.samples += 1;
+    }
+
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Solves the ridge problem with penalty `lambda` on the rate weights.
+    pub fn fit(&self, lambda: f64) -> crate::Result<Ridge> {
+        let (n, d) = (self.n, self.n + 1);
+        if self.samples <= n {
             return Err(crate::Error::invalid(
                 "decoder",
-                format!("{} samples of {n} rates are too few to fit", rates.len()),
+                format!("{} samples of {n} rates are too few to fit", self.samples),
             ));
         }
-        let d = n + 1;
-        let x = DMatrix::from_fn(
-            rates.len(),
-            d,
-            |i, j| if j < n { rates[i][j] as f64 } else { 1.0 },
-        );
-        let mut gram = x.transpose() * &x;
+        let mut gram = DMatrix::from_fn(d, d, |i, j| self.gram[i.min(j) * d + i.max(j)]);
         for j in 0..n {
             gram[(j, j)] += lambda;
         }
@@ -36,20 +72,31 @@ impl Ridge {
             crate::Error::invalid("decoder", "the rates' Gram matrix is singular".to_string())
         })?;
         let weights = [0, 1].map(|k| {
-            let y = DVector::from_iterator(
-                positions.len(),
-                positions.iter().map(|&p| {
-                    let a = 2.0 * std::f64::consts::PI * p;
-                    if k == 0 {
-                        a.cos()
-                    } else {
-                        a.sin()
-                    }
-                }),
-            );
-            chol.solve(&(x.transpose() * y)).iter().copied().collect()
+            chol.solve(&DVector::from_column_slice(&self.xty[k]))
+                .iter()
+                .copied()
+                .collect()
         });
         Ok(Ridge { weights })
+    }
+}
+
+impl Ridge {
+    /// Fits rates (one row per sample, `n` features) to positions in [0, 1) m on the
+    /// ring, with penalty `lambda` on the rate weights.
+    pub fn fit(rates: &[Vec<f32>], positions: &[f64], lambda: f64) -> crate::Result<Ridge> {
+        let n = rates.first().map_or(0, |r| r.len());
+        if rates.len() != positions.len() {
+            return Err(crate::Error::invalid(
+                "decoder",
+                format!("{} samples for {} positions", rates.len(), positions.len()),
+            ));
+        }
+        let mut stats = RidgeStats::new(n);
+        for (r, &p) in rates.iter().zip(positions) {
+            stats.add(r, p);
+        }
+        stats.fit(lambda)
     }
 
     /// The decoded position in [0, 1) m.

@@ -197,17 +197,16 @@ pub fn train_ring<F: Real>(
 /// permuted into that order, each row rolled so its own unit sits at the centre, and the
 /// rows averaged. Returns (recurrent, conjunctive +, conjunctive −) profiles over offsets
 /// −n/2..n/2 (index n/2 is the unit itself).
-pub fn ring_profiles<F: Real>(run: &RingRun<F>) -> [Vec<f64>; 3] {
-    let spec = &run.spec;
+pub fn ring_profiles<F: Real>(spec: &Spec, state: &State<F>, places: &PlaceCells) -> [Vec<f64>; 3] {
     let n = spec.mec.n;
     let bins = 100;
-    let basal = &run.state.dendrites[2];
+    let basal = &state.dendrites[2];
     let n_in = spec.n_in(&spec.mec.basal);
     let mut z = vec![F::zero(); spec.n_z];
     let mut peak = vec![(f64::NEG_INFINITY, 0.0); n];
     for b in 0..bins {
         let x = (b as f64 + 0.5) / bins as f64;
-        run.places.rates(x, &mut z);
+        places.rates(x, &mut z);
         for (j, pk) in peak.iter_mut().enumerate() {
             let row = &basal.w[j * n_in..(j + 1) * n_in];
             let mut v = row[..spec.n_z]
@@ -226,7 +225,7 @@ pub fn ring_profiles<F: Real>(run: &RingRun<F>) -> [Vec<f64>; 3] {
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| peak[a].1.total_cmp(&peak[b].1));
-    let apical = &run.state.dendrites[3];
+    let apical = &state.dendrites[3];
     let a_in = spec.n_in(&spec.mec.apical);
     let w = |i: usize, col: usize| apical.w[i * a_in + col].to_f64().unwrap_or(f64::NAN);
     std::array::from_fn(|block| {

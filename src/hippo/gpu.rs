@@ -3,7 +3,7 @@
 //! inputs, activations), each with its own constants (η, σ, λ, τ) and seed. A model's
 //! weights, traces, noise and rates stay on the device between calls; the host streams
 //! each step's sensory features, velocity cells and θ, and reads back each step's
-//! Σ|a_B − a_A| per layer and, when asked, the HPC rates.
+//! Σ|a_B − a_A| per layer and, when asked, the HPC and MEC rates.
 
 use super::model::{Act, Learning, Source, Spec, State};
 use crate::error::{Error, Result};
@@ -186,6 +186,11 @@ fn layout(spec: &Spec) -> Result<([CompShape; 4], usize, usize)> {
     Ok((shapes, rates_at, rates_at + n_h + n_m + n_c))
 }
 
+/// Floats of one model's arena (0 for a shape the kernel cannot hold).
+pub fn arena_floats(spec: &Spec) -> usize {
+    layout(spec).map_or(0, |l| l.2)
+}
+
 /// One model's compartment constants, rounded from f64 as the CPU rounds them.
 fn consts(spec: &Spec) -> [CompConsts; 4] {
     compartments(spec).map(|c| CompConsts {
@@ -220,7 +225,8 @@ fn loops_per_step(spec: &Spec, shapes: &[CompShape; 4]) -> u64 {
     per(spec.n_z)
         + layer(n_h, &shapes[0], &shapes[1])
         + layer(n_m, &shapes[2], &shapes[3])
-        + 2 * per(n_h)
+        + per(n_h)
+        + per(n_h + n_m)
         + per(n_m)
         + WG.min(n_h.max(n_m)) as u64
         + 2 * per(rates)
@@ -231,8 +237,8 @@ fn loops_per_step(spec: &Spec, shapes: &[CompShape; 4]) -> u64 {
 pub struct Stepped {
     /// Per step, per model: Σ|a_B − a_A| of HPC and of MEC.
     pub gaps: Vec<[f32; 2]>,
-    /// Per record, per model: the HPC rates after the step (record r after row
-    /// r · record_every).
+    /// Per record, per model: the HPC then the MEC rates after the step (record r after
+    /// row r · record_every).
     pub records: Vec<f32>,
 }
 
@@ -322,7 +328,7 @@ impl<'g> ModelsOnDevice<'g> {
 
     /// Runs `inputs.len() / (models · stride)` steps from the models' step `step0`:
     /// `inputs` holds per step, per model, z then v_R, v_L, θ_HPC, θ_MEC. With
-    /// `record_every` > 0 the HPC rates after rows 0, record_every, ... come back.
+    /// `record_every` > 0 p and g after rows 0, record_every, ... come back.
     pub fn run(
         &self,
         inputs: &[f32],
@@ -357,7 +363,7 @@ impl<'g> ModelsOnDevice<'g> {
         let gaps = gpu.poisoned("hippo gaps", rows * self.n_models * 2, f32::NAN)?;
         let records = gpu.poisoned(
             "hippo records",
-            (n_records * self.n_models * self.spec.hpc.n).max(1),
+            (n_records * self.n_models * (self.spec.hpc.n + self.spec.mec.n)).max(1),
             f32::NAN,
         )?;
         let bind = gpu.bind_group(

@@ -14,4 +14,9 @@ pub mod experiments;
 pub mod gpu;
 pub mod latents;
 pub mod model;
+pub mod protocol;
 pub mod ring;
+pub mod run;
+pub mod study;
+
+pub use study::{HippoParams, HippoStudy};

@@ -555,20 +555,30 @@ impl Monitor {
 
     /// Reads the state after a step.
     pub fn update<F: Real>(&mut self, state: &State<F>) {
-        if state.step <= self.start {
+        self.observe(state.step, gaps(state));
+    }
+
+    /// Takes a step's mean |a_B − a_A| per layer (`step`: the steps done, this one
+    /// included).
+    pub fn observe(&mut self, step: u64, now: [f64; 2]) {
+        if step <= self.start {
             return;
         }
-        let now: [f64; 2] = std::array::from_fn(|layer| {
-            let (b, a) = (&state.dendrites[2 * layer], &state.dendrites[2 * layer + 1]);
-            let gap: F =
-                b.a.iter()
-                    .zip(&a.a)
-                    .fold(F::zero(), |s, (&x, &y)| s + (x - y).abs());
-            gap.to_f64().unwrap_or(f64::NAN) / b.a.len() as f64
-        });
         self.loss = Some(match self.loss {
             None => now,
             Some(m) => std::array::from_fn(|k| m[k] + self.rate * (now[k] - m[k])),
         });
     }
+}
+
+/// Mean |a_B − a_A| of HPC and of MEC in a state.
+pub fn gaps<F: Real>(state: &State<F>) -> [f64; 2] {
+    std::array::from_fn(|layer| {
+        let (b, a) = (&state.dendrites[2 * layer], &state.dendrites[2 * layer + 1]);
+        let gap: F =
+            b.a.iter()
+                .zip(&a.a)
+                .fold(F::zero(), |s, (&x, &y)| s + (x - y).abs());
+        gap.to_f64().unwrap_or(f64::NAN) / b.a.len() as f64
+    })
 }
