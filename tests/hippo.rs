@@ -317,3 +317,140 @@ fn steps_on_each_backend_match_the_f64_model() {
         }
     }
 }
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("rulelab-hippo-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rulelab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `rulelab --device DEVICE hippo run` on `toml`; returns results.csv and
+/// losses.csv.
+fn hippo_run(dir: &std::path::Path, name: &str, toml: &str, device: &str) -> (String, String) {
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(&cfg, toml).unwrap();
+    let out = dir.join(format!("{name}-{device}"));
+    let o = rulelab(&[
+        "--device",
+        device,
+        "hippo",
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    (read("results.csv"), read("losses.csv"))
+}
+
+/// Small versions of the three experiments (a few simulated seconds of tests, 20-unit
+/// layers, two seeds and two θ frequencies side by side): every row and column of
+/// results.csv and losses.csv agrees between the CPU device and the GPU kernel, to
+/// f32 round-off carried through the runs (relative 1e-3, or 1e-4 of the column's
+/// largest value).
+#[test]
+fn the_experiments_agree_on_both_devices() {
+    let Some(_) = common::gpu() else { return };
+    let dir = scratch("devices");
+    let configs = [
+        (
+            "pathint",
+            "[experiment]\nkind = \"pathint\"\nspin_up = 1.0\nlesion = 2.0\n\
+             [model]\nminutes = 0.25\nn_hpc = 20\nn_mec = 20\ntest_runs = 2\n\
+             [grid]\nseed = [3, 4]\ntheta_freq = [4.0, 5.0]\n",
+        ),
+        (
+            "latents",
+            "[experiment]\nkind = \"latents\"\n[model]\nminutes = 0.25\n\
+             [grid]\nseed = [3, 4]\n",
+        ),
+        (
+            "transfer",
+            "[experiment]\nkind = \"transfer\"\nspin_up = 1.0\nlesion = 1.0\n\
+             [model]\nminutes = 0.25\nn_hpc = 20\nn_mec = 10\ntest_runs = 1\n\
+             [grid]\nseed = [5]\n",
+        ),
+    ];
+    for (name, toml) in configs {
+        let (rc, lc) = hippo_run(&dir, name, toml, "cpu");
+        let (rg, lg) = hippo_run(&dir, name, toml, "gpu");
+        for (what, a, b) in [("results", &rc, &rg), ("losses", &lc, &lg)] {
+            let (ra, rb) = (common::csv_rows(a), common::csv_rows(b));
+            assert_eq!(ra.len(), rb.len(), "{name} {what}: row counts");
+            assert!(!ra.is_empty(), "{name} {what}: no rows");
+            let cols: Vec<&String> = ra[0].keys().collect();
+            for col in cols {
+                let num = |s: &str| s.parse::<f64>().ok();
+                let peak = ra
+                    .iter()
+                    .filter_map(|r| num(&r[col]))
+                    .fold(0.0f64, |m, v| m.max(v.abs()));
+                for (x, y) in ra.iter().zip(&rb) {
+                    match (num(&x[col]), num(&y[col])) {
+                        (Some(u), Some(v)) => assert!(
+                            (u - v).abs() <= 1e-4 * peak + 1e-3 * u.abs(),
+                            "{name} {what} {col}: cpu {u} gpu {v}"
+                        ),
+                        _ => assert_eq!(x[col], y[col], "{name} {what} {col}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A bad config is one line naming its key.
+#[test]
+fn bad_configs_are_one_line_naming_the_key() {
+    let dir = scratch("bad");
+    let base = "[experiment]\nkind = \"pathint\"\n[model]\nminutes = 1.0\n";
+    let cases: Vec<(String, &str)> = vec![
+        ("[experiment]\nkind = \"maze\"\n".into(), "experiment.kind"),
+        ("[model]\nminutes = 1.0\n".into(), "experiment"),
+        (format!("{base}dt = -0.025\n"), "dt"),
+        (format!("{base}tau_pi = 0.05\n"), "tau_pi"),
+        (format!("{base}n_mec = 0\n"), "n_mec"),
+        (format!("{base}n_hpc = 2.5\n"), "n_hpc"),
+        (format!("{base}theta_freq = 30.0\n"), "theta_freq"),
+        (format!("{base}speed = 1.0\n"), "model.speed"),
+        (
+            "[experiment]\nkind = \"pathint\"\nmec_activation = \"sigmoid\"\n".into(),
+            "experiment.mec_activation",
+        ),
+        (
+            "[experiment]\nkind = \"latents\"\nlesion = 3.0\n".into(),
+            "experiment.lesion",
+        ),
+        (
+            "[experiment]\nkind = \"latents\"\n[grid]\nplace_width = [0.05, 0.1]\n".into(),
+            "place_width",
+        ),
+        (format!("{base}[grid]\nminutes = [0.01]\n"), "minutes"),
+    ];
+    for (i, (toml, key)) in cases.iter().enumerate() {
+        let cfg = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&cfg, toml).unwrap();
+        let o = rulelab(&[
+            "--device",
+            "cpu",
+            "hippo",
+            "run",
+            cfg.to_str().unwrap(),
+            "--out",
+            dir.join(format!("out{i}")).to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{toml}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{toml}: {err}");
+        assert!(err.contains(key), "{toml}: {err} does not name {key}");
+    }
+}

@@ -14,6 +14,7 @@ pub mod experiments;
 pub mod gpu;
 pub mod latents;
 pub mod model;
+pub mod plot;
 pub mod protocol;
 pub mod ring;
 pub mod run;

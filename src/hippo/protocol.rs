@@ -65,6 +65,8 @@ const REPEATS_AT_1S: usize = 50;
 /// What one model's run reports (the fields its experiment fills).
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
+    /// Seconds per step.
+    pub dt: f64,
     /// The monitor at the end of training (HPC, MEC).
     pub final_loss: [f64; 2],
     /// (stage, second, HPC, MEC): the monitor each simulated second of training.
@@ -86,6 +88,10 @@ pub struct Outcome {
     pub transfer: [(f64, f64); 3],
 }
 
+/// Per model: the error (m) each step of the lesion summed over repeats, and each
+/// repeat's last error.
+type Lesions = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 impl Protocol {
     fn steps(&self, models: &Models, seconds: f64) -> u64 {
         (seconds / models.models[0].spec.dt).round() as u64
@@ -93,8 +99,13 @@ impl Protocol {
 
     /// Runs the experiment on every model; one outcome per model, in order.
     pub fn run(&self, models: &mut Models) -> Result<Vec<Outcome>> {
-        let mut out: Vec<Outcome> = (0..models.models.len())
-            .map(|_| Outcome::default())
+        let mut out: Vec<Outcome> = models
+            .models
+            .iter()
+            .map(|m| Outcome {
+                dt: m.spec.dt,
+                ..Outcome::default()
+            })
             .collect();
         match self.experiment {
             Experiment::Latents => self.latents(models, &mut out)?,
@@ -159,7 +170,12 @@ impl Protocol {
     }
 
     /// Training with the monitor logged; the decoders from its last 10 minutes.
-    fn train(&self, models: &mut Models, stage: &'static str, out: &mut [Outcome]) -> Result<Vec<RidgeStats>> {
+    fn train(
+        &self,
+        models: &mut Models,
+        stage: &'static str,
+        out: &mut [Outcome],
+    ) -> Result<Vec<RidgeStats>> {
         let from: Vec<usize> = models.models.iter().map(|m| m.losses.len()).collect();
         let stats = self.stretch(
             models,
@@ -178,8 +194,7 @@ impl Protocol {
     }
 
     /// Repeats of spin-up (normal theta) then lesion (θ ≡ 1 in both layers), learning
-    /// off, every step decoded. Returns per model the error (m) each step of the
-    /// lesion summed over repeats, and each repeat's last error.
+    /// off, every step decoded.
     fn lesions(
         &self,
         models: &mut Models,
@@ -187,7 +202,7 @@ impl Protocol {
         repeats: usize,
         spin_up: f64,
         lesion: f64,
-    ) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+    ) -> Result<Lesions> {
         let n = models.models.len();
         let steps = self.steps(models, lesion);
         let mut sums = vec![vec![0.0; steps as usize]; n];
@@ -224,7 +239,8 @@ impl Protocol {
     fn pathint(&self, models: &mut Models, out: &mut [Outcome]) -> Result<Vec<Ridge>> {
         let stats = self.train(models, "train", out)?;
         let decoders = self.decoders(&stats)?;
-        let (sums, _) = self.lesions(models, &decoders, self.test_runs, self.spin_up, self.lesion)?;
+        let (sums, _) =
+            self.lesions(models, &decoders, self.test_runs, self.spin_up, self.lesion)?;
         let per_second = self.steps(models, 1.0) as usize;
         for (o, s) in out.iter_mut().zip(sums) {
             o.pi_curve = s.iter().map(|e| e / self.test_runs as f64).collect();
@@ -258,7 +274,12 @@ impl Protocol {
     /// cells (resampled, shuffled), the MEC apical weights frozen, the agent's mean
     /// velocity +0.2 m/s, rates reset; 10 minutes of θ ≡ 0 without learning to refit the
     /// decoder and test; then retraining and the last test.
-    fn transfer(&self, models: &mut Models, decoders: Vec<Ridge>, out: &mut [Outcome]) -> Result<()> {
+    fn transfer(
+        &self,
+        models: &mut Models,
+        decoders: Vec<Ridge>,
+        out: &mut [Outcome],
+    ) -> Result<()> {
         let before = self.at_1s(models, &decoders)?;
         models.sync()?;
         for m in &mut models.models {

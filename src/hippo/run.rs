@@ -81,7 +81,11 @@ impl World {
                 let n = values.len();
                 for (i, z) in z.iter_mut().enumerate() {
                     let row = &mixing[i * n..(i + 1) * n];
-                    *z = row.iter().zip(values.iter()).map(|(w, v)| w * v).sum::<f64>() as f32;
+                    *z = row
+                        .iter()
+                        .zip(values.iter())
+                        .map(|(w, v)| w * v)
+                        .sum::<f64>() as f32;
                 }
                 [0.0; 2]
             }
@@ -211,8 +215,7 @@ impl<'g> Models<'g> {
     /// Brings the host's states up to date with the device (weights for analyses).
     pub fn sync(&mut self) -> Result<()> {
         if let (Some(dev), false) = (&self.device, self.host_current) {
-            let mut states: Vec<State<f32>> =
-                self.models.iter().map(|m| m.state.clone()).collect();
+            let mut states: Vec<State<f32>> = self.models.iter().map(|m| m.state.clone()).collect();
             dev.read_states(&mut states)?;
             for (m, s) in self.models.iter_mut().zip(states) {
                 m.state = s;

@@ -5,7 +5,7 @@
 //! losses.csv the monitor per simulated second and the test curves.
 
 use super::experiments::{latents, path_integration};
-use super::model::{Spec, Theta};
+use super::model::{Act, Spec, Theta};
 use super::protocol::{Experiment, Outcome, Protocol};
 use super::run::{Model, Models, World};
 use crate::error::Result;
@@ -20,6 +20,8 @@ crate::params! {
     /// One model's numbers; every one may be a grid axis.
     pub struct HippoParams {
         seed = 1.0,
+        /// Seconds per step; η is given per 25 ms step and scales by dt / 0.025.
+        dt = 0.025,
         /// Training, simulated minutes (and C's retraining).
         minutes = 30.0,
         theta_freq = 5.0,
@@ -46,6 +48,8 @@ crate::params! {
 pub struct HippoStudy {
     pub experiment: Experiment,
     pub theta: Theta,
+    /// The MEC dendrites' activation, where the config sets it.
+    pub mec_activation: Option<Act>,
     pub spin_up: f64,
     pub lesion: f64,
     pub ridge: f64,
@@ -65,8 +69,13 @@ impl HippoStudy {
         s.n_z = n_h;
         s.hpc.n = n_h;
         s.mec.n = n_m;
+        s.dt = p.dt;
         for c in [&mut s.hpc.apical, &mut s.mec.basal, &mut s.mec.apical] {
-            c.eta = p.eta;
+            c.eta = p.eta * p.dt / 0.025;
+        }
+        if let Some(act) = self.mec_activation {
+            s.mec.basal.act = act;
+            s.mec.apical.act = act;
         }
         for c in [
             &mut s.hpc.basal,
@@ -111,7 +120,10 @@ impl HippoStudy {
 
 fn whole(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
-        return Err(err(key, format!("{v} must be a whole number in {lo}..={hi}")));
+        return Err(err(
+            key,
+            format!("{v} must be a whole number in {lo}..={hi}"),
+        ));
     }
     Ok(())
 }
@@ -154,7 +166,14 @@ impl Study for HippoStudy {
 
     fn parse(root: &Table, _grid: &Table) -> Result<(Self, HippoParams)> {
         let exp = section(root, "experiment", true)?.expect("required");
-        const EXP_KEYS: &[&str] = &["kind", "theta", "spin_up", "lesion", "ridge"];
+        const EXP_KEYS: &[&str] = &[
+            "kind",
+            "theta",
+            "mec_activation",
+            "spin_up",
+            "lesion",
+            "ridge",
+        ];
         let kind = exp
             .get("kind")
             .ok_or_else(|| {
@@ -168,6 +187,7 @@ impl Study for HippoStudy {
         let mut study = HippoStudy {
             experiment,
             theta: Theta::Square,
+            mec_activation: None,
             spin_up: 10.0,
             lesion: 20.0,
             ridge: 1e-3,
@@ -181,6 +201,12 @@ impl Study for HippoStudy {
                         "square" => Theta::Square,
                         _ => Theta::Smooth,
                     }
+                }
+                "mec_activation" => {
+                    study.mec_activation = Some(match string(&key, v, &["linear", "retanh"])? {
+                        "linear" => Act::Linear,
+                        _ => Act::Retanh,
+                    })
                 }
                 "spin_up" | "lesion" | "ridge" => {
                     if !study.ring() {
@@ -229,6 +255,7 @@ impl Study for HippoStudy {
         whole("n_mec", p.n_mec, 1.0, 1024.0)?;
         whole("test_runs", p.test_runs, 1.0, 1000.0)?;
         for (k, v) in [
+            ("dt", p.dt),
             ("minutes", p.minutes),
             ("theta_freq", p.theta_freq),
             ("tau_pi", p.tau_pi),
@@ -260,9 +287,9 @@ impl Study for HippoStudy {
 
     fn ignores(&self, _p: &HippoParams, name: &str, _grid: &Grid) -> Option<String> {
         match name {
-            "place_width" | "test_runs" if !self.ring() => {
-                Some("experiment A (latents) has no place cells and no path-integration test".into())
-            }
+            "place_width" | "test_runs" if !self.ring() => Some(
+                "experiment A (latents) has no place cells and no path-integration test".into(),
+            ),
             _ => None,
         }
     }
@@ -270,11 +297,9 @@ impl Study for HippoStudy {
     fn columns(&self) -> Vec<String> {
         let mut c = vec!["final_loss_hpc", "final_loss_mec"];
         match self.experiment {
-            Experiment::Latents => c.extend([
-                "inference_loss_hpc",
-                "inference_loss_mec",
-                "autocorr_error",
-            ]),
+            Experiment::Latents => {
+                c.extend(["inference_loss_hpc", "inference_loss_mec", "autocorr_error"])
+            }
             Experiment::Pathint | Experiment::Transfer => c.extend([
                 "pi_error_1s_cm",
                 "pi_error_mean_cm",
@@ -354,13 +379,15 @@ impl Study for HippoStudy {
 
     /// Rows: `train` / `retrain` (t in simulated seconds, the monitor), `lesion` (t in
     /// s after the lesion, every 4th step: the decoding error in cm, mean over runs),
-    /// `autocorr` (t the lag in s: the generated MEC activity's autocorrelation).
+    /// `autocorr` (t the lag in s: the generated MEC activity's autocorrelation),
+    /// `profile_recurrent`, `profile_conj_plus`, `profile_conj_minus` (t the offset from
+    /// the unit: the ring-attractor profiles' mean weights).
     fn write_series(&self, learner: u64, o: &Outcome, out: &mut String) {
         use std::fmt::Write;
         for (stage, t, l) in &o.losses {
             let _ = writeln!(out, "{learner},{stage},{t},{},{},", l[0], l[1]);
         }
-        let dt = path_integration().dt;
+        let dt = o.dt;
         for (i, e) in o.pi_curve.iter().enumerate() {
             if (i + 1) % 4 == 0 {
                 let t = (i + 1) as f64 * dt;
@@ -370,6 +397,21 @@ impl Study for HippoStudy {
         for (k, a) in o.autocorr.iter().enumerate() {
             let _ = writeln!(out, "{learner},autocorr,{},,,{a}", k as f64 * dt);
         }
+        let names = [
+            "profile_recurrent",
+            "profile_conj_plus",
+            "profile_conj_minus",
+        ];
+        for (name, p) in names.iter().zip(&o.profiles) {
+            let c = p.len() as i64 / 2;
+            for (i, w) in p.iter().enumerate() {
+                let _ = writeln!(out, "{learner},{name},{},,,{w}", i as i64 - c);
+            }
+        }
+    }
+
+    fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
+        super::plot::write(dir, cfg.study.experiment)
     }
 
     fn bytes_per_learner(&self, grid: &Grid) -> u64 {
@@ -377,9 +419,15 @@ impl Study for HippoStudy {
             .axes
             .iter()
             .find(|a| a.name == "minutes")
-            .map_or(30.0, |a| (0..a.values.len()).fold(0.0f64, |m, i| m.max(a.values.get(i))));
-        let retrain = if self.experiment == Experiment::Transfer { 2.0 } else { 1.0 };
-        300 + (retrain * minutes * 60.0 * 45.0) as u64 + 200 * 30 + 161 * 30
+            .map_or(30.0, |a| {
+                (0..a.values.len()).fold(0.0f64, |m, i| m.max(a.values.get(i)))
+            });
+        let retrain = if self.experiment == Experiment::Transfer {
+            2.0
+        } else {
+            1.0
+        };
+        300 + (retrain * minutes * 60.0 * 45.0) as u64 + 200 * 30 + 161 * 30 + 300 * 30
     }
 
     fn work_per_learner(&self) -> f64 {
@@ -414,9 +462,10 @@ impl Study for HippoStudy {
         let mut batches: Vec<(Spec, Protocol, Vec<usize>)> = vec![];
         for (i, p) in learners.iter().enumerate() {
             let (spec, proto) = (self.spec(p), self.protocol(p));
-            match batches.iter_mut().find(|(s, q, _)| {
-                super::gpu::same_shape(s, &spec) && *q == proto
-            }) {
+            match batches
+                .iter_mut()
+                .find(|(s, q, _)| super::gpu::same_shape(s, &spec) && *q == proto)
+            {
                 Some((_, _, idx)) => idx.push(i),
                 None => batches.push((spec, proto, vec![i])),
             }

@@ -782,3 +782,67 @@ impl<S: Study> Summary<'_, S> {
 pub fn setting_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<Vec<Setting>> {
     Ok(settings(cfg, &read_results(cfg, &dir.join(S::RESULTS))?))
 }
+
+/// Three distinct line colours for panels of a family's own pictures.
+pub const COLOURS: [RGBColor; 3] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+];
+
+/// A tick label with enough decimals that ticks `span` apart read differently.
+pub fn tick(v: f64, span: f64) -> String {
+    let decimals = (2.0 - span.abs().max(1e-12).log10().floor()).clamp(0.0, 12.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// One panel: a titled chart over x × y with labelled axes, its y ticks showing enough
+/// decimals for the range.
+pub fn panel<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<
+    ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+> {
+    let span = y.end - y.start;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 14))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| tick(*v, span))
+        .label_style(("sans-serif", 11))
+        .axis_desc_style(("sans-serif", 12))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_err)?;
+    Ok(chart)
+}
+
+/// The finite values' range with 6 % padding (a small span around a constant).
+pub fn data_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+        let c = if lo.is_finite() { lo } else { 0.0 };
+        return (c - 1e-3, c + 1e-3);
+    }
+    let pad = 0.06 * (hi - lo);
+    (lo - pad, hi + pad)
+}
