@@ -1,12 +1,10 @@
 //! The theta-gated hippocampal model (spec `hippocampus.md`): the two-compartment
-//! network, its local rule and the training monitor ([`model`]), the ring the agent runs
-//! on ([`ring`]), experiment A's latents ([`latents`]), the position decoder
-//! ([`decode`]) and the published experiments' networks and the path-integration test
-//! ([`experiments`]).
-//!
-//! In progress (issue "Theta-gated hippocampal model"): what is here runs on the CPU and
-//! is tested; the GPU kernels, the runner (`rulelab hippo run`, grid axes, shards),
-//! experiment A's run and experiment C, and the reports are to come.
+//! network, its local rule and the training monitor ([`model`]) and its GPU kernel
+//! ([`gpu`], checked by [`cases`]); the worlds the models live in ([`ring`],
+//! [`latents`], [`run::World`]); many models stepped side by side on either device
+//! ([`run`]); the position decoder ([`decode`]); the published experiments' networks
+//! ([`experiments`]) and protocols ([`protocol`]); `rulelab hippo run` as a study of the
+//! runner ([`study`]) and its picture ([`plot`]).
 
 pub mod cases;
 pub mod decode;

@@ -53,6 +53,12 @@ pub struct HippoStudy {
     pub spin_up: f64,
     pub lesion: f64,
     pub ridge: f64,
+    /// Simulated seconds one model runs at the config's own numbers (training and
+    /// tests), for the throughput figure.
+    #[serde(skip)]
+    pub seconds_per_model: f64,
+    #[serde(skip)]
+    pub dt: f64,
 }
 
 /// How experiment A's latents are many (spec §3).
@@ -191,6 +197,8 @@ impl Study for HippoStudy {
             spin_up: 10.0,
             lesion: 20.0,
             ridge: 1e-3,
+            seconds_per_model: 0.0,
+            dt: 0.025,
         };
         for (k, v) in exp {
             let key = format!("experiment.{k}");
@@ -241,6 +249,14 @@ impl Study for HippoStudy {
                 }
             }
         }
+        let train = 60.0 * base.minutes;
+        let b_tests = base.test_runs * (study.spin_up + study.lesion);
+        study.seconds_per_model = match experiment {
+            Experiment::Latents => 120.0 + train + 2.0 * (6.0 + 60.0),
+            Experiment::Pathint => train + b_tests,
+            Experiment::Transfer => 2.0 * train + b_tests + 600.0 + 3.0 * 50.0 * 2.0,
+        };
+        study.dt = base.dt;
         for name in ["run", "output"] {
             if let Some((k, _)) = section(root, name, false)?.and_then(|t| t.iter().next()) {
                 return Err(unknown_key(name, k, &[]));
@@ -430,9 +446,10 @@ impl Study for HippoStudy {
         300 + (retrain * minutes * 60.0 * 45.0) as u64 + 200 * 30 + 161 * 30 + 300 * 30
     }
 
+    /// Steps of one model at the config's own numbers (axes over minutes, dt or the
+    /// tests make this the base settings' figure).
     fn work_per_learner(&self) -> f64 {
-        // Training dominates; the tests add a few minutes.
-        30.0 * 60.0 / 0.025
+        self.seconds_per_model / self.dt
     }
 
     fn prepare(&self, _base: &HippoParams) -> Result<()> {
