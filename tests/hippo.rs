@@ -33,7 +33,11 @@ fn run_ring<F: Real>(
     }
 }
 
-fn weights<F: Real>(s: &State<F>, k: usize) -> Vec<F> {
+/// Dendrite k's weights, settled (a plastic compartment keeps them factored between
+/// settles).
+fn weights<F: Real>(spec: &Spec, s: &State<F>, k: usize) -> Vec<F> {
+    let mut s = s.clone();
+    s.settle(spec);
     s.dendrites[k].w.clone()
 }
 
@@ -47,13 +51,17 @@ fn the_compartment_driving_the_soma_does_not_learn() {
     ];
     for (theta, still, moving) in phases {
         let mut s = State::<f64>::new(&spec, seed);
-        let before: Vec<Vec<f64>> = (0..4).map(|k| weights(&s, k)).collect();
+        let before: Vec<Vec<f64>> = (0..4).map(|k| weights(&spec, &s, k)).collect();
         run_ring(&spec, &mut s, seed, 200, theta, Learning::On, |_| {});
         for &k in still {
-            assert_eq!(weights(&s, k), before[k], "{theta:?}: dendrite {k} moved");
+            assert_eq!(
+                weights(&spec, &s, k),
+                before[k],
+                "{theta:?}: dendrite {k} moved"
+            );
         }
         for &k in moving {
-            let moved = weights(&s, k)
+            let moved = weights(&spec, &s, k)
                 .iter()
                 .zip(&before[k])
                 .filter(|(a, b)| a != b)
@@ -64,7 +72,7 @@ fn the_compartment_driving_the_soma_does_not_learn() {
             );
         }
         // HPC basal is the fixed identity pathway: no weights at all.
-        assert!(weights(&s, 0).is_empty());
+        assert!(weights(&spec, &s, 0).is_empty());
     }
 }
 
@@ -184,7 +192,7 @@ fn f32_follows_f64_for_200_steps() {
     assert!(worst(&s64.p, &s32.p) < 1e-4, "p {}", worst(&s64.p, &s32.p));
     assert!(worst(&s64.g, &s32.g) < 1e-4, "g {}", worst(&s64.g, &s32.g));
     for k in 1..4 {
-        let e = worst(&s64.dendrites[k].w, &s32.dendrites[k].w);
+        let e = worst(&weights(&spec, &s64, k), &weights(&spec, &s32, k));
         assert!(e < 1e-4, "dendrite {k} weights {e}");
     }
 }
@@ -452,5 +460,71 @@ fn bad_configs_are_one_line_naming_the_key() {
         assert_eq!(o.status.code(), Some(2), "{toml}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{toml}: {err}");
         assert!(err.contains(key), "{toml}: {err} does not name {key}");
+    }
+}
+
+/// Plastic compartments without λ1, λ2 keep their weights and trace factored between
+/// settles (A = W + c·PI and the recent rank-1 terms); the same network stepped with
+/// the direct rule (forced by a λ2 of 1e-300, which changes no f64 value) ends with
+/// the same weights and traces to f64 round-off, over more steps than one fold, with
+/// a settle midway and learning switched off for a while.
+#[test]
+fn factored_weights_follow_the_direct_rule() {
+    let seed = common::seed("factored_weights_follow_the_direct_rule");
+    for tau_pi in [0.1, 0.2] {
+        let mut spec = path_integration();
+        spec.tau_pi = tau_pi;
+        let mut direct = spec.clone();
+        for c in [
+            &mut direct.hpc.apical,
+            &mut direct.mec.basal,
+            &mut direct.mec.apical,
+        ] {
+            c.lambda2 = 1e-300;
+        }
+        let mut a = State::<f64>::new(&spec, seed);
+        let mut b = State::<f64>::new(&direct, seed);
+        let places = PlaceCells::new(spec.n_z, 0.06, seed);
+        let mut agent = Agent::new(seed);
+        let mut z = vec![0.0; spec.n_z];
+        for t in 0..150u64 {
+            agent.step(t, spec.dt, seed);
+            places.rates(agent.x, &mut z);
+            let th = Theta::Smooth.at(t, spec.dt, 5.0);
+            let learning = if (60..80).contains(&t) {
+                Learning::Off
+            } else {
+                Learning::On
+            };
+            a.step(&spec, &z, agent.velocity_cells(), [th, 1.0 - th], learning);
+            b.step(
+                &direct,
+                &z,
+                agent.velocity_cells(),
+                [th, 1.0 - th],
+                learning,
+            );
+            if t == 90 {
+                a.settle(&spec);
+            }
+        }
+        a.settle(&spec);
+        for k in 1..4 {
+            let (da, db) = (&a.dendrites[k], &b.dendrites[k]);
+            for (what, x, y) in [("w", &da.w, &db.w), ("pi", &da.pi, &db.pi)] {
+                let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let worst = x
+                    .iter()
+                    .zip(y)
+                    .map(|(u, v)| (u - v).abs())
+                    .fold(0.0, f64::max);
+                assert!(
+                    worst <= 1e-12 * peak.max(1e-3),
+                    "tau_pi {tau_pi} dendrite {k} {what}: {worst:e} (peak {peak:e})"
+                );
+            }
+        }
+        let rates = a.p.iter().zip(&b.p).map(|(u, v)| (u - v).abs());
+        assert!(rates.fold(0.0, f64::max) < 1e-12, "the rates drifted apart");
     }
 }

@@ -1,8 +1,7 @@
-//! The published experiments' networks (spec §3, §4), with their constants.
+//! The published experiments' networks (spec §3, §4), with their constants, and the ring-attractor analysis.
 
-use super::decode::Ridge;
-use super::model::{Act, Compartment, Layer, Learning, Source, Spec, State, Theta};
-use super::ring::{ring_distance, Agent, PlaceCells};
+use super::model::{Act, Compartment, Layer, Source, Spec, State};
+use super::ring::PlaceCells;
 use crate::real::Real;
 
 fn comp(inputs: Vec<(Source, f64)>, bias: bool, act: Act, eta: f64) -> Compartment {
@@ -82,113 +81,6 @@ pub fn path_integration() -> Spec {
         tau_pi: 0.1,
         tau_noise: 0.3,
     }
-}
-
-/// Experiment B's world and network stepped together: the agent moves, the place cells
-/// fire, the network steps, the velocity cells read the agent's new velocity.
-#[derive(Clone, Debug)]
-pub struct RingRun<F> {
-    pub spec: Spec,
-    pub state: State<F>,
-    pub agent: Agent,
-    pub places: PlaceCells,
-    pub seed: u64,
-    /// The theta frequency (Hz).
-    pub theta_freq: f64,
-    z: Vec<F>,
-}
-
-impl<F: Real> RingRun<F> {
-    /// A fresh network and world from one seed: place cells 0.06 m wide, theta 5 Hz.
-    pub fn new(spec: Spec, seed: u64) -> Self {
-        RingRun {
-            state: State::new(&spec, seed),
-            agent: Agent::new(seed),
-            places: PlaceCells::new(spec.n_z, 0.06, seed),
-            seed,
-            theta_freq: 5.0,
-            z: vec![F::zero(); spec.n_z],
-            spec,
-        }
-    }
-
-    /// `n` steps with gate `theta` in both layers, calling `each` after every step.
-    pub fn steps(&mut self, n: u64, theta: Theta, learning: Learning, mut each: impl FnMut(&Self)) {
-        for _ in 0..n {
-            let t = self.state.step;
-            self.agent.step(t, self.spec.dt, self.seed);
-            self.places.rates(self.agent.x, &mut self.z);
-            let th = F::c(theta.at(t, self.spec.dt, self.theta_freq));
-            let vel = self.agent.velocity_cells();
-            self.state
-                .step(&self.spec, &self.z, vel, [th, th], learning);
-            each(self);
-        }
-    }
-
-    /// Steps in `seconds` of simulated time.
-    pub fn steps_in(&self, seconds: f64) -> u64 {
-        (seconds / self.spec.dt).round() as u64
-    }
-}
-
-/// The path-integration test (spec §4, §7): per run, `spin_up` s of normal theta without
-/// learning, then θ ≡ 1 in HPC and MEC (sensory input no longer reaches the somata) for
-/// `lesion` s while the agent keeps moving, the HPC rates decoded every step. Runs
-/// follow one another on a copy of `trained`; noise stays on. Returns, per step after the
-/// lesion starts, the periodic distance between decoded and true position (m), one
-/// vector per run.
-pub fn path_integration_errors<F: Real>(
-    trained: &RingRun<F>,
-    decoder: &Ridge,
-    runs: usize,
-    spin_up: f64,
-    lesion: f64,
-) -> Vec<Vec<f64>> {
-    let mut run = trained.clone();
-    (0..runs)
-        .map(|_| {
-            run.steps(run.steps_in(spin_up), Theta::Square, Learning::Off, |_| {});
-            let mut errors = Vec::new();
-            run.steps(run.steps_in(lesion), Theta::Apical, Learning::Off, |r| {
-                let p: Vec<f32> = r
-                    .state
-                    .p
-                    .iter()
-                    .map(|x| x.to_f64().unwrap_or(f64::NAN) as f32)
-                    .collect();
-                errors.push(ring_distance(decoder.position(&p), r.agent.x));
-            });
-            errors
-        })
-        .collect()
-}
-
-/// Trains a ring run for `minutes` with normal theta, keeping the HPC rates and the
-/// position every 4th step over the last `record` minutes (the decoder's samples).
-pub fn train_ring<F: Real>(
-    run: &mut RingRun<F>,
-    minutes: f64,
-    record: f64,
-) -> (Vec<Vec<f32>>, Vec<f64>) {
-    let total = run.steps_in(60.0 * minutes);
-    let from = total.saturating_sub(run.steps_in(60.0 * record));
-    let (mut rates, mut positions) = (Vec::new(), Vec::new());
-    let mut i = 0u64;
-    run.steps(total, Theta::Square, Learning::On, |r| {
-        if i >= from && i.is_multiple_of(4) {
-            rates.push(
-                r.state
-                    .p
-                    .iter()
-                    .map(|x| x.to_f64().unwrap_or(f64::NAN) as f32)
-                    .collect(),
-            );
-            positions.push(r.agent.x);
-        }
-        i += 1;
-    });
-    (rates, positions)
 }
 
 /// The ring-attractor analysis (spec §4): MEC units ordered by where their basal rate

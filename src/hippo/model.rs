@@ -231,6 +231,9 @@ pub struct State<F> {
     pub step: u64,
     key: [u32; 2],
     scratch: Scratch<F>,
+    /// Plastic compartments without λ1, λ2 keep their weights and trace factored (see
+    /// [`Factored`]) between calls of [`State::settle`].
+    factored: [Option<Factored<F>>; 4],
 }
 
 /// Buffers a step reuses: each compartment's input vector and noise draws, and the
@@ -309,28 +312,32 @@ impl<F: Real> State<F> {
             dendrites,
             step: 0,
             key,
+            factored: [None, None, None, None],
         }
     }
 
     /// The same state in another float type (rounded).
     pub fn cast<G: Real>(&self, spec: &Spec) -> State<G> {
+        let mut this = self.clone();
+        this.settle(spec);
+        let this = &this;
         let c = |v: &[F]| -> Vec<G> {
             v.iter()
                 .map(|x| G::c(x.to_f64().unwrap_or(f64::NAN)))
                 .collect()
         };
         let mut s = State::<G>::new(spec, 0);
-        s.key = self.key;
-        s.step = self.step;
-        s.z = c(&self.z);
-        s.p = c(&self.p);
-        s.g = c(&self.g);
-        s.c = c(&self.c);
+        s.key = this.key;
+        s.step = this.step;
+        s.z = c(&this.z);
+        s.p = c(&this.p);
+        s.g = c(&this.g);
+        s.c = c(&this.c);
         s.vel = [
-            G::c(self.vel[0].to_f64().unwrap_or(f64::NAN)),
-            G::c(self.vel[1].to_f64().unwrap_or(f64::NAN)),
+            G::c(this.vel[0].to_f64().unwrap_or(f64::NAN)),
+            G::c(this.vel[1].to_f64().unwrap_or(f64::NAN)),
         ];
-        for (d, e) in s.dendrites.iter_mut().zip(&self.dendrites) {
+        for (d, e) in s.dendrites.iter_mut().zip(&this.dendrites) {
             *d = Dendrite {
                 w: c(&e.w),
                 pi: c(&e.pi),
@@ -341,6 +348,22 @@ impl<F: Real> State<F> {
             };
         }
         s
+    }
+
+    /// Brings every compartment's `w` and `pi` up to date (they lag while a plastic
+    /// compartment is kept factored during steps). Call before reading them.
+    pub fn settle(&mut self, spec: &Spec) {
+        let comps = [
+            &spec.hpc.basal,
+            &spec.hpc.apical,
+            &spec.mec.basal,
+            &spec.mec.apical,
+        ];
+        for ((f, d), comp) in self.factored.iter_mut().zip(&mut self.dendrites).zip(comps) {
+            if let Some(f) = f.take() {
+                f.write(comp, d);
+            }
+        }
     }
 
     /// The counter RNG's key of this model's noise.
@@ -395,7 +418,14 @@ impl<F: Real> State<F> {
                     );
                     &sc.normals[k][..n]
                 });
-                drive(spec, comp, &mut self.dendrites[k], input, noise);
+                drive(
+                    spec,
+                    comp,
+                    &mut self.dendrites[k],
+                    &mut self.factored[k],
+                    input,
+                    noise,
+                );
             }
             let soma = if layer == 0 { &mut self.p } else { &mut self.g };
             let (b, a) = (&self.dendrites[2 * layer], &self.dendrites[2 * layer + 1]);
@@ -405,7 +435,14 @@ impl<F: Real> State<F> {
             if learning == Learning::On {
                 for k in [2 * layer, 2 * layer + 1] {
                     if !comps[k].identity && comps[k].eta > 0.0 {
-                        learn(spec, comps[k], &mut self.dendrites[k], soma, &sc.inputs[k]);
+                        learn(
+                            spec,
+                            comps[k],
+                            &mut self.dendrites[k],
+                            &mut self.factored[k],
+                            soma,
+                            &sc.inputs[k],
+                        );
                     }
                 }
             }
@@ -451,12 +488,15 @@ fn drive<F: Real>(
     spec: &Spec,
     comp: &Compartment,
     d: &mut Dendrite<F>,
+    factored: &mut Option<Factored<F>>,
     input: &[F],
     noise: Option<&[F]>,
 ) {
     let n_in = input.len();
     if comp.identity {
         d.v.copy_from_slice(input);
+    } else if let Some(f) = factored {
+        f.apply(input, &mut d.v);
     } else {
         for (j, v) in d.v.iter_mut().enumerate() {
             *v = dot(&d.w[j * n_in..(j + 1) * n_in], input);
@@ -478,9 +518,26 @@ fn drive<F: Real>(
 
 /// The local rule on one compartment: δ = (r − a) f'(V), the trace, the weights.
 #[inline(always)]
-fn learn<F: Real>(spec: &Spec, comp: &Compartment, d: &mut Dendrite<F>, soma: &[F], input: &[F]) {
+fn learn<F: Real>(
+    spec: &Spec,
+    comp: &Compartment,
+    d: &mut Dendrite<F>,
+    factored: &mut Option<Factored<F>>,
+    soma: &[F],
+    input: &[F],
+) {
     let n_in = input.len();
     let rate = F::c(spec.dt / spec.tau_pi);
+    if factored.is_none() {
+        *factored = Factored::new(spec, comp, d, n_in);
+    }
+    if let Some(f) = factored {
+        for ((g, &r), (&a, &df)) in f.g_new.iter_mut().zip(soma).zip(d.a.iter().zip(&d.df)) {
+            *g = rate * (r - a) * df;
+        }
+        f.push(input);
+        return;
+    }
     let keep = F::one() - rate;
     let (eta, l1, l2) = (F::c(comp.eta), F::c(comp.lambda1), F::c(comp.lambda2));
     let decay = F::one() - eta * l2;
@@ -503,6 +560,230 @@ fn learn<F: Real>(spec: &Spec, comp: &Compartment, d: &mut Dendrite<F>, soma: &[
                     F::zero()
                 };
                 *w = *w - eta * l1 * sign;
+            }
+        }
+    }
+}
+
+/// A plastic compartment's weights and eligibility trace in factored form, for λ1 =
+/// λ2 = 0. With k = 1 − dt/τ_PI the rule is PI_t = k PI_{t−1} + g_t x_tᵀ (g = (dt/τ_PI)
+/// δ) and W_t = W_{t−1} + η PI_t, so A = W + c·PI with c = η k / (1 − k) takes one
+/// rank-1 step a step, A_t = A_{t−1} + β g_t x_tᵀ with β = η / (1 − k), and PI is the
+/// sum of the recent terms k^m g_{t−m} x_{t−m}ᵀ (older ones fall below the float's
+/// resolution). So a step reads A once (W x = A x + low-rank terms) instead of
+/// reading and writing W and PI, and A takes its rank-1 terms in batches of `FOLD`.
+/// The arithmetic differs from the direct rule by rounding only (and by k^K < ε/4 of
+/// the oldest trace terms).
+#[derive(Clone, Debug)]
+struct Factored<F> {
+    n: usize,
+    n_in: usize,
+    /// A up to the last fold, input-major (n_in × n: column i of A at i·n), so that
+    /// A x and the folds are sums of whole columns that vectorise over neurons.
+    a: Vec<F>,
+    /// The explicit trace at the start (input-major too), and k^(learning steps since).
+    base: Option<(Vec<F>, F)>,
+    /// The last terms, newest first: g (n each), x (n_in each); the first `pending`
+    /// are not folded into `a` yet.
+    gs: std::collections::VecDeque<Vec<F>>,
+    xs: std::collections::VecDeque<Vec<F>>,
+    pending: usize,
+    /// Terms kept (k^cap < ε/4), and the constants.
+    cap: usize,
+    k: F,
+    beta: F,
+    c: F,
+    /// This step's g, filled by the caller before [`Factored::push`].
+    g_new: Vec<F>,
+    dots: Vec<F>,
+}
+
+/// a · b with sixteen partial sums (one AVX-512 register of f32).
+#[inline(always)]
+fn dot16<F: Real>(a: &[F], b: &[F]) -> F {
+    let n = a.len().min(b.len());
+    let m = n / 16 * 16;
+    let mut acc = [F::zero(); 16];
+    for (x, y) in a[..m].chunks_exact(16).zip(b[..m].chunks_exact(16)) {
+        let x: &[F; 16] = x.try_into().expect("16");
+        let y: &[F; 16] = y.try_into().expect("16");
+        acc = std::array::from_fn(|k| acc[k] + x[k] * y[k]);
+    }
+    let mut half = [F::zero(); 8];
+    for k in 0..8 {
+        half[k] = acc[k] + acc[k + 8];
+    }
+    let mut s =
+        ((half[0] + half[4]) + (half[1] + half[5])) + ((half[2] + half[6]) + (half[3] + half[7]));
+    for i in m..n {
+        s = s + a[i] * b[i];
+    }
+    s
+}
+
+/// Terms folded into A at once.
+const FOLD: usize = 16;
+/// Most terms a factored trace keeps (slower traces stay direct).
+const MAX_TERMS: usize = 400;
+
+impl<F: Real> Factored<F> {
+    /// The factored form of a compartment's current W and PI, when its rule allows one.
+    fn new(spec: &Spec, comp: &Compartment, d: &Dendrite<F>, n_in: usize) -> Option<Self> {
+        if comp.identity || comp.lambda1 != 0.0 || comp.lambda2 != 0.0 || comp.eta <= 0.0 {
+            return None;
+        }
+        let k = 1.0 - spec.dt / spec.tau_pi;
+        let eps = F::epsilon().to_f64().unwrap_or(1e-16);
+        let cap = ((eps / 4.0).ln() / k.ln()).ceil();
+        if !(k > 0.0 && k < 1.0 && cap as usize >= FOLD && cap as usize <= MAX_TERMS) {
+            return None;
+        }
+        let (k, beta, c) = (
+            F::c(k),
+            F::c(comp.eta / (1.0 - k)),
+            F::c(comp.eta * k / (1.0 - k)),
+        );
+        let n = d.v.len();
+        let transpose = |m: &dyn Fn(usize) -> F| -> Vec<F> {
+            let mut t = vec![F::zero(); n * n_in];
+            for j in 0..n {
+                for i in 0..n_in {
+                    t[i * n + j] = m(j * n_in + i);
+                }
+            }
+            t
+        };
+        let a = transpose(&|e| d.w[e] + c * d.pi[e]);
+        let base =
+            d.pi.iter()
+                .any(|&p| p != F::zero())
+                .then(|| (transpose(&|e| d.pi[e]), F::one()));
+        Some(Factored {
+            n,
+            n_in,
+            a,
+            base,
+            gs: Default::default(),
+            xs: Default::default(),
+            pending: 0,
+            cap: cap as usize,
+            k,
+            beta,
+            c,
+            g_new: vec![F::zero(); n],
+            dots: Vec::with_capacity(cap as usize),
+        })
+    }
+
+    /// v = W x.
+    #[inline(always)]
+    fn apply(&mut self, x: &[F], v: &mut [F]) {
+        let n = self.n;
+        v.iter_mut().for_each(|v| *v = F::zero());
+        for (col, &xi) in self.a.chunks_exact(n).zip(x) {
+            for (v, &a) in v.iter_mut().zip(col) {
+                *v = *v + a * xi;
+            }
+        }
+        if let Some((pi, scale)) = &self.base {
+            let s = self.c * *scale;
+            for (col, &xi) in pi.chunks_exact(n).zip(x) {
+                let sx = s * xi;
+                for (v, &p) in v.iter_mut().zip(col) {
+                    *v = *v - sx * p;
+                }
+            }
+        }
+        // W x = A x + β Σ_pending g (x_r·x) − c Σ_m k^m g_m (x_m·x).
+        // Loops, not iterator adaptors: a closure would be compiled outside the
+        // caller's target features (no AVX-512).
+        self.dots.clear();
+        for xr in &self.xs {
+            self.dots.push(dot16(xr, x));
+        }
+        let mut decay = F::one();
+        for (m, (g, &d)) in self.gs.iter().zip(&self.dots).enumerate() {
+            let mut coef = -self.c * decay;
+            if m < self.pending {
+                coef = coef + self.beta;
+            }
+            let s = coef * d;
+            for (v, &g) in v.iter_mut().zip(g) {
+                *v = *v + s * g;
+            }
+            decay = decay * self.k;
+        }
+    }
+
+    /// Takes this step's term g_new xᵀ.
+    #[inline(always)]
+    fn push(&mut self, x: &[F]) {
+        let (g, xr) = if self.gs.len() == self.cap {
+            let mut g = self.gs.pop_back().expect("full");
+            let mut xr = self.xs.pop_back().expect("full");
+            g.copy_from_slice(&self.g_new);
+            xr.copy_from_slice(x);
+            (g, xr)
+        } else {
+            (self.g_new.clone(), x.to_vec())
+        };
+        self.gs.push_front(g);
+        self.xs.push_front(xr);
+        self.pending += 1;
+        if let Some((_, scale)) = &mut self.base {
+            *scale = *scale * self.k;
+            if *scale < F::epsilon() * F::c(0.25) {
+                self.base = None;
+            }
+        }
+        if self.pending == FOLD {
+            self.fold();
+        }
+    }
+
+    /// A += β Σ_pending g xᵀ, a row at a time.
+    #[inline(always)]
+    fn fold(&mut self) {
+        let n = self.n;
+        for (i, col) in self.a.chunks_exact_mut(n).enumerate() {
+            for (g, x) in self.gs.iter().zip(&self.xs).take(self.pending) {
+                let s = self.beta * x[i];
+                for (a, &g) in col.iter_mut().zip(g) {
+                    *a = *a + s * g;
+                }
+            }
+        }
+        self.pending = 0;
+    }
+
+    /// Writes the current W and PI into the dendrite.
+    fn write(mut self, _comp: &Compartment, d: &mut Dendrite<F>) {
+        self.fold();
+        let n_in = self.n_in;
+        let n = self.n;
+        match &self.base {
+            Some((pi, scale)) => {
+                for j in 0..n {
+                    for i in 0..n_in {
+                        d.pi[j * n_in + i] = *scale * pi[i * n + j];
+                    }
+                }
+            }
+            None => d.pi.iter_mut().for_each(|p| *p = F::zero()),
+        }
+        let mut decay = F::one();
+        for (g, x) in self.gs.iter().zip(&self.xs) {
+            for (j, &gj) in g.iter().enumerate() {
+                let s = decay * gj;
+                for (p, &x) in d.pi[j * n_in..(j + 1) * n_in].iter_mut().zip(x) {
+                    *p = *p + s * x;
+                }
+            }
+            decay = decay * self.k;
+        }
+        for j in 0..n {
+            for i in 0..n_in {
+                d.w[j * n_in + i] = self.a[i * n + j] - self.c * d.pi[j * n_in + i];
             }
         }
     }

@@ -203,6 +203,9 @@ impl<'g> Models<'g> {
 
     /// Uploads the host's states (after the caller changed them or the specs).
     pub fn upload(&mut self) -> Result<()> {
+        for m in &mut self.models {
+            m.state.settle(&m.spec);
+        }
         if let Some(gpu) = self.gpu {
             let specs: Vec<Spec> = self.models.iter().map(|m| m.spec.clone()).collect();
             let states: Vec<State<f32>> = self.models.iter().map(|m| m.state.clone()).collect();
@@ -212,8 +215,12 @@ impl<'g> Models<'g> {
         Ok(())
     }
 
-    /// Brings the host's states up to date with the device (weights for analyses).
+    /// Brings the host's states up to date (weights and traces for analyses): from the
+    /// device, or settled on the CPU.
     pub fn sync(&mut self) -> Result<()> {
+        for m in &mut self.models {
+            m.state.settle(&m.spec);
+        }
         if let (Some(dev), false) = (&self.device, self.host_current) {
             let mut states: Vec<State<f32>> = self.models.iter().map(|m| m.state.clone()).collect();
             dev.read_states(&mut states)?;
