@@ -35,9 +35,9 @@ fn run_ring<F: Real>(
 
 /// Dendrite k's weights, settled (a plastic compartment keeps them factored between
 /// settles).
-fn weights<F: Real>(spec: &Spec, s: &State<F>, k: usize) -> Vec<F> {
+fn weights<F: Real>(s: &State<F>, k: usize) -> Vec<F> {
     let mut s = s.clone();
-    s.settle(spec);
+    s.settle();
     s.dendrites[k].w.clone()
 }
 
@@ -51,17 +51,13 @@ fn the_compartment_driving_the_soma_does_not_learn() {
     ];
     for (theta, still, moving) in phases {
         let mut s = State::<f64>::new(&spec, seed);
-        let before: Vec<Vec<f64>> = (0..4).map(|k| weights(&spec, &s, k)).collect();
+        let before: Vec<Vec<f64>> = (0..4).map(|k| weights(&s, k)).collect();
         run_ring(&spec, &mut s, seed, 200, theta, Learning::On, |_| {});
         for &k in still {
-            assert_eq!(
-                weights(&spec, &s, k),
-                before[k],
-                "{theta:?}: dendrite {k} moved"
-            );
+            assert_eq!(weights(&s, k), before[k], "{theta:?}: dendrite {k} moved");
         }
         for &k in moving {
-            let moved = weights(&spec, &s, k)
+            let moved = weights(&s, k)
                 .iter()
                 .zip(&before[k])
                 .filter(|(a, b)| a != b)
@@ -72,7 +68,7 @@ fn the_compartment_driving_the_soma_does_not_learn() {
             );
         }
         // HPC basal is the fixed identity pathway: no weights at all.
-        assert!(weights(&spec, &s, 0).is_empty());
+        assert!(weights(&s, 0).is_empty());
     }
 }
 
@@ -192,7 +188,7 @@ fn f32_follows_f64_for_200_steps() {
     assert!(worst(&s64.p, &s32.p) < 1e-4, "p {}", worst(&s64.p, &s32.p));
     assert!(worst(&s64.g, &s32.g) < 1e-4, "g {}", worst(&s64.g, &s32.g));
     for k in 1..4 {
-        let e = worst(&weights(&spec, &s64, k), &weights(&spec, &s32, k));
+        let e = worst(&weights(&s64, k), &weights(&s32, k));
         assert!(e < 1e-4, "dendrite {k} weights {e}");
     }
 }
@@ -505,10 +501,10 @@ fn factored_weights_follow_the_direct_rule() {
                 learning,
             );
             if t == 90 {
-                a.settle(&spec);
+                a.settle();
             }
         }
-        a.settle(&spec);
+        a.settle();
         for k in 1..4 {
             let (da, db) = (&a.dendrites[k], &b.dendrites[k]);
             for (what, x, y) in [("w", &da.w, &db.w), ("pi", &da.pi, &db.pi)] {

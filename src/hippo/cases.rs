@@ -94,8 +94,8 @@ fn steps_rows(
             s.step(spec, z, *vel, *th, Learning::On);
         }
     }
-    for ((spec, _), s) in models.iter().zip(want.iter_mut()) {
-        s.settle(spec);
+    for s in &mut want {
+        s.settle();
     }
     let specs: Vec<Spec> = models.iter().map(|(s, _)| s.clone()).collect();
     let mut got: Vec<State<f32>> = models.iter().map(|(spec, s)| s.cast(spec)).collect();
@@ -129,8 +129,8 @@ fn steps_rows(
             }
         }
     }
-    for (spec, s) in specs.iter().zip(got.iter_mut()) {
-        s.settle(spec);
+    for s in &mut got {
+        s.settle();
     }
     // One step: f32 round-off of dot products over up to 300 inputs. 200 steps: the
     // round-off carried through the rule and the recurrence (short enough to stay

@@ -319,7 +319,7 @@ impl<F: Real> State<F> {
     /// The same state in another float type (rounded).
     pub fn cast<G: Real>(&self, spec: &Spec) -> State<G> {
         let mut this = self.clone();
-        this.settle(spec);
+        this.settle();
         let this = &this;
         let c = |v: &[F]| -> Vec<G> {
             v.iter()
@@ -352,16 +352,10 @@ impl<F: Real> State<F> {
 
     /// Brings every compartment's `w` and `pi` up to date (they lag while a plastic
     /// compartment is kept factored during steps). Call before reading them.
-    pub fn settle(&mut self, spec: &Spec) {
-        let comps = [
-            &spec.hpc.basal,
-            &spec.hpc.apical,
-            &spec.mec.basal,
-            &spec.mec.apical,
-        ];
-        for ((f, d), comp) in self.factored.iter_mut().zip(&mut self.dendrites).zip(comps) {
+    pub fn settle(&mut self) {
+        for (f, d) in self.factored.iter_mut().zip(&mut self.dendrites) {
             if let Some(f) = f.take() {
-                f.write(comp, d);
+                f.write(d);
             }
         }
     }
@@ -406,7 +400,9 @@ impl<F: Real> State<F> {
                 if comp.bias {
                     input.push(F::one());
                 }
-                let noise = (comp.sigma > 0.0).then(|| {
+                // An if, not a closure: closures are compiled without the caller's
+                // target features (no AVX-512 for the noise).
+                let noise = if comp.sigma > 0.0 {
                     let n = self.dendrites[k].v.len();
                     draw_normals(
                         self.key,
@@ -416,8 +412,10 @@ impl<F: Real> State<F> {
                         &mut sc.words[k],
                         &mut sc.normals[k],
                     );
-                    &sc.normals[k][..n]
-                });
+                    Some(&sc.normals[k][..n])
+                } else {
+                    None
+                };
                 drive(
                     spec,
                     comp,
@@ -583,42 +581,23 @@ struct Factored<F> {
     a: Vec<F>,
     /// The explicit trace at the start (input-major too), and k^(learning steps since).
     base: Option<(Vec<F>, F)>,
-    /// The last terms, newest first: g (n each), x (n_in each); the first `pending`
-    /// are not folded into `a` yet.
-    gs: std::collections::VecDeque<Vec<F>>,
-    xs: std::collections::VecDeque<Vec<F>>,
+    /// The last `len` terms in a ring of `cap` slots, the next written at `head`: g
+    /// slot-major (cap × n), x input-major (n_in × cap) so that the dots x_r · x of every
+    /// slot are sums of whole rows that vectorise over slots. The newest `pending` are
+    /// not folded into `a` yet.
+    gs: Vec<F>,
+    xs: Vec<F>,
+    head: usize,
+    len: usize,
     pending: usize,
-    /// Terms kept (k^cap < ε/4), and the constants.
     cap: usize,
     k: F,
     beta: F,
     c: F,
     /// This step's g, filled by the caller before [`Factored::push`].
     g_new: Vec<F>,
+    /// Per slot: x_r · x, then its coefficient.
     dots: Vec<F>,
-}
-
-/// a · b with sixteen partial sums (one AVX-512 register of f32).
-#[inline(always)]
-fn dot16<F: Real>(a: &[F], b: &[F]) -> F {
-    let n = a.len().min(b.len());
-    let m = n / 16 * 16;
-    let mut acc = [F::zero(); 16];
-    for (x, y) in a[..m].chunks_exact(16).zip(b[..m].chunks_exact(16)) {
-        let x: &[F; 16] = x.try_into().expect("16");
-        let y: &[F; 16] = y.try_into().expect("16");
-        acc = std::array::from_fn(|k| acc[k] + x[k] * y[k]);
-    }
-    let mut half = [F::zero(); 8];
-    for k in 0..8 {
-        half[k] = acc[k] + acc[k + 8];
-    }
-    let mut s =
-        ((half[0] + half[4]) + (half[1] + half[5])) + ((half[2] + half[6]) + (half[3] + half[7]));
-    for i in m..n {
-        s = s + a[i] * b[i];
-    }
-    s
 }
 
 /// Terms folded into A at once.
@@ -634,10 +613,12 @@ impl<F: Real> Factored<F> {
         }
         let k = 1.0 - spec.dt / spec.tau_pi;
         let eps = F::epsilon().to_f64().unwrap_or(1e-16);
+        // Terms older than cap weigh k^cap < ε/4 in the trace.
         let cap = ((eps / 4.0).ln() / k.ln()).ceil();
         if !(k > 0.0 && k < 1.0 && cap as usize >= FOLD && cap as usize <= MAX_TERMS) {
             return None;
         }
+        let cap = cap as usize;
         let (k, beta, c) = (
             F::c(k),
             F::c(comp.eta / (1.0 - k)),
@@ -663,22 +644,32 @@ impl<F: Real> Factored<F> {
             n_in,
             a,
             base,
-            gs: Default::default(),
-            xs: Default::default(),
+            gs: vec![F::zero(); cap * n],
+            xs: vec![F::zero(); n_in * cap],
+            head: 0,
+            len: 0,
             pending: 0,
-            cap: cap as usize,
+            cap,
             k,
             beta,
             c,
             g_new: vec![F::zero(); n],
-            dots: Vec::with_capacity(cap as usize),
+            dots: vec![F::zero(); cap],
         })
     }
 
-    /// v = W x.
+    /// The slot of the term m steps old (0: the newest).
+    #[inline(always)]
+    fn slot(&self, m: usize) -> usize {
+        (self.head + self.cap - 1 - m) % self.cap
+    }
+
+    /// v = W x: A x + β Σ_pending g_r (x_r·x) − c (PI x), PI = Σ_m k^m g_m x_mᵀ (+ the
+    /// decayed base). Loops, not iterator adaptors with closures, which would be
+    /// compiled without the caller's target features.
     #[inline(always)]
     fn apply(&mut self, x: &[F], v: &mut [F]) {
-        let n = self.n;
+        let (n, cap) = (self.n, self.cap);
         v.iter_mut().for_each(|v| *v = F::zero());
         for (col, &xi) in self.a.chunks_exact(n).zip(x) {
             for (v, &a) in v.iter_mut().zip(col) {
@@ -694,41 +685,38 @@ impl<F: Real> Factored<F> {
                 }
             }
         }
-        // W x = A x + β Σ_pending g (x_r·x) − c Σ_m k^m g_m (x_m·x).
-        // Loops, not iterator adaptors: a closure would be compiled outside the
-        // caller's target features (no AVX-512).
-        self.dots.clear();
-        for xr in &self.xs {
-            self.dots.push(dot16(xr, x));
+        // Every slot's x_r · x at once (empty slots hold zeros).
+        self.dots.iter_mut().for_each(|d| *d = F::zero());
+        for (row, &xi) in self.xs.chunks_exact(cap).zip(x) {
+            for (d, &xr) in self.dots.iter_mut().zip(row) {
+                *d = *d + xr * xi;
+            }
         }
         let mut decay = F::one();
-        for (m, (g, &d)) in self.gs.iter().zip(&self.dots).enumerate() {
+        for m in 0..self.len {
+            let slot = self.slot(m);
             let mut coef = -self.c * decay;
             if m < self.pending {
                 coef = coef + self.beta;
             }
-            let s = coef * d;
-            for (v, &g) in v.iter_mut().zip(g) {
+            let s = coef * self.dots[slot];
+            for (v, &g) in v.iter_mut().zip(&self.gs[slot * n..(slot + 1) * n]) {
                 *v = *v + s * g;
             }
             decay = decay * self.k;
         }
     }
 
-    /// Takes this step's term g_new xᵀ.
+    /// Takes this step's term g_new xᵀ (the oldest term leaves a full ring).
     #[inline(always)]
     fn push(&mut self, x: &[F]) {
-        let (g, xr) = if self.gs.len() == self.cap {
-            let mut g = self.gs.pop_back().expect("full");
-            let mut xr = self.xs.pop_back().expect("full");
-            g.copy_from_slice(&self.g_new);
-            xr.copy_from_slice(x);
-            (g, xr)
-        } else {
-            (self.g_new.clone(), x.to_vec())
-        };
-        self.gs.push_front(g);
-        self.xs.push_front(xr);
+        let (n, cap, slot) = (self.n, self.cap, self.head);
+        self.gs[slot * n..(slot + 1) * n].copy_from_slice(&self.g_new);
+        for (i, &xi) in x.iter().enumerate() {
+            self.xs[i * cap + slot] = xi;
+        }
+        self.head = (slot + 1) % cap;
+        self.len = (self.len + 1).min(cap);
         self.pending += 1;
         if let Some((_, scale)) = &mut self.base {
             *scale = *scale * self.k;
@@ -741,14 +729,18 @@ impl<F: Real> Factored<F> {
         }
     }
 
-    /// A += β Σ_pending g xᵀ, a row at a time.
+    /// A += β Σ_pending g xᵀ, a column at a time (each column of A read and written
+    /// once per fold).
     #[inline(always)]
     fn fold(&mut self) {
-        let n = self.n;
+        let (n, cap) = (self.n, self.cap);
+        let slots: [usize; FOLD] = std::array::from_fn(|p| self.slot(p));
+        let slots = &slots[..self.pending];
         for (i, col) in self.a.chunks_exact_mut(n).enumerate() {
-            for (g, x) in self.gs.iter().zip(&self.xs).take(self.pending) {
-                let s = self.beta * x[i];
-                for (a, &g) in col.iter_mut().zip(g) {
+            let xrow = &self.xs[i * cap..(i + 1) * cap];
+            for &slot in slots {
+                let s = self.beta * xrow[slot];
+                for (a, &g) in col.iter_mut().zip(&self.gs[slot * n..(slot + 1) * n]) {
                     *a = *a + s * g;
                 }
             }
@@ -757,10 +749,9 @@ impl<F: Real> Factored<F> {
     }
 
     /// Writes the current W and PI into the dendrite.
-    fn write(mut self, _comp: &Compartment, d: &mut Dendrite<F>) {
+    fn write(mut self, d: &mut Dendrite<F>) {
         self.fold();
-        let n_in = self.n_in;
-        let n = self.n;
+        let (n, n_in, cap) = (self.n, self.n_in, self.cap);
         match &self.base {
             Some((pi, scale)) => {
                 for j in 0..n {
@@ -772,11 +763,13 @@ impl<F: Real> Factored<F> {
             None => d.pi.iter_mut().for_each(|p| *p = F::zero()),
         }
         let mut decay = F::one();
-        for (g, x) in self.gs.iter().zip(&self.xs) {
-            for (j, &gj) in g.iter().enumerate() {
-                let s = decay * gj;
-                for (p, &x) in d.pi[j * n_in..(j + 1) * n_in].iter_mut().zip(x) {
-                    *p = *p + s * x;
+        for m in 0..self.len {
+            let slot = self.slot(m);
+            for j in 0..n {
+                let s = decay * self.gs[slot * n + j];
+                for i in 0..n_in {
+                    let p = &mut d.pi[j * n_in + i];
+                    *p = *p + s * self.xs[i * cap + slot];
                 }
             }
             decay = decay * self.k;

@@ -204,7 +204,7 @@ impl<'g> Models<'g> {
     /// Uploads the host's states (after the caller changed them or the specs).
     pub fn upload(&mut self) -> Result<()> {
         for m in &mut self.models {
-            m.state.settle(&m.spec);
+            m.state.settle();
         }
         if let Some(gpu) = self.gpu {
             let specs: Vec<Spec> = self.models.iter().map(|m| m.spec.clone()).collect();
@@ -219,7 +219,7 @@ impl<'g> Models<'g> {
     /// device, or settled on the CPU.
     pub fn sync(&mut self) -> Result<()> {
         for m in &mut self.models {
-            m.state.settle(&m.spec);
+            m.state.settle();
         }
         if let (Some(dev), false) = (&self.device, self.host_current) {
             let mut states: Vec<State<f32>> = self.models.iter().map(|m| m.state.clone()).collect();
