@@ -242,6 +242,16 @@ fn the_decoder_reads_position_from_a_place_code() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("too few"), "{e}");
+    // The published decoder, a GP's posterior mean (every 4th sample: 750 of them).
+    let (gr, gx): (Vec<Vec<f32>>, Vec<f64>) = (0..3000)
+        .step_by(4)
+        .map(|i| (rates[i].clone(), xs[i]))
+        .unzip();
+    let gp = rulelab::hippo::decode::Gp::fit(&gr, &gx).unwrap();
+    let worst = (3000..4000)
+        .map(|i| ring_distance(gp.position(&rates[i]), xs[i]))
+        .fold(0.0, f64::max);
+    assert!(worst < 0.01, "worst GP decoding error {worst} m");
 }
 
 /// Experiment A's latents have unit variance and the RBF kernel's autocorrelation
@@ -439,6 +449,18 @@ fn bad_configs_are_one_line_naming_the_key() {
             "place_width",
         ),
         (format!("{base}[grid]\nminutes = [0.01]\n"), "minutes"),
+        (
+            "[experiment]\nkind = \"latents\"\ndecoder = \"gp\"\n".into(),
+            "experiment.decoder",
+        ),
+        (
+            "[experiment]\nkind = \"pathint\"\ndecoder = \"gp\"\nridge = 0.1\n".into(),
+            "experiment.ridge",
+        ),
+        (
+            "[experiment]\nkind = \"pathint\"\ndecoder = \"knn\"\n".into(),
+            "experiment.decoder",
+        ),
     ];
     for (i, (toml, key)) in cases.iter().enumerate() {
         let cfg = dir.join(format!("bad{i}.toml"));

@@ -113,3 +113,122 @@ impl Ridge {
         (s.atan2(c) / (2.0 * std::f64::consts::PI)).rem_euclid(1.0)
     }
 }
+
+/// The published code's decoder (spec §7): a Gaussian-process regressor's posterior mean
+/// from HPC rates to (cos, sin) of the angle, RBF kernel of length scale 1 and variance
+/// 1, noise variance 1e-10, in f64 — kernel ridge regression on every sample, a
+/// Cholesky of the samples' m × m kernel (m ≈ 6,000: seconds to a minute, and m² floats
+/// of memory). Where the kernel is too ill-conditioned for that noise the jitter grows
+/// tenfold until the factorisation succeeds, and the one used is kept.
+#[derive(Clone, Debug)]
+pub struct Gp {
+    n: usize,
+    samples: Vec<f32>,
+    alpha: [Vec<f64>; 2],
+    /// The noise variance the factorisation needed (1e-10 unless it had to grow).
+    pub jitter: f64,
+}
+
+/// The published decoder's kernel length scale and noise.
+const GP_LENGTH: f64 = 1.0;
+const GP_NOISE: f64 = 1e-10;
+
+fn rbf(a: &[f32], b: &[f32]) -> f64 {
+    let d2: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = x as f64 - y as f64;
+            d * d
+        })
+        .sum();
+    (-0.5 * d2 / (GP_LENGTH * GP_LENGTH)).exp()
+}
+
+impl Gp {
+    pub fn fit(rates: &[Vec<f32>], positions: &[f64]) -> crate::Result<Gp> {
+        let m = rates.len();
+        let n = rates.first().map_or(0, |r| r.len());
+        if m < 2 || m != positions.len() {
+            return Err(crate::Error::invalid(
+                "decoder",
+                format!(
+                    "{m} samples for {} positions: too few to fit",
+                    positions.len()
+                ),
+            ));
+        }
+        let mut k = DMatrix::<f64>::zeros(m, m);
+        for i in 0..m {
+            for j in 0..=i {
+                let v = rbf(&rates[i], &rates[j]);
+                k[(i, j)] = v;
+                k[(j, i)] = v;
+            }
+        }
+        let mut jitter = GP_NOISE;
+        let chol = loop {
+            let mut kj = k.clone();
+            for i in 0..m {
+                kj[(i, i)] += jitter;
+            }
+            if let Some(c) = kj.cholesky() {
+                break c;
+            }
+            jitter *= 10.0;
+            if jitter > 1e-2 {
+                return Err(crate::Error::invalid(
+                    "decoder",
+                    "the GP kernel of the rates is singular even with a noise of 1e-2",
+                ));
+            }
+        };
+        let alpha = [0, 1].map(|c| {
+            let y = DVector::from_iterator(
+                m,
+                positions.iter().map(|&p| {
+                    let a = 2.0 * std::f64::consts::PI * p;
+                    if c == 0 {
+                        a.cos()
+                    } else {
+                        a.sin()
+                    }
+                }),
+            );
+            chol.solve(&y).iter().copied().collect()
+        });
+        Ok(Gp {
+            n,
+            samples: rates.iter().flatten().copied().collect(),
+            alpha,
+            jitter,
+        })
+    }
+
+    /// The decoded position in [0, 1) m.
+    pub fn position(&self, rates: &[f32]) -> f64 {
+        let (mut c, mut s) = (0.0, 0.0);
+        for (i, x) in self.samples.chunks_exact(self.n).enumerate() {
+            let k = rbf(x, rates);
+            c += k * self.alpha[0][i];
+            s += k * self.alpha[1][i];
+        }
+        (s.atan2(c) / (2.0 * std::f64::consts::PI)).rem_euclid(1.0)
+    }
+}
+
+/// Which decoder a test uses.
+#[derive(Clone, Debug)]
+pub enum Decoder {
+    Ridge(Ridge),
+    Gp(Gp),
+}
+
+impl Decoder {
+    pub fn position(&self, rates: &[f32]) -> f64 {
+        match self {
+            Decoder::Ridge(r) => r.position(rates),
+            Decoder::Gp(g) => g.position(rates),
+        }
+    }
+}

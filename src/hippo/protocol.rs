@@ -4,7 +4,7 @@
 //! experiment A, and experiment C's transfer. Every model of a batch runs the same
 //! protocol in lockstep (same minutes, same test lengths); each keeps its own numbers.
 
-use super::decode::{Ridge, RidgeStats};
+use super::decode::{Decoder, Gp, RidgeStats};
 use super::experiments::ring_profiles;
 use super::model::{Learning, Theta};
 use super::ring::{ring_distance, PlaceCells};
@@ -51,8 +51,25 @@ pub struct Protocol {
     /// Spin-up and lesion of B's test (s).
     pub spin_up: f64,
     pub lesion: f64,
-    /// Ridge penalty of the decoder.
+    /// The decoder, and its ridge penalty where it is ridge regression.
+    pub decoder: DecoderKind,
     pub ridge: f64,
+}
+
+/// Which decoder reads position from HPC rates (see [`super::decode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderKind {
+    /// Ridge regression on the rates (the default: milliseconds).
+    Ridge,
+    /// The published code's Gaussian process (seconds to minutes per fit).
+    Gp,
+}
+
+/// A decoder's samples: the ridge statistics, and the samples themselves for a GP.
+pub struct DecoderData {
+    stats: RidgeStats,
+    samples: Option<(Vec<Vec<f32>>, Vec<f64>)>,
 }
 
 /// Decoder samples: every 4th step (10 a second), as the published code.
@@ -130,10 +147,13 @@ impl Protocol {
         learning: Learning,
         log: bool,
         record: f64,
-    ) -> Result<Vec<RidgeStats>> {
+    ) -> Result<Vec<DecoderData>> {
         let n_h = models.models[0].spec.hpc.n;
-        let mut stats: Vec<RidgeStats> = (0..models.models.len())
-            .map(|_| RidgeStats::new(n_h))
+        let mut stats: Vec<DecoderData> = (0..models.models.len())
+            .map(|_| DecoderData {
+                stats: RidgeStats::new(n_h),
+                samples: (self.decoder == DecoderKind::Gp).then(Default::default),
+            })
             .collect();
         let total = self.steps(models, seconds);
         let record_from = total.saturating_sub(self.steps(models, record));
@@ -157,7 +177,11 @@ impl Protocol {
             })?;
             for (st, ss) in stats.iter_mut().zip(&samples) {
                 for s in ss {
-                    st.add(&s.p, s.position);
+                    st.stats.add(&s.p, s.position);
+                    if let Some((rates, positions)) = &mut st.samples {
+                        rates.push(s.p.clone());
+                        positions.push(s.position);
+                    }
                 }
             }
             done = end;
@@ -165,8 +189,14 @@ impl Protocol {
         Ok(stats)
     }
 
-    fn decoders(&self, stats: &[RidgeStats]) -> Result<Vec<Ridge>> {
-        stats.iter().map(|s| s.fit(self.ridge)).collect()
+    fn decoders(&self, data: &[DecoderData]) -> Result<Vec<Decoder>> {
+        use rayon::prelude::*;
+        data.par_iter()
+            .map(|d| match &d.samples {
+                Some((rates, positions)) => Gp::fit(rates, positions).map(Decoder::Gp),
+                None => d.stats.fit(self.ridge).map(Decoder::Ridge),
+            })
+            .collect()
     }
 
     /// Training with the monitor logged; the decoders from its last 10 minutes.
@@ -175,7 +205,7 @@ impl Protocol {
         models: &mut Models,
         stage: &'static str,
         out: &mut [Outcome],
-    ) -> Result<Vec<RidgeStats>> {
+    ) -> Result<Vec<DecoderData>> {
         let from: Vec<usize> = models.models.iter().map(|m| m.losses.len()).collect();
         let stats = self.stretch(
             models,
@@ -198,7 +228,7 @@ impl Protocol {
     fn lesions(
         &self,
         models: &mut Models,
-        decoders: &[Ridge],
+        decoders: &[Decoder],
         repeats: usize,
         spin_up: f64,
         lesion: f64,
@@ -236,7 +266,7 @@ impl Protocol {
     }
 
     /// Experiment B: training, the decoder, the path-integration test, the profiles.
-    fn pathint(&self, models: &mut Models, out: &mut [Outcome]) -> Result<Vec<Ridge>> {
+    fn pathint(&self, models: &mut Models, out: &mut [Outcome]) -> Result<Vec<Decoder>> {
         let stats = self.train(models, "train", out)?;
         let decoders = self.decoders(&stats)?;
         let (sums, _) =
@@ -257,7 +287,7 @@ impl Protocol {
     }
 
     /// Experiment C's test: the error at 1 s, mean and SEM over 50 repeats.
-    fn at_1s(&self, models: &mut Models, decoders: &[Ridge]) -> Result<Vec<(f64, f64)>> {
+    fn at_1s(&self, models: &mut Models, decoders: &[Decoder]) -> Result<Vec<(f64, f64)>> {
         let (_, last) = self.lesions(models, decoders, REPEATS_AT_1S, 1.0, 1.0)?;
         Ok(last
             .iter()
@@ -277,7 +307,7 @@ impl Protocol {
     fn transfer(
         &self,
         models: &mut Models,
-        decoders: Vec<Ridge>,
+        decoders: Vec<Decoder>,
         out: &mut [Outcome],
     ) -> Result<()> {
         let before = self.at_1s(models, &decoders)?;

@@ -6,7 +6,7 @@
 
 use super::experiments::{latents, path_integration};
 use super::model::{Act, Spec, Theta};
-use super::protocol::{Experiment, Outcome, Protocol};
+use super::protocol::{DecoderKind, Experiment, Outcome, Protocol};
 use super::run::{Model, Models, World};
 use crate::error::Result;
 use crate::gpu::Backend;
@@ -52,6 +52,7 @@ pub struct HippoStudy {
     pub mec_activation: Option<Act>,
     pub spin_up: f64,
     pub lesion: f64,
+    pub decoder: DecoderKind,
     pub ridge: f64,
     /// Simulated seconds one model runs at the config's own numbers (training and
     /// tests), for the throughput figure.
@@ -105,6 +106,7 @@ impl HippoStudy {
             test_runs: p.test_runs as usize,
             spin_up: self.spin_up,
             lesion: self.lesion,
+            decoder: self.decoder,
             ridge: self.ridge,
         }
     }
@@ -178,6 +180,7 @@ impl Study for HippoStudy {
             "mec_activation",
             "spin_up",
             "lesion",
+            "decoder",
             "ridge",
         ];
         let kind = exp
@@ -196,6 +199,7 @@ impl Study for HippoStudy {
             mec_activation: None,
             spin_up: 10.0,
             lesion: 20.0,
+            decoder: DecoderKind::Ridge,
             ridge: 1e-3,
             seconds_per_model: 0.0,
             dt: 0.025,
@@ -215,6 +219,15 @@ impl Study for HippoStudy {
                         "linear" => Act::Linear,
                         _ => Act::Retanh,
                     })
+                }
+                "decoder" => {
+                    if !study.ring() {
+                        return Err(err(&key, "has no effect on experiment A (latents)"));
+                    }
+                    study.decoder = match string(&key, v, &["ridge", "gp"])? {
+                        "ridge" => DecoderKind::Ridge,
+                        _ => DecoderKind::Gp,
+                    }
                 }
                 "spin_up" | "lesion" | "ridge" => {
                     if !study.ring() {
@@ -248,6 +261,12 @@ impl Study for HippoStudy {
                     return Err(unknown_key("model", k, HippoParams::NAMES));
                 }
             }
+        }
+        if study.decoder == DecoderKind::Gp && exp.contains_key("ridge") {
+            return Err(err(
+                "experiment.ridge",
+                "has no effect with decoder = \"gp\" (the GP has no ridge penalty)",
+            ));
         }
         let train = 60.0 * base.minutes;
         let b_tests = base.test_runs * (study.spin_up + study.lesion);
