@@ -245,13 +245,7 @@ impl Protocol {
                 record_every: 0,
                 log: false,
             })?;
-            let samples = models.run(&Phase {
-                steps,
-                theta: Theta::Apical,
-                learning: Learning::Off,
-                record_every: 1,
-                log: false,
-            })?;
+            let samples = models.run(&Phase::test(steps, Theta::Apical, 1))?;
             for (m, ss) in samples.iter().enumerate() {
                 for (t, s) in ss.iter().enumerate() {
                     let e = ring_distance(decoders[m].position(&s.p), s.position);
@@ -362,25 +356,13 @@ impl Protocol {
         for m in &mut models.models {
             m.phase_gaps = ([0.0; 2], 0);
         }
-        models.run(&Phase {
-            steps,
-            theta: Theta::Basal,
-            learning: Learning::Off,
-            record_every: 0,
-            log: false,
-        })?;
+        models.run(&Phase::test(steps, Theta::Basal, 0))?;
         for (o, m) in out.iter_mut().zip(&models.models) {
             let (sum, n) = m.phase_gaps;
             o.inference_loss = sum.map(|s| s / n as f64);
         }
         settle(models, self)?;
-        let samples = models.run(&Phase {
-            steps,
-            theta: Theta::Apical,
-            learning: Learning::Off,
-            record_every: 1,
-            log: false,
-        })?;
+        let samples = models.run(&Phase::test(steps, Theta::Apical, 1))?;
         let dt = models.models[0].spec.dt;
         let keep = self.steps(models, 50.0) as usize;
         let lags = self.steps(models, 4.0) as usize;

@@ -162,6 +162,20 @@ pub struct Phase {
     pub log: bool,
 }
 
+impl Phase {
+    /// A test phase: learning off, nothing logged, rates kept every `record_every`
+    /// steps (0: none).
+    pub fn test(steps: u64, theta: Theta, record_every: u64) -> Phase {
+        Phase {
+            steps,
+            theta,
+            learning: Learning::Off,
+            record_every,
+            log: false,
+        }
+    }
+}
+
 /// One model's rates after a recorded step.
 #[derive(Clone, Debug)]
 pub struct Sample {
