@@ -576,7 +576,11 @@ fn learn<F: Real>(
 struct Factored<F> {
     n: usize,
     n_in: usize,
-    /// A up to the last fold, input-major (n_in × n: column i of A at i·n), so that
+    /// n and the ring's capacity rounded up to whole unrolled vector loops (`PAD`):
+    /// the strides of the arrays below, whose padding holds zeros.
+    np: usize,
+    cp: usize,
+    /// A up to the last fold, input-major (n_in columns of np), so that
     /// A x and the folds are sums of whole columns that vectorise over neurons.
     a: Vec<F>,
     /// The explicit trace at the start (input-major too), and k^(learning steps since).
@@ -596,12 +600,16 @@ struct Factored<F> {
     c: F,
     /// This step's g, filled by the caller before [`Factored::push`].
     g_new: Vec<F>,
-    /// Per slot: x_r · x, then its coefficient.
+    /// Per slot: x_r · x; and W x, padded.
     dots: Vec<F>,
+    vbuf: Vec<F>,
 }
 
 /// Terms folded into A at once.
 const FOLD: usize = 16;
+/// Neuron and ring-slot arrays are padded to a multiple of this many floats, so the
+/// vectorised loops (16 lanes, unrolled four times) run without remainders.
+const PAD: usize = 64;
 /// Most terms a factored trace keeps (slower traces stay direct).
 const MAX_TERMS: usize = 400;
 
@@ -625,11 +633,12 @@ impl<F: Real> Factored<F> {
             F::c(comp.eta * k / (1.0 - k)),
         );
         let n = d.v.len();
+        let (np, cp) = (n.div_ceil(PAD) * PAD, cap.div_ceil(PAD) * PAD);
         let transpose = |m: &dyn Fn(usize) -> F| -> Vec<F> {
-            let mut t = vec![F::zero(); n * n_in];
+            let mut t = vec![F::zero(); np * n_in];
             for j in 0..n {
                 for i in 0..n_in {
-                    t[i * n + j] = m(j * n_in + i);
+                    t[i * np + j] = m(j * n_in + i);
                 }
             }
             t
@@ -642,10 +651,12 @@ impl<F: Real> Factored<F> {
         Some(Factored {
             n,
             n_in,
+            np,
+            cp,
             a,
             base,
-            gs: vec![F::zero(); cap * n],
-            xs: vec![F::zero(); n_in * cap],
+            gs: vec![F::zero(); cap * np],
+            xs: vec![F::zero(); n_in * cp],
             head: 0,
             len: 0,
             pending: 0,
@@ -654,7 +665,8 @@ impl<F: Real> Factored<F> {
             beta,
             c,
             g_new: vec![F::zero(); n],
-            dots: vec![F::zero(); cap],
+            dots: vec![F::zero(); cp],
+            vbuf: vec![F::zero(); np],
         })
     }
 
@@ -669,25 +681,26 @@ impl<F: Real> Factored<F> {
     /// compiled without the caller's target features.
     #[inline(always)]
     fn apply(&mut self, x: &[F], v: &mut [F]) {
-        let (n, cap) = (self.n, self.cap);
-        v.iter_mut().for_each(|v| *v = F::zero());
-        for (col, &xi) in self.a.chunks_exact(n).zip(x) {
-            for (v, &a) in v.iter_mut().zip(col) {
+        let (np, cp) = (self.np, self.cp);
+        let mut vb = std::mem::take(&mut self.vbuf);
+        vb.iter_mut().for_each(|v| *v = F::zero());
+        for (col, &xi) in self.a.chunks_exact(np).zip(x) {
+            for (v, &a) in vb.iter_mut().zip(col) {
                 *v = *v + a * xi;
             }
         }
         if let Some((pi, scale)) = &self.base {
             let s = self.c * *scale;
-            for (col, &xi) in pi.chunks_exact(n).zip(x) {
+            for (col, &xi) in pi.chunks_exact(np).zip(x) {
                 let sx = s * xi;
-                for (v, &p) in v.iter_mut().zip(col) {
+                for (v, &p) in vb.iter_mut().zip(col) {
                     *v = *v - sx * p;
                 }
             }
         }
         // Every slot's x_r · x at once (empty slots hold zeros).
         self.dots.iter_mut().for_each(|d| *d = F::zero());
-        for (row, &xi) in self.xs.chunks_exact(cap).zip(x) {
+        for (row, &xi) in self.xs.chunks_exact(cp).zip(x) {
             for (d, &xr) in self.dots.iter_mut().zip(row) {
                 *d = *d + xr * xi;
             }
@@ -700,23 +713,25 @@ impl<F: Real> Factored<F> {
                 coef = coef + self.beta;
             }
             let s = coef * self.dots[slot];
-            for (v, &g) in v.iter_mut().zip(&self.gs[slot * n..(slot + 1) * n]) {
+            for (v, &g) in vb.iter_mut().zip(&self.gs[slot * np..(slot + 1) * np]) {
                 *v = *v + s * g;
             }
             decay = decay * self.k;
         }
+        v.copy_from_slice(&vb[..self.n]);
+        self.vbuf = vb;
     }
 
     /// Takes this step's term g_new xᵀ (the oldest term leaves a full ring).
     #[inline(always)]
     fn push(&mut self, x: &[F]) {
-        let (n, cap, slot) = (self.n, self.cap, self.head);
-        self.gs[slot * n..(slot + 1) * n].copy_from_slice(&self.g_new);
+        let (n, np, cp, slot) = (self.n, self.np, self.cp, self.head);
+        self.gs[slot * np..slot * np + n].copy_from_slice(&self.g_new);
         for (i, &xi) in x.iter().enumerate() {
-            self.xs[i * cap + slot] = xi;
+            self.xs[i * cp + slot] = xi;
         }
-        self.head = (slot + 1) % cap;
-        self.len = (self.len + 1).min(cap);
+        self.head = (slot + 1) % self.cap;
+        self.len = (self.len + 1).min(self.cap);
         self.pending += 1;
         if let Some((_, scale)) = &mut self.base {
             *scale = *scale * self.k;
@@ -733,14 +748,14 @@ impl<F: Real> Factored<F> {
     /// once per fold).
     #[inline(always)]
     fn fold(&mut self) {
-        let (n, cap) = (self.n, self.cap);
+        let (np, cp) = (self.np, self.cp);
         let slots: [usize; FOLD] = std::array::from_fn(|p| self.slot(p));
         let slots = &slots[..self.pending];
-        for (i, col) in self.a.chunks_exact_mut(n).enumerate() {
-            let xrow = &self.xs[i * cap..(i + 1) * cap];
+        for (i, col) in self.a.chunks_exact_mut(np).enumerate() {
+            let xrow = &self.xs[i * cp..(i + 1) * cp];
             for &slot in slots {
                 let s = self.beta * xrow[slot];
-                for (a, &g) in col.iter_mut().zip(&self.gs[slot * n..(slot + 1) * n]) {
+                for (a, &g) in col.iter_mut().zip(&self.gs[slot * np..(slot + 1) * np]) {
                     *a = *a + s * g;
                 }
             }
@@ -751,12 +766,12 @@ impl<F: Real> Factored<F> {
     /// Writes the current W and PI into the dendrite.
     fn write(mut self, d: &mut Dendrite<F>) {
         self.fold();
-        let (n, n_in, cap) = (self.n, self.n_in, self.cap);
+        let (n, n_in, np, cp) = (self.n, self.n_in, self.np, self.cp);
         match &self.base {
             Some((pi, scale)) => {
                 for j in 0..n {
                     for i in 0..n_in {
-                        d.pi[j * n_in + i] = *scale * pi[i * n + j];
+                        d.pi[j * n_in + i] = *scale * pi[i * np + j];
                     }
                 }
             }
@@ -766,17 +781,17 @@ impl<F: Real> Factored<F> {
         for m in 0..self.len {
             let slot = self.slot(m);
             for j in 0..n {
-                let s = decay * self.gs[slot * n + j];
+                let s = decay * self.gs[slot * np + j];
                 for i in 0..n_in {
                     let p = &mut d.pi[j * n_in + i];
-                    *p = *p + s * self.xs[i * cap + slot];
+                    *p = *p + s * self.xs[i * cp + slot];
                 }
             }
             decay = decay * self.k;
         }
         for j in 0..n {
             for i in 0..n_in {
-                d.w[j * n_in + i] = self.a[i * n + j] - self.c * d.pi[j * n_in + i];
+                d.w[j * n_in + i] = self.a[i * np + j] - self.c * d.pi[j * n_in + i];
             }
         }
     }
