@@ -1,21 +1,38 @@
 //! DIR/summary.svg and .png of a hippocampal run, drawn from DIR/losses.csv: the losses
-//! over training (mean over models, band from the lowest to the highest); for B and C
-//! the path-integration error after the lesion and the ring-attractor profiles
-//! (recurrent, conjunctive ±); for A the generated MEC activity's autocorrelation
-//! against the latents'.
+//! over training; for B and C the path-integration error after the lesion and the
+//! ring-attractor profiles (recurrent, conjunctive ±); for A the generated MEC
+//! activity's autocorrelation against the latents'. With one setting (seeds only) each
+//! panel draws the mean over models and the band from the lowest to the highest; with
+//! several (grid axes other than the seed) one mean curve per setting, so that settings
+//! are never pooled.
 
 use super::protocol::Experiment;
+use super::study::{HippoParams, HippoStudy};
 use crate::error::{Error, Result};
 use crate::sweep::plot::{
     data_range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS,
 };
+use crate::sweep::{ParamSet, Study, StudyConfig};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Per stage and column, per t: the values over models.
-type Stages = BTreeMap<String, [BTreeMap<i64, Vec<f64>>; 3]>;
+/// Per stage, per setting, per column, per t: the values over the setting's models.
+type Stages = BTreeMap<String, BTreeMap<usize, [BTreeMap<i64, Vec<f64>>; 3]>>;
+
+/// The most settings a picture draws, one curve each.
+const MAX_SETTINGS: usize = 8;
+const PALETTE: [RGBColor; MAX_SETTINGS] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
 
 /// Mean, lowest and highest over models at each t.
 struct Band {
@@ -46,8 +63,9 @@ fn band(by_t: &BTreeMap<i64, Vec<f64>>, scale: f64) -> Band {
     b
 }
 
-/// Reads losses.csv: learner,stage,t,loss_hpc,loss_mec,value.
-fn read(path: &Path) -> Result<Stages> {
+/// Reads losses.csv: learner,stage,t,loss_hpc,loss_mec,value; `setting` maps a
+/// learner to its setting's index.
+fn read(path: &Path, setting: &dyn Fn(u64) -> usize) -> Result<Stages> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         source: e,
@@ -64,8 +82,13 @@ fn read(path: &Path) -> Result<Stages> {
         if f.len() != 6 {
             return Err(bad());
         }
+        let learner: u64 = f[0].parse().map_err(|_| bad())?;
         let t: f64 = f[2].parse().map_err(|_| bad())?;
-        let entry = stages.entry(f[1].to_string()).or_default();
+        let entry = stages
+            .entry(f[1].to_string())
+            .or_default()
+            .entry(setting(learner))
+            .or_default();
         for c in 0..3 {
             if !f[3 + c].is_empty() {
                 let v: f64 = f[3 + c].parse().map_err(|_| bad())?;
@@ -79,14 +102,46 @@ fn read(path: &Path) -> Result<Stages> {
 struct Summary {
     experiment: Experiment,
     stages: Stages,
+    /// Each setting's label (one, empty, when only seeds vary).
+    settings: Vec<String>,
 }
 
 impl Summary {
-    fn column(&self, stage: &str, c: usize, scale: f64) -> Option<Band> {
+    /// The column's band for every setting that has it: (setting, band).
+    fn column(&self, stage: &str, c: usize, scale: f64) -> Vec<(usize, Band)> {
         self.stages
             .get(stage)
-            .map(|s| band(&s[c], scale))
-            .filter(|b| !b.t.is_empty())
+            .map(|by| {
+                by.iter()
+                    .map(|(&k, s)| (k, band(&s[c], scale)))
+                    .filter(|(_, b)| !b.t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// One line per setting: named `what` alone with one setting, else after the
+    /// setting; coloured `one` alone, else from the palette.
+    fn lines(&self, bands: Vec<(usize, Band)>, what: &str, one: RGBColor) -> Vec<Line> {
+        let single = self.settings.len() <= 1;
+        bands
+            .into_iter()
+            .map(|(k, b)| Line {
+                name: if single {
+                    what.to_string()
+                } else {
+                    format!("{}: {what}", self.settings[k])
+                },
+                colour: if single {
+                    one
+                } else {
+                    PALETTE[k % MAX_SETTINGS]
+                },
+                band: single,
+                dashed: false,
+                b,
+            })
+            .collect()
     }
 
     fn draw_bands<DB: DrawingBackend>(
@@ -94,34 +149,45 @@ impl Summary {
         area: &DrawingArea<DB, Shift>,
         title: &str,
         axes: (&str, &str),
-        lines: &[(String, Band, RGBColor)],
+        lines: &[Line],
         reference: Option<(&str, Vec<(f64, f64)>)>,
     ) -> Result<()> {
-        let xs = lines.iter().flat_map(|l| l.1.t.iter().copied());
+        let xs = lines.iter().flat_map(|l| l.b.t.iter().copied());
         let (x0, x1) = data_range(xs);
         let ys = lines
             .iter()
-            .flat_map(|l| l.1.lo.iter().chain(&l.1.hi).copied())
+            .flat_map(|l| {
+                let (lo, hi) = if l.band {
+                    (&l.b.lo, &l.b.hi)
+                } else {
+                    (&l.b.mean, &l.b.mean)
+                };
+                lo.iter().chain(hi).copied()
+            })
             .chain(reference.iter().flat_map(|r| r.1.iter().map(|p| p.1)));
         let (y0, y1) = data_range(ys);
         let mut chart = panel(area, title, x0..x1, y0..y1, axes)?;
-        for (name, b, c) in lines {
-            let c = *c;
-            let mut poly: Vec<(f64, f64)> = b.t.iter().copied().zip(b.hi.iter().copied()).collect();
-            poly.extend(b.t.iter().copied().zip(b.lo.iter().copied()).rev());
-            chart
-                .draw_series(std::iter::once(Polygon::new(poly, c.mix(0.18).filled())))
-                .map_err(plot_err)?;
-            chart
-                .draw_series(LineSeries::new(
-                    b.t.iter().copied().zip(b.mean.iter().copied()),
-                    c.stroke_width(2),
-                ))
+        for l in lines {
+            let (b, c) = (&l.b, l.colour);
+            if l.band {
+                let mut poly: Vec<(f64, f64)> =
+                    b.t.iter().copied().zip(b.hi.iter().copied()).collect();
+                poly.extend(b.t.iter().copied().zip(b.lo.iter().copied()).rev());
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly, c.mix(0.18).filled())))
+                    .map_err(plot_err)?;
+            }
+            let points = b.t.iter().copied().zip(b.mean.iter().copied());
+            let style = c.stroke_width(if l.dashed { 1 } else { 2 });
+            let drawn = if l.dashed {
+                chart.draw_series(DashedLineSeries::new(points, 5, 3, style))
+            } else {
+                chart.draw_series(LineSeries::new(points, style))
+            };
+            drawn
                 .map_err(plot_err)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+                .label(l.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
         }
         if let Some((name, pts)) = reference {
             let grey = RGBColor(90, 90, 90);
@@ -141,14 +207,19 @@ impl Summary {
         let mut lines = vec![];
         for (stage, what) in [("train", "training"), ("retrain", "retraining")] {
             for (c, layer) in [(0, "HPC"), (1, "MEC")] {
-                if let Some(b) = self.column(stage, c, 1.0 / 60.0) {
-                    let colour = if stage == "retrain" {
-                        [RGBColor(214, 39, 40), RGBColor(148, 103, 189)][c]
-                    } else {
-                        COLOURS[c]
-                    };
-                    lines.push((format!("{layer}, {what}"), b, colour));
+                let one = if stage == "retrain" {
+                    [RGBColor(214, 39, 40), RGBColor(148, 103, 189)][c]
+                } else {
+                    COLOURS[c]
+                };
+                let bands = self.column(stage, c, 1.0 / 60.0);
+                let mut ls = self.lines(bands, &format!("{layer}, {what}"), one);
+                // With several settings HPC is solid and MEC dashed, in each setting's
+                // colour.
+                if self.settings.len() > 1 && c == 1 {
+                    ls.iter_mut().for_each(|l| l.dashed = true);
                 }
+                lines.extend(ls);
             }
         }
         self.draw_bands(
@@ -161,19 +232,21 @@ impl Summary {
     }
 
     fn draw_lesion<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let Some(b) = self.column("lesion", 2, 1.0) else {
+        let bands = self.column("lesion", 2, 1.0);
+        if bands.is_empty() {
             return Ok(());
+        }
+        let end = bands[0].1.t.last().copied().unwrap_or(1.0);
+        let what = if self.settings.len() <= 1 {
+            "mean over models (band: lowest to highest)"
+        } else {
+            "mean over seeds"
         };
-        let end = b.t.last().copied().unwrap_or(1.0);
         self.draw_bands(
             area,
             "path integration: decoding error after the lesion (θ ≡ 1)",
             ("seconds after the lesion", "error (cm)"),
-            &[(
-                "mean over models (band: lowest to highest)".into(),
-                b,
-                COLOURS[0],
-            )],
+            &self.lines(bands, what, COLOURS[0]),
             Some((
                 "chance (uniform guess): 25 cm",
                 vec![(0.0, 25.0), (end, 25.0)],
@@ -187,14 +260,15 @@ impl Summary {
         stages: &[(&str, &str)],
         title: &str,
     ) -> Result<()> {
-        let lines: Vec<(String, Band, RGBColor)> = stages
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (stage, name))| {
-                self.column(stage, 2, 1.0)
-                    .map(|b| (name.to_string(), b, COLOURS[i]))
-            })
-            .collect();
+        let mut lines = vec![];
+        for (i, (stage, name)) in stages.iter().enumerate() {
+            let mut ls = self.lines(self.column(stage, 2, 1.0), name, COLOURS[i]);
+            // With several settings c⁻ is dashed in each setting's colour.
+            if self.settings.len() > 1 && i == 1 {
+                ls.iter_mut().for_each(|l| l.dashed = true);
+            }
+            lines.extend(ls);
+        }
         if lines.is_empty() {
             return Ok(());
         }
@@ -211,15 +285,21 @@ impl Summary {
     }
 
     fn draw_autocorr<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let Some(b) = self.column("autocorr", 2, 1.0) else {
+        let bands = self.column("autocorr", 2, 1.0);
+        if bands.is_empty() {
             return Ok(());
-        };
-        let truth: Vec<(f64, f64)> = b.t.iter().map(|&t| (t, (-0.5 * t * t).exp())).collect();
+        }
+        let truth: Vec<(f64, f64)> = bands[0]
+            .1
+            .t
+            .iter()
+            .map(|&t| (t, (-0.5 * t * t).exp()))
+            .collect();
         self.draw_bands(
             area,
             "autocorrelation: generated MEC activity (θ ≡ 1) vs the latents",
             ("lag (s)", "autocorrelation"),
-            &[("generated, mean over models".into(), b, COLOURS[0])],
+            &self.lines(bands, "generated, mean over models", COLOURS[0]),
             Some(("latents: RBF kernel, 1 s", truth)),
         )
     }
@@ -264,8 +344,65 @@ impl Picture for Summary {
     }
 }
 
-/// Draws DIR/summary.svg and .png from DIR/losses.csv.
-pub fn write(dir: &Path, experiment: Experiment) -> Result<()> {
-    let stages = read(&dir.join("losses.csv"))?;
-    write_picture(dir, "summary", &Summary { experiment, stages })
+/// One curve of a panel.
+struct Line {
+    name: String,
+    colour: RGBColor,
+    /// Shade the band from the lowest to the highest model.
+    band: bool,
+    dashed: bool,
+    b: Band,
+}
+
+/// Draws DIR/summary.svg and .png from DIR/losses.csv. A run of more settings (grid
+/// points apart from seeds) than a picture tells apart gets no picture, and a line
+/// saying so.
+pub fn write(dir: &Path, cfg: &StudyConfig<HippoStudy>) -> Result<()> {
+    let replicates = cfg.study.replicates();
+    let axes: Vec<&str> = cfg
+        .grid
+        .axes
+        .iter()
+        .map(|a| a.name.as_str())
+        .filter(|a| !replicates.contains(a))
+        .collect();
+    let mut labels: Vec<String> = vec![];
+    let mut of_learner: BTreeMap<u64, usize> = BTreeMap::new();
+    for k in 0..cfg.grid_size() {
+        let p: HippoParams = cfg.learner(k);
+        let label = axes
+            .iter()
+            .map(|a| format!("{a} = {}", cfg.value_label(a, p.get(a).unwrap_or(f64::NAN))))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let i = match labels.iter().position(|l| *l == label) {
+            Some(i) => i,
+            None => {
+                labels.push(label);
+                labels.len() - 1
+            }
+        };
+        of_learner.insert(k, i);
+    }
+    if labels.len() > MAX_SETTINGS {
+        return Err(Error::invalid(
+            "summary",
+            format!(
+                "{} settings are more than a picture tells apart ({MAX_SETTINGS}); compare \
+                 them in results.csv (the run itself is complete)",
+                labels.len()
+            ),
+        ));
+    }
+    let setting = |k: u64| of_learner.get(&k).copied().unwrap_or(0);
+    let stages = read(&dir.join("losses.csv"), &setting)?;
+    write_picture(
+        dir,
+        "summary",
+        &Summary {
+            experiment: cfg.study.experiment,
+            stages,
+            settings: labels,
+        },
+    )
 }

@@ -446,7 +446,7 @@ impl Study for HippoStudy {
     }
 
     fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
-        super::plot::write(dir, cfg.study.experiment)
+        super::plot::write(dir, cfg)
     }
 
     fn bytes_per_learner(&self, grid: &Grid) -> u64 {
