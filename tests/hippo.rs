@@ -546,3 +546,52 @@ fn factored_weights_follow_the_direct_rule() {
         assert!(rates.fold(0.0, f64::max) < 1e-12, "the rates drifted apart");
     }
 }
+
+/// The picture never pools settings: with an axis besides the seed each setting gets
+/// its own curve, named in the legend; past eight settings no picture is drawn and the
+/// run says so (and still succeeds, its results complete).
+#[test]
+fn the_summary_draws_each_setting_apart() {
+    let dir = scratch("summary");
+    let base = "[experiment]\nkind = \"latents\"\n[model]\nminutes = 0.1\n[grid]\nseed = [1, 2]\n";
+    let cfg = dir.join("two.toml");
+    std::fs::write(&cfg, format!("{base}eta = [0.001, 0.002]\n")).unwrap();
+    let out = dir.join("two");
+    let o = rulelab(&[
+        "--device",
+        "cpu",
+        "hippo",
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(out.join("summary.svg")).unwrap();
+    for label in ["eta = 0.001", "eta = 0.002"] {
+        assert!(svg.contains(label), "the legend does not name {label}");
+    }
+    assert!(out.join("summary.png").exists());
+    let cfg = dir.join("nine.toml");
+    std::fs::write(
+        &cfg,
+        format!("{base}eta = [0.001, 0.002, 0.003]\nsigma = [0.01, 0.02, 0.03]\n"),
+    )
+    .unwrap();
+    let out = dir.join("nine");
+    let o = rulelab(&[
+        "--device",
+        "cpu",
+        "hippo",
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("9 settings"), "{err}");
+    assert!(!out.join("summary.svg").exists());
+    let rows = common::csv_rows(&std::fs::read_to_string(out.join("results.csv")).unwrap());
+    assert_eq!(rows.len(), 18);
+}
