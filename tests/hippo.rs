@@ -346,13 +346,9 @@ fn rulelab(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Runs `rulelab --device DEVICE hippo run` on `toml`; returns results.csv and
-/// losses.csv.
-fn hippo_run(dir: &std::path::Path, name: &str, toml: &str, device: &str) -> (String, String) {
-    let cfg = dir.join(format!("{name}.toml"));
-    std::fs::write(&cfg, toml).unwrap();
-    let out = dir.join(format!("{name}-{device}"));
-    let o = rulelab(&[
+/// `rulelab --device DEVICE hippo run CFG --out OUT`.
+fn hippo_cmd(device: &str, cfg: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    rulelab(&[
         "--device",
         device,
         "hippo",
@@ -360,7 +356,16 @@ fn hippo_run(dir: &std::path::Path, name: &str, toml: &str, device: &str) -> (St
         cfg.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// Runs `rulelab --device DEVICE hippo run` on `toml`; returns results.csv and
+/// losses.csv.
+fn hippo_run(dir: &std::path::Path, name: &str, toml: &str, device: &str) -> (String, String) {
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(&cfg, toml).unwrap();
+    let out = dir.join(format!("{name}-{device}"));
+    let o = hippo_cmd(device, &cfg, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
     (read("results.csv"), read("losses.csv"))
@@ -465,15 +470,7 @@ fn bad_configs_are_one_line_naming_the_key() {
     for (i, (toml, key)) in cases.iter().enumerate() {
         let cfg = dir.join(format!("bad{i}.toml"));
         std::fs::write(&cfg, toml).unwrap();
-        let o = rulelab(&[
-            "--device",
-            "cpu",
-            "hippo",
-            "run",
-            cfg.to_str().unwrap(),
-            "--out",
-            dir.join(format!("out{i}")).to_str().unwrap(),
-        ]);
+        let o = hippo_cmd("cpu", &cfg, &dir.join(format!("out{i}")));
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{toml}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{toml}: {err}");
@@ -557,15 +554,7 @@ fn the_summary_draws_each_setting_apart() {
     let cfg = dir.join("two.toml");
     std::fs::write(&cfg, format!("{base}eta = [0.001, 0.002]\n")).unwrap();
     let out = dir.join("two");
-    let o = rulelab(&[
-        "--device",
-        "cpu",
-        "hippo",
-        "run",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = hippo_cmd("cpu", &cfg, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let svg = std::fs::read_to_string(out.join("summary.svg")).unwrap();
     for label in ["eta = 0.001", "eta = 0.002"] {
@@ -579,15 +568,7 @@ fn the_summary_draws_each_setting_apart() {
     )
     .unwrap();
     let out = dir.join("nine");
-    let o = rulelab(&[
-        "--device",
-        "cpu",
-        "hippo",
-        "run",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = hippo_cmd("cpu", &cfg, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("9 settings"), "{err}");
