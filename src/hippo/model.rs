@@ -201,7 +201,8 @@ pub const MAX_DT_OVER_TAU_PI: f64 = 0.25;
 /// One compartment's state: weights, eligibility traces, and this step's V, a and noise.
 #[derive(Clone, Debug)]
 pub struct Dendrite<F> {
-    /// n × n_in, row-major (empty for an identity pathway).
+    /// n × n_in, row-major (empty for an identity pathway). `w` and `pi` of a plastic
+    /// compartment lag while it is kept factored: read them after [`State::settle`].
     pub w: Vec<F>,
     pub pi: Vec<F>,
     pub v: Vec<F>,
