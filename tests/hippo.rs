@@ -5,7 +5,7 @@
 mod common;
 
 use rulelab::hippo::experiments::{latents, path_integration};
-use rulelab::hippo::model::{Learning, Spec, State, Theta};
+use rulelab::hippo::model::{Helper, Learning, Spec, State, Theta};
 use rulelab::hippo::ring::{Agent, PlaceCells};
 use rulelab::real::Real;
 
@@ -541,6 +541,60 @@ fn factored_weights_follow_the_direct_rule() {
         }
         let rates = a.p.iter().zip(&b.p).map(|(u, v)| (u - v).abs());
         assert!(rates.fold(0.0, f64::max) < 1e-12, "the rates drifted apart");
+    }
+}
+
+/// Both cores on one model (MEC apical on a helper thread) give the plain step's
+/// state bit for bit, across learning on and off and helpers started and finished
+/// between phases, as the CPU runner does.
+#[test]
+fn a_helper_thread_changes_no_bit() {
+    let seed = common::seed("a_helper_thread_changes_no_bit");
+    let spec = path_integration();
+    assert!(Helper::<f32>::worthwhile(&spec));
+    let mut plain = State::<f32>::new(&spec, seed);
+    let mut helped = plain.clone();
+    let places = PlaceCells::new(spec.n_z, 0.06, seed);
+    let mut agent = Agent::new(seed);
+    let mut z = vec![0f32; spec.n_z];
+    let phases = [
+        (70, Learning::On),
+        (33, Learning::Off),
+        (1, Learning::On),
+        (90, Learning::On),
+    ];
+    for (steps, learning) in phases {
+        let mut helper = Helper::start(&mut helped, &spec);
+        for _ in 0..steps {
+            let t = plain.step;
+            agent.step(t, spec.dt, seed);
+            places.rates(agent.x, &mut z);
+            let th = Theta::Square.at(t, spec.dt, 5.0) as f32;
+            let vel = agent.velocity_cells();
+            plain.step(&spec, &z, vel, [th, th], learning);
+            helped.step_helped(&spec, &z, vel, [th, th], learning, &mut helper);
+            assert_eq!(plain.g, helped.g, "step {t}: g");
+        }
+        helper.finish(&mut helped, &spec);
+    }
+    plain.settle();
+    helped.settle();
+    assert_eq!(
+        (&plain.p, &plain.g, &plain.c),
+        (&helped.p, &helped.g, &helped.c)
+    );
+    for (k, (a, b)) in plain.dendrites.iter().zip(&helped.dendrites).enumerate() {
+        for (what, x, y) in [
+            ("w", &a.w, &b.w),
+            ("pi", &a.pi, &b.pi),
+            ("v", &a.v, &b.v),
+            ("a", &a.a, &b.a),
+            ("df", &a.df, &b.df),
+            ("xi", &a.xi, &b.xi),
+        ] {
+            assert!(!x.is_empty() || k == 0, "dendrite {k} {what} is empty");
+            assert_eq!(x, y, "dendrite {k} {what}");
+        }
     }
 }
 

@@ -36,14 +36,15 @@ impl RidgeStats {
     /// Adds one sample: rates and the position in [0, 1) m on the ring.
     pub fn add(&mut self, rates: &[f32], position: f64) {
         let d = self.n + 1;
-        let x = |j: usize| if j < self.n { rates[j] as f64 } else { 1.0 };
+        let mut x: Vec<f64> = rates[..self.n].iter().map(|&r| r as f64).collect();
+        x.push(1.0);
         let a = 2.0 * std::f64::consts::PI * position;
         let y = [a.cos(), a.sin()];
-        for i in 0..d {
-            let xi = x(i);
+        for (i, &xi) in x.iter().enumerate() {
             // The upper triangle; fit mirrors it.
-            for j in i..d {
-                self.gram[i * d + j] += xi * x(j);
+            let row = &mut self.gram[i * d + i..(i + 1) * d];
+            for (g, &xj) in row.iter_mut().zip(&x[i..]) {
+                *g += xi * xj;
             }
             self.xty[0][i] += xi * y[0];
             self.xty[1][i] += xi * y[1];

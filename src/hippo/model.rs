@@ -34,13 +34,15 @@ impl Act {
     pub fn eval<F: Real>(self, x: F) -> (F, F) {
         match self {
             Act::Linear => (x, F::one()),
+            // Branch-free, so that loops over neurons vectorise.
             Act::Retanh => {
-                if x > F::zero() {
-                    let t = x.tanh();
-                    (t, F::one() - t * t)
+                let t = x.max(F::zero()).tanh_fast();
+                let df = if x > F::zero() {
+                    F::one() - t * t
                 } else {
-                    (F::zero(), F::zero())
-                }
+                    F::zero()
+                };
+                (t, df)
             }
         }
     }
@@ -354,11 +356,7 @@ impl<F: Real> State<F> {
     /// Brings every compartment's `w` and `pi` up to date (they lag while a plastic
     /// compartment is kept factored during steps). Call before reading them.
     pub fn settle(&mut self) {
-        for (f, d) in self.factored.iter_mut().zip(&mut self.dendrites) {
-            if let Some(f) = f.take() {
-                f.write(d);
-            }
-        }
+        settle(self)
     }
 
     /// The counter RNG's key of this model's noise.
@@ -369,12 +367,44 @@ impl<F: Real> State<F> {
     /// One time step: `z` this step's sensory features, `vel` the velocity cells after
     /// it (the agent's new velocity), θ for HPC and MEC.
     pub fn step(&mut self, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) {
-        step(self, spec, z, vel, theta, learning)
+        step(self, spec, z, vel, theta, learning, None)
+    }
+
+    /// [`State::step`] with the MEC apical compartment on `helper`'s thread.
+    pub fn step_helped(
+        &mut self,
+        spec: &Spec,
+        z: &[F],
+        vel: [F; 2],
+        theta: [F; 2],
+        learning: Learning,
+        helper: &mut Helper<F>,
+    ) {
+        step(self, spec, z, vel, theta, learning, Some(helper))
     }
 
     #[inline(always)]
-    fn step_inner(&mut self, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) {
+    fn step_inner(
+        &mut self,
+        spec: &Spec,
+        z: &[F],
+        vel: [F; 2],
+        theta: [F; 2],
+        learning: Learning,
+        mut helper: Option<&mut Helper<F>>,
+    ) {
         self.z.copy_from_slice(z);
+        if let Some(h) = &mut helper {
+            // The helper learns from the last step (the soma's g is this step's input)
+            // and drives MEC apical while HPC and MEC basal run here.
+            let learn = std::mem::replace(&mut h.learn_due, false);
+            h.send(Job {
+                g: self.g.clone(),
+                c: self.c.clone(),
+                step: self.step,
+                learn,
+            });
+        }
         let sc = &mut self.scratch;
         sc.g_prev.copy_from_slice(&self.g);
         sc.c_prev.copy_from_slice(&self.c);
@@ -384,47 +414,33 @@ impl<F: Real> State<F> {
             &spec.mec.basal,
             &spec.mec.apical,
         ];
+        let away = helper.is_some();
         // HPC, then MEC: each reads the rates as they stand when its turn comes.
         for (layer, &th) in theta.iter().enumerate() {
             for k in [2 * layer, 2 * layer + 1] {
-                let comp = comps[k];
-                let input = &mut sc.inputs[k];
-                input.clear();
-                for &(s, _) in &comp.inputs {
-                    input.extend_from_slice(match s {
-                        Source::Z => &self.z,
-                        Source::P => &self.p,
-                        Source::G => &sc.g_prev,
-                        Source::C => &sc.c_prev,
-                    });
+                if away && k == LIFTED {
+                    continue;
                 }
-                if comp.bias {
-                    input.push(F::one());
-                }
-                // An if, not a closure: closures are compiled without the caller's
-                // target features (no AVX-512 for the noise).
-                let noise = if comp.sigma > 0.0 {
-                    let n = self.dendrites[k].v.len();
-                    draw_normals(
-                        self.key,
-                        self.step as u32,
-                        k as u32,
-                        NOISE,
-                        &mut sc.words[k],
-                        &mut sc.normals[k],
-                    );
-                    Some(&sc.normals[k][..n])
-                } else {
-                    None
-                };
-                drive(
+                // In `Source` order.
+                let sources = [&self.z[..], &self.p, &sc.g_prev, &sc.c_prev];
+                drive_compartment(
                     spec,
-                    comp,
+                    comps[k],
+                    k,
+                    self.key,
+                    self.step,
+                    sources,
                     &mut self.dendrites[k],
                     &mut self.factored[k],
-                    input,
-                    noise,
+                    &mut sc.inputs[k],
+                    &mut sc.words[k],
+                    &mut sc.normals[k],
                 );
+            }
+            if layer == 1 {
+                if let Some(h) = &mut helper {
+                    self.dendrites[LIFTED].a = h.receive();
+                }
             }
             let soma = if layer == 0 { &mut self.p } else { &mut self.g };
             let (b, a) = (&self.dendrites[2 * layer], &self.dendrites[2 * layer + 1]);
@@ -434,6 +450,12 @@ impl<F: Real> State<F> {
             if learning == Learning::On {
                 for k in [2 * layer, 2 * layer + 1] {
                     if !comps[k].identity && comps[k].eta > 0.0 {
+                        if away && k == LIFTED {
+                            if let Some(h) = &mut helper {
+                                h.learn_due = true;
+                            }
+                            continue;
+                        }
                         learn(
                             spec,
                             comps[k],
@@ -463,9 +485,234 @@ impl<F: Real> State<F> {
     }
 }
 
+/// Builds compartment k's input from `sources` (z, p, g_prev, c_prev), draws its noise
+/// for `step` and drives it.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn drive_compartment<F: Real>(
+    spec: &Spec,
+    comp: &Compartment,
+    k: usize,
+    key: [u32; 2],
+    step: u64,
+    sources: [&[F]; 4],
+    d: &mut Dendrite<F>,
+    factored: &mut Option<Factored<F>>,
+    input: &mut Vec<F>,
+    words: &mut [Vec<u32>; 4],
+    normals: &mut [F],
+) {
+    input.clear();
+    for &(s, _) in &comp.inputs {
+        input.extend_from_slice(sources[s as usize]);
+    }
+    if comp.bias {
+        input.push(F::one());
+    }
+    // An if, not a closure: closures are compiled without the caller's target features
+    // (no AVX-512 for the noise).
+    let noise = if comp.sigma > 0.0 {
+        let n = d.v.len();
+        draw_normals(key, step as u32, k as u32, NOISE, words, normals);
+        Some(&normals[..n])
+    } else {
+        None
+    };
+    drive(spec, comp, d, factored, input, noise);
+}
+
+/// The compartment a [`Helper`] steps: MEC apical, the largest, whose inputs (the last
+/// step's g and c) are known when a step begins.
+const LIFTED: usize = 3;
+
+/// What the main thread asks of a helper each step: learn from the last step if `learn`
+/// (the soma's g is `g`), then drive MEC apical for `step` from the last step's g and c.
+struct Job<F> {
+    g: Vec<F>,
+    c: Vec<F>,
+    step: u64,
+    learn: bool,
+}
+
+/// The MEC apical compartment of one state, stepped on a thread of its own while the
+/// main thread steps the rest (both cores on one model): started by [`Helper::start`],
+/// which lifts the compartment out of the state, and ended by [`Helper::finish`],
+/// which puts it back. Each step is one message each way; the results are those of
+/// [`State::step`], bit for bit.
+pub struct Helper<F: Real> {
+    jobs: std::sync::mpsc::SyncSender<Job<F>>,
+    rates: std::sync::mpsc::Receiver<Vec<F>>,
+    thread: Option<std::thread::JoinHandle<Lifted<F>>>,
+    /// The last step's MEC apical term waits for the helper's next job.
+    learn_due: bool,
+}
+
+/// A compartment off its state: dendrite, factored weights and scratch.
+struct Lifted<F> {
+    d: Dendrite<F>,
+    factored: Option<Factored<F>>,
+    input: Vec<F>,
+    words: [Vec<u32>; 4],
+    normals: Vec<F>,
+}
+
+impl<F: Real> Helper<F> {
+    /// Whether a helper pays for its messages on this network: MEC apical must read
+    /// only the last step's rates and hold enough weights.
+    pub fn worthwhile(spec: &Spec) -> bool {
+        let c = &spec.mec.apical;
+        !c.identity
+            && c.inputs
+                .iter()
+                .all(|(s, _)| matches!(s, Source::G | Source::C))
+            && spec.mec.n * spec.n_in(c) >= 10_000
+    }
+
+    /// Lifts MEC apical out of `state` onto a new thread.
+    pub fn start(state: &mut State<F>, spec: &Spec) -> Helper<F> {
+        let k = LIFTED;
+        let shell = Dendrite {
+            w: vec![],
+            pi: vec![],
+            v: vec![],
+            a: state.dendrites[k].a.clone(),
+            df: vec![],
+            xi: vec![],
+        };
+        let mut lifted = Lifted {
+            d: std::mem::replace(&mut state.dendrites[k], shell),
+            factored: state.factored[k].take(),
+            input: state.scratch.inputs[k].clone(),
+            words: state.scratch.words[k].clone(),
+            normals: state.scratch.normals[k].clone(),
+        };
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<Job<F>>(1);
+        let (rate_tx, rates) = std::sync::mpsc::sync_channel::<Vec<F>>(1);
+        let (spec, key) = (spec.clone(), state.key);
+        let thread = std::thread::spawn(move || {
+            while let Some(Job { g, c, step, learn }) = receive(&job_rx) {
+                serve(&mut lifted, &spec, key, &g, &c, step, learn);
+                if rate_tx.send(lifted.d.a.clone()).is_err() {
+                    break;
+                }
+            }
+            lifted
+        });
+        Helper {
+            jobs,
+            rates,
+            thread: Some(thread),
+            learn_due: false,
+        }
+    }
+
+    /// Ends the helper: the last step's learning done, MEC apical back in `state`.
+    pub fn finish(mut self, state: &mut State<F>, spec: &Spec) {
+        let learn = self.learn_due;
+        let thread = self.thread.take().expect("a helper finishes once");
+        drop(self);
+        let mut lifted = thread.join().expect("the hippo helper thread panicked");
+        if learn {
+            learn_last(&mut lifted, spec, &state.g);
+        }
+        state.dendrites[LIFTED] = lifted.d;
+        state.factored[LIFTED] = lifted.factored;
+    }
+
+    fn send(&mut self, job: Job<F>) {
+        self.jobs
+            .send(job)
+            .expect("the hippo helper thread stopped");
+    }
+
+    fn receive(&mut self) -> Vec<F> {
+        receive(&self.rates).expect("the hippo helper thread stopped")
+    }
+}
+
+/// A message, spinning first: a step takes microseconds, far less than a sleeping
+/// thread takes to wake.
+fn receive<T>(rx: &std::sync::mpsc::Receiver<T>) -> Option<T> {
+    for _ in 0..4096 {
+        match rx.try_recv() {
+            Ok(t) => return Some(t),
+            Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+    rx.recv().ok()
+}
+
+#[inline(always)]
+fn learn_lifted<F: Real>(l: &mut Lifted<F>, spec: &Spec, soma: &[F]) {
+    learn(
+        spec,
+        &spec.mec.apical,
+        &mut l.d,
+        &mut l.factored,
+        soma,
+        &l.input,
+    );
+}
+
+crate::multiversion! {
+    /// The last step's MEC apical learning, at a helper's end.
+    fn learn_last<F: Real>(l: &mut Lifted<F>, spec: &Spec, soma: &[F]) -> () = learn_lifted;
+}
+
+#[inline(always)]
+fn serve_inner<F: Real>(
+    l: &mut Lifted<F>,
+    spec: &Spec,
+    key: [u32; 2],
+    g: &[F],
+    c: &[F],
+    step: u64,
+    learn: bool,
+) {
+    if learn {
+        learn_lifted(l, spec, g);
+    }
+    // Only g and c are read ([`Helper::worthwhile`]).
+    let sources = [&[][..], &[][..], g, c];
+    drive_compartment(
+        spec,
+        &spec.mec.apical,
+        LIFTED,
+        key,
+        step,
+        sources,
+        &mut l.d,
+        &mut l.factored,
+        &mut l.input,
+        &mut l.words,
+        &mut l.normals,
+    );
+}
+
+#[inline(always)]
+fn settle_inner<F: Real>(state: &mut State<F>) {
+    for (f, d) in state.factored.iter_mut().zip(&mut state.dendrites) {
+        if let Some(f) = f.take() {
+            f.write(d);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// [`State::settle`], compiled for the CPU's widest vectors (the folds fuse
+    /// multiply-adds, a libm call each on the baseline).
+    fn settle<F: Real>(state: &mut State<F>) -> () = settle_inner;
+}
+
+crate::multiversion! {
+    /// A helper's job, compiled for the CPU's widest vectors.
+    fn serve<F: Real>(l: &mut Lifted<F>, spec: &Spec, key: [u32; 2], g: &[F], c: &[F], step: u64, learn: bool) -> () = serve_inner;
+}
+
 crate::multiversion! {
     /// [`State::step`], compiled for the CPU's widest vectors (src/simd.rs).
-    fn step<F: Real>(state: &mut State<F>, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning) -> () = step_inner;
+    fn step<F: Real>(state: &mut State<F>, spec: &Spec, z: &[F], vel: [F; 2], theta: [F; 2], learning: Learning, helper: Option<&mut Helper<F>>) -> () = step_inner;
 }
 
 #[inline(always)]
@@ -476,8 +723,9 @@ fn step_inner<F: Real>(
     vel: [F; 2],
     theta: [F; 2],
     learning: Learning,
+    helper: Option<&mut Helper<F>>,
 ) {
-    state.step_inner(spec, z, vel, theta, learning)
+    state.step_inner(spec, z, vel, theta, learning, helper)
 }
 
 /// V, f(V) + ξ and f'(V) of one compartment, after its OU noise's step by `noise` (
@@ -609,8 +857,8 @@ struct Factored<F> {
 /// Terms folded into A at once.
 const FOLD: usize = 16;
 /// Neuron and ring-slot arrays are padded to a multiple of this many floats, so the
-/// vectorised loops (16 lanes, unrolled four times) run without remainders.
-const PAD: usize = 64;
+/// vectorised loops run in whole blocks ([`add_scaled`]) without remainders.
+const PAD: usize = 16;
 /// Most terms a factored trace keeps (slower traces stay direct).
 const MAX_TERMS: usize = 400;
 
@@ -682,45 +930,40 @@ impl<F: Real> Factored<F> {
     /// compiled without the caller's target features.
     #[inline(always)]
     fn apply(&mut self, x: &[F], v: &mut [F]) {
-        let (np, cp) = (self.np, self.cp);
         let mut vb = std::mem::take(&mut self.vbuf);
         vb.iter_mut().for_each(|v| *v = F::zero());
-        for (col, &xi) in self.a.chunks_exact(np).zip(x) {
-            for (v, &a) in vb.iter_mut().zip(col) {
-                *v = *v + a * xi;
-            }
-        }
+        add_rows(&mut vb, &self.a, x);
         if let Some((pi, scale)) = &self.base {
             let s = self.c * *scale;
-            for (col, &xi) in pi.chunks_exact(np).zip(x) {
-                let sx = s * xi;
-                for (v, &p) in vb.iter_mut().zip(col) {
-                    *v = *v - sx * p;
-                }
+            for (col, &xi) in pi.chunks_exact(self.np).zip(x) {
+                add_scaled(&mut vb, [col], [-(s * xi)]);
             }
         }
         // Every slot's x_r · x at once (empty slots hold zeros).
-        self.dots.iter_mut().for_each(|d| *d = F::zero());
-        for (row, &xi) in self.xs.chunks_exact(cp).zip(x) {
-            for (d, &xr) in self.dots.iter_mut().zip(row) {
-                *d = *d + xr * xi;
-            }
-        }
+        let mut dots = std::mem::take(&mut self.dots);
+        dots.iter_mut().for_each(|d| *d = F::zero());
+        add_rows(&mut dots, &self.xs, x);
+        // Then every slot's g_r scaled by its coefficient (empty slots weigh 0).
         let mut decay = F::one();
-        for m in 0..self.len {
-            let slot = self.slot(m);
+        let mut slot = self.head;
+        for m in 0..self.cap {
+            // slot(m) without a division: one step back round the ring.
+            slot = if slot == 0 { self.cap - 1 } else { slot - 1 };
             let mut coef = -self.c * decay;
             if m < self.pending {
                 coef = coef + self.beta;
             }
-            let s = coef * self.dots[slot];
-            for (v, &g) in vb.iter_mut().zip(&self.gs[slot * np..(slot + 1) * np]) {
-                *v = *v + s * g;
-            }
+            dots[slot] = if m < self.len {
+                coef * dots[slot]
+            } else {
+                F::zero()
+            };
             decay = decay * self.k;
         }
+        add_rows(&mut vb, &self.gs, &dots[..self.cap]);
         v.copy_from_slice(&vb[..self.n]);
         self.vbuf = vb;
+        self.dots = dots;
     }
 
     /// Takes this step's term g_new xᵀ (the oldest term leaves a full ring).
@@ -746,25 +989,29 @@ impl<F: Real> Factored<F> {
     }
 
     /// A += β Σ_pending g xᵀ, a column at a time (each column of A read and written
-    /// once per fold).
+    /// once per four terms).
     #[inline(always)]
     fn fold(&mut self) {
         let (np, cp) = (self.np, self.cp);
         let slots: [usize; FOLD] = std::array::from_fn(|p| self.slot(p));
         let slots = &slots[..self.pending];
+        let g = |slot: usize| &self.gs[slot * np..(slot + 1) * np];
         for (i, col) in self.a.chunks_exact_mut(np).enumerate() {
             let xrow = &self.xs[i * cp..(i + 1) * cp];
-            for &slot in slots {
-                let s = self.beta * xrow[slot];
-                for (a, &g) in col.iter_mut().zip(&self.gs[slot * np..(slot + 1) * np]) {
-                    *a = *a + s * g;
-                }
+            let mut four = slots.chunks_exact(4);
+            for q in &mut four {
+                let s: [F; 4] = std::array::from_fn(|r| self.beta * xrow[q[r]]);
+                add_scaled(col, [g(q[0]), g(q[1]), g(q[2]), g(q[3])], s);
+            }
+            for &slot in four.remainder() {
+                add_scaled(col, [g(slot)], [self.beta * xrow[slot]]);
             }
         }
         self.pending = 0;
     }
 
     /// Writes the current W and PI into the dendrite.
+    #[inline(always)]
     fn write(mut self, d: &mut Dendrite<F>) {
         self.fold();
         let (n, n_in, np, cp) = (self.n, self.n_in, self.np, self.cp);
@@ -795,6 +1042,50 @@ impl<F: Real> Factored<F> {
                 d.w[j * n_in + i] = self.a[i * np + j] - self.c * d.pi[j * n_in + i];
             }
         }
+    }
+}
+
+/// v += Σ_r s_r m_r over the rows m_r of m (each v.len() long), four rows a pass so that
+/// v is read and written once per four: loads and stores, not the arithmetic, bound
+/// these loops.
+#[inline(always)]
+fn add_rows<F: Real>(v: &mut [F], m: &[F], s: &[F]) {
+    let n = v.len();
+    let row = |r: usize| &m[r * n..(r + 1) * n];
+    let mut four = s.chunks_exact(4);
+    let mut r = 0;
+    for q in &mut four {
+        add_scaled(
+            v,
+            [row(r), row(r + 1), row(r + 2), row(r + 3)],
+            [q[0], q[1], q[2], q[3]],
+        );
+        r += 4;
+    }
+    for &sr in four.remainder() {
+        add_scaled(v, [row(r)], [sr]);
+        r += 1;
+    }
+}
+
+/// v += Σ_k s_k rows_k, element by element (the rows as long as v), fused: one rounding
+/// per term, the same at every vector width (a call to libm's fma on the baseline).
+#[inline(always)]
+fn add_scaled<F: Real, const K: usize>(v: &mut [F], rows: [&[F]; K], s: [F; K]) {
+    let n = v.len();
+    debug_assert!(n.is_multiple_of(PAD));
+    let rows: [&[F]; K] = std::array::from_fn(|k| &rows[k][..n]);
+    // Whole blocks of PAD: a vector register or two each, no remainder loop.
+    for (b, vb) in v.chunks_exact_mut(PAD).enumerate() {
+        let at = b * PAD;
+        let mut t: [F; PAD] = std::array::from_fn(|j| vb[j]);
+        for k in 0..K {
+            let r = &rows[k][at..at + PAD];
+            for j in 0..PAD {
+                t[j] = s[k].mul_add(r[j], t[j]);
+            }
+        }
+        vb.copy_from_slice(&t);
     }
 }
 

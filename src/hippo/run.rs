@@ -7,7 +7,7 @@
 
 use super::gpu::{stream_stride, ModelsOnDevice};
 use super::latents::Latents;
-use super::model::{gaps, Learning, Monitor, Spec, State, Theta};
+use super::model::{gaps, Helper, Learning, Monitor, Spec, State, Theta};
 use super::ring::{Agent, PlaceCells};
 use crate::error::Result;
 use crate::gpu::{Backend, Gpu};
@@ -252,11 +252,17 @@ impl<'g> Models<'g> {
             return Err(crate::Error::Interrupted { done: 0, total: 0 });
         }
         match &self.device {
-            None => Ok(self
-                .models
-                .par_iter_mut()
-                .map(|m| run_on_cpu(m, phase))
-                .collect()),
+            None => {
+                // Both cores on each model while there are fewer models than cores
+                // (long phases only: a helper thread takes tens of µs to start).
+                let helped =
+                    2 * self.models.len() <= rayon::current_num_threads() && phase.steps >= 100;
+                Ok(self
+                    .models
+                    .par_iter_mut()
+                    .map(|m| run_on_cpu(m, phase, helped && Helper::<f32>::worthwhile(&m.spec)))
+                    .collect())
+            }
             Some(dev) => {
                 let out = run_on_device(dev, &mut self.models, phase)?;
                 self.host_current = false;
@@ -270,14 +276,20 @@ fn record_due(phase: &Phase, i: u64) -> bool {
     phase.record_every > 0 && i.is_multiple_of(phase.record_every)
 }
 
-fn run_on_cpu(m: &mut Model, phase: &Phase) -> Vec<Sample> {
+fn run_on_cpu(m: &mut Model, phase: &Phase, helped: bool) -> Vec<Sample> {
     let mut z = vec![0f32; m.spec.n_z];
     let mut samples = vec![];
+    let mut helper = helped.then(|| Helper::start(&mut m.state, &m.spec));
     for i in 0..phase.steps {
         let t = m.state.step;
         let vel = m.world.next(t, m.spec.dt, &mut z);
         let th = phase.theta.at(t, m.spec.dt, m.theta_freq) as f32;
-        m.state.step(&m.spec, &z, vel, [th, th], phase.learning);
+        match &mut helper {
+            Some(h) => m
+                .state
+                .step_helped(&m.spec, &z, vel, [th, th], phase.learning, h),
+            None => m.state.step(&m.spec, &z, vel, [th, th], phase.learning),
+        }
         let now = gaps(&m.state);
         m.after_step(now, phase.log);
         if record_due(phase, i) {
@@ -287,6 +299,9 @@ fn run_on_cpu(m: &mut Model, phase: &Phase) -> Vec<Sample> {
                 position: m.world.position(),
             });
         }
+    }
+    if let Some(h) = helper {
+        h.finish(&mut m.state, &m.spec);
     }
     samples
 }
