@@ -1,10 +1,15 @@
-"""Experiment B of the theta-gated hippocampal model (../shared/specs/hippocampus.md §4)
-in numpy, stepping one time step at a time the way the published code does: a layer
-object per population, its compartments' matrix-vector products, OU noise, the theta
-gate, the eligibility traces and the local rule, every step. The peer of rulelab's CPU
-model for the speed comparison (out of CI):
+"""Experiments B (path integration, §4) and A (latents, §3) of the theta-gated
+hippocampal model (../shared/specs/hippocampus.md) in numpy, stepping one time step at
+a time the way the published code does: a layer object per population, its
+compartments' matrix-vector products, OU noise, the theta gate, the eligibility traces
+and the local rule, every step. The peer of rulelab's CPU model for the speed
+comparison (out of CI):
 
-    python benches/peers/hippo_numpy.py --minutes 2 --json OUT.json
+    python benches/peers/hippo_numpy.py --experiment pathint --minutes 2 --json OUT.json
+    python benches/peers/hippo_numpy.py --experiment latents --minutes 2 --json OUT.json
+
+A's latents are drawn in the loop as rulelab draws them: each GP sample from its
+Gaussian conditional on the last 3 s.
 
 It reports steps per second and the monitor (mean |a_B - a_A| per layer) per minute.
 """
@@ -15,7 +20,7 @@ import time
 
 import numpy as np
 
-DT, TAU_PI, TAU_NOISE, SIGMA = 0.025, 0.1, 0.3, 0.01
+DT, TAU_PI, TAU_NOISE = 0.025, 0.1, 0.3
 
 
 def retanh(x):
@@ -28,9 +33,10 @@ def linear(x):
 
 
 class Compartment:
-    def __init__(self, rng, n, n_in, w_init, act, eta, bias, identity=False):
+    def __init__(self, rng, n, n_in, w_init, act, eta, bias, identity=False, sigma=0.01, lambda2=0.0):
         self.identity = identity
         self.act, self.eta, self.bias = act, eta, bias
+        self.sigma, self.lambda2 = sigma, lambda2
         if not identity:
             self.w = rng.normal(0, w_init / np.sqrt(n_in + bias), (n, n_in + bias))
             if bias:
@@ -44,7 +50,7 @@ class Compartment:
             x = np.append(x, 1.0)
         self.x = x
         v = x if self.identity else self.w @ x
-        self.xi += -self.xi * DT / TAU_NOISE + SIGMA * np.sqrt(2 * DT / TAU_NOISE) * self.rng.standard_normal(len(self.xi))
+        self.xi += -self.xi * DT / TAU_NOISE + self.sigma * np.sqrt(2 * DT / TAU_NOISE) * self.rng.standard_normal(len(self.xi))
         f, self.df = self.act(v)
         self.a = f + self.xi
         return self.a
@@ -54,16 +60,11 @@ class Compartment:
             return
         delta = (soma - self.a) * self.df
         self.pi = (1 - DT / TAU_PI) * self.pi + (DT / TAU_PI) * np.outer(delta, self.x)
-        self.w += self.eta * self.pi
+        self.w += self.eta * (self.pi - self.lambda2 * self.w)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--minutes", type=float, default=2.0)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json")
-    a = ap.parse_args()
-    rng = np.random.default_rng(a.seed)
+def pathint(a, rng):
+    """Experiment B's network; returns the monitor per minute."""
     n = 100
     centres = (np.arange(n) + 0.5 + 0.5 * (rng.random(n) - 0.5)) / n
     hpc_b = Compartment(rng, n, n, 1.0, linear, 0.0, False, identity=True)
@@ -75,7 +76,6 @@ def main():
     steps = int(round(a.minutes * 60 / DT))
     per_minute = int(round(60 / DT))
     monitor, losses = None, []
-    t0 = time.perf_counter()
     for t in range(steps):
         x = (x + v * DT) % 1.0
         v += -v * DT / 0.7 + 0.5 * np.sqrt(2 * DT / 0.7) * rng.standard_normal()
@@ -101,9 +101,67 @@ def main():
         if (t + 1) % per_minute == 0:
             losses.append(monitor.tolist())
             print(f"numpy minute {(t + 1) // per_minute}: monitor {monitor[0]:.5f} {monitor[1]:.5f}", flush=True)
+    return steps, losses
+
+
+def latents(a, rng):
+    """Experiment A's network; returns the monitor per minute."""
+    n_lat, n_z, n_h, n_m = 5, 50, 50, 5
+    # GP latents, RBF kernel (1 s), each sample conditioned on the last 3 s.
+    w = int(round(3.0 / DT))
+    lags = np.arange(w + 1) * DT
+    kern = lambda l: np.exp(-0.5 * l * l)
+    k = kern(lags[:w, None] - lags[None, :w]) + 1e-6 * np.eye(w)
+    k_star = kern((w - np.arange(w)) * DT)
+    coef = np.linalg.solve(k, k_star)
+    sd = np.sqrt(max(1 + 1e-6 - k_star @ coef, 0))
+    hist = (np.linalg.cholesky(k) @ rng.standard_normal((w, n_lat))).T.copy()
+    mixing = rng.normal(0, np.sqrt(1 / n_lat), (n_z, n_lat))
+    hpc_b = Compartment(rng, n_h, n_z, 1.0, linear, 0.0, False, identity=True)
+    hpc_a = Compartment(rng, n_h, n_m, 1.0, linear, 1e-3, False)
+    mec_b = Compartment(rng, n_m, n_h, 1.0, linear, 1e-3, False)
+    mec_a = Compartment(rng, n_m, n_m, 0.1, linear, 1e-3, False, sigma=0.05, lambda2=0.005)
+    g = np.zeros(n_m)
+    steps = int(round(a.minutes * 60 / DT))
+    per_minute = int(round(60 / DT))
+    monitor, losses = None, []
+    for t in range(steps):
+        lat = hist @ coef + sd * rng.standard_normal(n_lat)
+        hist[:, :-1] = hist[:, 1:]
+        hist[:, -1] = lat
+        z = mixing @ lat
+        theta = 1.0 if (t * DT * 5.0) % 1.0 < 0.5 else 0.0
+        g_prev = g
+        ab, aa = hpc_b.drive(z), hpc_a.drive(g_prev)
+        p = (1 - theta) * ab + theta * aa
+        hpc_a.learn(p)
+        mb, ma = mec_b.drive(p), mec_a.drive(g_prev)
+        g = (1 - theta) * mb + theta * ma
+        mec_b.learn(g)
+        mec_a.learn(g)
+        now = np.array([np.mean(np.abs(ab - aa)), np.mean(np.abs(mb - ma))])
+        if t >= 16:
+            monitor = now if monitor is None else monitor + DT / 60 * (now - monitor)
+        if (t + 1) % per_minute == 0:
+            losses.append(monitor.tolist())
+            print(f"numpy minute {(t + 1) // per_minute}: monitor {monitor[0]:.5f} {monitor[1]:.5f}", flush=True)
+    return steps, losses
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--experiment", choices=["pathint", "latents"], default="pathint")
+    ap.add_argument("--minutes", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    rng = np.random.default_rng(a.seed)
+    t0 = time.perf_counter()
+    steps, losses = (pathint if a.experiment == "pathint" else latents)(a, rng)
     sec = time.perf_counter() - t0
     out = {
         "peer": f"numpy {np.__version__}",
+        "experiment": a.experiment,
         "steps": steps,
         "seconds": sec,
         "steps_per_s": steps / sec,

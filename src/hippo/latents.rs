@@ -5,6 +5,7 @@
 //! joint. The kernel carries a jitter of 1e-6 on its diagonal (a white-noise floor of
 //! variance 1e-6), which keeps the smooth kernel's matrices well conditioned.
 
+use crate::real::dot;
 use crate::rng::{key_from_seed, normal_pair, philox4x32_10};
 use nalgebra::{DMatrix, DVector};
 
@@ -17,8 +18,10 @@ pub struct Latents {
     /// Conditional mean coefficients on the window (oldest first) and the conditional sd.
     coef: Vec<f64>,
     sd: f64,
-    /// Per signal, the window of its last samples (oldest first).
+    /// Per signal, its last samples twice over (2 × window): the window (oldest first)
+    /// is `history[s][at..at + window]`, so a new sample is written, not shifted in.
     history: Vec<Vec<f64>>,
+    at: usize,
     key: [u32; 2],
     step: u64,
 }
@@ -55,13 +58,15 @@ impl Latents {
         let history = (0..n)
             .map(|s| {
                 let z = DVector::from_fn(w, |i, _| normal(key, i as u64, s as u32, 1));
-                (l.clone() * z).iter().copied().collect()
+                let first: Vec<f64> = (l.clone() * z).iter().copied().collect();
+                [first.clone(), first].concat()
             })
             .collect();
         Ok(Latents {
             coef: coef.iter().copied().collect(),
             sd: var.sqrt(),
             history,
+            at: 0,
             key,
             step: 0,
         })
@@ -69,13 +74,16 @@ impl Latents {
 
     /// The next sample of every signal.
     pub fn next(&mut self, out: &mut [f64]) {
+        let w = self.coef.len();
         for (s, (h, o)) in self.history.iter_mut().zip(out.iter_mut()).enumerate() {
-            let mean: f64 = h.iter().zip(&self.coef).map(|(x, c)| x * c).sum();
+            let mean = dot(&h[self.at..self.at + w], &self.coef);
             let x = mean + self.sd * normal(self.key, self.step, s as u32, 2);
-            h.remove(0);
-            h.push(x);
+            // The oldest sample's two slots take the newest.
+            h[self.at] = x;
+            h[self.at + w] = x;
             *o = x;
         }
+        self.at = (self.at + 1) % w;
         self.step += 1;
     }
 }

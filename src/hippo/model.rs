@@ -876,13 +876,19 @@ impl<F: Real> Factored<F> {
             return None;
         }
         let cap = cap as usize;
+        let n = d.v.len();
+        let (np, cp) = (n.div_ceil(PAD) * PAD, cap.div_ceil(PAD) * PAD);
+        // Floats a step streams: the direct rule reads W for W x and reads and writes
+        // PI and W; the factored form reads A and the ring (x and g) and folds. Small
+        // inputs (experiment A) stay direct: there the ring costs more than W.
+        if 2 * n_in * np + n_in * cp + cap * np >= 5 * n * n_in {
+            return None;
+        }
         let (k, beta, c) = (
             F::c(k),
             F::c(comp.eta / (1.0 - k)),
             F::c(comp.eta * k / (1.0 - k)),
         );
-        let n = d.v.len();
-        let (np, cp) = (n.div_ceil(PAD) * PAD, cap.div_ceil(PAD) * PAD);
         let transpose = |m: &dyn Fn(usize) -> F| -> Vec<F> {
             let mut t = vec![F::zero(); np * n_in];
             for j in 0..n {

@@ -81,11 +81,7 @@ impl World {
                 let n = values.len();
                 for (i, z) in z.iter_mut().enumerate() {
                     let row = &mixing[i * n..(i + 1) * n];
-                    *z = row
-                        .iter()
-                        .zip(values.iter())
-                        .map(|(w, v)| w * v)
-                        .sum::<f64>() as f32;
+                    *z = crate::real::dot(row, values) as f32;
                 }
                 [0.0; 2]
             }
