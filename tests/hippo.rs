@@ -478,16 +478,23 @@ fn bad_configs_are_one_line_naming_the_key() {
     }
 }
 
-/// Plastic compartments without λ1, λ2 keep their weights and trace factored between
-/// settles (A = W + c·PI and the recent rank-1 terms); the same network stepped with
-/// the direct rule (forced by a λ2 of 1e-300, which changes no f64 value) ends with
-/// the same weights and traces to f64 round-off, over more steps than one fold, with
-/// a settle midway and learning switched off for a while.
+/// Plastic compartments without λ1 keep their weights and trace in another form
+/// between settles (A = W + c·PI and the recent rank-1 terms, or W and PI input-major);
+/// the same network stepped with the direct rule (forced by a λ1 of 1e-300, which
+/// changes no f64 value) ends with the same weights and traces to f64 round-off, over
+/// more steps than one fold, with a settle midway and learning switched off for a while.
 #[test]
 fn factored_weights_follow_the_direct_rule() {
     let seed = common::seed("factored_weights_follow_the_direct_rule");
-    for tau_pi in [0.1, 0.2] {
-        let mut spec = path_integration();
+    // B's compartments keep A = W + c·PI and a ring of terms; A's HPC apical (50 × 5)
+    // keeps W and PI input-major. A λ1 of 1e-300 (no effect in f64) holds the copy to
+    // the direct rule.
+    for (spec, tau_pi) in [
+        (path_integration(), 0.1),
+        (path_integration(), 0.2),
+        (latents(), 0.1),
+    ] {
+        let mut spec = spec;
         spec.tau_pi = tau_pi;
         let mut direct = spec.clone();
         for c in [
@@ -495,7 +502,7 @@ fn factored_weights_follow_the_direct_rule() {
             &mut direct.mec.basal,
             &mut direct.mec.apical,
         ] {
-            c.lambda2 = 1e-300;
+            c.lambda1 = 1e-300;
         }
         let mut a = State::<f64>::new(&spec, seed);
         let mut b = State::<f64>::new(&direct, seed);

@@ -63,6 +63,18 @@ class Compartment:
         self.w += self.eta * (self.pi - self.lambda2 * self.w)
 
 
+def observe(t, gaps, monitor, losses):
+    """The monitor after step t (an EMA over 60 s of mean |a_B - a_A| per layer,
+    started after two theta cycles); appends it to losses each simulated minute."""
+    now = np.array([np.mean(np.abs(gap)) for gap in gaps])
+    if t >= 16:
+        monitor = now if monitor is None else monitor + DT / 60 * (now - monitor)
+    if (t + 1) % int(round(60 / DT)) == 0:
+        losses.append(monitor.tolist())
+        print(f"numpy minute {len(losses)}: monitor {monitor[0]:.5f} {monitor[1]:.5f}", flush=True)
+    return monitor
+
+
 def pathint(a, rng):
     """Experiment B's network; returns the monitor per minute."""
     n = 100
@@ -74,7 +86,6 @@ def pathint(a, rng):
     p, g, c = np.zeros(n), np.zeros(n), np.zeros(2 * n)
     x, v = rng.random(), 0.0
     steps = int(round(a.minutes * 60 / DT))
-    per_minute = int(round(60 / DT))
     monitor, losses = None, []
     for t in range(steps):
         x = (x + v * DT) % 1.0
@@ -95,12 +106,7 @@ def pathint(a, rng):
         vel = np.array([max(v, 0) / 0.5, max(-v, 0) / 0.5])
         dv = vel[0] - vel[1]
         c = np.concatenate([np.maximum(g + dv - 1, 0), np.maximum(g - dv - 1, 0)])
-        now = np.array([np.mean(np.abs(ab - aa)), np.mean(np.abs(mb - ma))])
-        if t >= 16:
-            monitor = now if monitor is None else monitor + DT / 60 * (now - monitor)
-        if (t + 1) % per_minute == 0:
-            losses.append(monitor.tolist())
-            print(f"numpy minute {(t + 1) // per_minute}: monitor {monitor[0]:.5f} {monitor[1]:.5f}", flush=True)
+        monitor = observe(t, [ab - aa, mb - ma], monitor, losses)
     return steps, losses
 
 
@@ -123,7 +129,6 @@ def latents(a, rng):
     mec_a = Compartment(rng, n_m, n_m, 0.1, linear, 1e-3, False, sigma=0.05, lambda2=0.005)
     g = np.zeros(n_m)
     steps = int(round(a.minutes * 60 / DT))
-    per_minute = int(round(60 / DT))
     monitor, losses = None, []
     for t in range(steps):
         lat = hist @ coef + sd * rng.standard_normal(n_lat)
@@ -139,12 +144,7 @@ def latents(a, rng):
         g = (1 - theta) * mb + theta * ma
         mec_b.learn(g)
         mec_a.learn(g)
-        now = np.array([np.mean(np.abs(ab - aa)), np.mean(np.abs(mb - ma))])
-        if t >= 16:
-            monitor = now if monitor is None else monitor + DT / 60 * (now - monitor)
-        if (t + 1) % per_minute == 0:
-            losses.append(monitor.tolist())
-            print(f"numpy minute {(t + 1) // per_minute}: monitor {monitor[0]:.5f} {monitor[1]:.5f}", flush=True)
+        monitor = observe(t, [ab - aa, mb - ma], monitor, losses)
     return steps, losses
 
 

@@ -236,7 +236,7 @@ pub struct State<F> {
     scratch: Scratch<F>,
     /// Plastic compartments without λ1, λ2 keep their weights and trace factored (see
     /// [`Factored`]) between calls of [`State::settle`].
-    factored: [Option<Factored<F>>; 4],
+    factored: [Option<Form<F>>; 4],
 }
 
 /// Buffers a step reuses: each compartment's input vector and noise draws, and the
@@ -497,7 +497,7 @@ fn drive_compartment<F: Real>(
     step: u64,
     sources: [&[F]; 4],
     d: &mut Dendrite<F>,
-    factored: &mut Option<Factored<F>>,
+    factored: &mut Option<Form<F>>,
     input: &mut Vec<F>,
     words: &mut [Vec<u32>; 4],
     normals: &mut [F],
@@ -545,12 +545,13 @@ pub struct Helper<F: Real> {
     thread: Option<std::thread::JoinHandle<Lifted<F>>>,
     /// The last step's MEC apical term waits for the helper's next job.
     learn_due: bool,
+    waited: std::time::Duration,
 }
 
 /// A compartment off its state: dendrite, factored weights and scratch.
 struct Lifted<F> {
     d: Dendrite<F>,
-    factored: Option<Factored<F>>,
+    factored: Option<Form<F>>,
     input: Vec<F>,
     words: [Vec<u32>; 4],
     normals: Vec<F>,
@@ -603,6 +604,7 @@ impl<F: Real> Helper<F> {
             rates,
             thread: Some(thread),
             learn_due: false,
+            waited: std::time::Duration::ZERO,
         }
     }
 
@@ -626,21 +628,37 @@ impl<F: Real> Helper<F> {
     }
 
     fn receive(&mut self) -> Vec<F> {
-        receive(&self.rates).expect("the hippo helper thread stopped")
+        let t0 = std::time::Instant::now();
+        let rates = receive(&self.rates).expect("the hippo helper thread stopped");
+        self.waited += t0.elapsed();
+        rates
+    }
+
+    /// Time the main thread has waited for the helper since the last call: where it
+    /// grows (both cores busy with other work, the helper off its core), the caller
+    /// should finish the helper and step alone.
+    pub fn take_waited(&mut self) -> std::time::Duration {
+        std::mem::take(&mut self.waited)
     }
 }
 
-/// A message, spinning first: a step takes microseconds, far less than a sleeping
-/// thread takes to wake.
+/// A message, spinning for up to 50 µs first: a step takes microseconds, less than a
+/// sleeping thread takes to wake; past that the other thread is likely off its core
+/// and spinning would only keep it off.
 fn receive<T>(rx: &std::sync::mpsc::Receiver<T>) -> Option<T> {
-    for _ in 0..4096 {
-        match rx.try_recv() {
-            Ok(t) => return Some(t),
-            Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+    let t0 = std::time::Instant::now();
+    loop {
+        for _ in 0..64 {
+            match rx.try_recv() {
+                Ok(t) => return Some(t),
+                Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            }
+        }
+        if t0.elapsed() > std::time::Duration::from_micros(50) {
+            return rx.recv().ok();
         }
     }
-    rx.recv().ok()
 }
 
 #[inline(always)]
@@ -735,15 +753,17 @@ fn drive<F: Real>(
     spec: &Spec,
     comp: &Compartment,
     d: &mut Dendrite<F>,
-    factored: &mut Option<Factored<F>>,
+    factored: &mut Option<Form<F>>,
     input: &[F],
     noise: Option<&[F]>,
 ) {
     let n_in = input.len();
     if comp.identity {
         d.v.copy_from_slice(input);
-    } else if let Some(f) = factored {
+    } else if let Some(Form::Factored(f)) = factored {
         f.apply(input, &mut d.v);
+    } else if let Some(Form::Columns(c)) = factored {
+        c.apply(input, &mut d.v);
     } else {
         for (j, v) in d.v.iter_mut().enumerate() {
             *v = dot(&d.w[j * n_in..(j + 1) * n_in], input);
@@ -769,25 +789,35 @@ fn learn<F: Real>(
     spec: &Spec,
     comp: &Compartment,
     d: &mut Dendrite<F>,
-    factored: &mut Option<Factored<F>>,
+    factored: &mut Option<Form<F>>,
     soma: &[F],
     input: &[F],
 ) {
     let n_in = input.len();
     let rate = F::c(spec.dt / spec.tau_pi);
     if factored.is_none() {
-        *factored = Factored::new(spec, comp, d, n_in);
-    }
-    if let Some(f) = factored {
-        for ((g, &r), (&a, &df)) in f.g_new.iter_mut().zip(soma).zip(d.a.iter().zip(&d.df)) {
-            *g = rate * (r - a) * df;
-        }
-        f.push(input);
-        return;
+        *factored = Form::new(spec, comp, d, n_in);
     }
     let keep = F::one() - rate;
     let (eta, l1, l2) = (F::c(comp.eta), F::c(comp.lambda1), F::c(comp.lambda2));
     let decay = F::one() - eta * l2;
+    match factored {
+        Some(Form::Factored(f)) => {
+            for ((g, &r), (&a, &df)) in f.g_new.iter_mut().zip(soma).zip(d.a.iter().zip(&d.df)) {
+                *g = rate * (r - a) * df;
+            }
+            f.push(input);
+            return;
+        }
+        Some(Form::Columns(c)) => {
+            for ((g, &r), (&a, &df)) in c.g.iter_mut().zip(soma).zip(d.a.iter().zip(&d.df)) {
+                *g = rate * (r - a) * df;
+            }
+            c.learn(input, keep, decay, eta);
+            return;
+        }
+        None => {}
+    }
     for (j, &r) in soma.iter().enumerate() {
         let g = rate * (r - d.a[j]) * d.df[j];
         let row = j * n_in..(j + 1) * n_in;
@@ -807,6 +837,109 @@ fn learn<F: Real>(
                     F::zero()
                 };
                 *w = *w - eta * l1 * sign;
+            }
+        }
+    }
+}
+
+/// How a plastic compartment keeps its weights between settles, where not as `w` and
+/// `pi` in the dendrite.
+#[derive(Clone, Debug)]
+enum Form<F> {
+    Factored(Factored<F>),
+    Columns(Columns<F>),
+}
+
+impl<F: Real> Form<F> {
+    fn new(spec: &Spec, comp: &Compartment, d: &Dendrite<F>, n_in: usize) -> Option<Self> {
+        Factored::new(spec, comp, d, n_in)
+            .map(Form::Factored)
+            .or_else(|| Columns::new(comp, d, n_in).map(Form::Columns))
+    }
+
+    #[inline(always)]
+    fn write(self, d: &mut Dendrite<F>) {
+        match self {
+            Form::Factored(f) => f.write(d),
+            Form::Columns(c) => c.write(d),
+        }
+    }
+}
+
+/// The direct rule (λ1 = 0) on W and PI kept input-major, for compartments with few
+/// inputs and many neurons (experiment A's HPC apical: 50 × 5), whose rows are too
+/// short to vectorise: columns over the neurons are long. The same arithmetic as the
+/// direct rule per element; W x sums in another order.
+#[derive(Clone, Debug)]
+struct Columns<F> {
+    n: usize,
+    n_in: usize,
+    /// n rounded up to `PAD`: the stride of the columns, whose padding holds zeros.
+    np: usize,
+    w: Vec<F>,
+    pi: Vec<F>,
+    /// This step's (dt/τ_PI) δ, padded, filled by the caller before [`Columns::learn`].
+    g: Vec<F>,
+    vbuf: Vec<F>,
+}
+
+impl<F: Real> Columns<F> {
+    fn new(comp: &Compartment, d: &Dendrite<F>, n_in: usize) -> Option<Self> {
+        let n = d.v.len();
+        if comp.identity || comp.lambda1 != 0.0 || comp.eta <= 0.0 || n_in >= PAD || n < PAD {
+            return None;
+        }
+        let np = n.div_ceil(PAD) * PAD;
+        let transpose = |m: &[F]| -> Vec<F> {
+            let mut t = vec![F::zero(); np * n_in];
+            for j in 0..n {
+                for i in 0..n_in {
+                    t[i * np + j] = m[j * n_in + i];
+                }
+            }
+            t
+        };
+        Some(Columns {
+            n,
+            n_in,
+            np,
+            w: transpose(&d.w),
+            pi: transpose(&d.pi),
+            g: vec![F::zero(); np],
+            vbuf: vec![F::zero(); np],
+        })
+    }
+
+    #[inline(always)]
+    fn apply(&mut self, x: &[F], v: &mut [F]) {
+        self.vbuf.iter_mut().for_each(|v| *v = F::zero());
+        add_rows(&mut self.vbuf, &self.w, x);
+        v.copy_from_slice(&self.vbuf[..self.n]);
+    }
+
+    /// PI ← keep PI + g xᵀ, W ← decay W + η PI, a column at a time.
+    #[inline(always)]
+    fn learn(&mut self, x: &[F], keep: F, decay: F, eta: F) {
+        let np = self.np;
+        for ((w, pi), &xi) in self
+            .w
+            .chunks_exact_mut(np)
+            .zip(self.pi.chunks_exact_mut(np))
+            .zip(x)
+        {
+            for j in 0..np {
+                pi[j] = keep * pi[j] + self.g[j] * xi;
+                w[j] = decay * w[j] + eta * pi[j];
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn write(self, d: &mut Dendrite<F>) {
+        for j in 0..self.n {
+            for i in 0..self.n_in {
+                d.w[j * self.n_in + i] = self.w[i * self.np + j];
+                d.pi[j * self.n_in + i] = self.pi[i * self.np + j];
             }
         }
     }
