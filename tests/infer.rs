@@ -35,11 +35,15 @@ fn sigmoid(a: f64) -> f64 {
     1.0 / (1.0 + (-a).exp())
 }
 
-/// The rules of spec §3, written here from the spec, independently of the library.
+/// The rules of spec §3, written here from the spec, independently of the library;
+/// `recent` the fraction of the (up to) four trials before this one rewarded.
+#[allow(clippy::too_many_arguments)]
 fn spec_delta(
     rule: TrueRule,
     alpha: [f64; 2],
     beta: f64,
+    kappa: f64,
+    recent: f64,
     w: [f64; 2],
     s: f64,
     y: f64,
@@ -50,6 +54,7 @@ fn spec_delta(
     let sgn = if z > 0.5 { 1.0 } else { -1.0 };
     let k = match rule {
         TrueRule::Reinforce => r * (y - p),
+        TrueRule::ReinforceHistory => (1.0 + kappa * recent) * r * (y - p),
         TrueRule::ReinforceBase => (r - beta) * (y - p),
         TrueRule::RewardMax => p * (1.0 - p) * sgn / 0.5,
         TrueRule::PredictMax => (1.0 - if z > 0.5 { p } else { 1.0 - p }) * sgn,
@@ -86,10 +91,18 @@ fn residuals(
     for a in &data.animals {
         for (t, tr) in a.trials.iter().enumerate().take(a.trials.len() - 1) {
             let (w, next) = (truth[k + t].2, truth[k + t + 1].2);
+            let before = &a.trials[t.saturating_sub(4)..t];
+            let recent = if t == 0 {
+                0.0
+            } else {
+                before.iter().filter(|b| b.choice == b.correct).count() as f64 / before.len() as f64
+            };
             let want = spec_delta(
                 sim.rule,
                 sim.alpha,
                 sim.beta,
+                sim.kappa,
+                recent,
                 w,
                 tr.stimulus,
                 tr.choice as f64,
@@ -120,6 +133,9 @@ fn simulated_learners_follow_their_rule() {
         } else {
             0.5
         };
+        if rule == TrueRule::ReinforceHistory {
+            sim.kappa = 1.5;
+        }
         let file = d.join(format!("{}.csv", rule.name()));
         simulate::write(&sim, &file).unwrap();
         let data = data::read_csv(&file).unwrap();
@@ -435,6 +451,32 @@ fn bad_simulate_flags() {
                 o,
             ],
             "--weight-noise",
+        ),
+        (
+            vec![
+                "--rule",
+                "reinforce",
+                "--animals",
+                "2",
+                "--kappa",
+                "1",
+                "--out",
+                o,
+            ],
+            "--kappa",
+        ),
+        (
+            vec![
+                "--rule",
+                "reinforce_history",
+                "--animals",
+                "2",
+                "--kappa",
+                "-3",
+                "--out",
+                o,
+            ],
+            "--kappa",
         ),
         (
             vec![

@@ -12,7 +12,7 @@ pub enum InferWhat {
     /// simulation: 17 stimuli, w_0 = (−2, b), α = (2^−6, 0)). Writes FILE.csv in the
     /// project's format, FILE.truth.csv (true weights and p per trial) and FILE.sim.json.
     Simulate {
-        /// reinforce, reinforce_base, reward_max or predict_max.
+        /// reinforce, reinforce_base, reward_max, predict_max or reinforce_history.
         #[arg(long, value_parser = true_rule)]
         rule: TrueRule,
         #[arg(long)]
@@ -30,6 +30,10 @@ pub enum InferWhat {
         /// σ of a random walk w_t += N(0, σ²) per trial and weight (PsyTrack-style).
         #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         weight_noise: f64,
+        /// reinforce_history's κ: the rate is scaled by 1 + κ · (fraction of the previous
+        /// four trials rewarded); default 1.
+        #[arg(long, allow_negative_numbers = true)]
+        kappa: Option<f64>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -201,9 +205,19 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             alpha,
             beta,
             weight_noise,
+            kappa,
             out,
         } => {
             let mut sim = Simulation::new(rule, animals, trials, seed);
+            if let Some(k) = kappa {
+                if rule != TrueRule::ReinforceHistory {
+                    return Err(rulelab::Error::invalid(
+                        "--kappa",
+                        format!("has no effect: {} reads no history", rule.name()),
+                    ));
+                }
+                sim.kappa = k;
+            }
             if let Some(a) = alpha {
                 let [stim, bias] = a[..] else {
                     return Err(rulelab::Error::invalid(

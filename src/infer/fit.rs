@@ -4,7 +4,7 @@
 
 use super::data::{Animal, Dataset, Trial};
 use super::model::{self, Net, Window, K};
-use super::simulate::{stimuli, Simulation};
+use super::simulate::{stimuli, RuleAt};
 use crate::error::{Error, Result};
 use crate::optim::{update_group, Consts, Hyper, Member};
 use crate::real::Real;
@@ -478,12 +478,7 @@ pub fn fitted_delta(net: &Net, phi: &[f64], w: [f64; K], s: f64, y: u8) -> [f64;
 
 /// The spec's recovery grid: s over the 17 stimuli, y ∈ {0, 1}, w_stim over
 /// linspace(−2, 2, points), b ∈ {−1, 0, 1}.
-pub fn rule_grid(
-    net: &Net,
-    phi: &[f64],
-    truth: Option<&Simulation>,
-    points: usize,
-) -> Vec<GridPoint> {
+pub fn rule_grid(net: &Net, phi: &[f64], truth: Option<&RuleAt>, points: usize) -> Vec<GridPoint> {
     let mut rows = Vec::with_capacity(17 * 2 * points * 3);
     for s in stimuli() {
         for y in [0u8, 1] {

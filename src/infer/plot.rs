@@ -6,7 +6,7 @@
 
 use super::fit::fitted_delta;
 use super::model::{Net, K};
-use super::simulate::{stimuli, Simulation};
+use super::simulate::{stimuli, RuleAt};
 use crate::error::Result;
 use crate::sweep::plot::{
     data_range as range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS,
@@ -25,7 +25,7 @@ pub struct Trajectory {
 pub struct FitPicture<'a> {
     pub net: &'a Net,
     pub phi: &'a [f64],
-    pub truth: Option<&'a Simulation>,
+    pub truth: Option<&'a RuleAt>,
     /// (epoch, train LL).
     pub epochs: Vec<(f64, f64)>,
     pub truth_ll: Option<f64>,

@@ -5,7 +5,7 @@
 use super::data::{read_csv, read_ibl, Dataset};
 use super::fit::{self, Epoch, FitConfig, Fitted};
 use super::model::{self, K};
-use super::simulate::{self, SimRecord};
+use super::simulate::{self, mean_recent, RuleAt, SimRecord};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -268,7 +268,12 @@ pub fn fit_and_report(
     let (train_ll, test_ll) = lls[best];
     // The rule on the spec's grid, beside the truth when it is known (and the same for
     // training and held-out data).
-    let truth = train.sim.as_ref().map(|r| r.simulation.clone());
+    // A history-dependent truth is taken at the training data's mean recent-reward
+    // fraction (see RuleAt).
+    let truth = train.sim.as_ref().map(|r| RuleAt {
+        sim: r.simulation.clone(),
+        recent: mean_recent(&train.data),
+    });
     let grid = fit::rule_grid(&net, &fitted.phi, truth.as_ref(), 1001);
     let rec = fit::recovery(&grid);
     write_grid(&out.join("rule_grid.csv"), &grid)?;

@@ -20,6 +20,9 @@ crate::named_enum! {
         RewardMax = "reward_max",
         /// Δw = α ⊙ (1 − p_correct) x sgn(z − ½).
         PredictMax = "predict_max",
+        /// Δw = α ⊙ (1 + κ h) r (y − p) x, h the fraction of the previous four trials
+        /// (fewer at a session's start, 0 at its first) that were rewarded.
+        ReinforceHistory = "reinforce_history",
     }
 }
 
@@ -56,6 +59,26 @@ pub struct Simulation {
     pub beta: f64,
     /// σ of a random walk w_t += N(0, σ² I) per trial (0: none).
     pub weight_noise: f64,
+    /// reinforce_history's κ.
+    #[serde(default = "default_kappa")]
+    pub kappa: f64,
+}
+
+fn default_kappa() -> f64 {
+    1.0
+}
+
+/// Trials of history a history-dependent rule reads.
+pub const HISTORY: usize = 4;
+
+/// The fraction of the `HISTORY` trials before trial t of `rewards` that were rewarded
+/// (of those there are; 0 at the first).
+pub fn recent_rewards(rewards: &[u8], t: usize) -> f64 {
+    let from = t.saturating_sub(HISTORY);
+    if t == 0 {
+        return 0.0;
+    }
+    rewards[from..t].iter().map(|&r| r as f64).sum::<f64>() / (t - from) as f64
 }
 
 impl Simulation {
@@ -69,6 +92,7 @@ impl Simulation {
             alpha: [2f64.powi(-6), 0.0],
             beta: 0.5,
             weight_noise: 0.0,
+            kappa: 1.0,
         }
     }
 
@@ -97,6 +121,21 @@ impl Simulation {
         if !self.beta.is_finite() {
             return Err(Error::invalid("--beta", "must be finite"));
         }
+        if !self.kappa.is_finite() || self.kappa < -1.0 {
+            return Err(Error::invalid(
+                "--kappa",
+                format!(
+                    "{} must be finite and >= -1 (1 + κ h stays >= 0)",
+                    self.kappa
+                ),
+            ));
+        }
+        if self.kappa != 1.0 && self.rule != TrueRule::ReinforceHistory {
+            return Err(Error::invalid(
+                "--kappa",
+                format!("has no effect: {} reads no history", self.rule.name()),
+            ));
+        }
         if self.beta != 0.5 && self.rule != TrueRule::ReinforceBase {
             return Err(Error::invalid(
                 "--beta",
@@ -107,8 +146,9 @@ impl Simulation {
     }
 
     /// The rule's weight change after a trial with stimulus s, choice y and correct
-    /// side z, from weights w.
-    pub fn delta(&self, w: [f64; 2], s: f64, y: u8, z: u8) -> [f64; 2] {
+    /// side z, from weights w; `recent` is the fraction of the previous trials rewarded
+    /// ([`recent_rewards`]), read only by history-dependent rules.
+    pub fn delta(&self, w: [f64; 2], s: f64, y: u8, z: u8, recent: f64) -> [f64; 2] {
         let x = [s, 1.0];
         let a = w[0] * s + w[1];
         let p = sigmoid(a);
@@ -117,6 +157,7 @@ impl Simulation {
         let sign = if z > 0.5 { 1.0 } else { -1.0 };
         let common = match self.rule {
             TrueRule::Reinforce => r * (y - p),
+            TrueRule::ReinforceHistory => (1.0 + self.kappa * recent) * r * (y - p),
             TrueRule::ReinforceBase => (r - self.beta) * (y - p),
             TrueRule::RewardMax => p * (1.0 - p) * sign / 0.5,
             TrueRule::PredictMax => {
@@ -143,6 +184,7 @@ impl Simulation {
             let mut w = [-2.0, b];
             let mut trials = Vec::with_capacity(self.trials);
             let mut path = Vec::with_capacity(self.trials);
+            let mut rewards = Vec::with_capacity(self.trials);
             for t in 0..self.trials {
                 let s = stim[((u(t, purpose::STIMULUS) * 17.0) as usize).min(16)];
                 let z = u8::from(s > 0.0);
@@ -158,7 +200,8 @@ impl Simulation {
                     reward: u8::from(y == z),
                     session_start: t == 0,
                 });
-                let d = self.delta(w, s, y, z);
+                rewards.push(u8::from(y == z));
+                let d = self.delta(w, s, y, z, recent_rewards(&rewards, t));
                 w = [w[0] + d[0], w[1] + d[1]];
                 if self.weight_noise > 0.0 {
                     let n: [f64; 4] = normals4(word(t, purpose::WALK));
@@ -182,6 +225,36 @@ impl Simulation {
             truth,
         )
     }
+}
+
+/// A simulation's rule as a function of (w, s, y, z) alone: a history-dependent rule
+/// taken at a fixed fraction of recent rewards. Its Δw is linear in that fraction, so
+/// at the data's mean ([`mean_recent`]) it is the rule averaged over the histories the
+/// animals met (as far as history and the trial are independent): what a history-free
+/// model can recover.
+#[derive(Clone, Debug)]
+pub struct RuleAt {
+    pub sim: Simulation,
+    pub recent: f64,
+}
+
+impl RuleAt {
+    pub fn delta(&self, w: [f64; 2], s: f64, y: u8, z: u8) -> [f64; 2] {
+        self.sim.delta(w, s, y, z, self.recent)
+    }
+}
+
+/// The mean over every trial of the data of [`recent_rewards`], per animal.
+pub fn mean_recent(data: &Dataset) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for a in &data.animals {
+        let rewards: Vec<u8> = a.trials.iter().map(|t| t.reward).collect();
+        for t in 0..rewards.len() {
+            sum += recent_rewards(&rewards, t);
+        }
+        n += rewards.len();
+    }
+    sum / n.max(1) as f64
 }
 
 /// FILE.truth.csv and FILE.sim.json beside FILE.csv.
