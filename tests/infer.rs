@@ -1129,3 +1129,166 @@ fn a_fit_stops_at_ctrl_c_and_writes_nothing() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("metrics.json").exists());
 }
+
+/// `infer cv`: every animal held out exactly once, each model scored on every fold, the
+/// truth's held-out LL recomputed here from FILE.truth.csv, the comparison recomputed
+/// from cv.csv, and the picture drawn.
+#[test]
+fn cross_validation_holds_out_each_animal_once() {
+    let d = dir("cv");
+    let seed = common::seed("cross_validation_holds_out_each_animal_once").to_string();
+    let file = d.join("sim.csv");
+    simulate(
+        &[
+            "--rule",
+            "reinforce_history",
+            "--animals",
+            "7",
+            "--trials",
+            "120",
+            "--seed",
+            &seed,
+        ],
+        &file,
+    );
+    let out = d.join("cv");
+    let o = rulelab(&[
+        "infer",
+        "cv",
+        file.to_str().unwrap(),
+        "--folds",
+        "3",
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--layers",
+        "2",
+        "--trunc",
+        "60",
+        "--batch",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<Vec<String>> = std::fs::read_to_string(out.join("cv.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        3 * 3,
+        "dnn, reinforce_base and truth on 3 folds"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let fold_of = manifest["fold_of_animal"].as_object().unwrap();
+    assert_eq!(fold_of.len(), 7, "every animal in one fold");
+    let data = data::read_csv(&file).unwrap();
+    // The truth's mean log p(choice) over each fold's animals, from the truth file.
+    let truth = read_truth(&file);
+    for fold in 0..3u64 {
+        let held: Vec<&str> = fold_of
+            .iter()
+            .filter(|(_, f)| f.as_u64() == Some(fold))
+            .map(|(a, _)| a.as_str())
+            .collect();
+        assert!(!held.is_empty(), "fold {fold} is empty");
+        let trials: usize = data
+            .animals
+            .iter()
+            .filter(|a| held.contains(&a.id.as_str()))
+            .map(|a| a.trials.len())
+            .sum();
+        let mut ll = 0.0;
+        let mut k = 0;
+        for a in &data.animals {
+            for t in &a.trials {
+                if held.contains(&a.id.as_str()) {
+                    let p = truth[k].3;
+                    ll += if t.choice == 1 {
+                        p.ln()
+                    } else {
+                        (1.0 - p).ln()
+                    };
+                }
+                k += 1;
+            }
+        }
+        for model in ["dnn", "reinforce_base", "truth"] {
+            let r = rows
+                .iter()
+                .find(|r| r[0] == model && r[1] == fold.to_string())
+                .unwrap_or_else(|| panic!("no row for {model} fold {fold}"));
+            assert_eq!(
+                r[3],
+                held.len().to_string(),
+                "{model} fold {fold}: test animals"
+            );
+            assert_eq!(r[4], trials.to_string(), "{model} fold {fold}: test trials");
+            let test_ll: f64 = r[6].parse().unwrap();
+            assert!(
+                test_ll.is_finite() && test_ll < 0.0,
+                "{model} fold {fold}: {test_ll}"
+            );
+            if model == "truth" {
+                assert!(
+                    (test_ll - ll / trials as f64).abs() < 1e-12,
+                    "truth fold {fold}"
+                );
+            }
+        }
+    }
+    // comparison.csv: each pair's mean difference and SE over the folds, from cv.csv.
+    let ll = |m: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r[0] == m)
+            .map(|r| r[6].parse().unwrap())
+            .collect()
+    };
+    let pairs = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    let pairs: Vec<Vec<&str>> = pairs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(pairs.len(), 3);
+    for p in &pairs {
+        let diff: Vec<f64> = ll(p[0]).iter().zip(ll(p[1])).map(|(a, b)| a - b).collect();
+        let mean = diff.iter().sum::<f64>() / 3.0;
+        let se = (diff.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0 / 3.0).sqrt();
+        let (m, s): (f64, f64) = (p[2].parse().unwrap(), p[3].parse().unwrap());
+        assert!((m - mean).abs() < 1e-12 && (s - se).abs() < 1e-12, "{p:?}");
+    }
+    assert!(out.join("cv.png").exists() && out.join("cv.svg").exists());
+    // The same directory again is refused; so are bad folds and models, in one line.
+    for (args, key) in [
+        (vec!["--folds", "3"], "--out"),
+        (vec!["--folds", "1"], "--folds"),
+        (vec!["--folds", "8"], "--folds"),
+        (vec!["--models", "dnn,dnn"], "--models"),
+        (vec!["--models", "rnn2"], "--models"),
+    ] {
+        let target = if key == "--out" {
+            out.clone()
+        } else {
+            d.join("other")
+        };
+        let mut all = vec!["infer", "cv", file.to_str().unwrap()];
+        all.extend(&args);
+        all.extend(["--out", target.to_str().unwrap()]);
+        let r = rulelab(&all);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(key) && err.trim().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert!(!d.join("other").join("cv.csv").exists());
+    }
+}

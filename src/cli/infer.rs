@@ -50,33 +50,28 @@ pub enum InferWhat {
         ibl: bool,
         #[arg(long, default_value = "dnn")]
         model: String,
-        #[arg(long, default_value_t = 64)]
-        hidden: usize,
-        #[arg(long, default_value_t = 3)]
-        layers: usize,
-        #[arg(long, default_value_t = 20)]
-        epochs: usize,
-        /// Animals per optimiser step.
-        #[arg(long, default_value_t = 12)]
-        batch: usize,
-        /// Trials per truncation window (w is detached between windows).
-        #[arg(long, default_value_t = 500)]
-        trunc: usize,
-        #[arg(long, default_value_t = 3e-3)]
-        lr: f64,
-        /// The learning rate's factor every 5 epochs.
-        #[arg(long, default_value_t = 0.5)]
-        decay: f64,
-        /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
-        /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
-        #[arg(long, default_value = "per-animal", allow_hyphen_values = true)]
-        init: String,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Fit from this many initialisations side by side; report the best (by
-        /// training likelihood) and all of them in restarts.csv.
-        #[arg(long, default_value_t = 1)]
-        restarts: usize,
+        #[command(flatten)]
+        fit: FitArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Cross-validate models by held-out animal: K folds, each model fitted on the other
+    /// folds and scored on the held-out one. Writes cv.csv (model, fold, held-out LL per
+    /// trial), comparison.csv (each pair's mean paired difference and its SE), cv.svg/png
+    /// and manifest.json; a simulated data set adds the truth's own LL.
+    Cv {
+        /// The animals (the project's CSV, or IBL with --ibl).
+        data: PathBuf,
+        #[arg(long)]
+        ibl: bool,
+        /// Comma-separated: dnn, reinforce_base.
+        #[arg(long, default_value = "dnn,reinforce_base")]
+        models: String,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// The dnn fits' settings (--seed also deals the folds).
+        #[command(flatten)]
+        fit: FitArgs,
         #[arg(long)]
         out: PathBuf,
     },
@@ -87,6 +82,80 @@ pub enum InferWhat {
         #[arg(long)]
         ibl: bool,
     },
+}
+
+/// The dnn fit's settings, shared by `fit` and `cv`.
+#[derive(clap::Args)]
+pub struct FitArgs {
+    #[arg(long, default_value_t = 64)]
+    hidden: usize,
+    #[arg(long, default_value_t = 3)]
+    layers: usize,
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Animals per optimiser step.
+    #[arg(long, default_value_t = 12)]
+    batch: usize,
+    /// Trials per truncation window (w is detached between windows).
+    #[arg(long, default_value_t = 500)]
+    trunc: usize,
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f64,
+    /// The learning rate's factor every 5 epochs.
+    #[arg(long, default_value_t = 0.5)]
+    decay: f64,
+    /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
+    /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
+    #[arg(long, default_value = "per-animal", allow_hyphen_values = true)]
+    init: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Fit from this many initialisations side by side; report the best (by
+    /// training likelihood) and all of them in restarts.csv.
+    #[arg(long, default_value_t = 1)]
+    restarts: usize,
+}
+
+impl FitArgs {
+    fn config(&self) -> Result<rulelab::infer::fit::FitConfig> {
+        use rulelab::infer::fit::{FitConfig, Init};
+        let init = match self.init.as_str() {
+            "per-animal" => Init::PerAnimal,
+            "zeros" => Init::Zeros,
+            other => {
+                let w: Vec<f64> = other
+                    .split(',')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .unwrap_or_default();
+                if w.len() != 2 || w.iter().any(|v| !v.is_finite()) {
+                    return Err(rulelab::Error::invalid(
+                        "--init",
+                        format!(
+                            "{other:?} is not per-animal, zeros or two finite numbers \
+                             W_STIM,W_BIAS"
+                        ),
+                    ));
+                }
+                Init::Given([w[0], w[1]])
+            }
+        };
+        let cfg = FitConfig {
+            hidden: self.hidden,
+            layers: self.layers,
+            epochs: self.epochs,
+            batch: self.batch,
+            trunc: self.trunc,
+            lr: self.lr,
+            decay: self.decay,
+            decay_every: 5,
+            seed: self.seed,
+            init,
+            restarts: self.restarts,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
 }
 
 fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
@@ -101,19 +170,9 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             test,
             ibl,
             model,
-            hidden,
-            layers,
-            epochs,
-            batch,
-            trunc,
-            lr,
-            decay,
-            init,
-            seed,
-            restarts,
+            fit,
             out,
         } => {
-            use rulelab::infer::fit::{FitConfig, Init};
             use rulelab::infer::report;
             if model != "dnn" {
                 return Err(rulelab::Error::invalid(
@@ -121,38 +180,8 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                     format!("{model:?}: only dnn is available yet"),
                 ));
             }
-            let init = match init.as_str() {
-                "per-animal" => Init::PerAnimal,
-                "zeros" => Init::Zeros,
-                other => {
-                    let w: Vec<f64> = other
-                        .split(',')
-                        .map(|v| v.trim().parse::<f64>())
-                        .collect::<std::result::Result<_, _>>()
-                        .unwrap_or_default();
-                    if w.len() != 2 || w.iter().any(|v| !v.is_finite()) {
-                        return Err(rulelab::Error::invalid(
-                            "--init",
-                            format!("{other:?} is not per-animal, zeros or two finite numbers W_STIM,W_BIAS"),
-                        ));
-                    }
-                    Init::Given([w[0], w[1]])
-                }
-            };
-            let cfg = FitConfig {
-                hidden,
-                layers,
-                epochs,
-                batch,
-                trunc,
-                lr,
-                decay,
-                decay_every: 5,
-                seed,
-                init,
-                restarts,
-            };
-            cfg.validate()?;
+            let cfg = fit.config()?;
+            let epochs = cfg.epochs;
             let train = report::read(&train, ibl, 2)?;
             let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
             let backend = rulelab::gpu::Backend::open(device)?;
@@ -195,6 +224,88 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             for n in &m.notes {
                 eprintln!("note: {n}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        InferWhat::Cv {
+            data,
+            ibl,
+            models,
+            folds,
+            fit,
+            out,
+        } => {
+            use rulelab::infer::{cv, report};
+            let models: Vec<cv::CvModel> = models
+                .split(',')
+                .map(|m| {
+                    cv::CvModel::from_name(m.trim()).ok_or_else(|| {
+                        rulelab::Error::invalid(
+                            "--models",
+                            format!("{m:?} is not one of {}", cv::CvModel::names().join(", ")),
+                        )
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let cfg = fit.config()?;
+            let input = report::read(&data, ibl, 2)?;
+            cv::validate(folds, input.data.animals.len(), &models)?;
+            if out.join("cv.csv").exists() {
+                return Err(rulelab::Error::invalid(
+                    "--out",
+                    format!(
+                        "{} already holds a cross-validation: choose another directory",
+                        out.display()
+                    ),
+                ));
+            }
+            std::fs::create_dir_all(&out).map_err(rulelab::files::io_error(&out))?;
+            let backend = rulelab::gpu::Backend::open(device)?;
+            eprintln!(
+                "cross-validating on {} — {}",
+                backend.kind(),
+                backend.describe()
+            );
+            rulelab::interrupt::install();
+            let start = std::time::Instant::now();
+            let rows = cv::run(&cfg, &models, folds, &input, &backend, |model, fold| {
+                eprintln!(
+                    "fold {}/{folds}: {model} ({:.0} s)",
+                    fold + 1,
+                    start.elapsed().as_secs_f64()
+                );
+            })?;
+            let pairs = cv::compare(&rows);
+            cv::write(&out, &rows, &pairs)?;
+            let manifest = serde_json::json!({
+                "data": data.display().to_string(),
+                "data_fnv": format!("{:016x}", rulelab::sweep::store::Fnv::of(
+                    &std::fs::read(&data).map_err(rulelab::files::io_error(&data))?)),
+                "models": models.iter().map(|m| m.name()).collect::<Vec<_>>(),
+                "folds": folds,
+                "fold_of_animal": input.data.animals.iter()
+                    .zip(cv::folds(input.data.animals.len(), folds, cfg.seed))
+                    .map(|(a, f)| (a.id.clone(), f))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+                "fit": cfg,
+                "device": backend.describe(),
+                "seconds": start.elapsed().as_secs_f64(),
+            });
+            rulelab::files::write_json(&out.join("manifest.json"), &manifest)?;
+            println!(
+                "| model A | model B | held-out LL difference (A − B) | SE | folds A better |"
+            );
+            println!("|---|---|---|---|---|");
+            for p in &pairs {
+                println!(
+                    "| {} | {} | {:+.5} | {:.5} | {}/{} |",
+                    p.model_a, p.model_b, p.mean_diff, p.se, p.a_better, p.folds
+                );
+            }
+            eprintln!(
+                "wrote {}/cv.csv, comparison.csv, cv.svg/png ({:.1} s)",
+                out.display(),
+                start.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         InferWhat::Simulate {

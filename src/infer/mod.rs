@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod cases;
+pub mod cv;
 pub mod data;
 pub mod fit;
 pub mod gpu;

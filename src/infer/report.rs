@@ -136,14 +136,24 @@ pub fn read(path: &Path, ibl: bool, min_trials: usize) -> Result<Input> {
 /// The true probabilities' mean log-likelihood per trial, from FILE.truth.csv, checked
 /// row by row against the data (same animals, same number of trials).
 fn truth_ll(input: &Input) -> Result<Option<f64>> {
+    Ok(
+        truth_ll_by_animal(input)?
+            .map(|sums| sums.iter().sum::<f64>() / input.data.trials() as f64),
+    )
+}
+
+/// Per animal, the summed log-likelihood of its choices under the true probabilities
+/// (see [`truth_ll`]); None for data that was not simulated.
+pub fn truth_ll_by_animal(input: &Input) -> Result<Option<Vec<f64>>> {
     if input.sim.is_none() {
         return Ok(None);
     }
     let file = simulate::sidecars(&input.path).0;
     let text = std::fs::read_to_string(&file).map_err(crate::files::io_error(&file))?;
     let mut lines = text.lines().skip(1);
-    let mut sum = 0.0;
+    let mut sums = Vec::with_capacity(input.data.animals.len());
     for a in &input.data.animals {
+        let mut sum = 0.0;
         for t in &a.trials {
             let line = lines.next().ok_or_else(|| {
                 Error::invalid(file.display().to_string(), "has fewer rows than the data")
@@ -171,6 +181,7 @@ fn truth_ll(input: &Input) -> Result<Option<f64>> {
                 (1.0 - p).ln()
             };
         }
+        sums.push(sum);
     }
     if lines.next().is_some() {
         return Err(Error::invalid(
@@ -178,7 +189,7 @@ fn truth_ll(input: &Input) -> Result<Option<f64>> {
             "has more rows than the data",
         ));
     }
-    Ok(Some(sum / input.data.trials() as f64))
+    Ok(Some(sums))
 }
 
 /// The true weight paths of the first `n` animals, from FILE.truth.csv (already checked

@@ -1,0 +1,303 @@
+//! Cross-validation by held-out animal (spec §4): the animals split into K folds, each
+//! model fitted on the other folds and scored on the held-out one (mean log-likelihood
+//! per trial, the held-out animals' w_0 from their own first trials as `infer fit`
+//! sets them), and every pair of models compared over the folds.
+
+use super::baseline;
+use super::data::Dataset;
+use super::fit::{self, FitConfig, Init};
+use super::report::{truth_ll_by_animal, Input};
+use crate::error::{Error, Result};
+use crate::rng::{key_from_seed, philox4x32_10};
+use crate::sweep::plot::{data_range, panel, plot_err, write_picture, Picture, COLOURS};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde::Serialize;
+use std::path::Path;
+
+crate::named_enum! {
+    /// The models cross-validation compares.
+    pub enum CvModel {
+        /// The GLM policy whose weights learn by an MLP rule (`infer fit`'s model).
+        Dnn = "dnn",
+        /// The reinforce_base rule with α and β fitted by maximum likelihood.
+        ReinforceBase = "reinforce_base",
+    }
+}
+
+/// Counter purpose of the fold assignment.
+const FOLDS: u32 = 0x4356_0001;
+
+/// The fold of each animal: the animals in a seeded random order, dealt round the
+/// folds, so fold sizes differ by one at most.
+pub fn folds(animals: usize, k: usize, seed: u64) -> Vec<usize> {
+    let key = key_from_seed(seed);
+    let mut order: Vec<usize> = (0..animals).collect();
+    order.sort_by_key(|&i| (philox4x32_10([i as u32, 0, 0, FOLDS], key)[0], i));
+    let mut fold = vec![0; animals];
+    for (rank, &i) in order.iter().enumerate() {
+        fold[i] = rank % k;
+    }
+    fold
+}
+
+/// One model on one fold.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// A [`CvModel`]'s name, or "truth" (the simulation's own probabilities).
+    pub model: String,
+    pub fold: usize,
+    pub train_animals: usize,
+    pub test_animals: usize,
+    pub test_trials: usize,
+    /// Mean log-likelihood per trial on the training folds (empty for the truth).
+    pub train_ll: Option<f64>,
+    pub test_ll: f64,
+}
+
+/// One pair of models over the folds: the mean of test_ll(a) − test_ll(b) and its
+/// standard error (the folds' paired differences).
+#[derive(Clone, Debug, Serialize)]
+pub struct Pair {
+    pub model_a: String,
+    pub model_b: String,
+    pub mean_diff: f64,
+    pub se: f64,
+    pub folds: usize,
+    /// Folds where a scored higher.
+    pub a_better: usize,
+}
+
+/// Checks K against the data: at least 2 folds, each with an animal.
+pub fn validate(k: usize, animals: usize, models: &[CvModel]) -> Result<()> {
+    if k < 2 || k > animals {
+        return Err(Error::invalid(
+            "--folds",
+            format!("{k} must be in 2..={animals} (the data's animals)"),
+        ));
+    }
+    if models.is_empty() {
+        return Err(Error::invalid("--models", "names no model"));
+    }
+    for (i, m) in models.iter().enumerate() {
+        if models[..i].contains(m) {
+            return Err(Error::invalid(
+                "--models",
+                format!("names {} twice", m.name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fits every model on every fold; `progress` hears (model, fold) as each starts.
+pub fn run(
+    cfg: &FitConfig,
+    models: &[CvModel],
+    k: usize,
+    input: &Input,
+    backend: &crate::gpu::Backend,
+    mut progress: impl FnMut(&str, usize),
+) -> Result<Vec<Row>> {
+    let animals = &input.data.animals;
+    validate(k, animals.len(), models)?;
+    cfg.validate()?;
+    let fold_of = folds(animals.len(), k, cfg.seed);
+    let truth = truth_ll_by_animal(input)?;
+    let mut rows = vec![];
+    for fold in 0..k {
+        let split = |held: bool| Dataset {
+            animals: animals
+                .iter()
+                .zip(&fold_of)
+                .filter(|(_, &f)| (f == fold) == held)
+                .map(|(a, _)| a.clone())
+                .collect(),
+            dropped: 0,
+        };
+        let (train, test) = (split(false), split(true));
+        let row = |model: &str, train_ll: Option<f64>, test_ll: f64| Row {
+            model: model.to_string(),
+            fold,
+            train_animals: train.animals.len(),
+            test_animals: test.animals.len(),
+            test_trials: test.trials(),
+            train_ll,
+            test_ll,
+        };
+        for &model in models {
+            progress(model.name(), fold);
+            let (train_ll, test_ll) = match model {
+                CvModel::Dnn => {
+                    let all = fit::fit(cfg, &train, backend, |_| {})?;
+                    let ll = |f: &fit::Fitted, d: &Dataset, w0: &[[f64; 2]]| {
+                        fit::log_likelihood(&f.net, &f.phi, &d.animals, w0, cfg.trunc)
+                    };
+                    let best = all
+                        .iter()
+                        .map(|f| (ll(f, &train, &f.w0), f))
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .expect("a restart");
+                    let w0 = fit::heldout_w0(cfg.init, &test);
+                    (best.0, ll(best.1, &test, &w0))
+                }
+                CvModel::ReinforceBase => {
+                    let w0 = fit::heldout_w0(Init::PerAnimal, &train);
+                    let b = baseline::fit(&train.animals, &w0, 200)?;
+                    let test_w0 = fit::heldout_w0(Init::PerAnimal, &test);
+                    (
+                        -b.objective(&train.animals, &w0).0,
+                        -b.objective(&test.animals, &test_w0).0,
+                    )
+                }
+            };
+            rows.push(row(model.name(), Some(train_ll), test_ll));
+        }
+        if let Some(t) = &truth {
+            let (mut sum, mut n) = (0.0, 0);
+            for (a, (&f, &s)) in animals.iter().zip(fold_of.iter().zip(t)) {
+                if f == fold {
+                    sum += s;
+                    n += a.trials.len();
+                }
+            }
+            rows.push(row("truth", None, sum / n as f64));
+        }
+    }
+    Ok(rows)
+}
+
+/// Every pair of models (in the rows' order) over the folds.
+pub fn compare(rows: &[Row]) -> Vec<Pair> {
+    let mut names: Vec<&str> = vec![];
+    for r in rows {
+        if !names.contains(&r.model.as_str()) {
+            names.push(&r.model);
+        }
+    }
+    let scores = |m: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r.model == m)
+            .map(|r| r.test_ll)
+            .collect()
+    };
+    let mut out = vec![];
+    for (i, a) in names.iter().enumerate() {
+        for b in &names[i + 1..] {
+            let d: Vec<f64> = scores(a)
+                .iter()
+                .zip(scores(b))
+                .map(|(x, y)| x - y)
+                .collect();
+            let n = d.len() as f64;
+            let mean = d.iter().sum::<f64>() / n;
+            let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            out.push(Pair {
+                model_a: a.to_string(),
+                model_b: b.to_string(),
+                mean_diff: mean,
+                se: (var / n).sqrt(),
+                folds: d.len(),
+                a_better: d.iter().filter(|&&x| x > 0.0).count(),
+            });
+        }
+    }
+    out
+}
+
+/// Writes DIR/cv.csv, comparison.csv and cv.svg/png.
+pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut cv =
+        String::from("model,fold,train_animals,test_animals,test_trials,train_ll,test_ll\n");
+    for r in rows {
+        cv += &format!(
+            "{},{},{},{},{},{},{}\n",
+            r.model,
+            r.fold,
+            r.train_animals,
+            r.test_animals,
+            r.test_trials,
+            opt(r.train_ll),
+            r.test_ll
+        );
+    }
+    crate::files::write_atomic(&dir.join("cv.csv"), cv.as_bytes())?;
+    let mut cmp = String::from("model_a,model_b,mean_diff,se,folds,a_better\n");
+    for p in pairs {
+        cmp += &format!(
+            "{},{},{},{},{},{}\n",
+            p.model_a, p.model_b, p.mean_diff, p.se, p.folds, p.a_better
+        );
+    }
+    crate::files::write_atomic(&dir.join("comparison.csv"), cmp.as_bytes())?;
+    write_picture(dir, "cv", &CvPicture { rows })
+}
+
+/// Held-out LL per model: each fold a point, the mean a bar with ± its standard error.
+struct CvPicture<'a> {
+    rows: &'a [Row],
+}
+
+impl Picture for CvPicture<'_> {
+    fn size(&self) -> (u32, u32) {
+        (700, 480)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(plot_err)?;
+        let mut names: Vec<&str> = vec![];
+        for r in self.rows {
+            if !names.contains(&r.model.as_str()) {
+                names.push(&r.model);
+            }
+        }
+        let (y0, y1) = data_range(self.rows.iter().map(|r| r.test_ll));
+        let mut chart = panel(
+            root,
+            "held-out log-likelihood per trial (points: folds; bar: mean ± SE)",
+            -0.5..names.len() as f64 - 0.5,
+            y0..y1,
+            ("model (x: index in the legend)", "nats / trial"),
+        )?;
+        for (i, name) in names.iter().enumerate() {
+            let c = COLOURS[i % COLOURS.len()];
+            let ll: Vec<f64> = self
+                .rows
+                .iter()
+                .filter(|r| r.model == *name)
+                .map(|r| r.test_ll)
+                .collect();
+            let n = ll.len() as f64;
+            let mean = ll.iter().sum::<f64>() / n;
+            let se = (ll.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0) / n)
+                .sqrt();
+            let x = i as f64;
+            let spread = 0.25 / n.max(1.0);
+            chart
+                .draw_series(
+                    ll.iter().enumerate().map(|(f, &v)| {
+                        Circle::new((x - 0.125 + spread * f as f64, v), 4, c.filled())
+                    }),
+                )
+                .map_err(plot_err)?
+                .label(format!("{i}: {name}"))
+                .legend(move |(px, py)| Circle::new((px + 8, py), 4, c.filled()));
+            chart
+                .draw_series([
+                    PathElement::new(vec![(x - 0.3, mean), (x + 0.3, mean)], c.stroke_width(3)),
+                    PathElement::new(vec![(x, mean - se), (x, mean + se)], c.stroke_width(2)),
+                ])
+                .map_err(plot_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 11))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    }
+}
