@@ -234,7 +234,9 @@ pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
     write_picture(dir, "cv", &CvPicture { rows })
 }
 
-/// Held-out LL per model: each fold a point, the mean a bar with ± its standard error.
+/// Held-out LL per model: each fold a point, joined across models by a grey line (the
+/// comparison is paired: folds differ in difficulty more than models do), the mean a
+/// bar with ± its standard error.
 struct CvPicture<'a> {
     rows: &'a [Row],
 }
@@ -255,30 +257,43 @@ impl Picture for CvPicture<'_> {
         let (y0, y1) = data_range(self.rows.iter().map(|r| r.test_ll));
         let mut chart = panel(
             root,
-            "held-out log-likelihood per trial (points: folds; bar: mean ± SE)",
+            "held-out LL per trial (points: folds, joined; bar: mean ± SE)",
             -0.5..names.len() as f64 - 0.5,
             y0..y1,
             ("model (x: index in the legend)", "nats / trial"),
         )?;
+        let fold_ll = |name: &str| -> Vec<f64> {
+            self.rows
+                .iter()
+                .filter(|r| r.model == name)
+                .map(|r| r.test_ll)
+                .collect()
+        };
+        let k = fold_ll(names[0]).len();
+        let at = |i: usize, f: usize| i as f64 - 0.125 + 0.25 * f as f64 / k.max(1) as f64;
+        for f in 0..k {
+            let line: Vec<(f64, f64)> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, name)| fold_ll(name).get(f).map(|&v| (at(i, f), v)))
+                .collect();
+            chart
+                .draw_series([PathElement::new(line, RGBColor(190, 190, 190).stroke_width(1))])
+                .map_err(plot_err)?;
+        }
         for (i, name) in names.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
-            let ll: Vec<f64> = self
-                .rows
-                .iter()
-                .filter(|r| r.model == *name)
-                .map(|r| r.test_ll)
-                .collect();
+            let ll = fold_ll(name);
             let n = ll.len() as f64;
             let mean = ll.iter().sum::<f64>() / n;
             let se = (ll.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0) / n)
                 .sqrt();
             let x = i as f64;
-            let spread = 0.25 / n.max(1.0);
             chart
                 .draw_series(
-                    ll.iter().enumerate().map(|(f, &v)| {
-                        Circle::new((x - 0.125 + spread * f as f64, v), 4, c.filled())
-                    }),
+                    ll.iter()
+                        .enumerate()
+                        .map(|(f, &v)| Circle::new((at(i, f), v), 4, c.filled())),
                 )
                 .map_err(plot_err)?
                 .label(format!("{i}: {name}"))
