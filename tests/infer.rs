@@ -721,6 +721,11 @@ fn a_small_simulation_is_recovered() {
     }
     let grid = std::fs::read_to_string(out.join("rule_grid.csv")).unwrap();
     assert_eq!(grid.lines().count(), 1 + 17 * 2 * 1001 * 3);
+    // One restart: the band is the fit itself.
+    for l in grid.lines().skip(1) {
+        let v: Vec<&str> = l.split(',').collect();
+        assert!(v[4] == v[5] && v[5] == v[6], "{l}");
+    }
     let weights = std::fs::read_to_string(out.join("weights.csv")).unwrap();
     assert_eq!(weights.lines().count(), 1 + 50 * 500);
     let again = rulelab(&args);
@@ -798,6 +803,21 @@ fn both_devices_fit_alike() {
         assert_eq!(lls.len(), 3);
         let best = m["best_restart"].as_u64().unwrap() as usize;
         assert!(lls.iter().all(|&l| l <= lls[best]), "{lls:?}, best {best}");
+        // The rule's band spans the three restarts' rules around the reported one.
+        let (mut inside, mut wide) = (true, false);
+        for l in std::fs::read_to_string(out.join("rule_grid.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+        {
+            let v: Vec<f64> = l.split(',').take(7).map(|x| x.parse().unwrap()).collect();
+            inside &= v[5] <= v[4] && v[4] <= v[6];
+            wide |= v[6] > v[5];
+        }
+        assert!(
+            inside && wide,
+            "{device}: the band must hold the fit and have width"
+        );
         assert_eq!(m["train_ll"].as_f64().unwrap(), lls[best]);
         metrics.push((m, lls));
     }

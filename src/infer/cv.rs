@@ -278,7 +278,10 @@ impl Picture for CvPicture<'_> {
                 .filter_map(|(i, name)| fold_ll(name).get(f).map(|&v| (at(i, f), v)))
                 .collect();
             chart
-                .draw_series([PathElement::new(line, RGBColor(190, 190, 190).stroke_width(1))])
+                .draw_series([PathElement::new(
+                    line,
+                    RGBColor(190, 190, 190).stroke_width(1),
+                )])
                 .map_err(plot_err)?;
         }
         for (i, name) in names.iter().enumerate() {

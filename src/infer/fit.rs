@@ -454,6 +454,10 @@ pub struct GridPoint {
     pub w_stim: f64,
     pub b: f64,
     pub fitted: f64,
+    /// The lowest and highest Δw_stim of every restart's rule here (the fitted one's
+    /// alone with one restart): how far fits from other initialisations disagree.
+    pub lower: f64,
+    pub upper: f64,
     pub truth: Option<f64>,
 }
 
@@ -478,7 +482,13 @@ pub fn fitted_delta(net: &Net, phi: &[f64], w: [f64; K], s: f64, y: u8) -> [f64;
 
 /// The spec's recovery grid: s over the 17 stimuli, y ∈ {0, 1}, w_stim over
 /// linspace(−2, 2, points), b ∈ {−1, 0, 1}.
-pub fn rule_grid(net: &Net, phi: &[f64], truth: Option<&RuleAt>, points: usize) -> Vec<GridPoint> {
+pub fn rule_grid(
+    net: &Net,
+    phi: &[f64],
+    restarts: &[&[f64]],
+    truth: Option<&RuleAt>,
+    points: usize,
+) -> Vec<GridPoint> {
     let mut rows = Vec::with_capacity(17 * 2 * points * 3);
     for s in stimuli() {
         for y in [0u8, 1] {
@@ -487,12 +497,19 @@ pub fn rule_grid(net: &Net, phi: &[f64], truth: Option<&RuleAt>, points: usize) 
                 for b in [-1.0, 0.0, 1.0] {
                     let w = [ws, b];
                     let z = u8::from(s > 0.0);
+                    let fitted = fitted_delta(net, phi, w, s, y)[0];
+                    let (lower, upper) = restarts
+                        .iter()
+                        .map(|p| fitted_delta(net, p, w, s, y)[0])
+                        .fold((fitted, fitted), |(lo, hi), d| (lo.min(d), hi.max(d)));
                     rows.push(GridPoint {
                         s,
                         y,
                         w_stim: ws,
                         b,
-                        fitted: fitted_delta(net, phi, w, s, y)[0],
+                        fitted,
+                        lower,
+                        upper,
                         truth: truth.map(|t| t.delta(w, s, y, z)[0]),
                     });
                 }

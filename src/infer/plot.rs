@@ -25,6 +25,8 @@ pub struct Trajectory {
 pub struct FitPicture<'a> {
     pub net: &'a Net,
     pub phi: &'a [f64],
+    /// Every restart's φ: the band around the fitted rule (none with one restart).
+    pub restarts: Vec<&'a [f64]>,
     pub truth: Option<&'a RuleAt>,
     /// (epoch, train LL).
     pub epochs: Vec<(f64, f64)>,
@@ -49,6 +51,25 @@ impl FitPicture<'_> {
             .collect()
     }
 
+    /// (s, lowest, highest) Δw_stim over the restarts' rules, as [`Self::rule`] draws.
+    fn band(&self, w: f64, rewarded: bool) -> Vec<(f64, f64, f64)> {
+        stimuli()
+            .iter()
+            .map(|&s| {
+                let z = u8::from(s > 0.0);
+                let y = if rewarded { z } else { 1 - z };
+                let d = self
+                    .restarts
+                    .iter()
+                    .map(|p| fitted_delta(self.net, p, [w, 0.0], s, y)[0]);
+                let (lo, hi) = d.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(v), b.max(v))
+                });
+                (s, lo, hi)
+            })
+            .collect()
+    }
+
     fn draw_rule<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
@@ -58,6 +79,9 @@ impl FitPicture<'_> {
         let mut all = vec![];
         for &w in &ws {
             all.extend(self.rule(w, rewarded, false).into_iter().map(|p| p.1));
+            if self.restarts.len() > 1 {
+                all.extend(self.band(w, rewarded).into_iter().flat_map(|p| [p.1, p.2]));
+            }
             if self.truth.is_some() {
                 all.extend(self.rule(w, rewarded, true).into_iter().map(|p| p.1));
             }
@@ -77,6 +101,17 @@ impl FitPicture<'_> {
         )?;
         for (i, &w) in ws.iter().enumerate() {
             let c = COLOURS[i];
+            if self.restarts.len() > 1 {
+                let band = self.band(w, rewarded);
+                let outline: Vec<(f64, f64)> = band
+                    .iter()
+                    .map(|p| (p.0, p.1))
+                    .chain(band.iter().rev().map(|p| (p.0, p.2)))
+                    .collect();
+                chart
+                    .draw_series([Polygon::new(outline, c.mix(0.18).filled())])
+                    .map_err(plot_err)?;
+            }
             chart
                 .draw_series(LineSeries::new(
                     self.rule(w, rewarded, false),

@@ -285,7 +285,8 @@ pub fn fit_and_report(
         sim: r.simulation.clone(),
         recent: mean_recent(&train.data),
     });
-    let grid = fit::rule_grid(&net, &fitted.phi, truth.as_ref(), 1001);
+    let phis: Vec<&[f64]> = all.iter().map(|f| f.phi.as_slice()).collect();
+    let grid = fit::rule_grid(&net, &fitted.phi, &phis, truth.as_ref(), 1001);
     let rec = fit::recovery(&grid);
     write_grid(&out.join("rule_grid.csv"), &grid)?;
     write_weights(&out.join("weights.csv"), &net, fitted, &train.data)?;
@@ -364,6 +365,7 @@ pub fn fit_and_report(
     let pic = super::plot::FitPicture {
         net: &net,
         phi: &fitted.phi,
+        restarts: phis.clone(),
         truth: truth.as_ref(),
         epochs: fitted
             .epochs
@@ -391,15 +393,18 @@ pub fn fit_and_report(
 }
 
 fn write_grid(path: &Path, grid: &[fit::GridPoint]) -> Result<()> {
-    let mut s = String::from("s,y,w_stim,b,dw_stim_fitted,dw_stim_true\n");
+    let mut s =
+        String::from("s,y,w_stim,b,dw_stim_fitted,dw_stim_lower,dw_stim_upper,dw_stim_true\n");
     for g in grid {
         s += &format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{}\n",
             g.s,
             g.y,
             g.w_stim,
             g.b,
             g.fitted,
+            g.lower,
+            g.upper,
             g.truth.map(|t| t.to_string()).unwrap_or_default()
         );
     }
