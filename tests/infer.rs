@@ -897,7 +897,8 @@ fn the_baseline_rule_is_fitted_by_maximum_likelihood() {
 }
 
 /// An IBL export fits end to end: no truth to compare with (those metrics are null, not
-/// invented), the baseline and every file of the report written.
+/// invented), the baseline and every file of the report written; with a bootstrap of
+/// three refits, its band in rule_grid.csv and its mean width in metrics.json.
 #[test]
 fn an_ibl_table_fits_end_to_end() {
     let d = dir("iblfit");
@@ -916,6 +917,8 @@ fn an_ibl_table_fits_end_to_end() {
         "1",
         "--trunc",
         "50",
+        "--bootstrap",
+        "3",
         "--device",
         "cpu",
         "--out",
@@ -924,6 +927,22 @@ fn an_ibl_table_fits_end_to_end() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let (mut width, mut n) = (0.0, 0.0);
+    for l in std::fs::read_to_string(out.join("rule_grid.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
+        let v: Vec<f64> = l.split(',').take(9).map(|x| x.parse().unwrap()).collect();
+        assert!(v[7] <= v[8], "{l}");
+        width += v[8] - v[7];
+        n += 1.0;
+    }
+    let band = m["band_bootstrap"].as_f64().unwrap();
+    assert!(
+        band > 0.0 && (band - width / n).abs() <= 1e-12 * band.max(1.0),
+        "{band}"
+    );
     for key in ["truth_train_ll", "dw_rmse", "test_ll"] {
         assert!(m[key].is_null(), "{key}: {m}");
     }

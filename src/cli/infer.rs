@@ -52,6 +52,10 @@ pub enum InferWhat {
         model: String,
         #[command(flatten)]
         fit: FitArgs,
+        /// Refit on this many resamplings of the animals (with replacement, one restart
+        /// each) for a band on the rule: rule_grid.csv's dw_stim_boot_lower/_upper.
+        #[arg(long, default_value_t = 0)]
+        bootstrap: usize,
         #[arg(long)]
         out: PathBuf,
     },
@@ -171,6 +175,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             ibl,
             model,
             fit,
+            bootstrap,
             out,
         } => {
             use rulelab::infer::report;
@@ -202,21 +207,29 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             let trials = train.data.trials() as f64;
             // Ctrl-C stops the fit between batches instead of killing it mid-write.
             rulelab::interrupt::install();
-            let m = report::fit_and_report(&cfg, &train, test.as_ref(), &out, &backend, |e| {
-                let line = format!(
-                    "train LL {:.5} nats/trial, lr {:.2e}, {:.0} trials/s",
-                    e.train_ll,
-                    e.lr,
-                    trials * e.epoch as f64 / e.seconds
-                );
-                match &bar {
-                    Some(b) => {
-                        b.set_position(e.epoch as u64);
-                        b.set_message(line);
+            let m = report::fit_and_report(
+                &cfg,
+                bootstrap,
+                &train,
+                test.as_ref(),
+                &out,
+                &backend,
+                |e| {
+                    let line = format!(
+                        "train LL {:.5} nats/trial, lr {:.2e}, {:.0} trials/s",
+                        e.train_ll,
+                        e.lr,
+                        trials * e.epoch as f64 / e.seconds
+                    );
+                    match &bar {
+                        Some(b) => {
+                            b.set_position(e.epoch as u64);
+                            b.set_message(line);
+                        }
+                        None => eprintln!("epoch {}/{epochs}: {line}", e.epoch),
                     }
-                    None => eprintln!("epoch {}/{epochs}: {line}", e.epoch),
-                }
-            })?;
+                },
+            )?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }

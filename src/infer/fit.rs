@@ -458,6 +458,9 @@ pub struct GridPoint {
     /// alone with one restart): how far fits from other initialisations disagree.
     pub lower: f64,
     pub upper: f64,
+    /// The lowest and highest of the bootstrap refits' rules (refits on animals drawn
+    /// with replacement), when there are any.
+    pub boot: Option<(f64, f64)>,
     pub truth: Option<f64>,
 }
 
@@ -486,9 +489,15 @@ pub fn rule_grid(
     net: &Net,
     phi: &[f64],
     restarts: &[&[f64]],
+    boot: &[&[f64]],
     truth: Option<&RuleAt>,
     points: usize,
 ) -> Vec<GridPoint> {
+    let span = |phis: &[&[f64]], w: [f64; K], s: f64, y: u8, start: (f64, f64)| {
+        phis.iter()
+            .map(|p| fitted_delta(net, p, w, s, y)[0])
+            .fold(start, |(lo, hi), d| (lo.min(d), hi.max(d)))
+    };
     let mut rows = Vec::with_capacity(17 * 2 * points * 3);
     for s in stimuli() {
         for y in [0u8, 1] {
@@ -498,10 +507,9 @@ pub fn rule_grid(
                     let w = [ws, b];
                     let z = u8::from(s > 0.0);
                     let fitted = fitted_delta(net, phi, w, s, y)[0];
-                    let (lower, upper) = restarts
-                        .iter()
-                        .map(|p| fitted_delta(net, p, w, s, y)[0])
-                        .fold((fitted, fitted), |(lo, hi), d| (lo.min(d), hi.max(d)));
+                    let (lower, upper) = span(restarts, w, s, y, (fitted, fitted));
+                    let boot = (!boot.is_empty())
+                        .then(|| span(boot, w, s, y, (f64::INFINITY, f64::NEG_INFINITY)));
                     rows.push(GridPoint {
                         s,
                         y,
@@ -510,6 +518,7 @@ pub fn rule_grid(
                         fitted,
                         lower,
                         upper,
+                        boot,
                         truth: truth.map(|t| t.delta(w, s, y, z)[0]),
                     });
                 }

@@ -25,8 +25,9 @@ pub struct Trajectory {
 pub struct FitPicture<'a> {
     pub net: &'a Net,
     pub phi: &'a [f64],
-    /// Every restart's φ: the band around the fitted rule (none with one restart).
-    pub restarts: Vec<&'a [f64]>,
+    /// The φ of the rules the band spans: the bootstrap refits', else every
+    /// restart's (no band with one).
+    pub band: Vec<&'a [f64]>,
     pub truth: Option<&'a RuleAt>,
     /// (epoch, train LL).
     pub epochs: Vec<(f64, f64)>,
@@ -51,7 +52,7 @@ impl FitPicture<'_> {
             .collect()
     }
 
-    /// (s, lowest, highest) Δw_stim over the restarts' rules, as [`Self::rule`] draws.
+    /// (s, lowest, highest) Δw_stim over the band's rules, as [`Self::rule`] draws.
     fn band(&self, w: f64, rewarded: bool) -> Vec<(f64, f64, f64)> {
         stimuli()
             .iter()
@@ -59,7 +60,7 @@ impl FitPicture<'_> {
                 let z = u8::from(s > 0.0);
                 let y = if rewarded { z } else { 1 - z };
                 let d = self
-                    .restarts
+                    .band
                     .iter()
                     .map(|p| fitted_delta(self.net, p, [w, 0.0], s, y)[0]);
                 let (lo, hi) = d.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
@@ -79,7 +80,7 @@ impl FitPicture<'_> {
         let mut all = vec![];
         for &w in &ws {
             all.extend(self.rule(w, rewarded, false).into_iter().map(|p| p.1));
-            if self.restarts.len() > 1 {
+            if self.band.len() > 1 {
                 all.extend(self.band(w, rewarded).into_iter().flat_map(|p| [p.1, p.2]));
             }
             if self.truth.is_some() {
@@ -101,7 +102,7 @@ impl FitPicture<'_> {
         )?;
         for (i, &w) in ws.iter().enumerate() {
             let c = COLOURS[i];
-            if self.restarts.len() > 1 {
+            if self.band.len() > 1 {
                 let band = self.band(w, rewarded);
                 let outline: Vec<(f64, f64)> = band
                     .iter()

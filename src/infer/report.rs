@@ -34,6 +34,11 @@ pub struct Metrics {
     /// Initialisations fitted side by side, and the one reported (restarts.csv has all).
     pub restarts: usize,
     pub best_restart: usize,
+    /// Mean over the grid of the band's width (highest − lowest Δw_stim) across the
+    /// restarts' rules, and across the bootstrap refits' when there are any.
+    pub band_restarts: f64,
+    pub bootstrap: usize,
+    pub band_bootstrap: Option<f64>,
     pub seconds: f64,
     pub trials_per_second: f64,
     pub device: String,
@@ -224,9 +229,47 @@ fn truth_paths(input: &Input, n: usize) -> Result<Option<Vec<Vec<[f64; K]>>>> {
     Ok(Some(out))
 }
 
+/// Counter purpose of the bootstrap's draws of animals.
+const BOOTSTRAP: u32 = 0x4253_0001;
+
+/// φ of `n` refits (one restart each, the same initial φ) on the training animals drawn
+/// with replacement, each draw a counter-RNG function of (seed, refit, slot).
+fn bootstrap_refits(
+    cfg: &FitConfig,
+    n: usize,
+    data: &Dataset,
+    backend: &crate::gpu::Backend,
+) -> Result<Vec<Vec<f64>>> {
+    let key = crate::rng::key_from_seed(cfg.seed);
+    let m = data.animals.len();
+    let one = FitConfig {
+        restarts: 1,
+        ..cfg.clone()
+    };
+    (0..n)
+        .map(|b| {
+            let animals = (0..m)
+                .map(|i| {
+                    let u: f64 = crate::rng::uniform_open(
+                        crate::rng::philox4x32_10([b as u32, i as u32, 0, BOOTSTRAP], key)[0],
+                    );
+                    data.animals[((u * m as f64) as usize).min(m - 1)].clone()
+                })
+                .collect();
+            let resampled = Dataset {
+                animals,
+                dropped: 0,
+            };
+            let fitted = fit::fit(&one, &resampled, backend, |_| {})?;
+            Ok(fitted.into_iter().next().expect("one restart").phi)
+        })
+        .collect()
+}
+
 /// Fits the training data and writes the report into `out`.
 pub fn fit_and_report(
     cfg: &FitConfig,
+    bootstrap: usize,
     train: &Input,
     test: Option<&Input>,
     out: &Path,
@@ -286,7 +329,14 @@ pub fn fit_and_report(
         recent: mean_recent(&train.data),
     });
     let phis: Vec<&[f64]> = all.iter().map(|f| f.phi.as_slice()).collect();
-    let grid = fit::rule_grid(&net, &fitted.phi, &phis, truth.as_ref(), 1001);
+    let boot = bootstrap_refits(cfg, bootstrap, &train.data, backend)?;
+    let boot: Vec<&[f64]> = boot.iter().map(|p| p.as_slice()).collect();
+    let grid = fit::rule_grid(&net, &fitted.phi, &phis, &boot, truth.as_ref(), 1001);
+    let mean_width =
+        |w: &dyn Fn(&fit::GridPoint) -> f64| grid.iter().map(w).sum::<f64>() / grid.len() as f64;
+    let band_restarts = mean_width(&|g| g.upper - g.lower);
+    let band_bootstrap =
+        (!boot.is_empty()).then(|| mean_width(&|g| g.boot.map_or(0.0, |b| b.1 - b.0)));
     let rec = fit::recovery(&grid);
     write_grid(&out.join("rule_grid.csv"), &grid)?;
     write_weights(&out.join("weights.csv"), &net, fitted, &train.data)?;
@@ -324,6 +374,9 @@ pub fn fit_and_report(
         epochs: cfg.epochs,
         restarts: cfg.restarts,
         best_restart: best,
+        band_restarts,
+        bootstrap,
+        band_bootstrap,
         seconds,
         trials_per_second: (trials * cfg.epochs * cfg.restarts) as f64 / seconds,
         device: backend.describe(),
@@ -365,7 +418,11 @@ pub fn fit_and_report(
     let pic = super::plot::FitPicture {
         net: &net,
         phi: &fitted.phi,
-        restarts: phis.clone(),
+        band: if boot.is_empty() {
+            phis.clone()
+        } else {
+            boot.clone()
+        },
         truth: truth.as_ref(),
         epochs: fitted
             .epochs
@@ -393,11 +450,17 @@ pub fn fit_and_report(
 }
 
 fn write_grid(path: &Path, grid: &[fit::GridPoint]) -> Result<()> {
-    let mut s =
-        String::from("s,y,w_stim,b,dw_stim_fitted,dw_stim_lower,dw_stim_upper,dw_stim_true\n");
+    let mut s = String::from(
+        "s,y,w_stim,b,dw_stim_fitted,dw_stim_lower,dw_stim_upper,dw_stim_boot_lower,\
+         dw_stim_boot_upper,dw_stim_true\n",
+    );
     for g in grid {
+        let (bl, bu) = g
+            .boot
+            .map(|b| (b.0.to_string(), b.1.to_string()))
+            .unwrap_or_default();
         s += &format!(
-            "{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{bl},{bu},{}\n",
             g.s,
             g.y,
             g.w_stim,
