@@ -9,7 +9,7 @@ use super::fit::{self, FitConfig, Init};
 use super::report::{truth_ll_by_animal, Input};
 use crate::error::{Error, Result};
 use crate::rng::{key_from_seed, philox4x32_10};
-use crate::sweep::plot::{data_range, panel, plot_err, write_picture, Picture, COLOURS};
+use crate::sweep::plot::{data_range, plot_err, tick, write_picture, Picture, COLOURS};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
@@ -255,13 +255,38 @@ impl Picture for CvPicture<'_> {
             }
         }
         let (y0, y1) = data_range(self.rows.iter().map(|r| r.test_ll));
-        let mut chart = panel(
-            root,
-            "held-out LL per trial (points: folds, joined; bar: mean ± SE)",
-            -0.5..names.len() as f64 - 0.5,
-            y0..y1,
-            ("model (x: index in the legend)", "nats / trial"),
-        )?;
+        let span = y1 - y0;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "held-out LL per trial (points: folds, joined; bar: mean ± SE)",
+                ("sans-serif", 14),
+            )
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-0.5..names.len() as f64 - 0.5, y0..y1)
+            .map_err(plot_err)?;
+        // One tick per model, named.
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+                names[i as usize].to_string()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_labels(names.len() * 2 + 1)
+            .x_label_formatter(&label)
+            .y_label_formatter(&|v| tick(*v, span))
+            .x_desc("model")
+            .y_desc("nats / trial")
+            .label_style(("sans-serif", 11))
+            .axis_desc_style(("sans-serif", 12))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_err)?;
         let fold_ll = |name: &str| -> Vec<f64> {
             self.rows
                 .iter()
@@ -299,7 +324,7 @@ impl Picture for CvPicture<'_> {
                         .map(|(f, &v)| Circle::new((at(i, f), v), 4, c.filled())),
                 )
                 .map_err(plot_err)?
-                .label(format!("{i}: {name}"))
+                .label(name.to_string())
                 .legend(move |(px, py)| Circle::new((px + 8, py), 4, c.filled()));
             chart
                 .draw_series([
