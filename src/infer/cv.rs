@@ -167,36 +167,50 @@ pub fn run(
     Ok(rows)
 }
 
-/// Every pair of models (in the rows' order) over the folds.
-pub fn compare(rows: &[Row]) -> Vec<Pair> {
+/// The models of the rows, in their order.
+fn model_names(rows: &[Row]) -> Vec<&str> {
     let mut names: Vec<&str> = vec![];
     for r in rows {
         if !names.contains(&r.model.as_str()) {
             names.push(&r.model);
         }
     }
-    let scores = |m: &str| -> Vec<f64> {
-        rows.iter()
-            .filter(|r| r.model == m)
-            .map(|r| r.test_ll)
-            .collect()
-    };
+    names
+}
+
+/// A model's held-out LL on each fold, in fold order.
+fn scores(rows: &[Row], model: &str) -> Vec<f64> {
+    rows.iter()
+        .filter(|r| r.model == model)
+        .map(|r| r.test_ll)
+        .collect()
+}
+
+/// Mean and its standard error (sample variance over n − 1).
+fn mean_se(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Every pair of models (in the rows' order) over the folds.
+pub fn compare(rows: &[Row]) -> Vec<Pair> {
+    let names = model_names(rows);
     let mut out = vec![];
     for (i, a) in names.iter().enumerate() {
         for b in &names[i + 1..] {
-            let d: Vec<f64> = scores(a)
+            let d: Vec<f64> = scores(rows, a)
                 .iter()
-                .zip(scores(b))
+                .zip(scores(rows, b))
                 .map(|(x, y)| x - y)
                 .collect();
-            let n = d.len() as f64;
-            let mean = d.iter().sum::<f64>() / n;
-            let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            let (mean, se) = mean_se(&d);
             out.push(Pair {
                 model_a: a.to_string(),
                 model_b: b.to_string(),
                 mean_diff: mean,
-                se: (var / n).sqrt(),
+                se,
                 folds: d.len(),
                 a_better: d.iter().filter(|&&x| x > 0.0).count(),
             });
@@ -248,12 +262,7 @@ impl Picture for CvPicture<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
-        let mut names: Vec<&str> = vec![];
-        for r in self.rows {
-            if !names.contains(&r.model.as_str()) {
-                names.push(&r.model);
-            }
-        }
+        let names = model_names(self.rows);
         let (y0, y1) = data_range(self.rows.iter().map(|r| r.test_ll));
         let span = y1 - y0;
         let mut chart = ChartBuilder::on(root)
@@ -287,13 +296,7 @@ impl Picture for CvPicture<'_> {
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(plot_err)?;
-        let fold_ll = |name: &str| -> Vec<f64> {
-            self.rows
-                .iter()
-                .filter(|r| r.model == name)
-                .map(|r| r.test_ll)
-                .collect()
-        };
+        let fold_ll = |name: &str| scores(self.rows, name);
         let k = fold_ll(names[0]).len();
         let at = |i: usize, f: usize| i as f64 - 0.125 + 0.25 * f as f64 / k.max(1) as f64;
         for f in 0..k {
@@ -312,10 +315,7 @@ impl Picture for CvPicture<'_> {
         for (i, name) in names.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
             let ll = fold_ll(name);
-            let n = ll.len() as f64;
-            let mean = ll.iter().sum::<f64>() / n;
-            let se = (ll.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0) / n)
-                .sqrt();
+            let (mean, se) = mean_se(&ll);
             let x = i as f64;
             chart
                 .draw_series(
