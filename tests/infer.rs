@@ -523,21 +523,56 @@ fn bad_simulate_flags() {
 /// its start, held fixed) and over the whole sequence (trunc past T: the full gradient).
 #[test]
 fn the_model_gradient_matches_finite_differences() {
-    use rand::{Rng, SeedableRng};
-    use rulelab::infer::model::{self, Net, Window, K};
-    let seed = common::seed("the_model_gradient_matches_finite_differences");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let net = Net {
-        hidden: 5,
+    gradient_matches_finite_differences(
+        rulelab::infer::model::Net::dnn(5, 2),
+        TrueRule::ReinforceBase,
+        "the_model_gradient_matches_finite_differences",
+    );
+}
+
+/// The same for the rnn (a GRU of 3 units under an MLP of 2 × 4), whose windows also
+/// start from the carried GRU state, held fixed as w is.
+#[test]
+fn the_rnn_gradient_matches_finite_differences() {
+    let net = rulelab::infer::model::Net {
+        hidden: 4,
         layers: 2,
+        gru: 3,
     };
-    let sim = Simulation::new(TrueRule::ReinforceBase, 3, 23, seed);
+    gradient_matches_finite_differences(
+        net,
+        TrueRule::ReinforceHistory,
+        "the_rnn_gradient_matches_finite_differences",
+    );
+}
+
+fn gradient_matches_finite_differences(
+    net: rulelab::infer::model::Net,
+    rule: TrueRule,
+    name: &str,
+) {
+    use rand::{Rng, SeedableRng};
+    use rulelab::infer::model::{self, Window, K};
+    let seed = common::seed(name);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let sim = Simulation::new(rule, 3, 23, seed);
     let (mut data, _) = sim.run();
     data.animals[1].trials[10].session_start = true;
+    // Hidden biases positive, so that few ReLUs are off for every trial (a layer all
+    // off would leave nothing below it a gradient to check).
+    let hidden_bias = |i: usize| {
+        (0..net.layers).any(|l| {
+            let (n_in, n_out) = net.dims(l);
+            let b = net.offset(l) + n_in * n_out;
+            (b..b + n_out).contains(&i)
+        })
+    };
     let phi: Vec<f64> = (0..net.len())
         .map(|i| {
             if i >= net.c_offset() {
                 rng.random_range(0.05..0.3)
+            } else if hidden_bias(i) {
+                rng.random_range(0.1..0.6)
             } else {
                 rng.random_range(-0.6..0.6)
             }
@@ -548,16 +583,23 @@ fn the_model_gradient_matches_finite_differences() {
         .collect();
     let weight = 1.0 / data.trials() as f64;
     for trunc in [7, 100] {
-        // The window starts at the base point (held fixed under perturbation).
-        let starts: Vec<Vec<(usize, [f64; K])>> = data
+        // The window starts at the base point (held fixed under perturbation): w and
+        // the rnn's state.
+        type Start = (usize, [f64; K], Vec<f64>);
+        let starts: Vec<Vec<Start>> = data
             .animals
             .iter()
             .zip(&w0)
             .map(|(a, &w)| {
                 let path = model::weights(&net, &phi, &a.trials, w);
+                let states = if net.gru > 0 {
+                    rulelab::infer::rnn::states(&net, &phi, &a.trials, w)
+                } else {
+                    vec![vec![]; a.trials.len()]
+                };
                 (0..a.trials.len())
                     .step_by(trunc)
-                    .map(|t| (t, path[t]))
+                    .map(|t| (t, path[t], states[t].clone()))
                     .collect()
             })
             .collect();
@@ -565,9 +607,11 @@ fn the_model_gradient_matches_finite_differences() {
             let mut win = Window::new(&net, trunc);
             let mut total = 0.0;
             for (a, (st, &w)) in data.animals.iter().zip(starts.iter().zip(w0)) {
-                for &(t0, ws) in st {
+                for (t0, ws, h) in st {
+                    let (t0, ws) = (*t0, *ws);
                     let t1 = (t0 + trunc).min(a.trials.len());
                     let start = if t0 == 0 { w } else { ws };
+                    win.set_state(h);
                     total += model::window(
                         &net, phi, &a.trials, t0, t1, start, weight, None, &mut win, None,
                     )
@@ -857,16 +901,19 @@ fn the_baseline_rule_is_fitted_by_maximum_likelihood() {
     };
     let (_, g) = b.objective(&data.animals[..5], &w0[..5]);
     let h = 1e-6;
+    // The gradient is in (a, b) = (α, α β).
     for i in 0..4 {
         let shift = |d: f64| {
-            let mut t = [b.alpha[0], b.alpha[1], b.beta[0], b.beta[1]];
+            let mut t = [
+                b.alpha[0],
+                b.alpha[1],
+                b.alpha[0] * b.beta[0],
+                b.alpha[1] * b.beta[1],
+            ];
             t[i] += d;
-            Baseline {
-                alpha: [t[0], t[1]],
-                beta: [t[2], t[3]],
-            }
-            .objective(&data.animals[..5], &w0[..5])
-            .0
+            Baseline::from_ab(&t)
+                .objective(&data.animals[..5], &w0[..5])
+                .0
         };
         let fd = (shift(h) - shift(-h)) / (2.0 * h);
         assert!(
@@ -974,6 +1021,7 @@ fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
     sim.alpha = [0.0625, 0.0];
     let (data, _) = sim.run();
     let cfg = FitConfig {
+        gru: 0,
         hidden: 40,
         layers: 2,
         epochs: 3,

@@ -1,14 +1,15 @@
-"""The dnn rule-inference fit in PyTorch, written the way the published code is: a
-Python loop over trials on a batch tensor of animals, autograd through the truncation
-window, torch.optim.Adam with a step decay. The peer of `rulelab infer fit` for
-benches/peers/infer_side_by_side.sh (out of CI).
+"""The dnn and rnn rule-inference fits in PyTorch, written the way the published code
+is: a Python loop over trials on a batch tensor of animals, autograd through the
+truncation window, torch.optim.Adam with a step decay. The peer of `rulelab infer fit`
+for benches/peers/infer_side_by_side.sh (out of CI).
 
-    python benches/peers/infer_torch.py TRAIN.csv --epochs 2 [--device cuda] --json OUT.json
+    python benches/peers/infer_torch.py TRAIN.csv [--model rnn] --epochs 2 [--device cuda] --json OUT.json
 
-Same model and schedule as rulelab's defaults (../shared/specs/rule-inference.md §2):
-inputs (w, s, 1, d, y, r, z), 3 x 64 ReLU, c = 1e-3, w_0 per animal from a logistic fit
-to its first 100 trials and trained, batches of 12 animals, windows of 500 trials, Adam
-lr 3e-3, x0.5 every 5 epochs. It times each epoch and reports trial-steps per second.
+Same models and schedule as rulelab's defaults (../shared/specs/rule-inference.md §2):
+inputs (w, s, 1, d, y, r, z); dnn 3 x 64 ReLU; rnn a GRU cell of 32 (h_0 = 0, detached
+with w) under 2 x 32 ReLU; c = 1e-3, w_0 per animal from a logistic fit to its first
+100 trials and trained, batches of 12 animals, windows of 500 trials, Adam lr 3e-3, x0.5
+every 5 epochs. It times each epoch and reports trial-steps per second.
 """
 
 import argparse
@@ -88,14 +89,51 @@ class DNNGLM(torch.nn.Module):
         return total
 
 
+class RNNGLM(DNNGLM):
+    """A GRU cell reads the rule's inputs each trial; an MLP maps its state to the
+    weight change."""
+
+    def __init__(self, n_animals, w0, hidden=32, layers=2, gru=32):
+        super().__init__(n_animals, w0, hidden, layers)
+        self.gru = torch.nn.GRUCell(8, gru)
+        dims = [gru] + [hidden] * layers
+        mods = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            mods += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        mods.append(torch.nn.Linear(dims[-1], 2))
+        self.f = torch.nn.Sequential(*mods)
+        self.units = gru
+
+    def nll(self, data, idx, trunc):
+        s, y, z, r, d = (data[k][idx] for k in ("s", "y", "z", "r", "d"))
+        w = self.w0[idx]
+        h = torch.zeros(s.shape[0], self.units, device=s.device)
+        one = torch.ones_like(s[:, 0])
+        total = 0.0
+        for t in range(s.shape[1]):
+            if t > 0 and t % trunc == 0:
+                w, h = w.detach(), h.detach()
+            logit = w[:, 0] * s[:, t] + w[:, 1]
+            total = total + torch.nn.functional.binary_cross_entropy_with_logits(
+                logit, y[:, t], reduction="sum"
+            )
+            if t + 1 < s.shape[1]:
+                x = torch.stack([w[:, 0], w[:, 1], s[:, t], one, d[:, t], y[:, t], r[:, t], z[:, t]], dim=1)
+                h = self.gru(x, h)
+                w = w + self.c * self.f(h)
+        return total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("train")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--trunc", type=int, default=500)
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--model", default="dnn", choices=["dnn", "rnn"])
+    ap.add_argument("--hidden", type=int)
+    ap.add_argument("--layers", type=int)
+    ap.add_argument("--gru", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -104,7 +142,11 @@ def main():
     torch.manual_seed(a.seed)
     data = read_project_csv(a.train)
     n, t_len = data["s"].shape
-    model = DNNGLM(n, logistic_w0(data["s"], data["y"]), a.hidden, a.layers).to(a.device)
+    w0 = logistic_w0(data["s"], data["y"])
+    if a.model == "dnn":
+        model = DNNGLM(n, w0, a.hidden or 64, a.layers or 3).to(a.device)
+    else:
+        model = RNNGLM(n, w0, a.hidden or 32, a.layers or 2, a.gru).to(a.device)
     data = {k: v.to(a.device) for k, v in data.items()}
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
@@ -126,6 +168,7 @@ def main():
         print(f"torch epoch {e + 1}: train LL {-total / (n * t_len):.5f}, {sec:.1f} s", flush=True)
     per_epoch = sum(x["seconds"] for x in epochs) / len(epochs)
     out = {
+        "model": a.model,
         "peer": f"PyTorch {torch.__version__} ("
         + (torch.cuda.get_device_name() if a.device == "cuda" else f"CPU, {torch.get_num_threads()} threads")
         + ")",

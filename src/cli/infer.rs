@@ -88,13 +88,18 @@ pub enum InferWhat {
     },
 }
 
-/// The dnn fit's settings, shared by `fit` and `cv`.
+/// The network fits' settings, shared by `fit` and `cv`.
 #[derive(clap::Args)]
 pub struct FitArgs {
-    #[arg(long, default_value_t = 64)]
-    hidden: usize,
-    #[arg(long, default_value_t = 3)]
-    layers: usize,
+    /// Units per hidden layer of the rule's MLP (default 64 for the dnn, 32 for the rnn).
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// GRU units of the rnn model (default 32).
+    #[arg(long)]
+    gru: Option<usize>,
     #[arg(long, default_value_t = 20)]
     epochs: usize,
     /// Animals per optimiser step.
@@ -121,8 +126,19 @@ pub struct FitArgs {
 }
 
 impl FitArgs {
-    fn config(&self) -> Result<rulelab::infer::fit::FitConfig> {
+    /// The settings of a fit of `model` (dnn or rnn).
+    fn config(&self, model: &str) -> Result<rulelab::infer::fit::FitConfig> {
         use rulelab::infer::fit::{FitConfig, Init};
+        let (gru, hidden, layers) = match model {
+            "dnn" => (0, 64, 3),
+            "rnn" => (self.gru.unwrap_or(32), 32, 2),
+            other => {
+                return Err(rulelab::Error::invalid(
+                    "--model",
+                    format!("{other:?} is not one of dnn, rnn"),
+                ))
+            }
+        };
         let init = match self.init.as_str() {
             "per-animal" => Init::PerAnimal,
             "zeros" => Init::Zeros,
@@ -145,8 +161,9 @@ impl FitArgs {
             }
         };
         let cfg = FitConfig {
-            hidden: self.hidden,
-            layers: self.layers,
+            gru,
+            hidden: self.hidden.unwrap_or(hidden),
+            layers: self.layers.unwrap_or(layers),
             epochs: self.epochs,
             batch: self.batch,
             trunc: self.trunc,
@@ -160,6 +177,19 @@ impl FitArgs {
         cfg.validate()?;
         Ok(cfg)
     }
+}
+
+/// The device for fits of these settings: `--device auto` picks the CPU device where
+/// one is an rnn, which has no GPU kernels yet.
+fn backend_for(
+    cfgs: &[&rulelab::infer::fit::FitConfig],
+    device: rulelab::gpu::DeviceChoice,
+) -> Result<rulelab::gpu::Backend> {
+    use rulelab::gpu::{Backend, DeviceChoice};
+    if device == DeviceChoice::Auto && cfgs.iter().any(|c| c.gru > 0) {
+        return Ok(Backend::Cpu);
+    }
+    Backend::open(device)
 }
 
 fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
@@ -179,17 +209,17 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             out,
         } => {
             use rulelab::infer::report;
-            if model != "dnn" {
+            if model != "rnn" && fit.gru.is_some() {
                 return Err(rulelab::Error::invalid(
-                    "--model",
-                    format!("{model:?}: only dnn is available yet"),
+                    "--gru",
+                    format!("has no effect: the {model} model has no GRU"),
                 ));
             }
-            let cfg = fit.config()?;
+            let cfg = fit.config(&model)?;
             let epochs = cfg.epochs;
             let train = report::read(&train, ibl, 2)?;
             let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
-            let backend = rulelab::gpu::Backend::open(device)?;
+            let backend = backend_for(&[&cfg], device)?;
             eprintln!("fitting on {} — {}", backend.kind(), backend.describe());
             // A bar on a terminal (epoch, LL, trials/s); a line per epoch elsewhere.
             use std::io::IsTerminal;
@@ -259,7 +289,19 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                     })
                 })
                 .collect::<Result<_>>()?;
-            let cfg = fit.config()?;
+            if fit.gru.is_some() && !models.contains(&cv::CvModel::Rnn) {
+                return Err(rulelab::Error::invalid(
+                    "--gru",
+                    "has no effect: --models names no rnn",
+                ));
+            }
+            let fits: Vec<(cv::CvModel, rulelab::infer::fit::FitConfig)> = models
+                .iter()
+                .map(|&m| {
+                    let net = if m == cv::CvModel::Rnn { "rnn" } else { "dnn" };
+                    Ok((m, fit.config(net)?))
+                })
+                .collect::<Result<_>>()?;
             let input = report::read(&data, ibl, 2)?;
             cv::validate(folds, input.data.animals.len(), &models)?;
             if out.join("cv.csv").exists() {
@@ -272,7 +314,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 ));
             }
             std::fs::create_dir_all(&out).map_err(rulelab::files::io_error(&out))?;
-            let backend = rulelab::gpu::Backend::open(device)?;
+            let backend = backend_for(&fits.iter().map(|f| &f.1).collect::<Vec<_>>(), device)?;
             eprintln!(
                 "cross-validating on {} — {}",
                 backend.kind(),
@@ -280,7 +322,8 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             );
             rulelab::interrupt::install();
             let start = std::time::Instant::now();
-            let rows = cv::run(&cfg, &models, folds, &input, &backend, |model, fold| {
+            let seed = fits[0].1.seed;
+            let rows = cv::run(&fits, folds, &input, &backend, |model, fold| {
                 eprintln!(
                     "fold {}/{folds}: {model} ({:.0} s)",
                     fold + 1,
@@ -296,10 +339,11 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 "models": models.iter().map(|m| m.name()).collect::<Vec<_>>(),
                 "folds": folds,
                 "fold_of_animal": input.data.animals.iter()
-                    .zip(cv::folds(input.data.animals.len(), folds, cfg.seed))
+                    .zip(cv::folds(input.data.animals.len(), folds, seed))
                     .map(|(a, f)| (a.id.clone(), f))
                     .collect::<std::collections::BTreeMap<_, _>>(),
-                "fit": cfg,
+                "fits": fits.iter().map(|(m, c)| (m.name(), c))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
                 "device": backend.describe(),
                 "seconds": start.elapsed().as_secs_f64(),
             });

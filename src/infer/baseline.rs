@@ -6,7 +6,9 @@
 //!
 //! fitted by maximum likelihood on the same data (full BPTT in f64, L-BFGS on the four
 //! numbers, each animal's w_0 fixed at its logistic fit), so users see how much the
-//! network rule gains over a textbook one.
+//! network rule gains over a textbook one. The fit runs on (a, b) = (α, α β), in which
+//! Δw = (a r − b)(y − p) x is linear: in (α, β) the product makes valleys where L-BFGS
+//! can stop with β of the wrong sign.
 
 use super::data::{Animal, Trial};
 use super::model::K;
@@ -23,6 +25,22 @@ fn sigmoid(a: f64) -> f64 {
 }
 
 impl Baseline {
+    /// The rule of a = α and b = α β (θ = a_stim, a_bias, b_stim, b_bias); β is 0 where
+    /// α is (there only α β matters).
+    pub fn from_ab(theta: &[f64]) -> Baseline {
+        let beta = |k: usize| {
+            if theta[k] == 0.0 {
+                0.0
+            } else {
+                theta[K + k] / theta[k]
+            }
+        };
+        Baseline {
+            alpha: [theta[0], theta[1]],
+            beta: [beta(0), beta(1)],
+        }
+    }
+
     /// The rule's Δw after a trial.
     pub fn delta(&self, w: [f64; K], t: &Trial) -> [f64; K] {
         let x = [t.stimulus, 1.0];
@@ -31,7 +49,8 @@ impl Baseline {
         std::array::from_fn(|k| self.alpha[k] * (r - self.beta[k]) * (y - p) * x[k])
     }
 
-    /// Summed NLL of one animal from w0, and its gradient with respect to (α, β).
+    /// Summed NLL of one animal from w0, and its gradient with respect to (a, b) =
+    /// (α, α β).
     pub fn animal(&self, trials: &[Trial], w0: [f64; K]) -> (f64, [f64; 2 * K]) {
         // Per trial p(right), kept for the backward pass; one exp and one log1p a trial.
         let mut ps = Vec::with_capacity(trials.len());
@@ -59,11 +78,12 @@ impl Baseline {
             let p = ps[i];
             let (y, r) = (t.choice as f64, t.reward as f64);
             if i + 1 < trials.len() {
-                // u_k = α_k (r − β_k)(y − p) x_k: ∂u_k/∂w_j = −α_k (r − β_k) p (1 − p) x_k x_j.
+                // u_k = (a_k r − b_k)(y − p) x_k, a = α, b = α β:
+                // ∂u_k/∂w_j = −α_k (r − β_k) p (1 − p) x_k x_j.
                 let mut through = [0.0; K];
                 for k in 0..K {
-                    grad[k] += g[k] * (r - self.beta[k]) * (y - p) * x[k];
-                    grad[K + k] += g[k] * -self.alpha[k] * (y - p) * x[k];
+                    grad[k] += g[k] * r * (y - p) * x[k];
+                    grad[K + k] -= g[k] * (y - p) * x[k];
                     let c = g[k] * -self.alpha[k] * (r - self.beta[k]) * p * (1.0 - p) * x[k];
                     for j in 0..K {
                         through[j] += c * x[j];
@@ -77,7 +97,8 @@ impl Baseline {
         (loss, grad)
     }
 
-    /// Mean NLL per trial over animals and its gradient (animals in parallel).
+    /// Mean NLL per trial over animals and its gradient in (a, b) = (α, α β) (animals in
+    /// parallel).
     pub fn objective(&self, animals: &[Animal], w0: &[[f64; K]]) -> (f64, [f64; 2 * K]) {
         use rayon::prelude::*;
         let n: usize = animals.iter().map(|a| a.trials.len()).sum();
@@ -108,11 +129,7 @@ impl crate::control::lbfgs::Evaluate for Objective<'_> {
         s: &mut [f64],
         grad: &mut [f64],
     ) -> crate::error::Result<()> {
-        let b = Baseline {
-            alpha: [theta[0], theta[1]],
-            beta: [theta[2], theta[3]],
-        };
-        let (f, g) = b.objective(self.animals, self.w0);
+        let (f, g) = Baseline::from_ab(theta).objective(self.animals, self.w0);
         s[0] = f;
         grad.copy_from_slice(&g);
         Ok(())
@@ -132,8 +149,5 @@ pub fn fit(animals: &[Animal], w0: &[[f64; K]], max_iter: usize) -> crate::error
         memory: 10,
     };
     crate::control::lbfgs::minimise(&mut Objective { animals, w0 }, &mut theta, 4, &stop)?;
-    Ok(Baseline {
-        alpha: [theta[0], theta[1]],
-        beta: [theta[2], theta[3]],
-    })
+    Ok(Baseline::from_ab(&theta))
 }

@@ -58,12 +58,13 @@ fn batch_rows(backend: &Backend, net: Net, trunc: usize, seed: u64) -> Result<Ve
     let phi32: Vec<f32> = phi.iter().map(|&x| x as f32).collect();
     let w032: Vec<[f32; K]> = w0.iter().map(|w| [w[0] as f32, w[1] as f32]).collect();
     let (loss, grad, grad_w0): (f64, Vec<f32>, Vec<[f32; K]>) = match backend {
-        Backend::Gpu(gpu) => {
+        Backend::Gpu(gpu) if net.gru == 0 => {
             let refs: Vec<&super::Animal> = data.animals.iter().collect();
             let b = super::gpu::batch_grad(gpu, &net, &phi32, &refs, &w032, trunc, weight as f32)?;
             (b.loss, b.grad, b.grad_w0)
         }
-        Backend::Cpu => {
+        // The rnn has no GPU kernels yet: its rows check the CPU device's f32 model.
+        _ => {
             let mut grad = vec![0.0f32; net.len()];
             let mut gw = vec![];
             let mut loss = 0.0;
@@ -85,7 +86,14 @@ fn batch_rows(backend: &Backend, net: Net, trunc: usize, seed: u64) -> Result<Ve
             (loss, grad, gw)
         }
     };
-    let label = format!("dnn {}x{} trunc {trunc}", net.layers, net.hidden);
+    let label = match (net.gru, backend) {
+        (0, _) => format!("dnn {}x{} trunc {trunc}", net.layers, net.hidden),
+        (g, Backend::Cpu) => format!("rnn gru {g} {}x{} trunc {trunc}", net.layers, net.hidden),
+        (g, Backend::Gpu(_)) => format!(
+            "rnn gru {g} {}x{} trunc {trunc} (CPU device: no GPU kernels yet)",
+            net.layers, net.hidden
+        ),
+    };
     let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
     let flat_w0: Vec<f64> = grad_w0
         .iter()
@@ -107,35 +115,45 @@ fn batch_rows(backend: &Backend, net: Net, trunc: usize, seed: u64) -> Result<Ve
 pub fn cases() -> Vec<Case> {
     let mut v = vec![];
     for (net, trunc) in [
-        (
-            Net {
-                hidden: 16,
-                layers: 2,
-            },
-            20,
-        ),
-        (
-            Net {
-                hidden: 70,
-                layers: 1,
-            },
-            100,
-        ),
+        (Net::dnn(16, 2), 20),
+        (Net::dnn(70, 1), 100),
         // Wide enough that a software adapter's loop budget cuts each window into
         // several dispatches, forward and backward.
-        (
-            Net {
-                hidden: 200,
-                layers: 2,
-            },
-            30,
-        ),
+        (Net::dnn(200, 2), 30),
     ] {
         v.push(Case::new(
             "infer",
             format!(
                 "dnn {}x{} window gradients (trunc {trunc})",
                 net.layers, net.hidden
+            ),
+            move |b, seed| batch_rows(b, net, trunc, seed),
+        ));
+    }
+    // The rnn: the spec's GRU of 32 under 2 × 32, and a small one over short windows.
+    for (net, trunc) in [
+        (
+            Net {
+                hidden: 32,
+                layers: 2,
+                gru: 32,
+            },
+            25,
+        ),
+        (
+            Net {
+                hidden: 5,
+                layers: 1,
+                gru: 7,
+            },
+            9,
+        ),
+    ] {
+        v.push(Case::new(
+            "infer",
+            format!(
+                "rnn gru {} {}x{} window gradients (trunc {trunc})",
+                net.gru, net.layers, net.hidden
             ),
             move |b, seed| batch_rows(b, net, trunc, seed),
         ));

@@ -18,8 +18,10 @@ use std::path::Path;
 crate::named_enum! {
     /// The models cross-validation compares.
     pub enum CvModel {
-        /// The GLM policy whose weights learn by an MLP rule (`infer fit`'s model).
+        /// The GLM policy whose weights learn by an MLP rule (`infer fit --model dnn`).
         Dnn = "dnn",
+        /// The rule an MLP reads from a GRU's state: history-dependent (`--model rnn`).
+        Rnn = "rnn",
         /// The reinforce_base rule with α and β fitted by maximum likelihood.
         ReinforceBase = "reinforce_base",
     }
@@ -90,19 +92,23 @@ pub fn validate(k: usize, animals: usize, models: &[CvModel]) -> Result<()> {
     Ok(())
 }
 
-/// Fits every model on every fold; `progress` hears (model, fold) as each starts.
+/// Fits every model on every fold, each with its settings (the networks' from their
+/// own; the folds are dealt by the first's seed); `progress` hears (model, fold) as
+/// each starts.
 pub fn run(
-    cfg: &FitConfig,
-    models: &[CvModel],
+    fits: &[(CvModel, FitConfig)],
     k: usize,
     input: &Input,
     backend: &crate::gpu::Backend,
     mut progress: impl FnMut(&str, usize),
 ) -> Result<Vec<Row>> {
     let animals = &input.data.animals;
-    validate(k, animals.len(), models)?;
-    cfg.validate()?;
-    let fold_of = folds(animals.len(), k, cfg.seed);
+    let models: Vec<CvModel> = fits.iter().map(|f| f.0).collect();
+    validate(k, animals.len(), &models)?;
+    for (_, cfg) in fits {
+        cfg.validate()?;
+    }
+    let fold_of = folds(animals.len(), k, fits[0].1.seed);
     let truth = truth_ll_by_animal(input)?;
     let mut rows = vec![];
     for fold in 0..k {
@@ -125,10 +131,10 @@ pub fn run(
             train_ll,
             test_ll,
         };
-        for &model in models {
+        for (model, cfg) in fits {
             progress(model.name(), fold);
             let (train_ll, test_ll) = match model {
-                CvModel::Dnn => {
+                CvModel::Dnn | CvModel::Rnn => {
                     let all = fit::fit(cfg, &train, backend, |_| {})?;
                     let ll = |f: &fit::Fitted, d: &Dataset, w0: &[[f64; 2]]| {
                         fit::log_likelihood(&f.net, &f.phi, &d.animals, w0, cfg.trunc)

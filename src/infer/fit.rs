@@ -4,7 +4,7 @@
 
 use super::data::{Animal, Dataset, Trial};
 use super::model::{self, Net, Window, K};
-use super::simulate::{stimuli, RuleAt};
+use super::simulate::{mean_recent, stimuli, RuleAt, HISTORY};
 use crate::error::{Error, Result};
 use crate::optim::{update_group, Consts, Hyper, Member};
 use crate::real::Real;
@@ -25,6 +25,8 @@ pub enum Init {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FitConfig {
+    /// GRU units: 0 for the dnn model, G for the rnn.
+    pub gru: usize,
     pub hidden: usize,
     pub layers: usize,
     pub epochs: usize,
@@ -47,6 +49,7 @@ impl FitConfig {
         Net {
             hidden: self.hidden,
             layers: self.layers,
+            gru: self.gru,
         }
     }
 
@@ -62,6 +65,11 @@ impl FitConfig {
             (1..=1024).contains(&self.hidden),
             "--hidden",
             format!("{} must be in 1..=1024", self.hidden),
+        )?;
+        check(
+            self.gru <= super::rnn::MAX_GRU,
+            "--gru",
+            format!("{} must be in 1..={}", self.gru, super::rnn::MAX_GRU),
         )?;
         check(
             (1..=8).contains(&self.layers),
@@ -141,7 +149,7 @@ pub fn logistic_fit(trials: &[Trial], n: usize) -> [f64; K] {
 }
 
 /// PyTorch's default initialisation of a linear layer, U(−1/√in, 1/√in) for W and b,
-/// drawn from the counter RNG; c = 10⁻³ (spec §2).
+/// and of a GRU, drawn from the counter RNG; c = 10⁻³ (spec §2).
 pub fn initial_phi(net: &Net, seed: u64) -> Vec<f64> {
     let key = key_from_seed(seed);
     let mut phi = vec![0.0; net.len()];
@@ -153,6 +161,12 @@ pub fn initial_phi(net: &Net, seed: u64) -> Vec<f64> {
             let w = philox4x32_10([i as u32, l as u32, 0, 21], key)[0];
             *p = bound * (2.0 * uniform_open::<f64>(w) - 1.0);
         }
+    }
+    // The GRU's weights and biases, U(−1/√G, 1/√G) as PyTorch's.
+    let g = super::rnn::gru_len(net.gru);
+    for (i, p) in phi[..g].iter_mut().enumerate() {
+        let w = philox4x32_10([i as u32, 0, 1, 21], key)[0];
+        *p = (2.0 * uniform_open::<f64>(w) - 1.0) / (net.gru as f64).sqrt();
     }
     let c = net.c_offset();
     phi[c..c + K].fill(1e-3);
@@ -264,6 +278,13 @@ pub fn fit(
 ) -> Result<Vec<Fitted>> {
     cfg.validate()?;
     let net = cfg.net();
+    if net.gru > 0 && matches!(backend, crate::gpu::Backend::Gpu(_)) {
+        return Err(Error::invalid(
+            "--device",
+            "the rnn model has no GPU kernels yet: fit it on the CPU device (--device cpu; \
+             auto picks it)",
+        ));
+    }
     let np = net.len();
     let r_n = cfg.restarts;
     let n = train.animals.len();
@@ -464,53 +485,168 @@ pub struct GridPoint {
     pub truth: Option<f64>,
 }
 
-/// The fitted rule's Δw_stim (c ⊙ f_φ) after a trial with stimulus s and choice y from
-/// weights (w_stim, b); `z = 1[s > 0]`, `r = 1[y = z]`, not a session start.
-pub fn fitted_delta(net: &Net, phi: &[f64], w: [f64; K], s: f64, y: u8) -> [f64; K] {
-    let z = u8::from(s > 0.0);
-    let t = Trial {
-        session: String::new(),
-        trial: 0,
-        stimulus: s,
-        choice: y,
-        correct: z,
-        reward: u8::from(y == z),
-        session_start: false,
-    };
-    let mut acts = vec![0.0; net.acts()];
-    let out = model::mlp(net, phi, &model::inputs(w, &t), &mut acts);
-    let c = &phi[net.c_offset()..];
-    [c[0] * out[0], c[1] * out[1]]
+/// Which histories an rnn's rule is taken after: any the data met, or only after the
+/// last [`HISTORY`] trials all rewarded (all unrewarded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    Any,
+    Rewarded,
+    Unrewarded,
+}
+
+impl History {
+    /// Whether trial t of these rewards comes after such a history.
+    fn holds(self, rewards: &[u8], t: usize) -> bool {
+        let last = || &rewards[t - HISTORY..t];
+        match self {
+            History::Any => true,
+            History::Rewarded => t >= HISTORY && last().iter().all(|&r| r == 1),
+            History::Unrewarded => t >= HISTORY && last().iter().all(|&r| r == 0),
+        }
+    }
+
+    /// The fraction of recent trials rewarded a history-dependent truth reads after
+    /// this history (for `Any`, the data's mean).
+    pub fn recent(self, data: &Dataset) -> f64 {
+        match self {
+            History::Any => mean_recent(data),
+            History::Rewarded => 1.0,
+            History::Unrewarded => 0.0,
+        }
+    }
+}
+
+/// GRU states an rnn's rule is averaged over.
+const STATES: usize = 8;
+/// Animals whose states are pooled to draw them from.
+const STATE_ANIMALS: usize = 24;
+
+/// A fitted rule as a function of the trial just seen: the dnn's c ⊙ f_φ(w, trial);
+/// the rnn's c ⊙ MLP(GRU(h, w, trial)) averaged over [`STATES`] GRU states h the model
+/// reached in the data (before trials with the given history), spread evenly over
+/// those of up to [`STATE_ANIMALS`] animals run from their w_0.
+pub struct Rule {
+    net: Net,
+    phi: Vec<f64>,
+    /// The rnn's W_i and W_h transposed (empty for the dnn).
+    wt: Vec<f64>,
+    states: Vec<Vec<f64>>,
+}
+
+impl Rule {
+    pub fn new(
+        net: &Net,
+        phi: &[f64],
+        data: &Dataset,
+        w0: &[[f64; K]],
+        history: History,
+    ) -> Result<Rule> {
+        let mut states = vec![];
+        let mut wt = vec![];
+        if net.gru > 0 {
+            let n = data.animals.len();
+            let step = n.div_ceil(STATE_ANIMALS).max(1);
+            let pooled: Vec<Vec<Vec<f64>>> = (0..n)
+                .step_by(step)
+                .collect::<Vec<_>>()
+                .par_iter()
+                .map(|&i| {
+                    let a = &data.animals[i];
+                    let rewards: Vec<u8> = a.trials.iter().map(|t| t.reward).collect();
+                    super::rnn::states(net, phi, &a.trials, w0[i])
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(t, _)| history.holds(&rewards, *t))
+                        .map(|(_, h)| h)
+                        .collect()
+                })
+                .collect();
+            let pooled: Vec<Vec<f64>> = pooled.into_iter().flatten().collect();
+            if pooled.is_empty() {
+                return Err(Error::invalid(
+                    "data",
+                    format!("no trial follows {history:?} history of {HISTORY} trials"),
+                ));
+            }
+            let take = STATES.min(pooled.len());
+            states = (0..take)
+                .map(|i| pooled[i * pooled.len() / take].clone())
+                .collect();
+            wt = super::rnn::transposed(net, phi);
+        } else {
+            states.push(vec![]);
+        }
+        Ok(Rule {
+            net: *net,
+            phi: phi.to_vec(),
+            wt,
+            states,
+        })
+    }
+
+    /// Δw after a trial with stimulus s and choice y from weights (w_stim, b);
+    /// `z = 1[s > 0]`, `r = 1[y = z]`, not a session start.
+    pub fn delta(&self, w: [f64; K], s: f64, y: u8) -> [f64; K] {
+        let z = u8::from(s > 0.0);
+        let t = Trial {
+            session: String::new(),
+            trial: 0,
+            stimulus: s,
+            choice: y,
+            correct: z,
+            reward: u8::from(y == z),
+            session_start: false,
+        };
+        let x = model::inputs(w, &t);
+        let c = &self.phi[self.net.c_offset()..];
+        if self.net.gru == 0 {
+            let mut acts = vec![0.0; self.net.acts()];
+            let out = model::mlp(&self.net, &self.phi, &x, &mut acts);
+            return [c[0] * out[0], c[1] * out[1]];
+        }
+        let mut sum = [0.0; K];
+        for h in &self.states {
+            let d = super::rnn::delta_from(&self.net, &self.phi, &self.wt, h, &x);
+            sum = [sum[0] + d[0], sum[1] + d[1]];
+        }
+        let n = self.states.len() as f64;
+        [sum[0] / n, sum[1] / n]
+    }
 }
 
 /// The spec's recovery grid: s over the 17 stimuli, y ∈ {0, 1}, w_stim over
-/// linspace(−2, 2, points), b ∈ {−1, 0, 1}.
+/// linspace(−2, 2, points), b ∈ {−1, 0, 1}; the band's columns from the restarts' and
+/// the bootstrap refits' rules.
 pub fn rule_grid(
-    net: &Net,
-    phi: &[f64],
-    restarts: &[&[f64]],
-    boot: &[&[f64]],
+    fitted: &Rule,
+    restarts: &[Rule],
+    boot: &[Rule],
     truth: Option<&RuleAt>,
     points: usize,
 ) -> Vec<GridPoint> {
-    let span = |phis: &[&[f64]], w: [f64; K], s: f64, y: u8, start: (f64, f64)| {
-        phis.iter()
-            .map(|p| fitted_delta(net, p, w, s, y)[0])
+    let span = |rules: &[Rule], w: [f64; K], s: f64, y: u8, start: (f64, f64)| {
+        rules
+            .iter()
+            .map(|r| r.delta(w, s, y)[0])
             .fold(start, |(lo, hi), d| (lo.min(d), hi.max(d)))
     };
-    let mut rows = Vec::with_capacity(17 * 2 * points * 3);
-    for s in stimuli() {
-        for y in [0u8, 1] {
-            for i in 0..points {
+    let cells: Vec<(f64, u8)> = stimuli()
+        .into_iter()
+        .flat_map(|s| [(s, 0u8), (s, 1)])
+        .collect();
+    cells
+        .par_iter()
+        .flat_map_iter(|&(s, y)| {
+            (0..points).flat_map(move |i| {
                 let ws = -2.0 + 4.0 * i as f64 / (points - 1).max(1) as f64;
-                for b in [-1.0, 0.0, 1.0] {
+                [-1.0, 0.0, 1.0].map(|b| {
                     let w = [ws, b];
                     let z = u8::from(s > 0.0);
-                    let fitted = fitted_delta(net, phi, w, s, y)[0];
+                    let fitted = fitted.delta(w, s, y)[0];
                     let (lower, upper) = span(restarts, w, s, y, (fitted, fitted));
                     let boot = (!boot.is_empty())
                         .then(|| span(boot, w, s, y, (f64::INFINITY, f64::NEG_INFINITY)));
-                    rows.push(GridPoint {
+                    GridPoint {
                         s,
                         y,
                         w_stim: ws,
@@ -520,12 +656,11 @@ pub fn rule_grid(
                         upper,
                         boot,
                         truth: truth.map(|t| t.delta(w, s, y, z)[0]),
-                    });
-                }
-            }
-        }
-    }
-    rows
+                    }
+                })
+            })
+        })
+        .collect()
 }
 
 /// RMSE of fitted against true Δw_stim over the grid, and the RMS of the truth.

@@ -11,6 +11,7 @@ pub mod gpu;
 pub mod model;
 pub mod plot;
 pub mod report;
+pub mod rnn;
 pub mod simulate;
 
 pub use data::{read_csv, read_ibl, Animal, Dataset, Trial};

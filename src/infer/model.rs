@@ -20,30 +20,66 @@ pub const K: usize = 2;
 /// The rule's inputs: w (K), s, 1, d, y, r, z.
 pub const INPUTS: usize = K + 6;
 
-/// The MLP's sizes and where each parameter lives in the flat vector φ: per layer W
-/// (row-major, out × in) then b; the output layer; then c (K).
+/// The model's sizes and where each parameter lives in the flat vector φ: with a GRU
+/// (the rnn model, `gru` > 0 units) its parameters first (see [`super::rnn`]); then the
+/// MLP, per layer W (row-major, out × in) then b; the output layer; then c (K). The
+/// dnn's MLP reads the rule's inputs, the rnn's the GRU's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Net {
     pub hidden: usize,
     pub layers: usize,
+    /// GRU units; 0 for the dnn model.
+    pub gru: usize,
 }
 
 impl Net {
+    /// The dnn model: an MLP of `layers` × `hidden` on the rule's inputs.
+    pub fn dnn(hidden: usize, layers: usize) -> Net {
+        Net {
+            hidden,
+            layers,
+            gru: 0,
+        }
+    }
+
+    /// The model's name in files and messages.
+    pub fn model(&self) -> &'static str {
+        if self.gru > 0 {
+            "rnn"
+        } else {
+            "dnn"
+        }
+    }
+
+    /// Floats the MLP reads: the rule's inputs (dnn) or the GRU's state (rnn).
+    pub fn mlp_inputs(&self) -> usize {
+        if self.gru > 0 {
+            self.gru
+        } else {
+            INPUTS
+        }
+    }
+
     /// (in, out) of layer l (0..layers hidden, then the output layer).
     pub fn dims(&self, l: usize) -> (usize, usize) {
-        let input = if l == 0 { INPUTS } else { self.hidden };
+        let input = if l == 0 {
+            self.mlp_inputs()
+        } else {
+            self.hidden
+        };
         let output = if l == self.layers { K } else { self.hidden };
         (input, output)
     }
 
     /// Offset of layer l's W in φ (its b follows W).
     pub fn offset(&self, l: usize) -> usize {
-        (0..l)
-            .map(|i| {
-                let (a, b) = self.dims(i);
-                a * b + b
-            })
-            .sum()
+        super::rnn::gru_len(self.gru)
+            + (0..l)
+                .map(|i| {
+                    let (a, b) = self.dims(i);
+                    a * b + b
+                })
+                .sum::<usize>()
     }
 
     /// Offset of c in φ.
@@ -83,7 +119,7 @@ pub fn inputs<F: Real>(w: [F; K], t: &Trial) -> [F; INPUTS] {
 
 /// f_φ(input): the MLP's output (K), keeping each hidden layer's activations in `acts`.
 #[inline(always)]
-pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -> [F; K] {
+pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F], acts: &mut [F]) -> [F; K] {
     let h = net.hidden;
     for l in 0..net.layers {
         let (n_in, n_out) = net.dims(l);
@@ -105,11 +141,11 @@ pub fn mlp<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &mut [F]) -
 /// The linear output layer (not transposed in either layout) from the last hidden
 /// layer's activations (or the input, without hidden layers).
 #[inline(always)]
-fn output_layer<F: Real>(net: &Net, phi: &[F], input: &[F; INPUTS], acts: &[F]) -> [F; K] {
+fn output_layer<F: Real>(net: &Net, phi: &[F], input: &[F], acts: &[F]) -> [F; K] {
     let h = net.hidden;
     let o = net.offset(net.layers);
     let x = if net.layers == 0 {
-        &input[..]
+        input
     } else {
         &acts[(net.layers - 1) * h..net.layers * h]
     };
@@ -158,7 +194,7 @@ const BLOCK: usize = 64;
 /// of W times x_i to all its outputs at once (no horizontal sums) and skips the inputs
 /// a ReLU left at zero, about half of them.
 #[inline(always)]
-pub fn mlp_t<F: Real>(net: &Net, wt: &[F], input: &[F; INPUTS], acts: &mut [F]) -> [F; K] {
+pub fn mlp_t<F: Real>(net: &Net, wt: &[F], input: &[F], acts: &mut [F]) -> [F; K] {
     let h = net.hidden;
     for l in 0..net.layers {
         let (n_in, n_out) = net.dims(l);
@@ -201,9 +237,10 @@ pub fn mlp_t<F: Real>(net: &Net, wt: &[F], input: &[F; INPUTS], acts: &mut [F]) 
 /// Backpropagates `d_out` (∂loss/∂f) through the MLP at one trial whose activations are
 /// given: writes each layer's δ (∂loss/∂ its pre-activation, zero where the ReLU is
 /// off; the output layer's is `d_out`) into `deltas` (`net.acts() + K` floats) and
-/// returns ∂loss/∂w, the rule's first K inputs (the only ones on the chain through
-/// time). ∂loss/∂φ is left to [`mlp_accumulate`], which sums δ ⊗ x over a whole window
-/// one layer at a time. `scratch` holds 2 max(H, INPUTS) floats.
+/// writes ∂loss/∂ the MLP's first `d_input.len()` inputs to `d_input` (those on the
+/// chain through time: w for the dnn, the GRU's state for the rnn). ∂loss/∂φ is left to
+/// [`mlp_accumulate`], which sums δ ⊗ x over a whole window one layer at a time.
+/// `scratch` holds 2 max(H, inputs) floats.
 #[inline(always)]
 pub fn mlp_backward<F: Real>(
     net: &Net,
@@ -212,15 +249,17 @@ pub fn mlp_backward<F: Real>(
     d_out: [F; K],
     deltas: &mut [F],
     scratch: &mut [F],
-) -> [F; K] {
+    d_input: &mut [F],
+) {
     let h = net.hidden;
-    let (delta, next) = scratch.split_at_mut(h.max(INPUTS));
+    let first = d_input.len();
+    let (delta, next) = scratch.split_at_mut(h.max(net.mlp_inputs()));
     // ∂/∂x of layer l's input from its δ (`delta`), into `next`, a block of inputs at a
     // time in registers; layer 0 only its first K inputs.
     let input_grad = |l: usize, delta: &[F], next: &mut [F]| {
         let (n_in, n_out) = net.dims(l);
         let o = net.offset(l);
-        let used = if l == 0 { K } else { n_in };
+        let used = if l == 0 { first } else { n_in };
         let mut idx = [0u32; MAX_WIDTH];
         let live = nonzero(&delta[..n_out], &mut idx);
         let mut i0 = 0;
@@ -262,16 +301,17 @@ pub fn mlp_backward<F: Real>(
         delta[..h].copy_from_slice(&deltas[l * h..(l + 1) * h]);
         input_grad(l, delta, next);
     }
-    std::array::from_fn(|i| next[i])
+    d_input.copy_from_slice(&next[..first]);
 }
 
-/// Adds Σ_t δ_t ⊗ x_t (∂W) and Σ_t δ_t (∂b) over trials 0..n of a window to `grad`,
-/// layer by layer, so that one layer's gradient stays in cache while the trials stream
+/// Adds Σ_t δ_t ⊗ x_t (∂W) and Σ_t δ_t (∂b) over trials 0..n of a window to `grad`
+/// (`inputs`: the MLP's input of each trial, `net.mlp_inputs()` floats each), layer by
+/// layer, so that one layer's gradient stays in cache while the trials stream
 /// past it (per trial, the whole of ∂φ would be touched every time).
 #[inline(always)]
 pub fn mlp_accumulate<F: Real>(
     net: &Net,
-    inputs: &[[F; INPUTS]],
+    inputs: &[F],
     acts: &[F],
     deltas: &[F],
     n: usize,
@@ -285,7 +325,7 @@ pub fn mlp_accumulate<F: Real>(
         let (gw, gb) = grad[o..o + n_in * n_out + n_out].split_at_mut(n_in * n_out);
         for t in 0..n {
             let x: &[F] = if l == 0 {
-                &inputs[t]
+                &inputs[t * n_in..(t + 1) * n_in]
             } else {
                 &acts[t * na + (l - 1) * h..t * na + l * h]
             };
@@ -320,14 +360,16 @@ pub fn nll<F: Real>(a: F, y: u8) -> (F, F) {
 
 /// One animal's scratch for a window of trials.
 pub struct Window<F> {
-    inputs: Vec<[F; INPUTS]>,
-    acts: Vec<F>,
-    outs: Vec<[F; K]>,
+    pub(super) inputs: Vec<[F; INPUTS]>,
+    pub(super) acts: Vec<F>,
+    pub(super) outs: Vec<[F; K]>,
     /// Per trial, every layer's δ (see [`mlp_backward`]).
-    deltas: Vec<F>,
+    pub(super) deltas: Vec<F>,
     /// φ transposed for the forward pass (see [`transpose_into`]).
-    wt: Vec<F>,
-    scratch: Vec<F>,
+    pub(super) wt: Vec<F>,
+    pub(super) scratch: Vec<F>,
+    /// The rnn's GRU tape (empty for the dnn).
+    pub(super) gru: super::rnn::Tape<F>,
 }
 
 impl<F: Real> Window<F> {
@@ -338,15 +380,28 @@ impl<F: Real> Window<F> {
             outs: vec![[F::zero(); K]; trunc],
             deltas: vec![F::zero(); trunc * (net.acts() + K)],
             wt: vec![F::zero(); net.len()],
-            scratch: vec![F::zero(); 2 * net.hidden.max(INPUTS)],
+            scratch: vec![F::zero(); 2 * net.hidden.max(net.mlp_inputs())],
+            gru: super::rnn::Tape::new(net.gru, if net.gru > 0 { trunc } else { 0 }),
         }
+    }
+}
+
+impl<F: Real> Window<F> {
+    /// The rnn's state carried into the next window (empty for the dnn).
+    pub fn state(&self) -> &[F] {
+        &self.gru.h
+    }
+
+    /// Sets the state the next window (not at an animal's first trial) starts from.
+    pub fn set_state(&mut self, h: &[F]) {
+        self.gru.h.copy_from_slice(h);
     }
 }
 
 /// Runs trials [t0, t1) of one animal from w (the window's detached start): returns the
 /// summed NLL (times `weight`) and w at t1; with `grad`, adds weight × ∂NLL/∂φ (and c)
 /// and returns ∂NLL/∂w_{t0} (for a trainable w_0 when t0 = 0). `path`, when given,
-/// receives w_t for each trial.
+/// receives w_t for each trial. The rnn's window is [`super::rnn::window`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn window<F: Real>(
@@ -361,6 +416,9 @@ pub fn window<F: Real>(
     win: &mut Window<F>,
     mut path: Option<&mut Vec<[F; K]>>,
 ) -> (F, [F; K], [F; K]) {
+    if net.gru > 0 {
+        return super::rnn::window(net, phi, trials, t0, t1, w, weight, grad, win, path);
+    }
     let c = &phi[net.c_offset()..net.c_offset() + K];
     let na = net.acts();
     let mut w = w;
@@ -401,13 +459,15 @@ pub fn window<F: Real>(
                 }
                 let d_out = [g[0] * c[0], g[1] * c[1]];
                 let nd = na + K;
-                let d_w = mlp_backward(
+                let mut d_w = [F::zero(); K];
+                mlp_backward(
                     net,
                     phi,
                     &win.acts[i * na..(i + 1) * na],
                     d_out,
                     &mut win.deltas[i * nd..(i + 1) * nd],
                     &mut win.scratch,
+                    &mut d_w,
                 );
                 g = [g[0] + d_w[0], g[1] + d_w[1]];
             }
@@ -417,7 +477,14 @@ pub fn window<F: Real>(
         }
         // The window's last trial of the animal has no rule step (nor δ).
         let stepped = (t1 - t0).min(trials.len().saturating_sub(1).saturating_sub(t0));
-        mlp_accumulate(net, &win.inputs, &win.acts, &win.deltas, stepped, grad);
+        mlp_accumulate(
+            net,
+            win.inputs.as_flattened(),
+            &win.acts,
+            &win.deltas,
+            stepped,
+            grad,
+        );
         g_w0 = g;
     }
     (loss * weight, w, g_w0)

@@ -4,9 +4,9 @@
 //! epochs with the truth's as a line; inferred weight trajectories of a few animals
 //! against the true ones.
 
-use super::fit::fitted_delta;
-use super::model::{Net, K};
-use super::simulate::{stimuli, RuleAt};
+use super::fit::{History, Rule};
+use super::model::K;
+use super::simulate::{stimuli, RuleAt, HISTORY};
 use crate::error::Result;
 use crate::sweep::plot::{
     data_range as range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS,
@@ -22,20 +22,27 @@ pub struct Trajectory {
     pub truth: Option<Vec<[f64; K]>>,
 }
 
-pub struct FitPicture<'a> {
-    pub net: &'a Net,
-    pub phi: &'a [f64],
-    /// The φ of the rules the band spans: the bootstrap refits', else every
-    /// restart's (no band with one).
-    pub band: Vec<&'a [f64]>,
+/// The fitted rule's panels: Δw_stim against s for w_stim ∈ {−1, 0, 1}, b = 0, after a
+/// rewarded and after an unrewarded trial, with the band's spread and the truth.
+pub struct RulePanels<'a> {
+    pub rule: &'a Rule,
+    /// The rules the band spans: the bootstrap refits', else every restart's (no band
+    /// with one).
+    pub band: Vec<&'a Rule>,
     pub truth: Option<&'a RuleAt>,
+    /// For an rnn's rule after a given history: which (said in the titles).
+    pub history: Option<History>,
+}
+
+pub struct FitPicture<'a> {
+    pub rule: RulePanels<'a>,
     /// (epoch, train LL).
     pub epochs: Vec<(f64, f64)>,
     pub truth_ll: Option<f64>,
     pub animals: Vec<Trajectory>,
 }
 
-impl FitPicture<'_> {
+impl RulePanels<'_> {
     /// Δw_stim for w_stim = w, b = 0 after a rewarded (or unrewarded) trial at each s.
     fn rule(&self, w: f64, rewarded: bool, truth: bool) -> Vec<(f64, f64)> {
         stimuli()
@@ -45,7 +52,7 @@ impl FitPicture<'_> {
                 let y = if rewarded { z } else { 1 - z };
                 let d = match (truth, self.truth) {
                     (true, Some(t)) => t.delta([w, 0.0], s, y, z)[0],
-                    _ => fitted_delta(self.net, self.phi, [w, 0.0], s, y)[0],
+                    _ => self.rule.delta([w, 0.0], s, y)[0],
                 };
                 (s, d)
             })
@@ -59,10 +66,7 @@ impl FitPicture<'_> {
             .map(|&s| {
                 let z = u8::from(s > 0.0);
                 let y = if rewarded { z } else { 1 - z };
-                let d = self
-                    .band
-                    .iter()
-                    .map(|p| fitted_delta(self.net, p, [w, 0.0], s, y)[0]);
+                let d = self.band.iter().map(|r| r.delta([w, 0.0], s, y)[0]);
                 let (lo, hi) = d.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
                     (a.min(v), b.max(v))
                 });
@@ -71,7 +75,7 @@ impl FitPicture<'_> {
             .collect()
     }
 
-    fn draw_rule<DB: DrawingBackend>(
+    fn draw<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         rewarded: bool,
@@ -93,9 +97,14 @@ impl FitPicture<'_> {
         } else {
             "after unrewarded trials"
         };
+        let history = match self.history {
+            Some(History::Rewarded) => format!(", the {HISTORY} before all rewarded"),
+            Some(History::Unrewarded) => format!(", the {HISTORY} before all unrewarded"),
+            _ => String::new(),
+        };
         let mut chart = panel(
             area,
-            &format!("Δw_stim {title}"),
+            &format!("Δw_stim {title}{history}"),
             -2.1f64..2.1,
             y0..y1,
             ("stimulus s", "Δw_stim"),
@@ -143,7 +152,9 @@ impl FitPicture<'_> {
         }
         Ok(())
     }
+}
 
+impl FitPicture<'_> {
     fn draw_epochs<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let (y0, y1) = range(self.epochs.iter().map(|e| e.1).chain(self.truth_ll));
         let x1 = self.epochs.len().max(2) as f64;
@@ -241,8 +252,8 @@ impl Picture for FitPicture<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
         let panels = root.split_evenly((2, 2));
-        self.draw_rule(&panels[0], true)?;
-        self.draw_rule(&panels[1], false)?;
+        self.rule.draw(&panels[0], true)?;
+        self.rule.draw(&panels[1], false)?;
         self.draw_epochs(&panels[2])?;
         self.draw_weights(&panels[3])?;
         Ok(())
@@ -252,4 +263,26 @@ impl Picture for FitPicture<'_> {
 /// Draws DIR/fit.svg and .png.
 pub fn write(dir: &Path, pic: &FitPicture) -> Result<()> {
     write_picture(dir, "fit", pic)
+}
+
+/// An rnn's rule after the last trials all rewarded (top) and all unrewarded (bottom),
+/// each beside the truth taken after the same history.
+pub struct HistoryPicture<'a> {
+    pub panels: [RulePanels<'a>; 2],
+}
+
+impl Picture for HistoryPicture<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1100, 820)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(plot_err)?;
+        let areas = root.split_evenly((2, 2));
+        for (i, p) in self.panels.iter().enumerate() {
+            p.draw(&areas[2 * i], true)?;
+            p.draw(&areas[2 * i + 1], false)?;
+        }
+        Ok(())
+    }
 }

@@ -3,9 +3,9 @@
 //! sidecars against the data before comparing with its truth.
 
 use super::data::{read_csv, read_ibl, Dataset};
-use super::fit::{self, Epoch, FitConfig, Fitted};
+use super::fit::{self, Epoch, FitConfig, Fitted, History, Rule};
 use super::model::{self, K};
-use super::simulate::{self, mean_recent, RuleAt, SimRecord};
+use super::simulate::{self, RuleAt, SimRecord};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -49,8 +49,96 @@ pub struct Metrics {
     pub train_trials: usize,
     pub test_animals: Option<usize>,
     pub test_trials: Option<usize>,
+    /// The rnn's rule after the last trials all rewarded against all unrewarded.
+    pub history: Option<HistoryMetrics>,
     /// What the numbers say, in words (also printed after a fit).
     pub notes: Vec<String>,
+}
+
+/// How an rnn's fitted rule depends on the history (rule_history.csv's grid).
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryMetrics {
+    /// RMS of Δw_stim after the last trials all rewarded over its RMS after all
+    /// unrewarded: the factor the history scales the rule by (1 for a rule without
+    /// history); the truth's beside it.
+    pub gain: f64,
+    pub gain_true: Option<f64>,
+    /// RMSE of fitted against true Δw_stim after each history, and the truth's RMS.
+    pub dw_rmse_rewarded: Option<f64>,
+    pub dw_rmse_unrewarded: Option<f64>,
+    pub dw_true_rms_rewarded: Option<f64>,
+    pub dw_true_rms_unrewarded: Option<f64>,
+}
+
+/// Writes rule_history.csv (history, s, y, w_stim ∈ linspace(−2, 2, 9), b ∈ {−1, 0,
+/// 1}, the fitted and true Δw_stim) and rule_history.svg/png for the rnn's rule after
+/// each history.
+fn write_history(
+    out: &Path,
+    after: [&(History, Rule, Option<RuleAt>); 2],
+) -> Result<HistoryMetrics> {
+    let mut csv = String::from("history,s,y,w_stim,b,dw_stim_fitted,dw_stim_true\n");
+    // Per history: Σ fitted², Σ true², Σ (fitted − true)², n.
+    let mut sums = [[0.0; 3]; 2];
+    let mut n = 0usize;
+    for (i, (h, rule, truth)) in after.iter().enumerate() {
+        let name = match h {
+            History::Rewarded => "rewarded",
+            History::Unrewarded => "unrewarded",
+            History::Any => "any",
+        };
+        n = 0;
+        for s in super::simulate::stimuli() {
+            for y in [0u8, 1] {
+                for k in 0..9 {
+                    let ws = -2.0 + 0.5 * k as f64;
+                    for b in [-1.0, 0.0, 1.0] {
+                        let f = rule.delta([ws, b], s, y)[0];
+                        let t = truth
+                            .as_ref()
+                            .map(|t| t.delta([ws, b], s, y, u8::from(s > 0.0))[0]);
+                        sums[i][0] += f * f;
+                        if let Some(t) = t {
+                            sums[i][1] += t * t;
+                            sums[i][2] += (f - t) * (f - t);
+                        }
+                        n += 1;
+                        csv += &format!(
+                            "{name},{s},{y},{ws},{b},{f},{}\n",
+                            t.map(|t| t.to_string()).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    crate::files::write_atomic(&out.join("rule_history.csv"), csv.as_bytes())?;
+    let known = after[0].2.is_some();
+    let rms = |x: f64| (x / n as f64).sqrt();
+    let m = HistoryMetrics {
+        gain: (sums[0][0] / sums[1][0]).sqrt(),
+        gain_true: known.then(|| (sums[0][1] / sums[1][1]).sqrt()),
+        dw_rmse_rewarded: known.then(|| rms(sums[0][2])),
+        dw_rmse_unrewarded: known.then(|| rms(sums[1][2])),
+        dw_true_rms_rewarded: known.then(|| rms(sums[0][1])),
+        dw_true_rms_unrewarded: known.then(|| rms(sums[1][1])),
+    };
+    fn panel(a: &(History, Rule, Option<RuleAt>)) -> super::plot::RulePanels<'_> {
+        super::plot::RulePanels {
+            rule: &a.1,
+            band: vec![],
+            truth: a.2.as_ref(),
+            history: Some(a.0),
+        }
+    }
+    crate::sweep::plot::write_picture(
+        out,
+        "rule_history",
+        &super::plot::HistoryPicture {
+            panels: [panel(after[0]), panel(after[1])],
+        },
+    )?;
+    Ok(m)
 }
 
 /// The report's sentences: whether the rule was recovered (against a simulation's
@@ -373,14 +461,26 @@ pub fn fit_and_report(
     // training and held-out data).
     // A history-dependent truth is taken at the training data's mean recent-reward
     // fraction (see RuleAt).
-    let truth = train.sim.as_ref().map(|r| RuleAt {
-        sim: r.simulation.clone(),
-        recent: mean_recent(&train.data),
-    });
-    let phis: Vec<&[f64]> = all.iter().map(|f| f.phi.as_slice()).collect();
-    let boot = bootstrap_refits(cfg, bootstrap, &train.data, backend)?;
-    let boot: Vec<&[f64]> = boot.iter().map(|p| p.as_slice()).collect();
-    let grid = fit::rule_grid(&net, &fitted.phi, &phis, &boot, truth.as_ref(), 1001);
+    let truth_after = |h: History| {
+        train.sim.as_ref().map(|r| RuleAt {
+            sim: r.simulation.clone(),
+            recent: h.recent(&train.data),
+        })
+    };
+    let truth = truth_after(History::Any);
+    // An rnn's rules run from each animal's fitted w_0 (the bootstrap refits', fitted
+    // to other draws of animals, from the logistic fits).
+    let rule = |phi: &[f64], w0: &[[f64; K]], h: History| Rule::new(&net, phi, &train.data, w0, h);
+    let rules: Vec<Rule> = all
+        .iter()
+        .map(|f| rule(&f.phi, &f.w0, History::Any))
+        .collect::<Result<_>>()?;
+    let start_w0 = fit::heldout_w0(cfg.init, &train.data);
+    let boot: Vec<Rule> = bootstrap_refits(cfg, bootstrap, &train.data, backend)?
+        .iter()
+        .map(|phi| rule(phi, &start_w0, History::Any))
+        .collect::<Result<_>>()?;
+    let grid = fit::rule_grid(&rules[best], &rules, &boot, truth.as_ref(), 1001);
     let mean_width =
         |w: &dyn Fn(&fit::GridPoint) -> f64| grid.iter().map(w).sum::<f64>() / grid.len() as f64;
     let band_restarts = mean_width(&|g| g.upper - g.lower);
@@ -435,6 +535,7 @@ pub fn fit_and_report(
         train_trials: trials,
         test_animals: test.map(|t| t.data.animals.len()),
         test_trials: test.map(|t| t.data.trials()),
+        history: None,
         notes: vec![],
     };
     let noise = train
@@ -467,14 +568,16 @@ pub fn fit_and_report(
     let shown = train.data.animals.len().min(3);
     let truths = truth_paths(train, shown)?;
     let pic = super::plot::FitPicture {
-        net: &net,
-        phi: &fitted.phi,
-        band: if boot.is_empty() {
-            phis.clone()
-        } else {
-            boot.clone()
+        rule: super::plot::RulePanels {
+            rule: &rules[best],
+            band: if boot.is_empty() {
+                rules.iter().collect()
+            } else {
+                boot.iter().collect()
+            },
+            truth: truth.as_ref(),
+            history: None,
         },
-        truth: truth.as_ref(),
         epochs: fitted
             .epochs
             .iter()
@@ -495,6 +598,14 @@ pub fn fit_and_report(
             .collect(),
     };
     super::plot::write(out, &pic)?;
+    if net.gru > 0 {
+        // The rnn's rule after the last trials all rewarded and all unrewarded.
+        let after = |h: History| -> Result<_> {
+            Ok((h, rule(&fitted.phi, &fitted.w0, h)?, truth_after(h)))
+        };
+        let (a, b) = (after(History::Rewarded)?, after(History::Unrewarded)?);
+        metrics.history = Some(write_history(out, [&a, &b])?);
+    }
     // metrics.json last: its presence says the fit is complete.
     crate::files::write_json(&out.join("metrics.json"), &metrics)?;
     Ok(metrics)
@@ -569,6 +680,7 @@ mod tests {
             train_trials: 1,
             test_animals: Some(1),
             test_trials: Some(1),
+            history: None,
             notes: vec![],
         }
     }

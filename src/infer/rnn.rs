@@ -1,0 +1,379 @@
+//! The rnn model (spec §2, RNNGLM): a GRU of G units reads the rule's inputs of each
+//! trial and an MLP maps its state to the weight change, so the rule can depend on the
+//! animal's history:
+//!
+//! ```text
+//! h_{t+1} = GRU(h_t, x_t),  x_t = (w_t, s_t, 1, d_t, y_t, r_t, z_t),  h_0 = 0
+//! w_{t+1} = w_t + c ⊙ MLP(h_{t+1})
+//! ```
+//!
+//! with PyTorch's GRU (σ the logistic function):
+//!
+//! ```text
+//! r  = σ(W_ir x + b_ir + W_hr h + b_hr)
+//! z  = σ(W_iz x + b_iz + W_hz h + b_hz)
+//! n  = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//! h' = (1 − z) ⊙ n + z ⊙ h
+//! ```
+//!
+//! Its parameters open φ in PyTorch's order: W_i (3G × INPUTS, rows r, z, n), W_h
+//! (3G × G), b_i (3G), b_h (3G); the MLP and c follow as for the dnn
+//! ([`super::model::Net`]). Truncated BPTT detaches h with w every `trunc` trials. Like
+//! the dnn, the code is generic over the float type: f64 for references and gradient
+//! tests, f32 for the CPU device.
+
+use super::data::Trial;
+use super::model::{self, Net, Window, INPUTS, K};
+use crate::real::{dot, Real};
+
+/// The most GRU units the CPU model takes (`--gru`).
+pub const MAX_GRU: usize = 256;
+
+/// Floats of the GRU's parameters at the start of φ (0 without a GRU).
+pub fn gru_len(g: usize) -> usize {
+    if g == 0 {
+        0
+    } else {
+        3 * g * INPUTS + 3 * g * g + 6 * g
+    }
+}
+
+/// Offsets in φ of W_i, W_h, b_i, b_h.
+fn parts(g: usize) -> (usize, usize, usize, usize) {
+    let wh = 3 * g * INPUTS;
+    let bi = wh + 3 * g * g;
+    (0, wh, bi, bi + 3 * g)
+}
+
+/// What the rnn keeps per window besides the MLP's tape (in [`Window`]).
+pub struct Tape<F> {
+    /// The state carried from window to window (detached at each start).
+    pub h: Vec<F>,
+    /// W_i and W_h transposed (INPUTS × 3G, then G × 3G): the forward pass adds one
+    /// column per input to all 3G gates at once.
+    wt: Vec<F>,
+    /// h at the window's start, then h' after each trial: (trunc + 1) × G.
+    hs: Vec<F>,
+    /// Per trial r, z, n and W_hn h + b_hn: trunc × 4G.
+    gates: Vec<F>,
+    /// Per trial ∂loss/∂ the gates' input pre-activations (r, z, n): trunc × 3G.
+    a: Vec<F>,
+    /// ∂loss/∂h' of the trial being backpropagated, and the MLP's share of it.
+    dh: Vec<F>,
+    d_mlp: Vec<F>,
+}
+
+impl<F: Real> Tape<F> {
+    pub fn new(g: usize, trunc: usize) -> Self {
+        Tape {
+            h: vec![F::zero(); g],
+            wt: vec![F::zero(); 3 * g * (INPUTS + g)],
+            hs: vec![F::zero(); (trunc + 1) * g],
+            gates: vec![F::zero(); trunc * 4 * g],
+            a: vec![F::zero(); trunc * 3 * g],
+            dh: vec![F::zero(); g],
+            d_mlp: vec![F::zero(); g],
+        }
+    }
+}
+
+#[inline(always)]
+fn sigmoid<F: Real>(a: F) -> F {
+    // σ(a) = (1 + tanh(a/2)) / 2: the vectorisable tanh serves both gates.
+    let half = F::c(0.5);
+    half + half * (half * a).tanh_fast()
+}
+
+/// W_i and W_h of φ transposed into `wt`.
+fn transpose_gru<F: Real>(g: usize, phi: &[F], wt: &mut [F]) {
+    let (wi, wh, _, _) = parts(g);
+    let rows = 3 * g;
+    for row in 0..rows {
+        for k in 0..INPUTS {
+            wt[k * rows + row] = phi[wi + row * INPUTS + k];
+        }
+        for j in 0..g {
+            wt[(INPUTS + j) * rows + row] = phi[wh + row * g + j];
+        }
+    }
+}
+
+/// One GRU step from state `h` on input `x`: writes h' to `h_new` and r, z, n and
+/// W_hn h + b_hn to `gates`.
+#[inline(always)]
+fn gru_step<F: Real>(
+    g: usize,
+    phi: &[F],
+    wt: &[F],
+    x: &[F],
+    h: &[F],
+    gates: &mut [F],
+    h_new: &mut [F],
+) {
+    let (_, _, bi, bh) = parts(g);
+    let rows = 3 * g;
+    let mut ai = [F::zero(); 3 * MAX_GRU];
+    let mut ah = [F::zero(); 3 * MAX_GRU];
+    ai[..rows].copy_from_slice(&phi[bi..bi + rows]);
+    ah[..rows].copy_from_slice(&phi[bh..bh + rows]);
+    for k in 0..INPUTS {
+        let (xk, col) = (x[k], &wt[k * rows..(k + 1) * rows]);
+        for row in 0..rows {
+            ai[row] = ai[row] + col[row] * xk;
+        }
+    }
+    for j in 0..g {
+        let (hj, col) = (h[j], &wt[(INPUTS + j) * rows..(INPUTS + j + 1) * rows]);
+        for row in 0..rows {
+            ah[row] = ah[row] + col[row] * hj;
+        }
+    }
+    for j in 0..g {
+        let r = sigmoid(ai[j] + ah[j]);
+        let z = sigmoid(ai[g + j] + ah[g + j]);
+        let hn = ah[2 * g + j];
+        let n = (ai[2 * g + j] + r * hn).tanh_fast();
+        gates[j] = r;
+        gates[g + j] = z;
+        gates[2 * g + j] = n;
+        gates[3 * g + j] = hn;
+        h_new[j] = (F::one() - z) * n + z * h[j];
+    }
+}
+
+/// Backpropagates ∂loss/∂h' (`dh`, replaced by ∂loss/∂h) through one GRU step: writes
+/// ∂loss/∂ the gates' input pre-activations to `a` and returns ∂loss/∂ the first K
+/// inputs (w).
+#[inline(always)]
+fn gru_backward<F: Real>(
+    g: usize,
+    phi: &[F],
+    wt: &[F],
+    h: &[F],
+    gates: &[F],
+    a: &mut [F],
+    dh: &mut [F],
+) -> [F; K] {
+    let (_, wh, _, _) = parts(g);
+    let rows = 3 * g;
+    let mut ah = [F::zero(); 3 * MAX_GRU];
+    for j in 0..g {
+        let (r, z, n, hn) = (gates[j], gates[g + j], gates[2 * g + j], gates[3 * g + j]);
+        let d = dh[j];
+        let dn = d * (F::one() - z) * (F::one() - n * n);
+        let dz = d * (h[j] - n) * z * (F::one() - z);
+        let dr = dn * hn * r * (F::one() - r);
+        a[j] = dr;
+        a[g + j] = dz;
+        a[2 * g + j] = dn;
+        ah[j] = dr;
+        ah[g + j] = dz;
+        ah[2 * g + j] = dn * r;
+        dh[j] = d * z;
+    }
+    // ∂h += W_hᵀ a_h, a row of W_h at a time (G wide).
+    for row in 0..rows {
+        let (ar, w) = (ah[row], &phi[wh + row * g..wh + (row + 1) * g]);
+        for j in 0..g {
+            dh[j] = dh[j] + w[j] * ar;
+        }
+    }
+    std::array::from_fn(|k| dot(&wt[k * rows..(k + 1) * rows], &a[..rows]))
+}
+
+/// Adds the GRU's parameter gradients over trials 0..n of a window: Σ a ⊗ x, Σ a_h ⊗ h
+/// and the biases' sums (a_h is a with its n rows times r).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn gru_accumulate<F: Real>(
+    g: usize,
+    inputs: &[[F; INPUTS]],
+    tape: &Tape<F>,
+    n: usize,
+    grad: &mut [F],
+) {
+    let (wi, wh, bi, bh) = parts(g);
+    let rows = 3 * g;
+    let mut ah = [F::zero(); 3 * MAX_GRU];
+    for t in 0..n {
+        let a = &tape.a[t * rows..(t + 1) * rows];
+        let r = &tape.gates[t * 4 * g..t * 4 * g + g];
+        let h = &tape.hs[t * g..(t + 1) * g];
+        ah[..rows].copy_from_slice(a);
+        for j in 0..g {
+            ah[2 * g + j] = a[2 * g + j] * r[j];
+        }
+        let x = &inputs[t];
+        for row in 0..rows {
+            let ar = a[row];
+            grad[bi + row] = grad[bi + row] + ar;
+            let gw = &mut grad[wi + row * INPUTS..wi + (row + 1) * INPUTS];
+            for k in 0..INPUTS {
+                gw[k] = gw[k] + ar * x[k];
+            }
+        }
+        for row in 0..rows {
+            let ar = ah[row];
+            grad[bh + row] = grad[bh + row] + ar;
+            let gw = &mut grad[wh + row * g..wh + (row + 1) * g];
+            for j in 0..g {
+                gw[j] = gw[j] + ar * h[j];
+            }
+        }
+    }
+}
+
+/// [`model::window`] for the rnn: trials [t0, t1) from w and the carried state
+/// (`win.gru.h`, zero at t0 = 0), the same returns; the state at t1 is left in
+/// `win.gru.h` for the next window.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn window<F: Real>(
+    net: &Net,
+    phi: &[F],
+    trials: &[Trial],
+    t0: usize,
+    t1: usize,
+    w: [F; K],
+    weight: F,
+    grad: Option<&mut [F]>,
+    win: &mut Window<F>,
+    mut path: Option<&mut Vec<[F; K]>>,
+) -> (F, [F; K], [F; K]) {
+    let g = net.gru;
+    let c = &phi[net.c_offset()..net.c_offset() + K];
+    let na = net.acts();
+    let nd = na + K;
+    let mut w = w;
+    let mut loss = F::zero();
+    let mut ws = Vec::with_capacity(if grad.is_some() { t1 - t0 } else { 0 });
+    model::transpose_into(net, phi, &mut win.wt);
+    let tape = &mut win.gru;
+    transpose_gru(g, phi, &mut tape.wt);
+    if t0 == 0 {
+        tape.h.fill(F::zero());
+    }
+    tape.hs[..g].copy_from_slice(&tape.h);
+    // The window's last trial of the animal has no rule step.
+    let stepped = (t1 - t0).min(trials.len().saturating_sub(1).saturating_sub(t0));
+    for t in t0..t1 {
+        let tr = &trials[t];
+        if let Some(p) = path.as_deref_mut() {
+            p.push(w);
+        }
+        let a = w[0] * F::c(tr.stimulus) + w[1];
+        loss = loss + model::nll(a, tr.choice).0;
+        if grad.is_some() {
+            ws.push(w);
+        }
+        if t + 1 < trials.len() {
+            let i = t - t0;
+            let x = model::inputs(w, tr);
+            let (prev, next) = tape.hs.split_at_mut((i + 1) * g);
+            gru_step(
+                g,
+                phi,
+                &tape.wt,
+                &x,
+                &prev[i * g..],
+                &mut tape.gates[i * 4 * g..(i + 1) * 4 * g],
+                &mut next[..g],
+            );
+            let out = model::mlp_t(
+                net,
+                &win.wt,
+                &next[..g],
+                &mut win.acts[i * na..(i + 1) * na],
+            );
+            win.inputs[i] = x;
+            win.outs[i] = out;
+            w = [w[0] + c[0] * out[0], w[1] + c[1] * out[1]];
+        }
+    }
+    let mut g_w0 = [F::zero(); K];
+    if let Some(grad) = grad {
+        // ∂/∂w_{t1} = ∂/∂h_{t1} = 0: the next window starts from both detached.
+        let mut gw = [F::zero(); K];
+        tape.dh.fill(F::zero());
+        for t in (t0..t1).rev() {
+            let i = t - t0;
+            let tr = &trials[t];
+            if t + 1 < trials.len() {
+                // w_{t+1} = w_t + c ⊙ MLP(h_{t+1}): ∂c += g ⊙ out, ∂out = g ⊙ c.
+                let co = net.c_offset();
+                for k in 0..K {
+                    grad[co + k] = grad[co + k] + gw[k] * win.outs[i][k];
+                }
+                let d_out = [gw[0] * c[0], gw[1] * c[1]];
+                model::mlp_backward(
+                    net,
+                    phi,
+                    &win.acts[i * na..(i + 1) * na],
+                    d_out,
+                    &mut win.deltas[i * nd..(i + 1) * nd],
+                    &mut win.scratch,
+                    &mut tape.d_mlp,
+                );
+                for j in 0..g {
+                    tape.dh[j] = tape.dh[j] + tape.d_mlp[j];
+                }
+                let dx = gru_backward(
+                    g,
+                    phi,
+                    &tape.wt,
+                    &tape.hs[i * g..(i + 1) * g],
+                    &tape.gates[i * 4 * g..(i + 1) * 4 * g],
+                    &mut tape.a[i * 3 * g..(i + 1) * 3 * g],
+                    &mut tape.dh,
+                );
+                gw = [gw[0] + dx[0], gw[1] + dx[1]];
+            }
+            let a = ws[i][0] * F::c(tr.stimulus) + ws[i][1];
+            let d = model::nll(a, tr.choice).1 * weight;
+            gw = [gw[0] + d * F::c(tr.stimulus), gw[1] + d];
+        }
+        model::mlp_accumulate(net, &tape.hs[g..], &win.acts, &win.deltas, stepped, grad);
+        gru_accumulate(g, &win.inputs, tape, stepped, grad);
+        g_w0 = gw;
+    }
+    let tape = &mut win.gru;
+    tape.h
+        .copy_from_slice(&tape.hs[stepped * g..(stepped + 1) * g]);
+    (loss * weight, w, g_w0)
+}
+
+/// The GRU's state before each trial of one animal (h_t, G floats each, h_0 = 0) under
+/// φ from w_0: what the rule reads of the history when the trial's step is taken.
+pub fn states(net: &Net, phi: &[f64], trials: &[Trial], w0: [f64; K]) -> Vec<Vec<f64>> {
+    let g = net.gru;
+    let mut win = Window::new(net, 1);
+    let mut w = w0;
+    let mut out = Vec::with_capacity(trials.len());
+    for t in 0..trials.len() {
+        out.push(win.gru.h.clone());
+        w = window(net, phi, trials, t, t + 1, w, 1.0, None, &mut win, None).1;
+        debug_assert_eq!(win.gru.h.len(), g);
+    }
+    out
+}
+
+/// W_i and W_h of φ transposed, as [`delta_from`] reads them.
+pub fn transposed(net: &Net, phi: &[f64]) -> Vec<f64> {
+    let g = net.gru;
+    let mut wt = vec![0.0; 3 * g * (INPUTS + g)];
+    transpose_gru(g, phi, &mut wt);
+    wt
+}
+
+/// The rnn's Δw after a trial (inputs `x`) from state h: c ⊙ MLP(GRU(h, x)); `wt` from
+/// [`transposed`].
+pub fn delta_from(net: &Net, phi: &[f64], wt: &[f64], h: &[f64], x: &[f64; INPUTS]) -> [f64; K] {
+    let g = net.gru;
+    let mut gates = vec![0.0; 4 * g];
+    let mut h_new = vec![0.0; g];
+    gru_step(g, phi, wt, x, h, &mut gates, &mut h_new);
+    let mut acts = vec![0.0; net.acts()];
+    let out = model::mlp(net, phi, &h_new, &mut acts);
+    let c = &phi[net.c_offset()..];
+    [c[0] * out[0], c[1] * out[1]]
+}
