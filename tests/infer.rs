@@ -1379,3 +1379,54 @@ fn cross_validation_holds_out_each_animal_once() {
         assert!(!d.join("other").join("cv.csv").exists());
     }
 }
+
+/// The PsyTrack baseline on its own generative model (no rule, weights on a random
+/// walk of σ = 0.05 a trial): the evidence finds σ, the MAP weights follow the true
+/// ones, and the filter predicts choices nearly as well as the true probabilities.
+#[test]
+fn psytrack_finds_the_walk_it_was_given() {
+    use rulelab::infer::psytrack;
+    let seed = common::seed("psytrack_finds_the_walk_it_was_given");
+    let mut sim = Simulation::new(TrueRule::Reinforce, 24, 600, seed);
+    sim.alpha = [0.0, 0.0];
+    sim.weight_noise = 0.05;
+    let (data, truth) = sim.run();
+    let (fit, train_ll) = psytrack::fit(&data.animals).unwrap();
+    eprintln!("σ {:?}, filter LL {train_ll}", fit.sigma);
+    for k in 0..2 {
+        assert!(
+            (fit.sigma[k] / 0.05).ln().abs() < 0.5f64.ln().abs(),
+            "σ {:?} vs 0.05",
+            fit.sigma
+        );
+    }
+    let mut w = vec![[0.0; 2]; 600];
+    fit.map(&data.animals[0].trials, &mut w);
+    let rmse = (w
+        .iter()
+        .zip(&truth[0])
+        .map(|(a, t)| (a[0] - t.0[0]).powi(2))
+        .sum::<f64>()
+        / 600.0)
+        .sqrt();
+    assert!(rmse < 0.6, "MAP w_stim RMSE {rmse}");
+    let truth_ll: f64 = data
+        .animals
+        .iter()
+        .zip(&truth)
+        .flat_map(|(a, t)| a.trials.iter().zip(t))
+        .map(|(tr, (_, p))| {
+            if tr.choice == 1 {
+                p.ln()
+            } else {
+                (1.0 - p).ln()
+            }
+        })
+        .sum::<f64>()
+        / data.trials() as f64;
+    assert!(
+        train_ll < truth_ll && train_ll > truth_ll - 0.05,
+        "filter LL {train_ll} vs truth {truth_ll}"
+    );
+    assert_eq!(train_ll, psytrack::log_likelihood(&fit, &data.animals));
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The spec's default rule-inference experiment, side by side in one run: rulelab's
-# `infer fit` (20 epochs on the default device, or DEVICE=cpu|gpu) and the PyTorch peer
+# `infer fit --model MODEL` (MODEL=dnn, the default, or rnn; 20 epochs on the default
+# device, or DEVICE=cpu|gpu) and the PyTorch peer
 # (benches/peers/infer_torch.py, a per-trial Python loop) on the same training animals,
 # then one table: seconds per epoch, trial-steps per second, the ratio, and both fits'
 # training LL after the peer's epochs. Not part of CI.
@@ -17,16 +18,23 @@ OUT="${1:-results/infer-peers}"
 PYTHON="${PYTHON:-python3}"
 RULELAB="${RULELAB:-target/release/rulelab}"
 DEVICE="${DEVICE:-auto}"
+MODEL="${MODEL:-dnn}"
 ANIMALS="${ANIMALS:-300}"
 TRIALS="${TRIALS:-2000}"
 [ -x "$RULELAB" ] || cargo build --release
 rm -rf "$OUT/fit"
 mkdir -p "$OUT"
-"$RULELAB" infer simulate --rule reinforce --animals "$ANIMALS" --trials "$TRIALS" --seed 1 --out "$OUT/train.csv"
-"$RULELAB" --device "$DEVICE" infer fit "$OUT/train.csv" --model dnn --hidden 64 --layers 3 \
+case "$MODEL" in
+  dnn) RULE=reinforce; SIZE=(--hidden 64 --layers 3) ;;
+  rnn) RULE=reinforce_history; SIZE=(--gru 32 --hidden 32 --layers 2) ;;
+  *) echo "MODEL must be dnn or rnn" >&2; exit 2 ;;
+esac
+rm -f "$OUT"/train.*
+"$RULELAB" infer simulate --rule "$RULE" --animals "$ANIMALS" --trials "$TRIALS" --seed 1 --out "$OUT/train.csv"
+"$RULELAB" --device "$DEVICE" infer fit "$OUT/train.csv" --model "$MODEL" "${SIZE[@]}" \
   --epochs 20 --batch 12 --trunc 500 --lr 3e-3 --decay 0.5 --out "$OUT/fit"
-"$PYTHON" benches/peers/infer_torch.py "$OUT/train.csv" --epochs "${PEER_EPOCHS:-2}" \
-  --device "${PEER_DEVICE:-cpu}" --json "$OUT/torch.json"
+"$PYTHON" benches/peers/infer_torch.py "$OUT/train.csv" --model "$MODEL" "${SIZE[@]}" \
+  --epochs "${PEER_EPOCHS:-2}" --device "${PEER_DEVICE:-cpu}" --json "$OUT/torch.json"
 "$PYTHON" - "$OUT" <<'PY'
 import csv, json, os, sys
 out = sys.argv[1]
@@ -36,7 +44,8 @@ p = json.load(open(os.path.join(out, "torch.json")))
 steps = p["animals"] * p["trials"]
 ours = m["seconds"] / len(ep)
 k = len(p["epochs"])
-print(f"\n| dnn 3x64, {p['animals']} animals x {p['trials']} trials, batch 12, trunc 500 | s / epoch | trial-steps/s | 20 epochs | vs PyTorch | train LL after epoch {k} |")
+shape = "dnn 3x64" if p["model"] == "dnn" else "rnn GRU 32 + 2x32"
+print(f"\n| {shape}, {p['animals']} animals x {p['trials']} trials, batch 12, trunc 500 | s / epoch | trial-steps/s | 20 epochs | vs PyTorch | train LL after epoch {k} |")
 print("|---|---|---|---|---|---|")
 print(f"| rulelab ({m['device']}) | {ours:.2f} | {steps / ours:,.0f} | {m['seconds']:.1f} s | "
       f"{p['seconds_per_epoch'] / ours:.1f}x | {float(ep[k - 1]['train_ll']):.5f} |")

@@ -133,7 +133,7 @@ def main():
     ap.add_argument("--model", default="dnn", choices=["dnn", "rnn"])
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--layers", type=int)
-    ap.add_argument("--gru", type=int, default=32)
+    ap.add_argument("--gru", type=int)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -144,9 +144,11 @@ def main():
     n, t_len = data["s"].shape
     w0 = logistic_w0(data["s"], data["y"])
     if a.model == "dnn":
+        if a.gru:
+            raise SystemExit("--gru: the dnn has no GRU")
         model = DNNGLM(n, w0, a.hidden or 64, a.layers or 3).to(a.device)
     else:
-        model = RNNGLM(n, w0, a.hidden or 32, a.layers or 2, a.gru).to(a.device)
+        model = RNNGLM(n, w0, a.hidden or 32, a.layers or 2, a.gru or 32).to(a.device)
     data = {k: v.to(a.device) for k, v in data.items()}
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)

@@ -37,8 +37,10 @@ pub enum InferWhat {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Fit the dnn model (a GLM policy whose weights learn by an MLP rule) by truncated
-    /// BPTT. Writes metrics.json, epochs.csv, rule_grid.csv, weights.csv, manifest.json.
+    /// Fit the dnn model (a GLM policy whose weights learn by an MLP rule) or the rnn
+    /// (the MLP reads a GRU's state: a history-dependent rule) by truncated BPTT.
+    /// Writes metrics.json, epochs.csv, rule_grid.csv, weights.csv, manifest.json (and
+    /// for the rnn rule_history.csv).
     Fit {
         /// Training animals (the project's CSV, or IBL with --ibl).
         train: PathBuf,
@@ -48,6 +50,7 @@ pub enum InferWhat {
         /// Read IBL trials tables.
         #[arg(long)]
         ibl: bool,
+        /// dnn or rnn.
         #[arg(long, default_value = "dnn")]
         model: String,
         #[command(flatten)]
@@ -68,12 +71,12 @@ pub enum InferWhat {
         data: PathBuf,
         #[arg(long)]
         ibl: bool,
-        /// Comma-separated: dnn, reinforce_base.
-        #[arg(long, default_value = "dnn,reinforce_base")]
+        /// Comma-separated: dnn, rnn, reinforce_base, psytrack.
+        #[arg(long, default_value = "dnn,rnn,reinforce_base")]
         models: String,
         #[arg(long, default_value_t = 5)]
         folds: usize,
-        /// The dnn fits' settings (--seed also deals the folds).
+        /// The network fits' settings (--seed also deals the folds).
         #[command(flatten)]
         fit: FitArgs,
         #[arg(long)]

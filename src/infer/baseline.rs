@@ -115,6 +115,24 @@ impl Baseline {
     }
 }
 
+impl Baseline {
+    /// w_0 for held-out animals: each one's logistic fit refined to the w_0 under which
+    /// the rule best predicts its first choices, as for the networks
+    /// ([`super::fit::heldout_w0_under`]).
+    pub fn heldout_w0(&self, data: &super::data::Dataset) -> Vec<[f64; K]> {
+        use super::fit::{heldout_w0, refine_w0, Init, W0_TRIALS};
+        use rayon::prelude::*;
+        data.animals
+            .par_iter()
+            .zip(heldout_w0(Init::PerAnimal, data))
+            .map(|(a, w)| {
+                let first = &a.trials[..a.trials.len().min(W0_TRIALS)];
+                refine_w0(|w0| self.animal(first, w0).0, w)
+            })
+            .collect()
+    }
+}
+
 /// The objective as the path optimiser's evaluator: one "path" of four numbers.
 struct Objective<'a> {
     animals: &'a [Animal],

@@ -3,10 +3,10 @@
 //! per trial, the held-out animals' w_0 from their own first trials as `infer fit`
 //! sets them), and every pair of models compared over the folds.
 
-use super::baseline;
 use super::data::Dataset;
 use super::fit::{self, FitConfig, Init};
 use super::report::{truth_ll_by_animal, Input};
+use super::{baseline, psytrack};
 use crate::error::{Error, Result};
 use crate::rng::{key_from_seed, philox4x32_10};
 use crate::sweep::plot::{data_range, plot_err, tick, write_picture, Picture, COLOURS};
@@ -24,6 +24,9 @@ crate::named_enum! {
         Rnn = "rnn",
         /// The reinforce_base rule with α and β fitted by maximum likelihood.
         ReinforceBase = "reinforce_base",
+        /// No rule: weights on a Gaussian random walk, σ per weight by the evidence
+        /// (PsyTrack), each choice predicted from the earlier ones.
+        Psytrack = "psytrack",
     }
 }
 
@@ -55,6 +58,9 @@ pub struct Row {
     /// Mean log-likelihood per trial on the training folds (empty for the truth).
     pub train_ll: Option<f64>,
     pub test_ll: f64,
+    /// The fitted parameters of a parametric model, `name=value;value` (stimulus;
+    /// bias) separated by spaces; empty for the networks and the truth.
+    pub params: String,
 }
 
 /// One pair of models over the folds: the mean of test_ll(a) − test_ll(b) and its
@@ -122,7 +128,7 @@ pub fn run(
             dropped: 0,
         };
         let (train, test) = (split(false), split(true));
-        let row = |model: &str, train_ll: Option<f64>, test_ll: f64| Row {
+        let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: String| Row {
             model: model.to_string(),
             fold,
             train_animals: train.animals.len(),
@@ -130,10 +136,12 @@ pub fn run(
             test_trials: test.trials(),
             train_ll,
             test_ll,
+            params,
         };
+        let pair = |name: &str, v: [f64; 2]| format!("{name}={};{}", v[0], v[1]);
         for (model, cfg) in fits {
             progress(model.name(), fold);
-            let (train_ll, test_ll) = match model {
+            let (train_ll, test_ll, params) = match model {
                 CvModel::Dnn | CvModel::Rnn => {
                     let all = fit::fit(cfg, &train, backend, |_| {})?;
                     let ll = |f: &fit::Fitted, d: &Dataset, w0: &[[f64; 2]]| {
@@ -144,20 +152,29 @@ pub fn run(
                         .map(|f| (ll(f, &train, &f.w0), f))
                         .max_by(|a, b| a.0.total_cmp(&b.0))
                         .expect("a restart");
-                    let w0 = fit::heldout_w0(cfg.init, &test);
-                    (best.0, ll(best.1, &test, &w0))
+                    let w0 = fit::heldout_w0_under(&best.1.net, &best.1.phi, cfg.init, &test);
+                    (best.0, ll(best.1, &test, &w0), String::new())
                 }
                 CvModel::ReinforceBase => {
                     let w0 = fit::heldout_w0(Init::PerAnimal, &train);
                     let b = baseline::fit(&train.animals, &w0, 200)?;
-                    let test_w0 = fit::heldout_w0(Init::PerAnimal, &test);
+                    let test_w0 = b.heldout_w0(&test);
                     (
                         -b.objective(&train.animals, &w0).0,
                         -b.objective(&test.animals, &test_w0).0,
+                        format!("{} {}", pair("alpha", b.alpha), pair("beta", b.beta)),
+                    )
+                }
+                CvModel::Psytrack => {
+                    let (p, train_ll) = psytrack::fit(&train.animals)?;
+                    (
+                        train_ll,
+                        psytrack::log_likelihood(&p, &test.animals),
+                        pair("sigma", p.sigma),
                     )
                 }
             };
-            rows.push(row(model.name(), Some(train_ll), test_ll));
+            rows.push(row(model.name(), Some(train_ll), test_ll, params));
         }
         if let Some(t) = &truth {
             let (mut sum, mut n) = (0.0, 0);
@@ -167,7 +184,7 @@ pub fn run(
                     n += a.trials.len();
                 }
             }
-            rows.push(row("truth", None, sum / n as f64));
+            rows.push(row("truth", None, sum / n as f64, String::new()));
         }
     }
     Ok(rows)
@@ -229,17 +246,18 @@ pub fn compare(rows: &[Row]) -> Vec<Pair> {
 pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let mut cv =
-        String::from("model,fold,train_animals,test_animals,test_trials,train_ll,test_ll\n");
+        String::from("model,fold,train_animals,test_animals,test_trials,train_ll,test_ll,params\n");
     for r in rows {
         cv += &format!(
-            "{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{}\n",
             r.model,
             r.fold,
             r.train_animals,
             r.test_animals,
             r.test_trials,
             opt(r.train_ll),
-            r.test_ll
+            r.test_ll,
+            r.params
         );
     }
     crate::files::write_atomic(&dir.join("cv.csv"), cv.as_bytes())?;

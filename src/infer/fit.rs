@@ -467,6 +467,77 @@ pub fn heldout_w0(init: Init, data: &Dataset) -> Vec<[f64; K]> {
     data.animals.iter().map(|a| initial_w0(init, a)).collect()
 }
 
+/// The first trials of an animal its held-out w_0 is fitted to.
+pub const W0_TRIALS: usize = 100;
+
+/// The w_0 that minimises `nll` (a model's summed NLL of an animal's first trials as a
+/// function of w_0) from `start`: Newton's method on central differences (the function
+/// is smooth in two variables, whatever the model), each step halved until it lowers
+/// the NLL.
+pub fn refine_w0(nll: impl Fn([f64; K]) -> f64, start: [f64; K]) -> [f64; K] {
+    let h = 1e-4;
+    let mut w = start;
+    let mut f = nll(w);
+    for _ in 0..30 {
+        let at = |d0: f64, d1: f64| nll([w[0] + d0, w[1] + d1]);
+        let (p0, m0, p1, m1) = (at(h, 0.0), at(-h, 0.0), at(0.0, h), at(0.0, -h));
+        let g = [(p0 - m0) / (2.0 * h), (p1 - m1) / (2.0 * h)];
+        let h00 = (p0 - 2.0 * f + m0) / (h * h);
+        let h11 = (p1 - 2.0 * f + m1) / (h * h);
+        let h01 = (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4.0 * h * h);
+        let det = h00 * h11 - h01 * h01;
+        let mut step = if h00 > 0.0 && det > 0.0 {
+            [
+                -(h11 * g[0] - h01 * g[1]) / det,
+                -(h00 * g[1] - h01 * g[0]) / det,
+            ]
+        } else {
+            // Not convex here: a short step down the gradient.
+            let n = (g[0] * g[0] + g[1] * g[1]).sqrt().max(1e-12);
+            [-0.5 * g[0] / n, -0.5 * g[1] / n]
+        };
+        let mut moved = false;
+        for _ in 0..20 {
+            let next = [w[0] + step[0], w[1] + step[1]];
+            let fn_ = nll(next);
+            if fn_ < f {
+                (w, f, moved) = (next, fn_, true);
+                break;
+            }
+            step = [0.5 * step[0], 0.5 * step[1]];
+        }
+        if !moved || step[0].abs() + step[1].abs() < 1e-6 {
+            break;
+        }
+    }
+    w
+}
+
+/// w_0 for held-out animals under a fitted network: with `Init::PerAnimal`, each
+/// animal's logistic fit refined to the w_0 under which the network best predicts its
+/// first [`W0_TRIALS`] choices (as training fitted the training animals' w_0 under
+/// it); other inits as they are.
+pub fn heldout_w0_under(net: &Net, phi: &[f64], init: Init, data: &Dataset) -> Vec<[f64; K]> {
+    let start = heldout_w0(init, data);
+    if init != Init::PerAnimal {
+        return start;
+    }
+    data.animals
+        .par_iter()
+        .zip(start)
+        .map(|(a, w)| {
+            let first = &a.trials[..a.trials.len().min(W0_TRIALS)];
+            let win = std::cell::RefCell::new(Window::new(net, first.len()));
+            let nll = |w0: [f64; K]| {
+                let mut win = win.borrow_mut();
+                let n = first.len();
+                model::window(net, phi, first, 0, n, w0, 1.0, None, &mut win, None).0
+            };
+            refine_w0(nll, w)
+        })
+        .collect()
+}
+
 /// One row of rule_grid.csv: Δw_stim fitted (and true) at a grid point.
 #[derive(Clone, Debug, Serialize)]
 pub struct GridPoint {
@@ -528,9 +599,8 @@ const STATE_ANIMALS: usize = 24;
 pub struct Rule {
     net: Net,
     phi: Vec<f64>,
-    /// The rnn's W_i and W_h transposed (empty for the dnn).
-    wt: Vec<f64>,
-    states: Vec<Vec<f64>>,
+    /// The rnn's rule from its states (none for the dnn).
+    rnn: Option<super::rnn::FromStates>,
 }
 
 impl Rule {
@@ -541,8 +611,7 @@ impl Rule {
         w0: &[[f64; K]],
         history: History,
     ) -> Result<Rule> {
-        let mut states = vec![];
-        let mut wt = vec![];
+        let mut rnn = None;
         if net.gru > 0 {
             let n = data.animals.len();
             let step = n.div_ceil(STATE_ANIMALS).max(1);
@@ -569,18 +638,15 @@ impl Rule {
                 ));
             }
             let take = STATES.min(pooled.len());
-            states = (0..take)
+            let states: Vec<Vec<f64>> = (0..take)
                 .map(|i| pooled[i * pooled.len() / take].clone())
                 .collect();
-            wt = super::rnn::transposed(net, phi);
-        } else {
-            states.push(vec![]);
+            rnn = Some(super::rnn::FromStates::new(net, phi, &states));
         }
         Ok(Rule {
             net: *net,
             phi: phi.to_vec(),
-            wt,
-            states,
+            rnn,
         })
     }
 
@@ -598,19 +664,13 @@ impl Rule {
             session_start: false,
         };
         let x = model::inputs(w, &t);
+        if let Some(r) = &self.rnn {
+            return r.delta(&x);
+        }
         let c = &self.phi[self.net.c_offset()..];
-        if self.net.gru == 0 {
-            let mut acts = vec![0.0; self.net.acts()];
-            let out = model::mlp(&self.net, &self.phi, &x, &mut acts);
-            return [c[0] * out[0], c[1] * out[1]];
-        }
-        let mut sum = [0.0; K];
-        for h in &self.states {
-            let d = super::rnn::delta_from(&self.net, &self.phi, &self.wt, h, &x);
-            sum = [sum[0] + d[0], sum[1] + d[1]];
-        }
-        let n = self.states.len() as f64;
-        [sum[0] / n, sum[1] / n]
+        let mut acts = vec![0.0; self.net.acts()];
+        let out = model::mlp(&self.net, &self.phi, &x, &mut acts);
+        [c[0] * out[0], c[1] * out[1]]
     }
 }
 

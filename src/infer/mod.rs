@@ -10,6 +10,7 @@ pub mod fit;
 pub mod gpu;
 pub mod model;
 pub mod plot;
+pub mod psytrack;
 pub mod report;
 pub mod rnn;
 pub mod simulate;

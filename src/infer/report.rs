@@ -428,16 +428,17 @@ pub fn fit_and_report(
     let start = std::time::Instant::now();
     let all: Vec<Fitted> = fit::fit(cfg, &train.data, backend, progress)?;
     let seconds = start.elapsed().as_secs_f64();
-    let test_w0 = test.map(|t| fit::heldout_w0(cfg.init, &t.data));
-    // Every restart's likelihoods; the best by training likelihood is the fit.
+    // Every restart's likelihoods (held-out animals' w_0 fitted to their first trials
+    // under each); the best by training likelihood is the fit.
     let lls: Vec<(f64, Option<f64>)> = all
         .iter()
         .map(|f| {
             let train_ll =
                 fit::log_likelihood(&f.net, &f.phi, &train.data.animals, &f.w0, cfg.trunc);
-            let test_ll = test
-                .zip(test_w0.as_ref())
-                .map(|(t, w0)| fit::log_likelihood(&f.net, &f.phi, &t.data.animals, w0, cfg.trunc));
+            let test_ll = test.map(|t| {
+                let w0 = fit::heldout_w0_under(&f.net, &f.phi, cfg.init, &t.data);
+                fit::log_likelihood(&f.net, &f.phi, &t.data.animals, &w0, cfg.trunc)
+            });
             (train_ll, test_ll)
         })
         .collect();
@@ -505,7 +506,7 @@ pub fn fit_and_report(
         None => None,
     };
     let baseline_test_ll = test.map(|t| {
-        let w0 = fit::heldout_w0(fit::Init::PerAnimal, &t.data);
+        let w0 = baseline.heldout_w0(&t.data);
         -baseline.objective(&t.data.animals, &w0).0
     });
     let trials = train.data.trials();

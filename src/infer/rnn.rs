@@ -98,34 +98,42 @@ fn transpose_gru<F: Real>(g: usize, phi: &[F], wt: &mut [F]) {
     }
 }
 
-/// One GRU step from state `h` on input `x`: writes h' to `h_new` and r, z, n and
-/// W_hn h + b_hn to `gates`.
+/// The state's share of the gates' pre-activations, W_h h + b_h (3G), into `ah`.
 #[inline(always)]
-fn gru_step<F: Real>(
+fn hidden_part<F: Real>(g: usize, phi: &[F], wt: &[F], h: &[F], ah: &mut [F]) {
+    let (_, _, _, bh) = parts(g);
+    let rows = 3 * g;
+    ah[..rows].copy_from_slice(&phi[bh..bh + rows]);
+    for j in 0..g {
+        let (hj, col) = (h[j], &wt[(INPUTS + j) * rows..(INPUTS + j + 1) * rows]);
+        for row in 0..rows {
+            ah[row] = ah[row] + col[row] * hj;
+        }
+    }
+}
+
+/// One GRU step from state `h` (whose share `ah` of the pre-activations is given) on
+/// input `x`: writes h' to `h_new` and r, z, n and W_hn h + b_hn to `gates`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gru_step_from<F: Real>(
     g: usize,
     phi: &[F],
     wt: &[F],
     x: &[F],
     h: &[F],
+    ah: &[F],
     gates: &mut [F],
     h_new: &mut [F],
 ) {
-    let (_, _, bi, bh) = parts(g);
+    let (_, _, bi, _) = parts(g);
     let rows = 3 * g;
     let mut ai = [F::zero(); 3 * MAX_GRU];
-    let mut ah = [F::zero(); 3 * MAX_GRU];
     ai[..rows].copy_from_slice(&phi[bi..bi + rows]);
-    ah[..rows].copy_from_slice(&phi[bh..bh + rows]);
     for k in 0..INPUTS {
         let (xk, col) = (x[k], &wt[k * rows..(k + 1) * rows]);
         for row in 0..rows {
             ai[row] = ai[row] + col[row] * xk;
-        }
-    }
-    for j in 0..g {
-        let (hj, col) = (h[j], &wt[(INPUTS + j) * rows..(INPUTS + j + 1) * rows]);
-        for row in 0..rows {
-            ah[row] = ah[row] + col[row] * hj;
         }
     }
     for j in 0..g {
@@ -139,6 +147,22 @@ fn gru_step<F: Real>(
         gates[3 * g + j] = hn;
         h_new[j] = (F::one() - z) * n + z * h[j];
     }
+}
+
+/// One GRU step from state `h` on input `x` (see [`gru_step_from`]).
+#[inline(always)]
+fn gru_step<F: Real>(
+    g: usize,
+    phi: &[F],
+    wt: &[F],
+    x: &[F],
+    h: &[F],
+    gates: &mut [F],
+    h_new: &mut [F],
+) {
+    let mut ah = [F::zero(); 3 * MAX_GRU];
+    hidden_part(g, phi, wt, h, &mut ah);
+    gru_step_from(g, phi, wt, x, h, &ah, gates, h_new);
 }
 
 /// Backpropagates ∂loss/∂h' (`dh`, replaced by ∂loss/∂h) through one GRU step: writes
@@ -346,34 +370,81 @@ pub fn window<F: Real>(
 /// φ from w_0: what the rule reads of the history when the trial's step is taken.
 pub fn states(net: &Net, phi: &[f64], trials: &[Trial], w0: [f64; K]) -> Vec<Vec<f64>> {
     let g = net.gru;
-    let mut win = Window::new(net, 1);
-    let mut w = w0;
-    let mut out = Vec::with_capacity(trials.len());
-    for t in 0..trials.len() {
-        out.push(win.gru.h.clone());
-        w = window(net, phi, trials, t, t + 1, w, 1.0, None, &mut win, None).1;
-        debug_assert_eq!(win.gru.h.len(), g);
+    let n = trials.len();
+    let mut win = Window::new(net, n.max(1));
+    window(net, phi, trials, 0, n, w0, 1.0, None, &mut win, None);
+    (0..n)
+        .map(|t| win.gru.hs[t * g..(t + 1) * g].to_vec())
+        .collect()
+}
+
+/// An rnn's rule taken from given states, in f32 (the recovery grid asks it for
+/// millions of trials): φ, its GRU transposed, and per state h with its share of the
+/// gates, W_h h + b_h.
+pub struct FromStates {
+    net: Net,
+    phi: Vec<f32>,
+    wt: Vec<f32>,
+    states: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+impl FromStates {
+    pub fn new(net: &Net, phi: &[f64], states: &[Vec<f64>]) -> FromStates {
+        let g = net.gru;
+        let phi: Vec<f32> = phi.iter().map(|&v| v as f32).collect();
+        let mut wt = vec![0.0; 3 * g * (INPUTS + g)];
+        transpose_gru(g, &phi, &mut wt);
+        let states = states
+            .iter()
+            .map(|h| {
+                let h: Vec<f32> = h.iter().map(|&v| v as f32).collect();
+                let mut ah = vec![0.0; 3 * g];
+                hidden_part(g, &phi, &wt, &h, &mut ah);
+                (h, ah)
+            })
+            .collect();
+        FromStates {
+            net: *net,
+            phi,
+            wt,
+            states,
+        }
     }
-    out
+
+    /// Δw after a trial (inputs `x`), c ⊙ MLP(GRU(h, x)) averaged over the states.
+    pub fn delta(&self, x: &[f64; INPUTS]) -> [f64; K] {
+        let x: [f32; INPUTS] = x.map(|v| v as f32);
+        let d = delta_states(&self.net, &self.phi, &self.wt, &self.states, &x);
+        d.map(|v| v as f64)
+    }
 }
 
-/// W_i and W_h of φ transposed, as [`delta_from`] reads them.
-pub fn transposed(net: &Net, phi: &[f64]) -> Vec<f64> {
-    let g = net.gru;
-    let mut wt = vec![0.0; 3 * g * (INPUTS + g)];
-    transpose_gru(g, phi, &mut wt);
-    wt
+crate::multiversion! {
+    /// [`FromStates::delta`] compiled for the CPU's widest vectors.
+    fn delta_states<F: Real>(net: &Net, phi: &[F], wt: &[F], states: &[(Vec<F>, Vec<F>)], x: &[F; INPUTS]) -> [F; K] = delta_states_inner;
 }
 
-/// The rnn's Δw after a trial (inputs `x`) from state h: c ⊙ MLP(GRU(h, x)); `wt` from
-/// [`transposed`].
-pub fn delta_from(net: &Net, phi: &[f64], wt: &[f64], h: &[f64], x: &[f64; INPUTS]) -> [f64; K] {
+#[inline(always)]
+fn delta_states_inner<F: Real>(
+    net: &Net,
+    phi: &[F],
+    wt: &[F],
+    states: &[(Vec<F>, Vec<F>)],
+    x: &[F; INPUTS],
+) -> [F; K] {
     let g = net.gru;
-    let mut gates = vec![0.0; 4 * g];
-    let mut h_new = vec![0.0; g];
-    gru_step(g, phi, wt, x, h, &mut gates, &mut h_new);
-    let mut acts = vec![0.0; net.acts()];
-    let out = model::mlp(net, phi, &h_new, &mut acts);
+    let mut gates = [F::zero(); 4 * MAX_GRU];
+    let mut h_new = [F::zero(); MAX_GRU];
+    let mut acts = vec![F::zero(); net.acts()];
     let c = &phi[net.c_offset()..];
-    [c[0] * out[0], c[1] * out[1]]
+    let mut sum = [F::zero(); K];
+    for (h, ah) in states {
+        gru_step_from(g, phi, wt, x, h, ah, &mut gates, &mut h_new);
+        let out = model::mlp(net, phi, &h_new[..g], &mut acts);
+        for k in 0..K {
+            sum[k] = sum[k] + c[k] * out[k];
+        }
+    }
+    let n = F::c(states.len() as f64);
+    sum.map(|v| v / n)
 }
