@@ -1245,12 +1245,16 @@ fn cross_validation_holds_out_each_animal_once() {
         file.to_str().unwrap(),
         "--folds",
         "3",
+        "--models",
+        "dnn,rnn,reinforce_base,psytrack",
         "--epochs",
         "2",
         "--hidden",
         "8",
         "--layers",
         "2",
+        "--gru",
+        "4",
         "--trunc",
         "60",
         "--batch",
@@ -1267,10 +1271,11 @@ fn cross_validation_holds_out_each_animal_once() {
         .skip(1)
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
+    let models = ["dnn", "rnn", "reinforce_base", "psytrack", "truth"];
     assert_eq!(
         rows.len(),
-        3 * 3,
-        "dnn, reinforce_base and truth on 3 folds"
+        models.len() * 3,
+        "every model and the truth on 3 folds"
     );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
@@ -1307,7 +1312,7 @@ fn cross_validation_holds_out_each_animal_once() {
                 k += 1;
             }
         }
-        for model in ["dnn", "reinforce_base", "truth"] {
+        for model in models {
             let r = rows
                 .iter()
                 .find(|r| r[0] == model && r[1] == fold.to_string())
@@ -1329,6 +1334,29 @@ fn cross_validation_holds_out_each_animal_once() {
                     "truth fold {fold}"
                 );
             }
+            if model == "psytrack" {
+                // The walk's σ in params; the held-out filter LL recomputed from it.
+                let sigma: Vec<f64> = r[7]
+                    .strip_prefix("sigma=")
+                    .unwrap_or_else(|| panic!("psytrack params {:?}", r[7]))
+                    .split(';')
+                    .map(|v| v.parse().unwrap())
+                    .collect();
+                let fit = rulelab::infer::psytrack::PsyTrack {
+                    sigma: [sigma[0], sigma[1]],
+                };
+                let animals: Vec<_> = data
+                    .animals
+                    .iter()
+                    .filter(|a| held.contains(&a.id.as_str()))
+                    .cloned()
+                    .collect();
+                let want = rulelab::infer::psytrack::log_likelihood(&fit, &animals);
+                assert!(
+                    (test_ll - want).abs() < 1e-12,
+                    "psytrack fold {fold}: {test_ll} vs {want}"
+                );
+            }
         }
     }
     // comparison.csv: each pair's mean difference and SE over the folds, from cv.csv.
@@ -1344,7 +1372,7 @@ fn cross_validation_holds_out_each_animal_once() {
         .skip(1)
         .map(|l| l.split(',').collect())
         .collect();
-    assert_eq!(pairs.len(), 3);
+    assert_eq!(pairs.len(), models.len() * (models.len() - 1) / 2);
     for p in &pairs {
         let diff: Vec<f64> = ll(p[0]).iter().zip(ll(p[1])).map(|(a, b)| a - b).collect();
         let mean = diff.iter().sum::<f64>() / 3.0;
@@ -1360,6 +1388,7 @@ fn cross_validation_holds_out_each_animal_once() {
         (vec!["--folds", "8"], "--folds"),
         (vec!["--models", "dnn,dnn"], "--models"),
         (vec!["--models", "rnn2"], "--models"),
+        (vec!["--models", "dnn", "--gru", "8"], "--gru"),
     ] {
         let target = if key == "--out" {
             out.clone()
@@ -1429,4 +1458,103 @@ fn psytrack_finds_the_walk_it_was_given() {
         "filter LL {train_ll} vs truth {truth_ll}"
     );
     assert_eq!(train_ll, psytrack::log_likelihood(&fit, &data.animals));
+}
+
+/// The rnn fits end to end on a history-dependent truth: its rule after the last four
+/// trials all rewarded and all unrewarded in rule_history.csv and its picture, the
+/// history gain in metrics.json as the csv gives it (the truth's is 1 + κ: its rate
+/// scales by 1 + κ h), and a GRU size without an rnn refused.
+#[test]
+fn the_rnn_fits_and_reports_its_history() {
+    let d = dir("rnnfit");
+    let seed = common::seed("the_rnn_fits_and_reports_its_history").to_string();
+    let file = d.join("sim.csv");
+    simulate(
+        &[
+            "--rule",
+            "reinforce_history",
+            "--kappa",
+            "2",
+            "--animals",
+            "16",
+            "--trials",
+            "400",
+            "--alpha",
+            "0.0625,0",
+            "--seed",
+            &seed,
+        ],
+        &file,
+    );
+    let out = d.join("fit");
+    let common_args = [
+        "--epochs", "3", "--hidden", "8", "--layers", "1", "--trunc", "100", "--batch", "4",
+    ];
+    let mut args = vec![
+        "infer",
+        "fit",
+        file.to_str().unwrap(),
+        "--model",
+        "rnn",
+        "--gru",
+        "8",
+    ];
+    args.extend(common_args);
+    args.extend(["--device", "cpu", "--out", out.to_str().unwrap()]);
+    let o = rulelab(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let rows = common::csv_rows(&std::fs::read_to_string(out.join("rule_history.csv")).unwrap());
+    assert_eq!(rows.len(), 2 * 17 * 2 * 9 * 3);
+    let ss = |history: &str, col: &str| -> f64 {
+        rows.iter()
+            .filter(|r| r["history"] == history)
+            .map(|r| r[col].parse::<f64>().unwrap().powi(2))
+            .sum()
+    };
+    let gain = (ss("rewarded", "dw_stim_fitted") / ss("unrewarded", "dw_stim_fitted")).sqrt();
+    let gain_true = (ss("rewarded", "dw_stim_true") / ss("unrewarded", "dw_stim_true")).sqrt();
+    let h = &m["history"];
+    assert!(
+        (h["gain"].as_f64().unwrap() - gain).abs() < 1e-9 * gain,
+        "{h}"
+    );
+    assert!(
+        (h["gain_true"].as_f64().unwrap() - gain_true).abs() < 1e-9,
+        "{h}"
+    );
+    assert!((gain_true - 3.0).abs() < 1e-9, "κ = 2: {gain_true}");
+    for f in [
+        "rule_history.png",
+        "rule_history.svg",
+        "fit.png",
+        "rule_grid.csv",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"gru\": 8"), "{manifest}");
+    // --gru without the rnn has no effect: refused, nothing written.
+    let other = d.join("other");
+    let mut args = vec!["infer", "fit", file.to_str().unwrap(), "--gru", "8"];
+    args.extend(["--out", other.to_str().unwrap()]);
+    let r = rulelab(&args);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--gru") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!other.exists());
+    // On a GPU the rnn is refused in words (it has no kernels there yet).
+    if common::gpu().is_some() {
+        let mut args = vec!["--device", "gpu", "infer", "fit", file.to_str().unwrap()];
+        args.extend(["--model", "rnn", "--out", other.to_str().unwrap()]);
+        let r = rulelab(&args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{err}");
+        assert!(err.contains("no GPU kernels"), "{err}");
+        assert!(!other.join("metrics.json").exists());
+    }
 }

@@ -184,8 +184,20 @@ fn nonzero<F: Real>(x: &[F], idx: &mut [u32]) -> usize {
     n
 }
 
-/// The widest layer the CPU model takes (`--hidden` is at most 1024).
-const MAX_WIDTH: usize = 1024;
+/// Layers up to this wide keep [`nonzero`]'s indices on the stack (zeroing room for
+/// 1024 indices, `--hidden`'s most, cost more than a small layer's arithmetic).
+const SMALL: usize = 256;
+
+/// Room for `n` indices: `small` where it is enough, else `big` grown to `n`.
+#[inline(always)]
+fn index_buffer<'a>(small: &'a mut [u32; SMALL], big: &'a mut Vec<u32>, n: usize) -> &'a mut [u32] {
+    if n <= SMALL {
+        &mut small[..]
+    } else {
+        big.resize(n, 0);
+        &mut big[..]
+    }
+}
 
 /// Outputs a block of the hidden layer computes in registers.
 const BLOCK: usize = 64;
@@ -204,8 +216,9 @@ pub fn mlp_t<F: Real>(net: &Net, wt: &[F], input: &[F], acts: &mut [F]) -> [F; K
         let (prev, rest) = acts.split_at_mut(l * h);
         let x: &[F] = if l == 0 { input } else { &prev[(l - 1) * h..] };
         let out = &mut rest[..n_out];
-        let mut idx = [0u32; MAX_WIDTH];
-        let live = nonzero(&x[..n_in], &mut idx);
+        let (mut small, mut big) = ([0u32; SMALL], Vec::new());
+        let idx = index_buffer(&mut small, &mut big, n_in);
+        let live = nonzero(&x[..n_in], idx);
         let mut j0 = 0;
         while j0 < n_out {
             let m = BLOCK.min(n_out - j0);
@@ -260,8 +273,9 @@ pub fn mlp_backward<F: Real>(
         let (n_in, n_out) = net.dims(l);
         let o = net.offset(l);
         let used = if l == 0 { first } else { n_in };
-        let mut idx = [0u32; MAX_WIDTH];
-        let live = nonzero(&delta[..n_out], &mut idx);
+        let (mut small, mut big) = ([0u32; SMALL], Vec::new());
+        let idx = index_buffer(&mut small, &mut big, n_out);
+        let live = nonzero(&delta[..n_out], idx);
         let mut i0 = 0;
         while i0 < used {
             let m = BLOCK.min(used - i0);
@@ -330,8 +344,9 @@ pub fn mlp_accumulate<F: Real>(
                 &acts[t * na + (l - 1) * h..t * na + l * h]
             };
             let delta = &deltas[t * nd + l * h..t * nd + l * h + n_out];
-            let mut idx = [0u32; MAX_WIDTH];
-            let live = nonzero(delta, &mut idx);
+            let (mut small, mut big) = ([0u32; SMALL], Vec::new());
+            let idx = index_buffer(&mut small, &mut big, n_out);
+            let live = nonzero(delta, idx);
             for &j in &idx[..live] {
                 let j = j as usize;
                 let dj = delta[j];
@@ -496,6 +511,26 @@ crate::multiversion! {
     /// CPU's widest vectors (src/simd.rs).
     #[allow(clippy::too_many_arguments)]
     pub fn animal<F: Real>(net: &Net, phi: &[F], trials: &[Trial], w0: [F; K], trunc: usize, weight: F, grad: Option<&mut [F]>, win: &mut Window<F>) -> (F, [F; K]) = animal_inner;
+}
+
+crate::multiversion! {
+    /// One window's forward pass without a gradient ([`window`]'s (NLL, w at t1, _)),
+    /// compiled for the CPU's widest vectors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn window_wide<F: Real>(net: &Net, phi: &[F], trials: &[Trial], t0: usize, t1: usize, w: [F; K], win: &mut Window<F>) -> (F, [F; K], [F; K]) = window_forward;
+}
+
+#[inline(always)]
+fn window_forward<F: Real>(
+    net: &Net,
+    phi: &[F],
+    trials: &[Trial],
+    t0: usize,
+    t1: usize,
+    w: [F; K],
+    win: &mut Window<F>,
+) -> (F, [F; K], [F; K]) {
+    window(net, phi, trials, t0, t1, w, F::one(), None, win, None)
 }
 
 #[inline(always)]

@@ -61,6 +61,8 @@ pub struct Tape<F> {
     /// ∂loss/∂h' of the trial being backpropagated, and the MLP's share of it.
     dh: Vec<F>,
     d_mlp: Vec<F>,
+    /// The GRU step's and its backward's scratch (7G).
+    scratch: Vec<F>,
 }
 
 impl<F: Real> Tape<F> {
@@ -73,6 +75,7 @@ impl<F: Real> Tape<F> {
             a: vec![F::zero(); trunc * 3 * g],
             dh: vec![F::zero(); g],
             d_mlp: vec![F::zero(); g],
+            scratch: vec![F::zero(); 7 * g],
         }
     }
 }
@@ -114,6 +117,7 @@ fn hidden_part<F: Real>(g: usize, phi: &[F], wt: &[F], h: &[F], ah: &mut [F]) {
 
 /// One GRU step from state `h` (whose share `ah` of the pre-activations is given) on
 /// input `x`: writes h' to `h_new` and r, z, n and W_hn h + b_hn to `gates`.
+/// `ai` is scratch of 3G floats.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gru_step_from<F: Real>(
@@ -123,12 +127,12 @@ fn gru_step_from<F: Real>(
     x: &[F],
     h: &[F],
     ah: &[F],
+    ai: &mut [F],
     gates: &mut [F],
     h_new: &mut [F],
 ) {
     let (_, _, bi, _) = parts(g);
     let rows = 3 * g;
-    let mut ai = [F::zero(); 3 * MAX_GRU];
     ai[..rows].copy_from_slice(&phi[bi..bi + rows]);
     for k in 0..INPUTS {
         let (xk, col) = (x[k], &wt[k * rows..(k + 1) * rows]);
@@ -149,26 +153,30 @@ fn gru_step_from<F: Real>(
     }
 }
 
-/// One GRU step from state `h` on input `x` (see [`gru_step_from`]).
+/// One GRU step from state `h` on input `x` (see [`gru_step_from`]); `scratch` holds
+/// 6G floats.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn gru_step<F: Real>(
     g: usize,
     phi: &[F],
     wt: &[F],
     x: &[F],
     h: &[F],
+    scratch: &mut [F],
     gates: &mut [F],
     h_new: &mut [F],
 ) {
-    let mut ah = [F::zero(); 3 * MAX_GRU];
-    hidden_part(g, phi, wt, h, &mut ah);
-    gru_step_from(g, phi, wt, x, h, &ah, gates, h_new);
+    let (ah, ai) = scratch.split_at_mut(3 * g);
+    hidden_part(g, phi, wt, h, ah);
+    gru_step_from(g, phi, wt, x, h, ah, ai, gates, h_new);
 }
 
 /// Backpropagates ∂loss/∂h' (`dh`, replaced by ∂loss/∂h) through one GRU step: writes
 /// ∂loss/∂ the gates' input pre-activations to `a` and returns ∂loss/∂ the first K
-/// inputs (w).
+/// inputs (w). `scratch` holds 7G floats.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn gru_backward<F: Real>(
     g: usize,
     phi: &[F],
@@ -177,10 +185,11 @@ fn gru_backward<F: Real>(
     gates: &[F],
     a: &mut [F],
     dh: &mut [F],
+    scratch: &mut [F],
 ) -> [F; K] {
     let (_, wh, _, _) = parts(g);
     let rows = 3 * g;
-    let mut ah = [F::zero(); 3 * MAX_GRU];
+    let (ah, acc) = scratch.split_at_mut(rows);
     for j in 0..g {
         let (r, z, n, hn) = (gates[j], gates[g + j], gates[2 * g + j], gates[3 * g + j]);
         let d = dh[j];
@@ -195,12 +204,44 @@ fn gru_backward<F: Real>(
         ah[2 * g + j] = dn * r;
         dh[j] = d * z;
     }
-    // ∂h += W_hᵀ a_h, a row of W_h at a time (G wide).
-    for row in 0..rows {
-        let (ar, w) = (ah[row], &phi[wh + row * g..wh + (row + 1) * g]);
+    // ∂h += W_hᵀ a_h, a row of W_h at a time (G wide), into four sums that take turns
+    // so the adds do not wait on each other.
+    let (acc0, rest) = acc.split_at_mut(g);
+    let (acc1, rest) = rest.split_at_mut(g);
+    let (acc2, acc3) = rest.split_at_mut(g);
+    for j in 0..g {
+        acc0[j] = F::zero();
+        acc1[j] = F::zero();
+        acc2[j] = F::zero();
+        acc3[j] = F::zero();
+    }
+    let row_of = |row: usize| &phi[wh + row * g..wh + (row + 1) * g];
+    let mut row = 0;
+    while row + 4 <= rows {
+        let (w0, w1, w2, w3) = (
+            row_of(row),
+            row_of(row + 1),
+            row_of(row + 2),
+            row_of(row + 3),
+        );
+        let (a0, a1, a2, a3) = (ah[row], ah[row + 1], ah[row + 2], ah[row + 3]);
         for j in 0..g {
-            dh[j] = dh[j] + w[j] * ar;
+            acc0[j] = acc0[j] + w0[j] * a0;
+            acc1[j] = acc1[j] + w1[j] * a1;
+            acc2[j] = acc2[j] + w2[j] * a2;
+            acc3[j] = acc3[j] + w3[j] * a3;
         }
+        row += 4;
+    }
+    while row < rows {
+        let (w0, a0) = (row_of(row), ah[row]);
+        for j in 0..g {
+            acc0[j] = acc0[j] + w0[j] * a0;
+        }
+        row += 1;
+    }
+    for j in 0..g {
+        dh[j] = dh[j] + ((acc0[j] + acc1[j]) + (acc2[j] + acc3[j]));
     }
     std::array::from_fn(|k| dot(&wt[k * rows..(k + 1) * rows], &a[..rows]))
 }
@@ -300,6 +341,7 @@ pub fn window<F: Real>(
                 &tape.wt,
                 &x,
                 &prev[i * g..],
+                &mut tape.scratch,
                 &mut tape.gates[i * 4 * g..(i + 1) * 4 * g],
                 &mut next[..g],
             );
@@ -349,6 +391,7 @@ pub fn window<F: Real>(
                     &tape.gates[i * 4 * g..(i + 1) * 4 * g],
                     &mut tape.a[i * 3 * g..(i + 1) * 3 * g],
                     &mut tape.dh,
+                    &mut tape.scratch,
                 );
                 gw = [gw[0] + dx[0], gw[1] + dx[1]];
             }
@@ -435,11 +478,12 @@ fn delta_states_inner<F: Real>(
     let g = net.gru;
     let mut gates = [F::zero(); 4 * MAX_GRU];
     let mut h_new = [F::zero(); MAX_GRU];
+    let mut ai = [F::zero(); 3 * MAX_GRU];
     let mut acts = vec![F::zero(); net.acts()];
     let c = &phi[net.c_offset()..];
     let mut sum = [F::zero(); K];
     for (h, ah) in states {
-        gru_step_from(g, phi, wt, x, h, ah, &mut gates, &mut h_new);
+        gru_step_from(g, phi, wt, x, h, ah, &mut ai, &mut gates, &mut h_new);
         let out = model::mlp(net, phi, &h_new[..g], &mut acts);
         for k in 0..K {
             sum[k] = sum[k] + c[k] * out[k];
