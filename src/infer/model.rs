@@ -416,7 +416,8 @@ impl<F: Real> Window<F> {
 /// Runs trials [t0, t1) of one animal from w (the window's detached start): returns the
 /// summed NLL (times `weight`) and w at t1; with `grad`, adds weight × ∂NLL/∂φ (and c)
 /// and returns ∂NLL/∂w_{t0} (for a trainable w_0 when t0 = 0). `path`, when given,
-/// receives w_t for each trial. The rnn's window is [`super::rnn::window`].
+/// receives w_t for each trial. For the rnn the GRU's state is carried from window to
+/// window in `win` and detached with w (its steps are in [`super::rnn`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn window<F: Real>(
@@ -431,15 +432,20 @@ pub fn window<F: Real>(
     win: &mut Window<F>,
     mut path: Option<&mut Vec<[F; K]>>,
 ) -> (F, [F; K], [F; K]) {
-    if net.gru > 0 {
-        return super::rnn::window(net, phi, trials, t0, t1, w, weight, grad, win, path);
-    }
+    use super::rnn;
+    let g = net.gru;
     let c = &phi[net.c_offset()..net.c_offset() + K];
     let na = net.acts();
+    let nd = na + K;
     let mut w = w;
     let mut loss = F::zero();
     let mut ws = Vec::with_capacity(if grad.is_some() { t1 - t0 } else { 0 });
     transpose_into(net, phi, &mut win.wt);
+    if g > 0 {
+        rnn::start(g, phi, t0, &mut win.gru);
+    }
+    // The window's last trial of the animal has no rule step (nor δ).
+    let stepped = (t1 - t0).min(trials.len().saturating_sub(1).saturating_sub(t0));
     for t in t0..t1 {
         let tr = &trials[t];
         if let Some(p) = path.as_deref_mut() {
@@ -452,29 +458,34 @@ pub fn window<F: Real>(
         }
         if t + 1 < trials.len() {
             let i = t - t0;
-            let input = inputs(w, tr);
-            let out = mlp_t(net, &win.wt, &input, &mut win.acts[i * na..(i + 1) * na]);
-            win.inputs[i] = input;
+            win.inputs[i] = inputs(w, tr);
+            // The MLP reads the rule's inputs (dnn) or the GRU's next state (rnn).
+            let x: &[F] = if g > 0 {
+                rnn::step(g, phi, &mut win.gru, i, &win.inputs[i])
+            } else {
+                &win.inputs[i]
+            };
+            let out = mlp_t(net, &win.wt, x, &mut win.acts[i * na..(i + 1) * na]);
             win.outs[i] = out;
             w = [w[0] + c[0] * out[0], w[1] + c[1] * out[1]];
         }
     }
     let mut g_w0 = [F::zero(); K];
     if let Some(grad) = grad {
-        // ∂/∂w_{t1} = 0: the next window starts from a detached w.
-        let mut g = [F::zero(); K];
+        // ∂/∂w_{t1} (and ∂/∂h_{t1}) = 0: the next window starts from them detached.
+        let mut gw = [F::zero(); K];
         for t in (t0..t1).rev() {
             let i = t - t0;
             let tr = &trials[t];
             if t + 1 < trials.len() {
-                // w_{t+1} = w_t + c ⊙ f(input_t): ∂c += g ⊙ f, ∂f = g ⊙ c.
+                // w_{t+1} = w_t + c ⊙ f: ∂c += g ⊙ f, ∂f = g ⊙ c.
                 let co = net.c_offset();
                 for k in 0..K {
-                    grad[co + k] = grad[co + k] + g[k] * win.outs[i][k];
+                    grad[co + k] = grad[co + k] + gw[k] * win.outs[i][k];
                 }
-                let d_out = [g[0] * c[0], g[1] * c[1]];
-                let nd = na + K;
+                let d_out = [gw[0] * c[0], gw[1] * c[1]];
                 let mut d_w = [F::zero(); K];
+                let d_input: &mut [F] = if g > 0 { &mut win.gru.d_mlp } else { &mut d_w };
                 mlp_backward(
                     net,
                     phi,
@@ -482,25 +493,30 @@ pub fn window<F: Real>(
                     d_out,
                     &mut win.deltas[i * nd..(i + 1) * nd],
                     &mut win.scratch,
-                    &mut d_w,
+                    d_input,
                 );
-                g = [g[0] + d_w[0], g[1] + d_w[1]];
+                if g > 0 {
+                    d_w = rnn::backward(g, phi, &mut win.gru, i);
+                }
+                gw = [gw[0] + d_w[0], gw[1] + d_w[1]];
             }
             let a = ws[i][0] * F::c(tr.stimulus) + ws[i][1];
             let d = nll(a, tr.choice).1 * weight;
-            g = [g[0] + d * F::c(tr.stimulus), g[1] + d];
+            gw = [gw[0] + d * F::c(tr.stimulus), gw[1] + d];
         }
-        // The window's last trial of the animal has no rule step (nor δ).
-        let stepped = (t1 - t0).min(trials.len().saturating_sub(1).saturating_sub(t0));
-        mlp_accumulate(
-            net,
-            win.inputs.as_flattened(),
-            &win.acts,
-            &win.deltas,
-            stepped,
-            grad,
-        );
-        g_w0 = g;
+        let x = if g > 0 {
+            rnn::mlp_inputs(g, &win.gru)
+        } else {
+            win.inputs.as_flattened()
+        };
+        mlp_accumulate(net, x, &win.acts, &win.deltas, stepped, grad);
+        if g > 0 {
+            rnn::gru_accumulate(g, &win.inputs, &win.gru, stepped, grad);
+        }
+        g_w0 = gw;
+    }
+    if g > 0 {
+        rnn::finish(g, &mut win.gru, stepped);
     }
     (loss * weight, w, g_w0)
 }

@@ -60,7 +60,7 @@ pub struct Tape<F> {
     a: Vec<F>,
     /// ∂loss/∂h' of the trial being backpropagated, and the MLP's share of it.
     dh: Vec<F>,
-    d_mlp: Vec<F>,
+    pub(super) d_mlp: Vec<F>,
     /// The GRU step's and its backward's scratch (7G).
     scratch: Vec<F>,
 }
@@ -250,7 +250,7 @@ fn gru_backward<F: Real>(
 /// and the biases' sums (a_h is a with its n rows times r).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-fn gru_accumulate<F: Real>(
+pub(super) fn gru_accumulate<F: Real>(
     g: usize,
     inputs: &[[F; INPUTS]],
     tape: &Tape<F>,
@@ -288,125 +288,74 @@ fn gru_accumulate<F: Real>(
     }
 }
 
-/// [`model::window`] for the rnn: trials [t0, t1) from w and the carried state
-/// (`win.gru.h`, zero at t0 = 0), the same returns; the state at t1 is left in
-/// `win.gru.h` for the next window.
-#[allow(clippy::too_many_arguments)]
+/// Starts a window at trial t0 (the model's [`model::window`] runs the rest): the GRU
+/// transposed, and the window's first state, zero at an animal's first trial and the
+/// carried one otherwise.
 #[inline(always)]
-pub fn window<F: Real>(
-    net: &Net,
-    phi: &[F],
-    trials: &[Trial],
-    t0: usize,
-    t1: usize,
-    w: [F; K],
-    weight: F,
-    grad: Option<&mut [F]>,
-    win: &mut Window<F>,
-    mut path: Option<&mut Vec<[F; K]>>,
-) -> (F, [F; K], [F; K]) {
-    let g = net.gru;
-    let c = &phi[net.c_offset()..net.c_offset() + K];
-    let na = net.acts();
-    let nd = na + K;
-    let mut w = w;
-    let mut loss = F::zero();
-    let mut ws = Vec::with_capacity(if grad.is_some() { t1 - t0 } else { 0 });
-    model::transpose_into(net, phi, &mut win.wt);
-    let tape = &mut win.gru;
+pub(super) fn start<F: Real>(g: usize, phi: &[F], t0: usize, tape: &mut Tape<F>) {
     transpose_gru(g, phi, &mut tape.wt);
     if t0 == 0 {
         tape.h.fill(F::zero());
     }
     tape.hs[..g].copy_from_slice(&tape.h);
-    // The window's last trial of the animal has no rule step.
-    let stepped = (t1 - t0).min(trials.len().saturating_sub(1).saturating_sub(t0));
-    for t in t0..t1 {
-        let tr = &trials[t];
-        if let Some(p) = path.as_deref_mut() {
-            p.push(w);
-        }
-        let a = w[0] * F::c(tr.stimulus) + w[1];
-        loss = loss + model::nll(a, tr.choice).0;
-        if grad.is_some() {
-            ws.push(w);
-        }
-        if t + 1 < trials.len() {
-            let i = t - t0;
-            let x = model::inputs(w, tr);
-            let (prev, next) = tape.hs.split_at_mut((i + 1) * g);
-            gru_step(
-                g,
-                phi,
-                &tape.wt,
-                &x,
-                &prev[i * g..],
-                &mut tape.scratch,
-                &mut tape.gates[i * 4 * g..(i + 1) * 4 * g],
-                &mut next[..g],
-            );
-            let out = model::mlp_t(
-                net,
-                &win.wt,
-                &next[..g],
-                &mut win.acts[i * na..(i + 1) * na],
-            );
-            win.inputs[i] = x;
-            win.outs[i] = out;
-            w = [w[0] + c[0] * out[0], w[1] + c[1] * out[1]];
-        }
+    tape.dh.fill(F::zero());
+}
+
+/// The GRU step of the window's trial i on its inputs `x`: returns h_{i+1}, the MLP's
+/// input.
+#[inline(always)]
+pub(super) fn step<'a, F: Real>(
+    g: usize,
+    phi: &[F],
+    tape: &'a mut Tape<F>,
+    i: usize,
+    x: &[F],
+) -> &'a [F] {
+    let (prev, next) = tape.hs.split_at_mut((i + 1) * g);
+    gru_step(
+        g,
+        phi,
+        &tape.wt,
+        x,
+        &prev[i * g..],
+        &mut tape.scratch,
+        &mut tape.gates[i * 4 * g..(i + 1) * 4 * g],
+        &mut next[..g],
+    );
+    &next[..g]
+}
+
+/// Backpropagates trial i of the window through the GRU, given the MLP's ∂/∂h_{i+1}
+/// in `tape.d_mlp` (∂/∂h from later trials is carried in `tape.dh`): returns ∂/∂w_i
+/// through the GRU's input.
+#[inline(always)]
+pub(super) fn backward<F: Real>(g: usize, phi: &[F], tape: &mut Tape<F>, i: usize) -> [F; K] {
+    for j in 0..g {
+        tape.dh[j] = tape.dh[j] + tape.d_mlp[j];
     }
-    let mut g_w0 = [F::zero(); K];
-    if let Some(grad) = grad {
-        // ∂/∂w_{t1} = ∂/∂h_{t1} = 0: the next window starts from both detached.
-        let mut gw = [F::zero(); K];
-        tape.dh.fill(F::zero());
-        for t in (t0..t1).rev() {
-            let i = t - t0;
-            let tr = &trials[t];
-            if t + 1 < trials.len() {
-                // w_{t+1} = w_t + c ⊙ MLP(h_{t+1}): ∂c += g ⊙ out, ∂out = g ⊙ c.
-                let co = net.c_offset();
-                for k in 0..K {
-                    grad[co + k] = grad[co + k] + gw[k] * win.outs[i][k];
-                }
-                let d_out = [gw[0] * c[0], gw[1] * c[1]];
-                model::mlp_backward(
-                    net,
-                    phi,
-                    &win.acts[i * na..(i + 1) * na],
-                    d_out,
-                    &mut win.deltas[i * nd..(i + 1) * nd],
-                    &mut win.scratch,
-                    &mut tape.d_mlp,
-                );
-                for j in 0..g {
-                    tape.dh[j] = tape.dh[j] + tape.d_mlp[j];
-                }
-                let dx = gru_backward(
-                    g,
-                    phi,
-                    &tape.wt,
-                    &tape.hs[i * g..(i + 1) * g],
-                    &tape.gates[i * 4 * g..(i + 1) * 4 * g],
-                    &mut tape.a[i * 3 * g..(i + 1) * 3 * g],
-                    &mut tape.dh,
-                    &mut tape.scratch,
-                );
-                gw = [gw[0] + dx[0], gw[1] + dx[1]];
-            }
-            let a = ws[i][0] * F::c(tr.stimulus) + ws[i][1];
-            let d = model::nll(a, tr.choice).1 * weight;
-            gw = [gw[0] + d * F::c(tr.stimulus), gw[1] + d];
-        }
-        model::mlp_accumulate(net, &tape.hs[g..], &win.acts, &win.deltas, stepped, grad);
-        gru_accumulate(g, &win.inputs, tape, stepped, grad);
-        g_w0 = gw;
-    }
-    let tape = &mut win.gru;
+    gru_backward(
+        g,
+        phi,
+        &tape.wt,
+        &tape.hs[i * g..(i + 1) * g],
+        &tape.gates[i * 4 * g..(i + 1) * 4 * g],
+        &mut tape.a[i * 3 * g..(i + 1) * 3 * g],
+        &mut tape.dh,
+        &mut tape.scratch,
+    )
+}
+
+/// The MLP's inputs of the window's trials: h_1, h_2, … (G each).
+#[inline(always)]
+pub(super) fn mlp_inputs<F: Real>(g: usize, tape: &Tape<F>) -> &[F] {
+    &tape.hs[g..]
+}
+
+/// Ends a window of `stepped` rule steps: its last state is carried to the next.
+#[inline(always)]
+pub(super) fn finish<F: Real>(g: usize, tape: &mut Tape<F>, stepped: usize) {
     tape.h
         .copy_from_slice(&tape.hs[stepped * g..(stepped + 1) * g]);
-    (loss * weight, w, g_w0)
 }
 
 /// The GRU's state before each trial of one animal (h_t, G floats each, h_0 = 0) under
@@ -415,7 +364,7 @@ pub fn states(net: &Net, phi: &[f64], trials: &[Trial], w0: [f64; K]) -> Vec<Vec
     let g = net.gru;
     let n = trials.len();
     let mut win = Window::new(net, n.max(1));
-    window(net, phi, trials, 0, n, w0, 1.0, None, &mut win, None);
+    model::window(net, phi, trials, 0, n, w0, 1.0, None, &mut win, None);
     (0..n)
         .map(|t| win.gru.hs[t * g..(t + 1) * g].to_vec())
         .collect()
