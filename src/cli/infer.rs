@@ -134,7 +134,15 @@ impl FitArgs {
         use rulelab::infer::fit::{FitConfig, Init};
         let (gru, hidden, layers) = match model {
             "dnn" => (0, 64, 3),
-            "rnn" => (self.gru.unwrap_or(32), 32, 2),
+            "rnn" => match self.gru.unwrap_or(32) {
+                0 => {
+                    return Err(rulelab::Error::invalid(
+                        "--gru",
+                        "0 must be at least 1 (an rnn without a GRU is the dnn)",
+                    ))
+                }
+                g => (g, 32, 2),
+            },
             other => {
                 return Err(rulelab::Error::invalid(
                     "--model",
@@ -189,8 +197,18 @@ fn backend_for(
     device: rulelab::gpu::DeviceChoice,
 ) -> Result<rulelab::gpu::Backend> {
     use rulelab::gpu::{Backend, DeviceChoice};
-    if device == DeviceChoice::Auto && cfgs.iter().any(|c| c.gru > 0) {
-        return Ok(Backend::Cpu);
+    if cfgs.iter().any(|c| c.gru > 0) {
+        match device {
+            DeviceChoice::Auto => return Ok(Backend::Cpu),
+            DeviceChoice::Gpu => {
+                return Err(rulelab::Error::invalid(
+                    "--device",
+                    "the rnn model has no GPU kernels yet: fit it on the CPU device \
+                     (--device cpu; auto picks it)",
+                ))
+            }
+            DeviceChoice::Cpu => {}
+        }
     }
     Backend::open(device)
 }
@@ -316,8 +334,8 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                     ),
                 ));
             }
-            std::fs::create_dir_all(&out).map_err(rulelab::files::io_error(&out))?;
             let backend = backend_for(&fits.iter().map(|f| &f.1).collect::<Vec<_>>(), device)?;
+            std::fs::create_dir_all(&out).map_err(rulelab::files::io_error(&out))?;
             eprintln!(
                 "cross-validating on {} — {}",
                 backend.kind(),

@@ -337,7 +337,12 @@ impl Picture for CvPicture<'_> {
                 .map_err(plot_err)?;
         }
         for (i, name) in names.iter().enumerate() {
-            let c = COLOURS[i % COLOURS.len()];
+            // The truth, a ceiling rather than a model, in grey.
+            let c = if *name == "truth" {
+                RGBColor(90, 90, 90)
+            } else {
+                COLOURS[i % COLOURS.len()]
+            };
             let ll = fold_ll(name);
             let (mean, se) = mean_se(&ll);
             let x = i as f64;

@@ -784,10 +784,13 @@ pub fn setting_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<Vec
 }
 
 /// Three distinct line colours for panels of a family's own pictures.
-pub const COLOURS: [RGBColor; 3] = [
+pub const COLOURS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
 ];
 
 /// A tick label with enough decimals that ticks `span` apart read differently.
