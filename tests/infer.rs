@@ -1535,18 +1535,22 @@ fn the_rnn_fits_and_reports_its_history() {
     }
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"gru\": 8"), "{manifest}");
-    // --gru without the rnn has no effect: refused, nothing written.
+    // --gru without the rnn has no effect, and an rnn of no units is none: refused in
+    // one line, nothing written.
     let other = d.join("other");
-    let mut args = vec!["infer", "fit", file.to_str().unwrap(), "--gru", "8"];
-    args.extend(["--out", other.to_str().unwrap()]);
-    let r = rulelab(&args);
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("--gru") && err.trim().lines().count() == 1,
-        "{err}"
-    );
-    assert!(!other.exists());
+    for extra in [&["--gru", "8"][..], &["--model", "rnn", "--gru", "0"][..]] {
+        let mut args = vec!["infer", "fit", file.to_str().unwrap()];
+        args.extend(extra);
+        args.extend(["--out", other.to_str().unwrap()]);
+        let r = rulelab(&args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains("--gru") && err.trim().lines().count() == 1,
+            "{err}"
+        );
+        assert!(!other.exists());
+    }
     // On a GPU the rnn is refused in words (it has no kernels there yet).
     if common::gpu().is_some() {
         let mut args = vec!["--device", "gpu", "infer", "fit", file.to_str().unwrap()];
