@@ -473,7 +473,8 @@ pub fn fit(
         .collect())
 }
 
-/// w_0 for held-out animals: the logistic fit (or zeros), never trained on them.
+/// The untrained w_0 of each animal: its logistic fit (`Init::PerAnimal`), zeros or
+/// the given one. Held-out animals' start here ([`heldout_w0_under`] refines them).
 pub fn heldout_w0(init: Init, data: &Dataset) -> Vec<[f64; K]> {
     data.animals.iter().map(|a| initial_w0(init, a)).collect()
 }
