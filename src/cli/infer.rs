@@ -200,13 +200,7 @@ fn backend_for(
     if cfgs.iter().any(|c| c.gru > 0) {
         match device {
             DeviceChoice::Auto => return Ok(Backend::Cpu),
-            DeviceChoice::Gpu => {
-                return Err(rulelab::Error::invalid(
-                    "--device",
-                    "the rnn model has no GPU kernels yet: fit it on the CPU device \
-                     (--device cpu; auto picks it)",
-                ))
-            }
+            DeviceChoice::Gpu => return Err(rulelab::infer::fit::rnn_on_gpu()),
             DeviceChoice::Cpu => {}
         }
     }

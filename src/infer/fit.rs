@@ -224,7 +224,7 @@ impl<F: Real> Adam<F> {
 
 /// The mean log-likelihood per trial of `animals` under φ from their w_0 (nats). The
 /// model runs in f32 on the CPU device's path, as the fit trains it (in f64 it would be
-/// several times slower and gain no reported digit); each animal's sum is taken in f64.
+/// several times slower and gain no reported digit); the animals' sums add in f64.
 pub fn log_likelihood(
     net: &Net,
     phi: &[f64],
@@ -240,17 +240,7 @@ pub fn log_likelihood(
         .map(|(a, w)| {
             let mut win = Window::new(net, trunc);
             let w = [w[0] as f32, w[1] as f32];
-            let mut sum = 0.0;
-            // A window at a time, so that each window's f32 sum stays short.
-            let mut state = (w, 0usize);
-            while state.1 < a.trials.len() {
-                let t1 = (state.1 + trunc).min(a.trials.len());
-                let (l, next, _) =
-                    model::window_wide(net, &phi, &a.trials, state.1, t1, state.0, &mut win);
-                sum += l as f64;
-                state = (next, t1);
-            }
-            sum
+            model::animal(net, &phi, &a.trials, w, trunc, 1.0, None, &mut win).0 as f64
         })
         .sum();
     -total / trials as f64
@@ -268,6 +258,15 @@ enum Engine<'g> {
         dev: Box<super::gpu::DnnOnDevice<'g>>,
         opt: Box<crate::optim::gpu::GpuOptimizer>,
     },
+}
+
+/// The refusal of an rnn fit on a GPU, which has no kernels for it yet.
+pub fn rnn_on_gpu() -> Error {
+    Error::invalid(
+        "--device",
+        "the rnn model has no GPU kernels yet: fit it on the CPU device (--device cpu; \
+         auto picks it)",
+    )
 }
 
 /// Fits φ and the training animals' w_0 on the backend — the CPU device (f32, animals
@@ -290,11 +289,7 @@ pub fn fit(
     cfg.validate()?;
     let net = cfg.net();
     if net.gru > 0 && matches!(backend, crate::gpu::Backend::Gpu(_)) {
-        return Err(Error::invalid(
-            "--device",
-            "the rnn model has no GPU kernels yet: fit it on the CPU device (--device cpu; \
-             auto picks it)",
-        ));
+        return Err(rnn_on_gpu());
     }
     let np = net.len();
     let r_n = cfg.restarts;

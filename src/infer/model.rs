@@ -529,26 +529,6 @@ crate::multiversion! {
     pub fn animal<F: Real>(net: &Net, phi: &[F], trials: &[Trial], w0: [F; K], trunc: usize, weight: F, grad: Option<&mut [F]>, win: &mut Window<F>) -> (F, [F; K]) = animal_inner;
 }
 
-crate::multiversion! {
-    /// One window's forward pass without a gradient ([`window`]'s (NLL, w at t1, _)),
-    /// compiled for the CPU's widest vectors.
-    #[allow(clippy::too_many_arguments)]
-    pub fn window_wide<F: Real>(net: &Net, phi: &[F], trials: &[Trial], t0: usize, t1: usize, w: [F; K], win: &mut Window<F>) -> (F, [F; K], [F; K]) = window_forward;
-}
-
-#[inline(always)]
-fn window_forward<F: Real>(
-    net: &Net,
-    phi: &[F],
-    trials: &[Trial],
-    t0: usize,
-    t1: usize,
-    w: [F; K],
-    win: &mut Window<F>,
-) -> (F, [F; K], [F; K]) {
-    window(net, phi, trials, t0, t1, w, F::one(), None, win, None)
-}
-
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn animal_inner<F: Real>(

@@ -48,7 +48,7 @@ fn parts(g: usize) -> (usize, usize, usize, usize) {
 /// What the rnn keeps per window besides the MLP's tape (in [`Window`]).
 pub struct Tape<F> {
     /// The state carried from window to window (detached at each start).
-    pub h: Vec<F>,
+    pub(super) h: Vec<F>,
     /// W_i and W_h transposed (INPUTS × 3G, then G × 3G): the forward pass adds one
     /// column per input to all 3G gates at once.
     wt: Vec<F>,
