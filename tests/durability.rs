@@ -321,12 +321,18 @@ fn a_finished_sweep_run_again_changes_no_file() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn long_sweep(root: &Path) -> (PathBuf, PathBuf) {
+/// A sweep of 18 chunks that runs for a second or so; `slower` times as many steps
+/// (recorded as often in all) for a test that needs the run alive for longer.
+fn long_sweep(root: &Path, slower: usize) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(root).unwrap();
     let cfg = root.join("long.toml");
     std::fs::write(
         &cfg,
-        CFG.replace("steps = 40", "steps = 20000")
+        CFG.replace("steps = 40", &format!("steps = {}", 20000 * slower))
+            .replace(
+                "record_every = 8",
+                &format!("record_every = {}", 8 * slower),
+            )
             .replace("dim = 11", "dim = 64")
             .replace("chunk = 5", "chunk = 2"),
     )
@@ -364,7 +370,8 @@ fn wait_for_chunks(out: &Path, n: u64) {
 #[test]
 fn one_writer_per_directory() {
     let root = tmp("lock");
-    let (cfg, out) = long_sweep(&root);
+    // Alive through two refused starts, each of which waits half a second.
+    let (cfg, out) = long_sweep(&root, 50);
     let mut first = spawn(&cfg, &out, &[]);
     wait_for_chunks(&out, 1);
     for args in [vec!["--resume"], vec![]] {
@@ -394,7 +401,7 @@ fn one_writer_per_directory() {
 #[test]
 fn an_interrupted_sweep_says_how_to_continue_and_resumes() {
     let root = tmp("sigint");
-    let (cfg, out) = long_sweep(&root);
+    let (cfg, out) = long_sweep(&root, 1);
     let child = spawn(&cfg, &out, &[]);
     wait_for_chunks(&out, 2);
     // SAFETY: sending a signal to our own child process.

@@ -333,6 +333,23 @@ pub fn create(path: &Path, bytes: &[u8]) -> Result<Mark> {
     Ok(Mark::of(bytes))
 }
 
+/// Tries the lock a few times over half a second before calling it held. A process
+/// that forks (any thread of this one spawning a child, say) shares every open file,
+/// locks included, with the child until the child's exec closes them: a lock that is
+/// only inherited that way clears within milliseconds, a real writer's does not.
+fn try_lock_patiently(file: &File) -> std::result::Result<(), std::fs::TryLockError> {
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if tries < 25 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// An exclusive claim on an output directory, held until dropped.
 pub struct DirLock {
     _file: File,
@@ -353,7 +370,7 @@ impl DirLock {
             .truncate(false)
             .open(&path)
             .map_err(io_error(&path))?;
-        match file.try_lock() {
+        match try_lock_patiently(&file) {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut owner = String::new();
