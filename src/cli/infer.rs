@@ -82,6 +82,15 @@ pub enum InferWhat {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Sweep fits over a TOML config's grid (hidden, layers, gru, lr, trunc, batch,
+    /// epochs, decay, seed, model): one row per fit in results.csv with its training
+    /// and held-out LL (and the rule's recovery on simulated data), each fit's curve in
+    /// epochs.csv; sharded, checkpointed after every fit and resumable like any sweep
+    /// (see examples/infer/).
+    Sweep {
+        #[command(flatten)]
+        run: super::sweep::RunArgs,
+    },
     /// Read a trial table and summarise it (animals, trials, sessions, dropped trials):
     /// the project's CSV, or with --ibl an IBL trials table exported to CSV.
     Inspect {
@@ -214,6 +223,7 @@ fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
 
 pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCode> {
     match what {
+        InferWhat::Sweep { run } => super::sweep::run::<rulelab::infer::FitStudy>(device, &run),
         InferWhat::Fit {
             train,
             test,

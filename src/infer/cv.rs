@@ -143,17 +143,9 @@ pub fn run(
             progress(model.name(), fold);
             let (train_ll, test_ll, params) = match model {
                 CvModel::Dnn | CvModel::Rnn => {
-                    let all = fit::fit(cfg, &train, backend, |_| {})?;
-                    let ll = |f: &fit::Fitted, d: &Dataset, w0: &[[f64; 2]]| {
-                        fit::log_likelihood(&f.net, &f.phi, &d.animals, w0, cfg.trunc)
-                    };
-                    let best = all
-                        .iter()
-                        .map(|f| (ll(f, &train, &f.w0), f))
-                        .max_by(|a, b| a.0.total_cmp(&b.0))
-                        .expect("a restart");
-                    let w0 = fit::heldout_w0_under(&best.1.net, &best.1.phi, cfg.init, &test);
-                    (best.0, ll(best.1, &test, &w0), String::new())
+                    let s = fit::fit_scored(cfg, &train, Some(&test), backend, |_| {})?;
+                    let test_ll = s.test_ll[s.best].expect("held-out animals");
+                    (s.train_ll[s.best], test_ll, String::new())
                 }
                 CvModel::ReinforceBase => {
                     let w0 = fit::heldout_w0(Init::PerAnimal, &train);

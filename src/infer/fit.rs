@@ -246,6 +246,56 @@ pub fn log_likelihood(
     -total / trials as f64
 }
 
+/// A fit's restarts with their mean log-likelihoods per trial: on the training animals
+/// from their fitted w_0, and on held-out animals from w_0 refined under each restart
+/// to their first trials ([`heldout_w0_under`]). The fit is the restart with the best
+/// training likelihood.
+pub struct Scored {
+    pub fits: Vec<Fitted>,
+    pub train_ll: Vec<f64>,
+    pub test_ll: Vec<Option<f64>>,
+    pub best: usize,
+}
+
+impl Scored {
+    pub fn best(&self) -> &Fitted {
+        &self.fits[self.best]
+    }
+}
+
+/// [`fit`], then each restart scored on the training and the held-out animals.
+pub fn fit_scored(
+    cfg: &FitConfig,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    backend: &crate::gpu::Backend,
+    progress: impl FnMut(&Epoch),
+) -> Result<Scored> {
+    let fits = fit(cfg, train, backend, progress)?;
+    let train_ll: Vec<f64> = fits
+        .iter()
+        .map(|f| log_likelihood(&f.net, &f.phi, &train.animals, &f.w0, cfg.trunc))
+        .collect();
+    let test_ll = fits
+        .iter()
+        .map(|f| {
+            test.map(|t| {
+                let w0 = heldout_w0_under(&f.net, &f.phi, cfg.init, t);
+                log_likelihood(&f.net, &f.phi, &t.animals, &w0, cfg.trunc)
+            })
+        })
+        .collect();
+    let best = (0..fits.len())
+        .max_by(|&a, &b| train_ll[a].total_cmp(&train_ll[b]))
+        .expect("a restart");
+    Ok(Scored {
+        fits,
+        train_ll,
+        test_ll,
+        best,
+    })
+}
+
 /// Where a fit's parameters live while it runs: on the host for the CPU device, in
 /// buffers on a GPU.
 enum Engine<'g> {

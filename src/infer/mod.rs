@@ -14,6 +14,8 @@ pub mod psytrack;
 pub mod report;
 pub mod rnn;
 pub mod simulate;
+pub mod study;
 
 pub use data::{read_csv, read_ibl, Animal, Dataset, Trial};
 pub use simulate::{Simulation, TrueRule};
+pub use study::FitStudy;

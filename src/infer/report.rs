@@ -426,27 +426,11 @@ pub fn fit_and_report(
     let truth_test = test.map(truth_ll).transpose()?.flatten();
     std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
     let start = std::time::Instant::now();
-    let all: Vec<Fitted> = fit::fit(cfg, &train.data, backend, progress)?;
+    let scored = fit::fit_scored(cfg, &train.data, test.map(|t| &t.data), backend, progress)?;
     let seconds = start.elapsed().as_secs_f64();
-    // Every restart's likelihoods (held-out animals' w_0 fitted to their first trials
-    // under each); the best by training likelihood is the fit.
-    let lls: Vec<(f64, Option<f64>)> = all
-        .iter()
-        .map(|f| {
-            let train_ll =
-                fit::log_likelihood(&f.net, &f.phi, &train.data.animals, &f.w0, cfg.trunc);
-            let test_ll = test.map(|t| {
-                let w0 = fit::heldout_w0_under(&f.net, &f.phi, cfg.init, &t.data);
-                fit::log_likelihood(&f.net, &f.phi, &t.data.animals, &w0, cfg.trunc)
-            });
-            (train_ll, test_ll)
-        })
-        .collect();
-    let best = (0..all.len())
-        .max_by(|&a, &b| lls[a].0.total_cmp(&lls[b].0))
-        .expect("a restart");
+    let (all, best) = (&scored.fits, scored.best);
     let mut restarts = String::from("restart,seed,train_ll,test_ll,best\n");
-    for (r, (tr, te)) in lls.iter().enumerate() {
+    for (r, (tr, te)) in scored.train_ll.iter().zip(&scored.test_ll).enumerate() {
         restarts += &format!(
             "{r},{},{tr},{},{}\n",
             cfg.seed.wrapping_add(r as u64),
@@ -455,9 +439,9 @@ pub fn fit_and_report(
         );
     }
     crate::files::write_atomic(&out.join("restarts.csv"), restarts.as_bytes())?;
-    let fitted = &all[best];
+    let fitted = scored.best();
     let net = fitted.net;
-    let (train_ll, test_ll) = lls[best];
+    let (train_ll, test_ll) = (scored.train_ll[best], scored.test_ll[best]);
     // The rule on the spec's grid, beside the truth when it is known (and the same for
     // training and held-out data).
     // A history-dependent truth is taken at the training data's mean recent-reward

@@ -401,6 +401,9 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
             .iter()
             .zip(c)
             .map(|(s, c)| (format!("{}: {:.3e}", describe(cfg, s), s.median), c))
+            // The curves' axis is logarithmic: a curve with no positive point has
+            // nothing to draw, and no panel is kept for it.
+            .filter(|(_, c)| c.iter().any(|p| p.1 > 0.0 && p.1.is_finite()))
             .collect()
     } else {
         vec![]
@@ -720,8 +723,8 @@ impl<S: Study> Summary<'_, S> {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
                 (a.min(y), b.max(y))
             });
-        let (y0, y1) = (y0 / 1.5, y1 * 1.5);
-        let mut chart = ChartBuilder::on(area)
+        let mut builder = ChartBuilder::on(area);
+        builder
             .caption(
                 format!(
                     "the best {} settings: median {y_name} over seeds, band = interquartile range",
@@ -731,15 +734,41 @@ impl<S: Study> Summary<'_, S> {
             )
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1.max(x0 + 1.0), (y0..y1).log_scale())
-            .map_err(plot_err)?;
+            .y_label_area_size(70);
+        let x = x0..x1.max(x0 + 1.0);
+        // A log axis for curves that span decades (losses falling); a linear one for
+        // narrow curves, where a log axis would have no tick inside its range.
+        if y1 / y0 > 10.0 {
+            let chart = builder
+                .build_cartesian_2d(x, (y0 / 1.5..y1 * 1.5).log_scale())
+                .map_err(plot_err)?;
+            self.curves_on(chart, x_name, &format!("{y_name} (log)"), 1)
+        } else {
+            let pad = (y1 - y0).max(1e-12 * y1) * 0.05;
+            let chart = builder
+                .build_cartesian_2d(x, y0 - pad..y1 + pad)
+                .map_err(plot_err)?;
+            self.curves_on(chart, x_name, y_name, 3)
+        }
+    }
+
+    fn curves_on<'a, DB: DrawingBackend + 'a, Y>(
+        &self,
+        mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+        x_name: &str,
+        y_name: &str,
+        digits: usize,
+    ) -> Result<()>
+    where
+        Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
         chart
             .configure_mesh()
             .x_desc(x_name)
-            .y_desc(format!("{y_name} (log)"))
+            .y_desc(y_name)
+            .y_labels(8)
             .x_label_formatter(&|v| label(*v))
-            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .y_label_formatter(&|v| format!("{v:.digits$e}"))
             .label_style(("sans-serif", 11))
             .axis_desc_style(("sans-serif", 13))
             .light_line_style(RGBColor(235, 235, 235))

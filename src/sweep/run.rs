@@ -488,9 +488,17 @@ pub fn run<S: Study>(
             return Err(Error::invalid(
                 "--resume",
                 format!(
-                    "{} holds a different sweep (config hash {} vs {hash})",
+                    "{} holds a different sweep (config hash {} vs {hash}){}",
                     dir.display(),
-                    m.config_hash
+                    m.config_hash,
+                    // Same text, different hash: something the config reads changed.
+                    if m.config == config_text {
+                        ": the config's text is the same, so a file it reads (its data) \
+                         changed since the run began; restore it, or start again in a new \
+                         directory"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
