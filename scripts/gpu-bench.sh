@@ -44,6 +44,8 @@ RULELAB="$RULELAB" DEVICE=gpu MINUTES="${HIPPO_MINUTES:-2}" benches/hippo_models
 if "$PYTHON" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
     RULELAB="$RULELAB" DEVICE=gpu PEER_DEVICE=cuda PEER_EPOCHS=1 PYTHON="$PYTHON" \
         benches/peers/infer_side_by_side.sh "$OUT/infer-peers" | tee "$OUT/infer-peers.txt"
+    RULELAB="$RULELAB" DEVICE=gpu PEER_DEVICE=cuda PEER_EPOCHS=1 PYTHON="$PYTHON" MODEL=rnn \
+        benches/peers/infer_side_by_side.sh "$OUT/infer-peers-rnn" | tee "$OUT/infer-peers-rnn.txt"
 fi
 if "$PYTHON" -c "import torch" 2>/dev/null; then
     "$PYTHON" benches/peers/torch_adam.py --log2-sizes "$LOG2_SIZES" --reps "$REPS" --json "$OUT/torch_adam.json"

@@ -279,22 +279,12 @@ fn bad_sweeps_are_refused_in_one_line_before_anything_is_written() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(!out.exists(), "{text}: wrote {}", out.display());
     }
-    // The rnn has no GPU kernels: a GPU is refused before the directory is made.
-    if common::gpu().is_some() {
-        let cfg = d.join("rnn.toml");
-        std::fs::write(&cfg, config(&train, &test, "[fit]\nmodel = \"rnn\"\n")).unwrap();
-        let out = d.join("rnn-out");
-        let o = sweep(&cfg, &out, &["--device", "gpu"]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(err.contains("no GPU kernels"), "{err}");
-        assert!(!out.exists());
-    }
 }
 
-/// The dnn sweep on a GPU gives the CPU device's rows (f32 sums in another order).
+/// A sweep of both models on a GPU gives the CPU device's rows (f32 sums in another
+/// order).
 #[test]
-fn a_dnn_sweep_on_the_gpu_agrees_with_the_cpu_device() {
+fn a_sweep_on_the_gpu_agrees_with_the_cpu_device() {
     if common::gpu().is_none() {
         return;
     }
@@ -305,7 +295,13 @@ fn a_dnn_sweep_on_the_gpu_agrees_with_the_cpu_device() {
     let cfg = d.join("g.toml");
     std::fs::write(
         &cfg,
-        config(&train, &test, &format!("{FIT}[grid]\nseed = [0, 1]\n")),
+        config(
+            &train,
+            &test,
+            &format!(
+                "{FIT}gru = 4\nhidden = 6\n[grid]\nmodel = [\"dnn\", \"rnn\"]\nseed = [0, 1]\n"
+            ),
+        ),
     )
     .unwrap();
     let read = |dev: &str| {
@@ -314,7 +310,7 @@ fn a_dnn_sweep_on_the_gpu_agrees_with_the_cpu_device() {
         common::csv_rows(&std::fs::read_to_string(out.join("results.csv")).unwrap())
     };
     let (cpu, gpu) = (read("cpu"), read("gpu"));
-    assert_eq!(cpu.len(), 2);
+    assert_eq!(cpu.len(), 4);
     for (c, g) in cpu.iter().zip(&gpu) {
         for col in ["train_ll", "test_ll", "dw_rmse"] {
             let (a, b): (f64, f64) = (c[col].parse().unwrap(), g[col].parse().unwrap());

@@ -199,23 +199,6 @@ impl FitArgs {
     }
 }
 
-/// The device for fits of these settings: `--device auto` picks the CPU device where
-/// one is an rnn, which has no GPU kernels yet.
-fn backend_for(
-    cfgs: &[&rulelab::infer::fit::FitConfig],
-    device: rulelab::gpu::DeviceChoice,
-) -> Result<rulelab::gpu::Backend> {
-    use rulelab::gpu::{Backend, DeviceChoice};
-    if cfgs.iter().any(|c| c.gru > 0) {
-        match device {
-            DeviceChoice::Auto => return Ok(Backend::Cpu),
-            DeviceChoice::Gpu => return Err(rulelab::infer::fit::rnn_on_gpu()),
-            DeviceChoice::Cpu => {}
-        }
-    }
-    Backend::open(device)
-}
-
 fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
     TrueRule::from_name(s)
         .ok_or_else(|| format!("{s:?} is not one of {}", TrueRule::names().join(", ")))
@@ -244,7 +227,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             let epochs = cfg.epochs;
             let train = report::read(&train, ibl, 2)?;
             let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
-            let backend = backend_for(&[&cfg], device)?;
+            let backend = rulelab::gpu::Backend::open(device)?;
             eprintln!("fitting on {} — {}", backend.kind(), backend.describe());
             // A bar on a terminal (epoch, LL, trials/s); a line per epoch elsewhere.
             use std::io::IsTerminal;
@@ -338,7 +321,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                     ),
                 ));
             }
-            let backend = backend_for(&fits.iter().map(|f| &f.1).collect::<Vec<_>>(), device)?;
+            let backend = rulelab::gpu::Backend::open(device)?;
             std::fs::create_dir_all(&out).map_err(rulelab::files::io_error(&out))?;
             eprintln!(
                 "cross-validating on {} — {}",

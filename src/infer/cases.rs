@@ -58,13 +58,12 @@ fn batch_rows(backend: &Backend, net: Net, trunc: usize, seed: u64) -> Result<Ve
     let phi32: Vec<f32> = phi.iter().map(|&x| x as f32).collect();
     let w032: Vec<[f32; K]> = w0.iter().map(|w| [w[0] as f32, w[1] as f32]).collect();
     let (loss, grad, grad_w0): (f64, Vec<f32>, Vec<[f32; K]>) = match backend {
-        Backend::Gpu(gpu) if net.gru == 0 => {
+        Backend::Gpu(gpu) => {
             let refs: Vec<&super::Animal> = data.animals.iter().collect();
             let b = super::gpu::batch_grad(gpu, &net, &phi32, &refs, &w032, trunc, weight as f32)?;
             (b.loss, b.grad, b.grad_w0)
         }
-        // The rnn has no GPU kernels yet: its rows check the CPU device's f32 model.
-        _ => {
+        Backend::Cpu => {
             let mut grad = vec![0.0f32; net.len()];
             let mut gw = vec![];
             let mut loss = 0.0;
@@ -86,13 +85,9 @@ fn batch_rows(backend: &Backend, net: Net, trunc: usize, seed: u64) -> Result<Ve
             (loss, grad, gw)
         }
     };
-    let label = match (net.gru, backend) {
-        (0, _) => format!("dnn {}x{} trunc {trunc}", net.layers, net.hidden),
-        (g, Backend::Cpu) => format!("rnn gru {g} {}x{} trunc {trunc}", net.layers, net.hidden),
-        (g, Backend::Gpu(_)) => format!(
-            "rnn gru {g} {}x{} trunc {trunc} (CPU device: no GPU kernels yet)",
-            net.layers, net.hidden
-        ),
+    let label = match net.gru {
+        0 => format!("dnn {}x{} trunc {trunc}", net.layers, net.hidden),
+        g => format!("rnn gru {g} {}x{} trunc {trunc}", net.layers, net.hidden),
     };
     let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
     let flat_w0: Vec<f64> = grad_w0
@@ -130,7 +125,9 @@ pub fn cases() -> Vec<Case> {
             move |b, seed| batch_rows(b, net, trunc, seed),
         ));
     }
-    // The rnn: the spec's GRU of 32 under 2 × 32, and a small one over short windows.
+    // The rnn: the spec's GRU of 32 under 2 × 32, a small one over short windows, and
+    // one wider than a workgroup (its units strided over the threads, and its windows
+    // cut into several dispatches on a software adapter).
     for (net, trunc) in [
         (
             Net {
@@ -147,6 +144,14 @@ pub fn cases() -> Vec<Case> {
                 gru: 7,
             },
             9,
+        ),
+        (
+            Net {
+                hidden: 16,
+                layers: 1,
+                gru: 100,
+            },
+            40,
         ),
     ] {
         v.push(Case::new(

@@ -310,15 +310,6 @@ enum Engine<'g> {
     },
 }
 
-/// The refusal of an rnn fit on a GPU, which has no kernels for it yet.
-pub fn rnn_on_gpu() -> Error {
-    Error::invalid(
-        "--device",
-        "the rnn model has no GPU kernels yet: fit it on the CPU device (--device cpu; \
-         auto picks it)",
-    )
-}
-
 /// Fits φ and the training animals' w_0 on the backend — the CPU device (f32, animals
 /// and restarts in parallel) or the GPU kernels (a batch's animals of every restart side
 /// by side in the same dispatches, the gradient reduced and Adam stepped on the device)
@@ -338,9 +329,6 @@ pub fn fit(
 ) -> Result<Vec<Fitted>> {
     cfg.validate()?;
     let net = cfg.net();
-    if net.gru > 0 && matches!(backend, crate::gpu::Backend::Gpu(_)) {
-        return Err(rnn_on_gpu());
-    }
     let np = net.len();
     let r_n = cfg.restarts;
     let n = train.animals.len();

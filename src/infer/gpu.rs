@@ -1,4 +1,5 @@
-//! The dnn model's truncated BPTT on a wgpu device (shaders/infer/dnn.wgsl). Everything
+//! The dnn and rnn models' truncated BPTT on a wgpu device (shaders/infer/dnn.wgsl;
+//! the rnn's GRU state and its gradient are carried per slot between dispatches). Everything
 //! a fit touches stays on the device: every animal's trials, the parameter arena (each
 //! restart's φ, then each restart's w_0 of each animal) and its gradient. A batch is a
 //! set of slots (restart, animal), one workgroup each, every window's trials inside
@@ -30,7 +31,8 @@ crate::gpu_struct! {
         pub slot_base: u32,
         pub group_len: u32,
         pub per_restart: u32,
-        pub _pad0: u32,
+        /// GRU units (0: the dnn).
+        pub gru: u32,
         pub _pad1: u32,
         pub _pad2: u32,
     }
@@ -98,9 +100,26 @@ pub fn layouts() -> Vec<crate::gpu::Layout> {
 /// Loop back-edges one trial costs a thread (forward and backward together, counted
 /// generously): per layer its inputs for ∂W and its outputs for ∂x, and the offsets.
 fn loops_per_trial(net: &Net) -> u64 {
-    let h = net.hidden.max(INPUTS) as u64;
-    let strides = (net.hidden as u64).div_ceil(64);
-    (net.layers as u64 + 1) * (2 * h * strides + net.layers as u64 + 8) + 16
+    let h = net.hidden.max(net.mlp_inputs()) as u64;
+    let strides = (net.hidden.max(net.mlp_inputs()) as u64).div_ceil(64);
+    let mlp = (net.layers as u64 + 1) * (2 * h * strides + net.layers as u64 + 8) + 16;
+    // The GRU: a thread's units' gates over (8 + G) inputs and ∂/∂h over 3G rows, its
+    // rows' gradients over (8 + G), and ∂/∂w over 3G rows.
+    let g = net.gru as u64;
+    let gru = if g == 0 {
+        0
+    } else {
+        let units = g.div_ceil(64);
+        let rows = (3 * g).div_ceil(64);
+        units * (INPUTS as u64 + g + 3 * g + 4) + rows * (INPUTS as u64 + g + 2) + 3 * g + 8
+    };
+    mlp + gru
+}
+
+/// Floats one trial keeps on the tape: the rule's inputs, the rnn's h_t, gates and
+/// h_{t+1} (6G), the MLP's activations, its outputs and w_t.
+fn tape_stride(net: &Net) -> usize {
+    INPUTS + 6 * net.gru + net.acts() + 2 * K
 }
 
 /// One workgroup of a batch: which restart's φ it runs on which animal.
@@ -128,6 +147,8 @@ pub struct DnnOnDevice<'g> {
     pub grads: GpuBuffer<f32>,
     rows: GpuBuffer<f32>,
     state: GpuBuffer<AnimalState>,
+    /// The rnn's carried h and ∂/∂h per slot (unused by the dnn).
+    _carry: GpuBuffer<f32>,
     /// Σ NLL per restart since the last [`DnnOnDevice::clear_losses`].
     losses: GpuBuffer<f32>,
     uniform: wgpu::Buffer,
@@ -151,6 +172,12 @@ impl<'g> DnnOnDevice<'g> {
             return Err(Error::invalid(
                 "--hidden",
                 "the GPU kernel holds at most 1024 units a layer",
+            ));
+        }
+        if net.gru > 256 {
+            return Err(Error::invalid(
+                "--gru",
+                "the GPU kernel holds at most 256 GRU units",
             ));
         }
         let n_phi = net.len();
@@ -179,7 +206,7 @@ impl<'g> DnnOnDevice<'g> {
         let longest = animals.iter().map(|a| a.trials.len()).max().unwrap_or(0);
         // Windows longer than the longest animal are the same as one of its length.
         let trunc = trunc.min(longest).max(1);
-        let tape_stride = INPUTS + net.acts() + 2 * K;
+        let tape_stride = tape_stride(&net);
         let per_slot = (trunc * tape_stride * 4) as u64;
         let group = ((gpu.max_binding_bytes() / per_slot) as usize).clamp(1, max_slots.max(1));
         let pipes = [
@@ -194,9 +221,10 @@ impl<'g> DnnOnDevice<'g> {
         let tape = gpu.poisoned("dnn tape", group * trunc * tape_stride, f32::NAN)?;
         let slot_rows = gpu.zeros::<f32>("dnn slot grads", max_slots * (n_phi + K))?;
         let losses = gpu.zeros::<f32>("dnn losses", restarts)?;
+        let carry = gpu.poisoned("rnn carry", (max_slots * 2 * net.gru).max(1), f32::NAN)?;
         let uniform = gpu.uniform("dnn shape", &<DnnShape as bytemuck::Zeroable>::zeroed())?;
         // Each kernel binds the buffers its entry point uses, by binding number.
-        let buffers: [(u32, &wgpu::Buffer); 8] = [
+        let buffers: [(u32, &wgpu::Buffer); 9] = [
             (0, &uniform),
             (1, &params_buf.buffer),
             (2, &trials.buffer),
@@ -205,6 +233,7 @@ impl<'g> DnnOnDevice<'g> {
             (5, &slot_rows.buffer),
             (6, &grads.buffer),
             (7, &losses.buffer),
+            (8, &carry.buffer),
         ];
         let bind = |k: usize, used: &[u32]| {
             let entries: Vec<_> = buffers
@@ -215,8 +244,8 @@ impl<'g> DnnOnDevice<'g> {
             gpu.bind_group(&pipes[k], &entries)
         };
         let binds = [
-            bind(0, &[0, 1, 2, 3, 4])?,
-            bind(1, &[0, 1, 2, 3, 4, 5])?,
+            bind(0, &[0, 1, 2, 3, 4, 8])?,
+            bind(1, &[0, 1, 2, 3, 4, 5, 8])?,
             bind(2, &[0, 3, 5, 6, 7])?,
         ];
         Ok(DnnOnDevice {
@@ -231,6 +260,7 @@ impl<'g> DnnOnDevice<'g> {
             grads,
             rows: slot_rows,
             state,
+            _carry: carry,
             losses,
             uniform,
             pipes,
@@ -292,7 +322,7 @@ impl<'g> DnnOnDevice<'g> {
             .map(|s| s.n_trials as usize)
             .max()
             .unwrap_or(0);
-        let tape_stride = INPUTS + self.net.acts() + 2 * K;
+        let tape_stride = tape_stride(&self.net);
         let mut shape = DnnShape {
             hidden: self.net.hidden as u32,
             layers: self.net.layers as u32,
@@ -307,7 +337,7 @@ impl<'g> DnnOnDevice<'g> {
             slot_base: 0,
             group_len: 0,
             per_restart: per_restart as u32,
-            _pad0: 0,
+            gru: self.net.gru as u32,
             _pad1: 0,
             _pad2: 0,
         };
@@ -345,7 +375,7 @@ impl<'g> DnnOnDevice<'g> {
                     (t1 - t0) as u64,
                     loops_per_trial(&self.net),
                     Some(self.trunc as u64),
-                    "one trial of the dnn model",
+                    "one trial of the rule's model",
                     &[],
                     |b, e| {
                         let end = if e as usize == t1 - t0 {

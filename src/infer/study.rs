@@ -98,7 +98,7 @@ pub struct FitStudy {
     /// Trial-steps of one fit at the config's own epochs (the throughput figure).
     #[serde(skip)]
     work: f64,
-    /// Whether any fit is an rnn (which has no GPU kernels yet).
+    /// Whether any fit is an rnn (a GRU setting has an effect).
     #[serde(skip)]
     rnn: bool,
     #[serde(skip)]
@@ -426,18 +426,6 @@ impl Study for FitStudy {
             return Err(err(
                 "fit.gru",
                 "has no effect: no fit of the sweep is an rnn",
-            ));
-        }
-        Ok(())
-    }
-
-    /// The rnn has no GPU kernels yet: refused before anything is written.
-    fn supports(&self, backend: &Backend) -> Result<()> {
-        if self.rnn && matches!(backend, Backend::Gpu(_)) {
-            return Err(err(
-                "--device",
-                "the rnn model has no GPU kernels yet: run a sweep with rnn fits on the CPU \
-                 device (--device cpu)",
             ));
         }
         Ok(())
