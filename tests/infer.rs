@@ -534,16 +534,19 @@ fn the_model_gradient_matches_finite_differences() {
 /// start from the carried GRU state, held fixed as w is.
 #[test]
 fn the_rnn_gradient_matches_finite_differences() {
-    let net = rulelab::infer::model::Net {
-        hidden: 4,
-        layers: 2,
-        gru: 3,
-    };
-    gradient_matches_finite_differences(
-        net,
-        TrueRule::ReinforceHistory,
-        "the_rnn_gradient_matches_finite_differences",
-    );
+    for skip in [false, true] {
+        let net = rulelab::infer::model::Net {
+            hidden: 4,
+            layers: 2,
+            gru: 3,
+            skip,
+        };
+        gradient_matches_finite_differences(
+            net,
+            TrueRule::ReinforceHistory,
+            "the_rnn_gradient_matches_finite_differences",
+        );
+    }
 }
 
 fn gradient_matches_finite_differences(
@@ -796,6 +799,17 @@ fn both_devices_fit_the_rnn_alike() {
     );
 }
 
+/// The rnn whose MLP also reads the trial (`--skip`) fits alike on both devices.
+#[test]
+fn both_devices_fit_the_rnn_with_skip_alike() {
+    devices_fit_alike(
+        "rnn-skip",
+        &[
+            "--model", "rnn", "--skip", "--gru", "5", "--hidden", "6", "--layers", "2",
+        ],
+    );
+}
+
 fn devices_fit_alike(name: &str, model: &[&str]) {
     let d = dir(&format!("devices-{name}"));
     let s = common::seed("both_devices_fit_alike") % 1_000_000;
@@ -1033,6 +1047,7 @@ fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
     let (data, _) = sim.run();
     let cfg = FitConfig {
         gru: 0,
+        skip: false,
         hidden: 40,
         layers: 2,
         epochs: 3,
@@ -1549,15 +1564,23 @@ fn the_rnn_fits_and_reports_its_history() {
     // --gru without the rnn has no effect, and an rnn of no units is none: refused in
     // one line, nothing written.
     let other = d.join("other");
-    for extra in [&["--gru", "8"][..], &["--model", "rnn", "--gru", "0"][..]] {
+    for extra in [
+        &["--gru", "8"][..],
+        &["--skip"][..],
+        &["--model", "rnn", "--gru", "0"][..],
+    ] {
         let mut args = vec!["infer", "fit", file.to_str().unwrap()];
         args.extend(extra);
         args.extend(["--out", other.to_str().unwrap()]);
         let r = rulelab(&args);
         let err = String::from_utf8_lossy(&r.stderr);
         assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
+        let flag = extra
+            .iter()
+            .find(|a| ["--gru", "--skip"].contains(a))
+            .unwrap();
         assert!(
-            err.contains("--gru") && err.trim().lines().count() == 1,
+            err.contains(flag) && err.trim().lines().count() == 1,
             "{err}"
         );
         assert!(!other.exists());

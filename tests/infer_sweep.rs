@@ -252,6 +252,18 @@ fn bad_sweeps_are_refused_in_one_line_before_anything_is_written() {
             "grid.gru: has no effect",
         ),
         (
+            config(&train, &test, "[fit]\nskip = 1\n"),
+            "fit.skip: has no effect",
+        ),
+        (
+            config(
+                &train,
+                &test,
+                "[grid]\nmodel = [\"dnn\", \"rnn\"]\nskip = [0, 1]\n",
+            ),
+            "grid.skip: has no effect",
+        ),
+        (
             config(&train, &train, ""),
             "data.test: holds the training file's bytes",
         ),

@@ -13,7 +13,8 @@
 // The rnn (shape.gru = G > 0 units) puts a GRU between the rule's inputs and the MLP:
 // φ opens with its W_i (3G × 8), W_h (3G × G), b_i, b_h (PyTorch's order, gates r, z,
 // n), the MLP reads h_{t+1}, and the state h is carried between dispatches (and
-// windows) in `carry`, as ∂/∂h is in the backward pass.
+// windows) in `carry`, as ∂/∂h is in the backward pass. With shape.skip the MLP reads
+// [h_{t+1}, x_t].
 
 struct DnnShape {
     hidden: u32,
@@ -38,7 +39,8 @@ struct DnnShape {
     per_restart: u32,
     // GRU units (0: the dnn).
     gru: u32,
-    _pad1: u32,
+    // 1: the rnn's MLP also reads the trial's inputs after the GRU's state.
+    skip: u32,
     _pad2: u32,
 }
 
@@ -103,7 +105,7 @@ var<workgroup> sh_n: u32;
 
 // What the MLP reads: the rule's inputs (dnn) or the GRU's state (rnn).
 fn mlp_inputs() -> u32 {
-    return select(INPUTS, shape.gru, shape.gru > 0u);
+    return select(INPUTS, shape.gru + INPUTS * shape.skip, shape.gru > 0u);
 }
 
 fn n_in(l: u32) -> u32 {
@@ -117,9 +119,10 @@ fn gru_len() -> u32 {
 }
 
 // Where a trial's MLP activations start on the tape: after its inputs (8) and, for the
-// rnn, h_t, r, z, n, W_hn h + b_hn and h_{t+1} (6G).
+// rnn, h_t, r, z, n, W_hn h + b_hn and h_{t+1} (6G), then with skip the inputs again
+// (so that the MLP's input [h_{t+1}, x_t] lies in one piece).
 fn pre() -> u32 {
-    return INPUTS + 6u * shape.gru;
+    return INPUTS + 6u * shape.gru + INPUTS * shape.skip;
 }
 
 // Where the MLP's input of the trial at `at` lies on the tape.
@@ -335,6 +338,15 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             workgroupBarrier();
             if (g > 0u) {
                 gru_forward(pb, at, lid);
+                if (shape.skip == 1u) {
+                    // x_t after h_{t+1} (thread k wrote tape[at + k] itself above).
+                    if (lid < INPUTS) {
+                        let v = tape[at + lid];
+                        sh_a[g + lid] = v;
+                        tape[at + INPUTS + 6u * g + lid] = v;
+                    }
+                    workgroupBarrier();
+                }
             }
             for (var l = 0u; l <= shape.layers; l++) {
                 let ni = n_in(l);
@@ -447,7 +459,14 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
                 workgroupBarrier();
             }
             if (g_units > 0u) {
-                dw = gru_backward(pb, at, row, lid);
+                // With skip, ∂/∂w also takes the MLP's direct path (read before the GRU's
+                // backward reuses sh_a).
+                var direct = vec2<f32>(0.0);
+                if (shape.skip == 1u) {
+                    direct = vec2<f32>(sh_a[g_units], sh_a[g_units + 1u]);
+                    workgroupBarrier();
+                }
+                dw = gru_backward(pb, at, row, lid) + direct;
             } else {
                 dw = vec2<f32>(sh_a[0], sh_a[1]);
             }

@@ -112,6 +112,10 @@ pub struct FitArgs {
     /// GRU units of the rnn model (default 32).
     #[arg(long)]
     gru: Option<usize>,
+    /// The rnn's MLP also reads the trial's inputs (w, s, 1, d, y, r, z) beside the
+    /// GRU's state, so the rnn holds the dnn's rules.
+    #[arg(long)]
+    skip: bool,
     #[arg(long, default_value_t = 20)]
     epochs: usize,
     /// Animals per optimiser step.
@@ -182,6 +186,8 @@ impl FitArgs {
         };
         let cfg = FitConfig {
             gru,
+            // The dnn's settings in a cv beside an rnn ignore it (a lone dnn refuses it).
+            skip: self.skip && gru > 0,
             hidden: self.hidden.unwrap_or(hidden),
             layers: self.layers.unwrap_or(layers),
             epochs: self.epochs,
@@ -217,11 +223,13 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             out,
         } => {
             use rulelab::infer::report;
-            if model != "rnn" && fit.gru.is_some() {
-                return Err(rulelab::Error::invalid(
-                    "--gru",
-                    format!("has no effect: the {model} model has no GRU"),
-                ));
+            for (flag, set) in [("--gru", fit.gru.is_some()), ("--skip", fit.skip)] {
+                if model != "rnn" && set {
+                    return Err(rulelab::Error::invalid(
+                        flag,
+                        format!("has no effect: the {model} model has no GRU"),
+                    ));
+                }
             }
             let cfg = fit.config(&model)?;
             let epochs = cfg.epochs;
@@ -300,6 +308,12 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             if fit.gru.is_some() && !models.contains(&cv::CvModel::Rnn) {
                 return Err(rulelab::Error::invalid(
                     "--gru",
+                    "has no effect: --models names no rnn",
+                ));
+            }
+            if fit.skip && !models.contains(&cv::CvModel::Rnn) {
+                return Err(rulelab::Error::invalid(
+                    "--skip",
                     "has no effect: --models names no rnn",
                 ));
             }

@@ -87,7 +87,12 @@ fn batch_rows(backend: &Backend, net: Net, trunc: usize, seed: u64) -> Result<Ve
     };
     let label = match net.gru {
         0 => format!("dnn {}x{} trunc {trunc}", net.layers, net.hidden),
-        g => format!("rnn gru {g} {}x{} trunc {trunc}", net.layers, net.hidden),
+        g => format!(
+            "rnn gru {g}{} {}x{} trunc {trunc}",
+            if net.skip { " skip" } else { "" },
+            net.layers,
+            net.hidden
+        ),
     };
     let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
     let flat_w0: Vec<f64> = grad_w0
@@ -134,6 +139,7 @@ pub fn cases() -> Vec<Case> {
                 hidden: 32,
                 layers: 2,
                 gru: 32,
+                skip: false,
             },
             25,
         ),
@@ -142,14 +148,25 @@ pub fn cases() -> Vec<Case> {
                 hidden: 5,
                 layers: 1,
                 gru: 7,
+                skip: false,
             },
             9,
+        ),
+        (
+            Net {
+                hidden: 6,
+                layers: 2,
+                gru: 5,
+                skip: true,
+            },
+            13,
         ),
         (
             Net {
                 hidden: 16,
                 layers: 1,
                 gru: 100,
+                skip: false,
             },
             40,
         ),
@@ -157,8 +174,11 @@ pub fn cases() -> Vec<Case> {
         v.push(Case::new(
             "infer",
             format!(
-                "rnn gru {} {}x{} window gradients (trunc {trunc})",
-                net.gru, net.layers, net.hidden
+                "rnn gru {}{} {}x{} window gradients (trunc {trunc})",
+                net.gru,
+                if net.skip { " skip" } else { "" },
+                net.layers,
+                net.hidden
             ),
             move |b, seed| batch_rows(b, net, trunc, seed),
         ));

@@ -27,6 +27,8 @@ pub enum Init {
 pub struct FitConfig {
     /// GRU units: 0 for the dnn model, G for the rnn.
     pub gru: usize,
+    /// The rnn's MLP also reads the trial's inputs (see [`Net::skip`]).
+    pub skip: bool,
     pub hidden: usize,
     pub layers: usize,
     pub epochs: usize,
@@ -50,6 +52,7 @@ impl FitConfig {
             hidden: self.hidden,
             layers: self.layers,
             gru: self.gru,
+            skip: self.skip,
         }
     }
 

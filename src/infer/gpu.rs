@@ -33,7 +33,8 @@ crate::gpu_struct! {
         pub per_restart: u32,
         /// GRU units (0: the dnn).
         pub gru: u32,
-        pub _pad1: u32,
+        /// 1: the rnn's MLP also reads the trial's inputs.
+        pub skip: u32,
         pub _pad2: u32,
     }
 }
@@ -117,9 +118,10 @@ fn loops_per_trial(net: &Net) -> u64 {
 }
 
 /// Floats one trial keeps on the tape: the rule's inputs, the rnn's h_t, gates and
-/// h_{t+1} (6G), the MLP's activations, its outputs and w_t.
+/// h_{t+1} (6G) and with skip the inputs again, the MLP's activations, its outputs
+/// and w_t.
 fn tape_stride(net: &Net) -> usize {
-    INPUTS + 6 * net.gru + net.acts() + 2 * K
+    INPUTS + 6 * net.gru + if net.skip { INPUTS } else { 0 } + net.acts() + 2 * K
 }
 
 /// One workgroup of a batch: which restart's φ it runs on which animal.
@@ -338,7 +340,7 @@ impl<'g> DnnOnDevice<'g> {
             group_len: 0,
             per_restart: per_restart as u32,
             gru: self.net.gru as u32,
-            _pad1: 0,
+            skip: u32::from(self.net.skip),
             _pad2: 0,
         };
         let mut first = true;

@@ -23,13 +23,17 @@ pub const INPUTS: usize = K + 6;
 /// The model's sizes and where each parameter lives in the flat vector φ: with a GRU
 /// (the rnn model, `gru` > 0 units) its parameters first (see [`super::rnn`]); then the
 /// MLP, per layer W (row-major, out × in) then b; the output layer; then c (K). The
-/// dnn's MLP reads the rule's inputs, the rnn's the GRU's state.
+/// dnn's MLP reads the rule's inputs, the rnn's the GRU's state (and with `skip` the
+/// rule's inputs after it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Net {
     pub hidden: usize,
     pub layers: usize,
     /// GRU units; 0 for the dnn model.
     pub gru: usize,
+    /// The rnn's MLP also reads the trial's own inputs beside the GRU's state, so the
+    /// rnn holds the dnn (a GRU that says nothing leaves the dnn's rule).
+    pub skip: bool,
 }
 
 impl Net {
@@ -39,6 +43,7 @@ impl Net {
             hidden,
             layers,
             gru: 0,
+            skip: false,
         }
     }
 
@@ -51,12 +56,13 @@ impl Net {
         }
     }
 
-    /// Floats the MLP reads: the rule's inputs (dnn) or the GRU's state (rnn).
+    /// Floats the MLP reads: the rule's inputs (dnn), or the GRU's state (rnn), then
+    /// with `skip` the rule's inputs.
     pub fn mlp_inputs(&self) -> usize {
-        if self.gru > 0 {
-            self.gru
-        } else {
-            INPUTS
+        match (self.gru, self.skip) {
+            (0, _) => INPUTS,
+            (g, false) => g,
+            (g, true) => g + INPUTS,
         }
     }
 
@@ -385,6 +391,9 @@ pub struct Window<F> {
     pub(super) scratch: Vec<F>,
     /// The rnn's GRU tape (empty for the dnn).
     pub(super) gru: super::rnn::Tape<F>,
+    /// With `skip`: each trial's MLP input [h_{t+1}, x_t], and ∂/∂ the first G + K.
+    cat: Vec<F>,
+    d_cat: Vec<F>,
 }
 
 impl<F: Real> Window<F> {
@@ -397,6 +406,15 @@ impl<F: Real> Window<F> {
             wt: vec![F::zero(); net.len()],
             scratch: vec![F::zero(); 2 * net.hidden.max(net.mlp_inputs())],
             gru: super::rnn::Tape::new(net.gru, if net.gru > 0 { trunc } else { 0 }),
+            cat: vec![
+                F::zero();
+                if net.skip {
+                    trunc * net.mlp_inputs()
+                } else {
+                    0
+                }
+            ],
+            d_cat: vec![F::zero(); if net.skip { net.gru + K } else { 0 }],
         }
     }
 }
@@ -459,9 +477,19 @@ pub fn window<F: Real>(
         if t + 1 < trials.len() {
             let i = t - t0;
             win.inputs[i] = inputs(w, tr);
-            // The MLP reads the rule's inputs (dnn) or the GRU's next state (rnn).
+            // The MLP reads the rule's inputs (dnn) or the GRU's next state (rnn), then
+            // with skip the rule's inputs.
             let x: &[F] = if g > 0 {
-                rnn::step(g, phi, &mut win.gru, i, &win.inputs[i])
+                let h = rnn::step(g, phi, &mut win.gru, i, &win.inputs[i]);
+                if net.skip {
+                    let m = g + INPUTS;
+                    let cat = &mut win.cat[i * m..(i + 1) * m];
+                    cat[..g].copy_from_slice(h);
+                    cat[g..].copy_from_slice(&win.inputs[i]);
+                    cat
+                } else {
+                    h
+                }
             } else {
                 &win.inputs[i]
             };
@@ -485,7 +513,11 @@ pub fn window<F: Real>(
                 }
                 let d_out = [gw[0] * c[0], gw[1] * c[1]];
                 let mut d_w = [F::zero(); K];
-                let d_input: &mut [F] = if g > 0 { &mut win.gru.d_mlp } else { &mut d_w };
+                let d_input: &mut [F] = match (g, net.skip) {
+                    (0, _) => &mut d_w,
+                    (_, false) => &mut win.gru.d_mlp,
+                    (_, true) => &mut win.d_cat,
+                };
                 mlp_backward(
                     net,
                     phi,
@@ -496,7 +528,15 @@ pub fn window<F: Real>(
                     d_input,
                 );
                 if g > 0 {
-                    d_w = rnn::backward(g, phi, &mut win.gru, i);
+                    // With skip, ∂/∂w also takes the MLP's direct path.
+                    let direct = if net.skip {
+                        win.gru.d_mlp.copy_from_slice(&win.d_cat[..g]);
+                        [win.d_cat[g], win.d_cat[g + 1]]
+                    } else {
+                        [F::zero(); K]
+                    };
+                    let through = rnn::backward(g, phi, &mut win.gru, i);
+                    d_w = [through[0] + direct[0], through[1] + direct[1]];
                 }
                 gw = [gw[0] + d_w[0], gw[1] + d_w[1]];
             }
@@ -504,7 +544,9 @@ pub fn window<F: Real>(
             let d = nll(a, tr.choice).1 * weight;
             gw = [gw[0] + d * F::c(tr.stimulus), gw[1] + d];
         }
-        let x = if g > 0 {
+        let x = if net.skip {
+            &win.cat[..]
+        } else if g > 0 {
             rnn::mlp_inputs(g, &win.gru)
         } else {
             win.inputs.as_flattened()

@@ -431,9 +431,13 @@ fn delta_states_inner<F: Real>(
     let mut acts = vec![F::zero(); net.acts()];
     let c = &phi[net.c_offset()..];
     let mut sum = [F::zero(); K];
+    // The MLP's input: h' (then the trial's inputs, with skip).
+    let mut input = [F::zero(); MAX_GRU + INPUTS];
+    input[g..g + INPUTS].copy_from_slice(x);
     for (h, ah) in states {
         gru_step_from(g, phi, wt, x, h, ah, &mut ai, &mut gates, &mut h_new);
-        let out = model::mlp(net, phi, &h_new[..g], &mut acts);
+        input[..g].copy_from_slice(&h_new[..g]);
+        let out = model::mlp(net, phi, &input[..net.mlp_inputs()], &mut acts);
         for k in 0..K {
             sum[k] = sum[k] + c[k] * out[k];
         }

@@ -31,6 +31,9 @@ crate::params! {
         model = 0.0,
         /// GRU units (rnn only; default 32).
         gru = f64::NAN,
+        /// 1: the rnn's MLP also reads the trial's inputs beside the GRU's state (rnn
+        /// only).
+        skip = 0.0,
         /// Units per hidden layer of the rule's MLP (default 64 for the dnn, 32 for the rnn).
         hidden = f64::NAN,
         /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
@@ -150,6 +153,7 @@ impl FitStudy {
     pub fn config(&self, p: &FitParams) -> FitConfig {
         FitConfig {
             gru: if p.model == 1.0 { p.gru as usize } else { 0 },
+            skip: p.model == 1.0 && p.skip == 1.0,
             hidden: p.hidden as usize,
             layers: p.layers as usize,
             epochs: p.epochs as usize,
@@ -401,6 +405,7 @@ impl Study for FitStudy {
                 "0 must be at least 1 (an rnn without a GRU is the dnn)",
             ));
         }
+        whole("skip", p.skip, 0.0, 1.0)?;
         whole("hidden", p.hidden, 1.0, 1024.0)?;
         whole("layers", p.layers, 1.0, 8.0)?;
         whole("trunc", p.trunc, 1.0, 1e9)?;
@@ -418,13 +423,20 @@ impl Study for FitStudy {
     }
 
     fn ignores(&self, p: &FitParams, name: &str, _grid: &Grid) -> Option<String> {
-        (name == "gru" && p.model == 0.0).then(|| "the dnn model has no GRU".to_string())
+        (matches!(name, "gru" | "skip") && p.model == 0.0)
+            .then(|| "the dnn model has no GRU".to_string())
     }
 
     fn check(&self, base: &FitParams, _grid: &Grid) -> Result<()> {
         if !base.gru.is_nan() && !self.rnn {
             return Err(err(
                 "fit.gru",
+                "has no effect: no fit of the sweep is an rnn",
+            ));
+        }
+        if base.skip != 0.0 && !self.rnn {
+            return Err(err(
+                "fit.skip",
                 "has no effect: no fit of the sweep is an rnn",
             ));
         }
