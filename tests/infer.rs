@@ -1586,3 +1586,76 @@ fn the_rnn_fits_and_reports_its_history() {
         assert!(!other.exists());
     }
 }
+
+/// Restart r of `--restarts R --seed s` is the fit `--seed s+r` makes alone, to the last
+/// bit, on either device: restarts draw their own φ and their own batches, side by side.
+#[test]
+fn a_restart_is_the_fit_its_seed_makes_alone() {
+    let d = dir("restart-seed");
+    let data = d.join("t.csv");
+    let s = common::seed("a_restart_is_the_fit_its_seed_makes_alone") % 1000;
+    simulate(
+        &[
+            "--rule",
+            "reinforce",
+            "--animals",
+            "9",
+            "--trials",
+            "150",
+            "--seed",
+            &s.to_string(),
+        ],
+        &data,
+    );
+    let devices: &[&str] = if common::gpu().is_some() {
+        &["cpu", "gpu"]
+    } else {
+        &["cpu"]
+    };
+    for &device in devices {
+        let fit = |seed: u64, restarts: &str, out: &Path| {
+            let o = rulelab(&[
+                "--device",
+                device,
+                "infer",
+                "fit",
+                data.to_str().unwrap(),
+                "--hidden",
+                "6",
+                "--layers",
+                "2",
+                "--epochs",
+                "2",
+                "--batch",
+                "4",
+                "--trunc",
+                "40",
+                "--seed",
+                &seed.to_string(),
+                "--restarts",
+                restarts,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        let together = d.join(format!("{device}-together"));
+        fit(s, "3", &together);
+        let rows =
+            common::csv_rows(&std::fs::read_to_string(together.join("restarts.csv")).unwrap());
+        assert_eq!(rows.len(), 3);
+        for (r, row) in rows.iter().enumerate() {
+            let alone = d.join(format!("{device}-alone{r}"));
+            fit(s + r as u64, "1", &alone);
+            let m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(alone.join("metrics.json")).unwrap())
+                    .unwrap();
+            assert_eq!(row["seed"], (s + r as u64).to_string());
+            assert_eq!(
+                row["train_ll"].parse::<f64>().unwrap(),
+                m["train_ll"].as_f64().unwrap(),
+                "{device}: restart {r}"
+            );
+        }
+    }
+}

@@ -31,8 +31,7 @@ struct DnnShape {
     // Floats one trial keeps on the tape: inputs (8), activations (L H), outputs (2),
     // w_t (2).
     tape_stride: u32,
-    // The mean's weight, 1 / trials of the batch.
-    weight: f32,
+    _pad3: u32,
     // The slots this forward/backward dispatch runs (the tape holds group_len of them).
     slot_base: u32,
     group_len: u32,
@@ -70,7 +69,9 @@ struct AnimalState {
     g0: f32,
     g1: f32,
     loss: f32,
-    _pad2: f32,
+    // The mean's weight, 1 / trials of the slot's restart's batch (restarts draw their
+    // own batches).
+    weight: f32,
     _pad3: f32,
     _pad4: f32,
 }
@@ -473,7 +474,7 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         }
         if (lid == 0u) {
             let wt = vec2<f32>(tape[at + shape.tape_stride - 2u], tape[at + shape.tape_stride - 1u]);
-            let d = (sigmoid(wt.x * tr.s + wt.y) - tr.y) * shape.weight;
+            let d = (sigmoid(wt.x * tr.s + wt.y) - tr.y) * st.weight;
             sh_g[0] = g.x + dw.x + d * tr.s;
             sh_g[1] = g.y + dw.y + d;
         }

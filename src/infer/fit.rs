@@ -274,7 +274,19 @@ pub fn fit_scored(
     backend: &crate::gpu::Backend,
     progress: impl FnMut(&Epoch),
 ) -> Result<Scored> {
-    let fits = fit(cfg, train, backend, progress)?;
+    fit_scored_seeds(cfg, &restart_seeds(cfg), train, test, backend, progress)
+}
+
+/// [`fit_seeds`], then each seed's fit scored as in [`fit_scored`].
+pub fn fit_scored_seeds(
+    cfg: &FitConfig,
+    seeds: &[u64],
+    train: &Dataset,
+    test: Option<&Dataset>,
+    backend: &crate::gpu::Backend,
+    progress: impl FnMut(&Epoch),
+) -> Result<Scored> {
+    let fits = fit_seeds(cfg, seeds, train, backend, progress)?;
     let train_ll: Vec<f64> = fits
         .iter()
         .map(|f| log_likelihood(&f.net, &f.phi, &train.animals, &f.w0, cfg.trunc))
@@ -316,8 +328,9 @@ enum Engine<'g> {
 /// Fits φ and the training animals' w_0 on the backend — the CPU device (f32, animals
 /// and restarts in parallel) or the GPU kernels (a batch's animals of every restart side
 /// by side in the same dispatches, the gradient reduced and Adam stepped on the device)
-/// — `cfg.restarts` times from different φ, calling `progress` after each epoch with
-/// the best restart's figures. Returns every restart.
+/// — `cfg.restarts` times, restart r with seed `cfg.seed + r`, calling `progress` after
+/// each epoch with the best restart's figures. Returns every restart: restart r is
+/// exactly the fit that seed makes alone (see [`fit_seeds`]).
 ///
 /// Both devices keep the parameters in one arena: each restart's φ, then each
 /// restart's w_0 of every animal, stepped by one Adam as `torch.optim.Adam` steps a
@@ -328,16 +341,42 @@ pub fn fit(
     cfg: &FitConfig,
     train: &Dataset,
     backend: &crate::gpu::Backend,
+    progress: impl FnMut(&Epoch),
+) -> Result<Vec<Fitted>> {
+    fit_seeds(cfg, &restart_seeds(cfg), train, backend, progress)
+}
+
+/// The seeds of a fit's restarts: seed, seed + 1, …
+pub fn restart_seeds(cfg: &FitConfig) -> Vec<u64> {
+    (0..cfg.restarts)
+        .map(|r| cfg.seed.wrapping_add(r as u64))
+        .collect()
+}
+
+/// Fits from each of `seeds` side by side (in place of `cfg.seed` and `cfg.restarts`):
+/// each restart draws its φ and shuffles the animals into its batches from its own
+/// seed, and weighs its batch's NLL by its own trial count, so that restart r is the
+/// fit `seeds[r]` makes alone, to the last bit on the CPU device. A sweep over seeds
+/// runs its fits this way, in the same dispatches.
+pub fn fit_seeds(
+    cfg: &FitConfig,
+    seeds: &[u64],
+    train: &Dataset,
+    backend: &crate::gpu::Backend,
     mut progress: impl FnMut(&Epoch),
 ) -> Result<Vec<Fitted>> {
     cfg.validate()?;
+    if seeds.is_empty() {
+        return Err(Error::invalid("seeds", "a fit needs at least one seed"));
+    }
     let net = cfg.net();
     let np = net.len();
-    let r_n = cfg.restarts;
+    let r_n = seeds.len();
     let n = train.animals.len();
-    // Restart r starts from φ drawn with seed + r; every restart from the same w_0.
-    let mut arena: Vec<f32> = (0..r_n)
-        .flat_map(|r| initial_phi(&net, cfg.seed.wrapping_add(r as u64)))
+    // Restart r starts from φ drawn with its seed; every restart from the same w_0.
+    let mut arena: Vec<f32> = seeds
+        .iter()
+        .flat_map(|&s| initial_phi(&net, s))
         .map(|x| x as f32)
         .collect();
     let start_w0: Vec<f32> = train
@@ -384,7 +423,7 @@ pub fn fit(
             }
         }
     };
-    let key = key_from_seed(cfg.seed ^ 0x5eed);
+    let keys: Vec<[u32; 2]> = seeds.iter().map(|&s| key_from_seed(s ^ 0x5eed)).collect();
     let mut epochs: Vec<Vec<Epoch>> = vec![Vec::with_capacity(cfg.epochs); r_n];
     let non_finite = |epoch: usize| {
         Error::invalid(
@@ -395,9 +434,16 @@ pub fn fit(
     let start = std::time::Instant::now();
     for epoch in 0..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
-        // A seeded shuffle of the animals (sort by a Philox key per epoch and animal).
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| philox4x32_10([i as u32, epoch as u32, 0, 22], key)[0]);
+        // Each restart's seeded shuffle of the animals (sorted by a Philox key per epoch
+        // and animal).
+        let orders: Vec<Vec<usize>> = keys
+            .iter()
+            .map(|&key| {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by_key(|&i| philox4x32_10([i as u32, epoch as u32, 0, 22], key)[0]);
+                order
+            })
+            .collect();
         // Σ NLL per restart over the epoch.
         let mut total = vec![0.0; r_n];
         let mut trials = 0usize;
@@ -408,23 +454,40 @@ pub fn fit(
         let stopped = || Error::Stopped {
             at: format!("epoch {} of {}", epoch + 1, cfg.epochs),
         };
-        for batch in order.chunks(cfg.batch) {
+        for b in 0..n.div_ceil(cfg.batch) {
             // Ctrl-C between batches (the GPU's windows check it too).
             if crate::interrupt::requested() {
                 return Err(stopped());
             }
-            let count: usize = batch.iter().map(|&i| train.animals[i].trials.len()).sum();
-            trials += count;
-            let weight = 1.0 / count as f32;
-            let slots: Vec<(usize, usize)> = (0..r_n)
-                .flat_map(|r| batch.iter().map(move |&i| (r, i)))
+            let range = b * cfg.batch..((b + 1) * cfg.batch).min(n);
+            let per_restart = range.len();
+            // Per restart its batch's trials: the mean's weight is 1 / count.
+            let counts: Vec<usize> = orders
+                .iter()
+                .map(|o| {
+                    o[range.clone()]
+                        .iter()
+                        .map(|&i| train.animals[i].trials.len())
+                        .sum()
+                })
+                .collect();
+            trials += counts[0];
+            let slots: Vec<(usize, usize, f32)> = orders
+                .iter()
+                .zip(&counts)
+                .enumerate()
+                .flat_map(|(r, (o, &c))| {
+                    o[range.clone()]
+                        .iter()
+                        .map(move |&i| (r, i, 1.0 / c as f32))
+                })
                 .collect();
             match &mut engine {
                 Engine::Cpu { adam, grad } => {
                     let params = &arena;
                     let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
                         .par_iter()
-                        .map(|&(r, i)| {
+                        .map(|&(r, i, weight)| {
                             let mut g = vec![0.0f32; np];
                             let mut win = Window::new(&net, cfg.trunc);
                             let at = w0_at(r, i);
@@ -442,12 +505,12 @@ pub fn fit(
                         })
                         .collect();
                     grad.fill(0.0);
-                    for (&(r, i), (g, loss, gw)) in slots.iter().zip(&parts) {
+                    for (&(r, i, _), (g, loss, gw)) in slots.iter().zip(&parts) {
                         for (a, b) in grad[r * np..(r + 1) * np].iter_mut().zip(g) {
                             *a += b;
                         }
                         grad[w0_at(r, i)..w0_at(r, i) + K].copy_from_slice(gw);
-                        total[r] += *loss as f64 * count as f64;
+                        total[r] += *loss as f64 * counts[r] as f64;
                     }
                     if grad[..trained].iter().any(|g| !g.is_finite()) {
                         return Err(non_finite(epoch + 1));
@@ -457,13 +520,16 @@ pub fn fit(
                 Engine::Gpu { gpu, dev, opt } => {
                     let slots: Vec<super::gpu::Slot> = slots
                         .iter()
-                        .map(|&(restart, animal)| super::gpu::Slot { restart, animal })
+                        .map(|&(restart, animal, weight)| super::gpu::Slot {
+                            restart,
+                            animal,
+                            weight,
+                        })
                         .collect();
-                    dev.run_batch(&slots, batch.len(), weight)
-                        .map_err(|e| match e {
-                            Error::Interrupted { .. } => stopped(),
-                            e => e,
-                        })?;
+                    dev.run_batch(&slots, per_restart).map_err(|e| match e {
+                        Error::Interrupted { .. } => stopped(),
+                        e => e,
+                    })?;
                     opt.step(gpu)?;
                 }
             }

@@ -26,7 +26,7 @@ crate::gpu_struct! {
         pub begin: u32,
         pub end: u32,
         pub tape_stride: u32,
-        pub weight: f32,
+        pub _pad3: u32,
         /// The slots this forward/backward dispatch runs: [slot_base, slot_base + group_len).
         pub slot_base: u32,
         pub group_len: u32,
@@ -67,7 +67,8 @@ crate::gpu_struct! {
         pub g0: f32,
         pub g1: f32,
         pub loss: f32,
-        pub _pad2: f32,
+        /// 1 / trials of the slot's restart's batch.
+        pub weight: f32,
         pub _pad3: f32,
         pub _pad4: f32,
     }
@@ -124,11 +125,13 @@ fn tape_stride(net: &Net) -> usize {
     INPUTS + 6 * net.gru + if net.skip { INPUTS } else { 0 } + net.acts() + 2 * K
 }
 
-/// One workgroup of a batch: which restart's φ it runs on which animal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One workgroup of a batch: which restart's φ it runs on which animal, and the
+/// weight of its NLL (1 / trials of its restart's batch).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Slot {
     pub restart: usize,
     pub animal: usize,
+    pub weight: f32,
 }
 
 /// The dnn model resident on a device for one set of animals and restarts.
@@ -277,10 +280,10 @@ impl<'g> DnnOnDevice<'g> {
 
     /// Runs a batch: `slots` restart-major, `per_restart` each, every slot's animal
     /// through every window of `trunc` trials from its w_0 in the arena; then the
-    /// arena's gradient is weight · ∂(Σ NLL)/∂(φ, w_0) of the batch (zero for w_0 of
+    /// arena's gradient is Σ over slots of weight · ∂NLL/∂(φ, w_0) (zero for w_0 of
     /// animals outside it) and each restart's NLL is added to the losses. Submits
     /// without waiting.
-    pub fn run_batch(&self, slots: &[Slot], per_restart: usize, weight: f32) -> Result<()> {
+    pub fn run_batch(&self, slots: &[Slot], per_restart: usize) -> Result<()> {
         let gpu = self.gpu;
         let n = slots.len();
         if n == 0 || n > self.max_slots || per_restart == 0 || !n.is_multiple_of(per_restart) {
@@ -313,7 +316,7 @@ impl<'g> DnnOnDevice<'g> {
                 g0: 0.0,
                 g1: 0.0,
                 loss: 0.0,
-                _pad2: 0.0,
+                weight: s.weight,
                 _pad3: 0.0,
                 _pad4: 0.0,
             });
@@ -335,7 +338,7 @@ impl<'g> DnnOnDevice<'g> {
             begin: 0,
             end: 0,
             tape_stride: tape_stride as u32,
-            weight,
+            _pad3: 0,
             slot_base: 0,
             group_len: 0,
             per_restart: per_restart as u32,
@@ -457,9 +460,15 @@ pub fn batch_grads(
     arena.extend(w0.iter().flatten());
     let dev = DnnOnDevice::new(gpu, *net, animals, &arena, restarts, restarts * n, trunc)?;
     let slots: Vec<Slot> = (0..restarts)
-        .flat_map(|restart| (0..n).map(move |animal| Slot { restart, animal }))
+        .flat_map(|restart| {
+            (0..n).map(move |animal| Slot {
+                restart,
+                animal,
+                weight,
+            })
+        })
         .collect();
-    dev.run_batch(&slots, n, weight)?;
+    dev.run_batch(&slots, n)?;
     let grads = gpu.download(&dev.grads)?;
     let losses = dev.losses()?;
     let np = net.len();

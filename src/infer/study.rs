@@ -104,6 +104,9 @@ pub struct FitStudy {
     /// Whether any fit is an rnn (a GRU setting has an effect).
     #[serde(skip)]
     rnn: bool,
+    /// Learners per chunk (see [`Study::chunk_size`]).
+    #[serde(skip)]
+    seeds_per_chunk: u64,
     #[serde(skip)]
     animals: Arc<Animals>,
 }
@@ -201,7 +204,7 @@ impl Study for FitStudy {
     const LEARNERS: &'static str = "fits";
     const SECTIONS: &'static [&'static str] = &["data", "fit", "run", "output"];
 
-    fn parse(root: &Table, _grid: &Table) -> Result<(Self, FitParams)> {
+    fn parse(root: &Table, grid: &Table) -> Result<(Self, FitParams)> {
         let data = section(root, "data", true)?.expect("required");
         const DATA_KEYS: &[&str] = &["train", "test", "holdout", "ibl"];
         let path = |k: &str| -> Result<Option<PathBuf>> {
@@ -337,6 +340,12 @@ impl Study for FitStudy {
             truth_test_ll,
             work: (train.data.trials() * restarts) as f64 * base.epochs,
             rnn: base.model == 1.0,
+            seeds_per_chunk: match grid.iter().next_back() {
+                Some((k, v)) if k == "seed" => crate::sweep::config::axis_values("grid.seed", v)?
+                    .len()
+                    .clamp(1, 16),
+                _ => 1,
+            },
             animals: Arc::new(Animals { train, test, truth }),
         };
         Ok((study, base))
@@ -529,10 +538,10 @@ impl Study for FitStudy {
         ((net.len() + K * self.train_animals) * 4 * self.restarts) as u64
     }
 
-    /// One fit per chunk: a fit takes seconds to minutes and already fills the device
-    /// (its animals side by side), so each is checkpointed as it ends.
+    /// A setting's seeds per chunk (they run side by side, see `run_chunk`) when seed
+    /// is the grid's last axis, at most 16; else one fit, checkpointed as it ends.
     fn chunk_size(&self, _backend: &Backend) -> u64 {
-        1
+        self.seeds_per_chunk
     }
 
     fn run_chunk(
@@ -542,30 +551,62 @@ impl Study for FitStudy {
         learners: &[FitParams],
         _prune: Option<&PrunePlan>,
     ) -> Result<Vec<FitOutcome>> {
-        learners
-            .iter()
-            .map(|p| {
-                let cfg = self.config(p);
-                let scored = fit::fit_scored(
-                    &cfg,
-                    &animals.train.data,
-                    Some(&animals.test),
-                    backend,
-                    |_| {},
-                )
-                .map_err(|e| match e {
-                    // Ctrl-C inside a fit: the runner says where the sweep stopped.
-                    Error::Stopped { .. } => Error::Interrupted { done: 0, total: 0 },
-                    e => e,
-                })?;
-                let best = scored.best();
+        // Fits that differ only in their seed run side by side, one restart each (and
+        // each restart is the fit its seed makes alone, so the grouping changes no row).
+        let mut groups: Vec<(FitParams, Vec<usize>)> = vec![];
+        for (i, p) in learners.iter().enumerate() {
+            let key = FitParams { seed: 0.0, ..*p };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, idx)) => idx.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        let mut out: Vec<Option<FitOutcome>> = (0..learners.len()).map(|_| None).collect();
+        for (_, idx) in groups {
+            let cfg = self.config(&learners[idx[0]]);
+            // A fit of `restarts` restarts from seed s runs seeds s, s + 1, …
+            let own = |i: usize| {
+                fit::restart_seeds(&FitConfig {
+                    seed: learners[i].seed as u64,
+                    ..cfg.clone()
+                })
+            };
+            let mut seeds: Vec<u64> = vec![];
+            for &i in &idx {
+                for s in own(i) {
+                    if !seeds.contains(&s) {
+                        seeds.push(s);
+                    }
+                }
+            }
+            let scored = fit::fit_scored_seeds(
+                &cfg,
+                &seeds,
+                &animals.train.data,
+                Some(&animals.test),
+                backend,
+                |_| {},
+            )
+            .map_err(|e| match e {
+                // Ctrl-C inside a fit: the runner says where the sweep stopped.
+                Error::Stopped { .. } => Error::Interrupted { done: 0, total: 0 },
+                e => e,
+            })?;
+            for &i in &idx {
+                // The learner's best restart by training likelihood, as `infer fit` picks.
+                let best = own(i)
+                    .iter()
+                    .map(|s| seeds.iter().position(|x| x == s).expect("ran"))
+                    .max_by(|&a, &b| scored.train_ll[a].total_cmp(&scored.train_ll[b]))
+                    .expect("a restart");
+                let fitted = &scored.fits[best];
                 let dw_rmse = match &animals.truth {
                     Some(truth) => {
                         let rule = Rule::new(
-                            &best.net,
-                            &best.phi,
+                            &fitted.net,
+                            &fitted.phi,
                             &animals.train.data,
-                            &best.w0,
+                            &fitted.w0,
                             fit::History::Any,
                         )?;
                         let grid = fit::rule_grid(&rule, &[], &[], Some(truth), 1001);
@@ -573,15 +614,16 @@ impl Study for FitStudy {
                     }
                     None => None,
                 };
-                Ok(FitOutcome {
-                    train_ll: scored.train_ll[scored.best],
-                    test_ll: scored.test_ll[scored.best].expect("held-out animals"),
-                    parameters: best.net.len(),
+                out[i] = Some(FitOutcome {
+                    train_ll: scored.train_ll[best],
+                    test_ll: scored.test_ll[best].expect("held-out animals"),
+                    parameters: fitted.net.len(),
                     dw_rmse,
-                    epochs: best.epochs.clone(),
-                })
-            })
-            .collect()
+                    epochs: fitted.epochs.clone(),
+                });
+            }
+        }
+        Ok(out.into_iter().map(|o| o.expect("every fit ran")).collect())
     }
 }
 
