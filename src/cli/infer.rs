@@ -82,11 +82,11 @@ pub enum InferWhat {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Sweep fits over a TOML config's grid (hidden, layers, gru, lr, trunc, batch,
+    /// Sweep fits over a TOML config's grid (hidden, layers, gru, skip, lr, trunc, batch,
     /// epochs, decay, seed, model): one row per fit in results.csv with its training
     /// and held-out LL (and the rule's recovery on simulated data), each fit's curve in
-    /// epochs.csv; sharded, checkpointed after every fit and resumable like any sweep
-    /// (see examples/infer/).
+    /// epochs.csv; sharded, checkpointed after every chunk (one setting's seeds, fitted
+    /// side by side) and resumable like any sweep (see examples/infer/).
     Sweep {
         #[command(flatten)]
         run: super::sweep::RunArgs,

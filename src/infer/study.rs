@@ -1,9 +1,10 @@
 //! Fits as a study of the runner (`rulelab infer sweep CONFIG.toml`, spec §4): each
 //! point of the grid is one fit of the dnn or the rnn model to the same animals, scored
-//! on the same held-out animals. Hidden size, layers, GRU units, lr, trunc, batch,
-//! epochs, decay, seed and the model itself may be grid axes; the runner shards,
-//! checkpoints (a chunk is one fit unless `[run] chunk` says more) and resumes as for
-//! any sweep. results.csv holds a row per fit, epochs.csv each fit's training curve.
+//! on the same held-out animals. Hidden size, layers, GRU units, skip, lr, trunc,
+//! batch, epochs, decay, seed and the model itself may be grid axes; the runner shards,
+//! checkpoints (a chunk is a setting's seeds, fitted side by side, when seed is the last
+//! axis; else one fit) and resumes as for any sweep. results.csv holds a row per fit,
+//! epochs.csv each fit's training curve.
 //!
 //! The data files are read and hashed when the config is parsed: the hashes are part
 //! of the config the manifest records, so a resumed or merged run whose data changed
