@@ -66,6 +66,23 @@ fn config(train: &Path, test: &Path, body: &str) -> String {
     )
 }
 
+/// A directory with simulated training and held-out animals (seeds `seed`, `seed` + 1)
+/// and a config over them with `body` after its [data]: (dir, train, test, config).
+fn setup(
+    name: &str,
+    animals: (u64, u64),
+    seed: u64,
+    body: &str,
+) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let d = dir(name);
+    let (train, test) = (d.join("train.csv"), d.join("test.csv"));
+    simulate(&train, animals.0, seed);
+    simulate(&test, animals.1, seed + 1);
+    let cfg = d.join("sweep.toml");
+    std::fs::write(&cfg, config(&train, &test, body)).unwrap();
+    (d, train, test, cfg)
+}
+
 const FIT: &str = "
 [fit]
 epochs = 3
@@ -77,22 +94,12 @@ layers = 2
 #[test]
 fn every_row_is_the_fit_infer_fit_makes_and_shards_merge_into_the_whole() {
     let seed = common::seed("infer sweep") % 1000;
-    let d = dir("rows");
-    let (train, test) = (d.join("train.csv"), d.join("test.csv"));
-    simulate(&train, 24, seed);
-    simulate(&test, 12, seed + 1);
-    let cfg = d.join("s.toml");
-    std::fs::write(
-        &cfg,
-        config(
-            &train,
-            &test,
-            &format!(
-                "{FIT}[grid]\nhidden = [4, 8]\nlr = [3e-3, 1e-2]\nseed = {{ range = [0, 2] }}\n"
-            ),
-        ),
-    )
-    .unwrap();
+    let (d, train, test, cfg) = setup(
+        "rows",
+        (24, 12),
+        seed,
+        &format!("{FIT}[grid]\nhidden = [4, 8]\nlr = [3e-3, 1e-2]\nseed = {{ range = [0, 2] }}\n"),
+    );
     let whole = d.join("whole");
     ok(&sweep(&cfg, &whole, &["--device", "cpu"]));
     let text = std::fs::read_to_string(whole.join("results.csv")).unwrap();
@@ -300,22 +307,12 @@ fn a_sweep_on_the_gpu_agrees_with_the_cpu_device() {
     if common::gpu().is_none() {
         return;
     }
-    let d = dir("gpu");
-    let (train, test) = (d.join("train.csv"), d.join("test.csv"));
-    simulate(&train, 12, 4);
-    simulate(&test, 6, 5);
-    let cfg = d.join("g.toml");
-    std::fs::write(
-        &cfg,
-        config(
-            &train,
-            &test,
-            &format!(
-                "{FIT}gru = 4\nhidden = 6\n[grid]\nmodel = [\"dnn\", \"rnn\"]\nseed = [0, 1]\n"
-            ),
-        ),
-    )
-    .unwrap();
+    let (d, _, _, cfg) = setup(
+        "gpu",
+        (12, 6),
+        4,
+        &format!("{FIT}gru = 4\nhidden = 6\n[grid]\nmodel = [\"dnn\", \"rnn\"]\nseed = [0, 1]\n"),
+    );
     let read = |dev: &str| {
         let out = d.join(dev);
         ok(&sweep(&cfg, &out, &["--device", dev]));

@@ -10,7 +10,7 @@ use super::protocol::{DecoderKind, Experiment, Outcome, Protocol};
 use super::run::{Model, Models, World};
 use crate::error::Result;
 use crate::gpu::Backend;
-use crate::sweep::config::{err, finite, section, string, unknown_key};
+use crate::sweep::config::{err, finite, section, string, unknown_key, whole};
 use crate::sweep::prune::PrunePlan;
 use crate::sweep::{Grid, ParamSet, Study};
 use serde::Serialize;
@@ -124,16 +124,6 @@ impl HippoStudy {
     fn ring(&self) -> bool {
         self.experiment != Experiment::Latents
     }
-}
-
-fn whole(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
-    if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
-        return Err(err(
-            key,
-            format!("{v} must be a whole number in {lo}..={hi}"),
-        ));
-    }
-    Ok(())
 }
 
 fn positive(key: &str, v: f64) -> Result<()> {

@@ -17,7 +17,7 @@ use super::report::{self, Input};
 use super::simulate::RuleAt;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
-use crate::sweep::config::{boolean, err, finite, integer, section, string, unknown_key};
+use crate::sweep::config::{boolean, err, finite, integer, section, string, unknown_key, whole};
 use crate::sweep::prune::PrunePlan;
 use crate::sweep::{Grid, ParamSet, Study};
 use serde::Serialize;
@@ -182,16 +182,6 @@ pub struct FitOutcome {
     /// RMSE of the fitted against the true Δw_stim on the spec's grid (simulated data).
     pub dw_rmse: Option<f64>,
     pub epochs: Vec<fit::Epoch>,
-}
-
-fn whole(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
-    if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
-        return Err(err(
-            key,
-            format!("{v} must be a whole number in {lo}..={hi}"),
-        ));
-    }
-    Ok(())
 }
 
 impl Study for FitStudy {

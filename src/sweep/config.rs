@@ -62,6 +62,17 @@ pub fn integer(key: &str, v: &Value, lo: i64, hi: i64) -> Result<usize> {
     }
 }
 
+/// A per-learner number that must be a whole number in lo..=hi (a count, a seed).
+pub fn whole(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
+        return Err(err(
+            key,
+            format!("{v} must be a whole number in {lo}..={hi}"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn string<'a>(key: &str, v: &'a Value, allowed: &[&str]) -> Result<&'a str> {
     match v.as_str() {
         Some(s) if allowed.contains(&s) => Ok(s),
