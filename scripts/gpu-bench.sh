@@ -39,6 +39,7 @@ PYTHON="${PYTHON:-python3}"
 # Rule inference: what restarts cost on the card, and the default experiment beside
 # PyTorch on the same card (one peer epoch).
 RULELAB="$RULELAB" DEVICE=gpu benches/infer_restarts.sh "$OUT/infer-restarts" | tee "$OUT/infer-restarts.txt"
+RULELAB="$RULELAB" DEVICE=gpu benches/infer_sweep_seeds.sh "$OUT/infer-sweep-seeds" | tee "$OUT/infer-sweep-seeds.txt"
 # The hippocampal model: 1, 64 and 512 models side by side (experiment B's network).
 RULELAB="$RULELAB" DEVICE=gpu MINUTES="${HIPPO_MINUTES:-2}" benches/hippo_models.sh "$OUT/hippo-models" | tee "$OUT/hippo-models.txt"
 if "$PYTHON" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
