@@ -1285,12 +1285,17 @@ fn cross_validation_holds_out_each_animal_once() {
         "60",
         "--batch",
         "3",
+        "--restarts",
+        "2",
         "--device",
         "cpu",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // 7 animals in 3 folds train on 4, 5 and 5: the last two folds fit side by side.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("dnn: folds 2, 3 of 3 side by side"), "{err}");
     let rows: Vec<Vec<String>> = std::fs::read_to_string(out.join("cv.csv"))
         .unwrap()
         .lines()
@@ -1359,6 +1364,52 @@ fn cross_validation_holds_out_each_animal_once() {
                     (test_ll - ll / trials as f64).abs() < 1e-12,
                     "truth fold {fold}"
                 );
+            }
+            if model == "dnn" || model == "rnn" {
+                // The fold's fit, side by side with others or not, is the one `infer
+                // fit` makes of the fold alone (best of its restarts), to the last bit.
+                use rulelab::infer::fit::{fit_scored, FitConfig, Init};
+                let pick = |held_out: bool| rulelab::infer::Dataset {
+                    animals: data
+                        .animals
+                        .iter()
+                        .filter(|a| held.contains(&a.id.as_str()) == held_out)
+                        .cloned()
+                        .collect(),
+                    dropped: 0,
+                };
+                let cfg = FitConfig {
+                    gru: if model == "rnn" { 4 } else { 0 },
+                    skip: false,
+                    hidden: 8,
+                    layers: 2,
+                    epochs: 2,
+                    batch: 3,
+                    trunc: 60,
+                    lr: 3e-3,
+                    decay: 0.5,
+                    decay_every: 5,
+                    // cv's default --seed, which also dealt the folds.
+                    seed: 0,
+                    init: Init::PerAnimal,
+                    restarts: 2,
+                };
+                let (train, test) = (pick(false), pick(true));
+                let alone = fit_scored(
+                    &cfg,
+                    &train,
+                    Some(&test),
+                    &rulelab::gpu::Backend::Cpu,
+                    |_| {},
+                )
+                .unwrap();
+                assert_eq!(
+                    test_ll,
+                    alone.test_ll[alone.best].unwrap(),
+                    "{model} fold {fold}"
+                );
+                let train_ll: f64 = r[5].parse().unwrap();
+                assert_eq!(train_ll, alone.train_ll[alone.best], "{model} fold {fold}");
             }
             if model == "psytrack" {
                 // The walk's σ in params; the held-out filter LL recomputed from it.

@@ -345,10 +345,13 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             rulelab::interrupt::install();
             let start = std::time::Instant::now();
             let seed = fits[0].1.seed;
-            let rows = cv::run(&fits, folds, &input, &backend, |model, fold| {
+            let rows = cv::run(&fits, folds, &input, &backend, |model, group| {
+                let names: Vec<String> = group.iter().map(|f| (f + 1).to_string()).collect();
                 eprintln!(
-                    "fold {}/{folds}: {model} ({:.0} s)",
-                    fold + 1,
+                    "{model}: fold{} {} of {folds}{} ({:.0} s)",
+                    if group.len() > 1 { "s" } else { "" },
+                    names.join(", "),
+                    if group.len() > 1 { " side by side" } else { "" },
                     start.elapsed().as_secs_f64()
                 );
             })?;

@@ -99,14 +99,16 @@ pub fn validate(k: usize, animals: usize, models: &[CvModel]) -> Result<()> {
 }
 
 /// Fits every model on every fold, each with its settings (the networks' from their
-/// own; the folds are dealt by the first's seed); `progress` hears (model, fold) as
-/// each starts.
+/// own; the folds are dealt by the first's seed); `progress` hears (model, folds) as
+/// each set of fits starts. A network model's folds whose training sets are as large
+/// fit side by side (in the same dispatches on a GPU), each fold's fit the one it
+/// makes alone ([`fit::fit_jobs`]).
 pub fn run(
     fits: &[(CvModel, FitConfig)],
     k: usize,
     input: &Input,
     backend: &crate::gpu::Backend,
-    mut progress: impl FnMut(&str, usize),
+    mut progress: impl FnMut(&str, &[usize]),
 ) -> Result<Vec<Row>> {
     let animals = &input.data.animals;
     let models: Vec<CvModel> = fits.iter().map(|f| f.0).collect();
@@ -116,18 +118,65 @@ pub fn run(
     }
     let fold_of = folds(animals.len(), k, fits[0].1.seed);
     let truth = truth_ll_by_animal(input)?;
+    // Fold f's training animals (indices, in the data's order) and its split.
+    let train_of = |fold: usize| -> Vec<usize> {
+        (0..animals.len()).filter(|&i| fold_of[i] != fold).collect()
+    };
+    let split = |fold: usize, held: bool| Dataset {
+        animals: animals
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, &f)| (f == fold) == held)
+            .map(|(a, _)| a.clone())
+            .collect(),
+        dropped: 0,
+    };
+    // The networks' (train, held-out) LL per (model, fold).
+    let mut networks = std::collections::HashMap::new();
+    for (m, (model, cfg)) in fits.iter().enumerate() {
+        if !matches!(model, CvModel::Dnn | CvModel::Rnn) {
+            continue;
+        }
+        let mut by_size: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for fold in 0..k {
+            by_size.entry(train_of(fold).len()).or_default().push(fold);
+        }
+        let seeds = fit::restart_seeds(cfg);
+        for group in by_size.values() {
+            progress(model.name(), group);
+            let jobs: Vec<fit::FitJob> = group
+                .iter()
+                .flat_map(|&fold| {
+                    seeds.iter().map(move |&seed| fit::FitJob {
+                        seed,
+                        animals: train_of(fold),
+                    })
+                })
+                .collect();
+            let fitted = fit::fit_jobs(cfg, &jobs, &input.data, backend, |_| {})?;
+            for (g, &fold) in group.iter().enumerate() {
+                let (train, test) = (split(fold, false), split(fold, true));
+                // The fold's best restart by training likelihood, as `infer fit` picks.
+                let mine = &fitted[g * seeds.len()..(g + 1) * seeds.len()];
+                let best = mine
+                    .iter()
+                    .map(|f| {
+                        let ll =
+                            fit::log_likelihood(&f.net, &f.phi, &train.animals, &f.w0, cfg.trunc);
+                        (ll, f)
+                    })
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .expect("a restart");
+                let w0 = fit::heldout_w0_under(&best.1.net, &best.1.phi, cfg.init, &test);
+                let test_ll =
+                    fit::log_likelihood(&best.1.net, &best.1.phi, &test.animals, &w0, cfg.trunc);
+                networks.insert((m, fold), (best.0, test_ll));
+            }
+        }
+    }
     let mut rows = vec![];
     for fold in 0..k {
-        let split = |held: bool| Dataset {
-            animals: animals
-                .iter()
-                .zip(&fold_of)
-                .filter(|(_, &f)| (f == fold) == held)
-                .map(|(a, _)| a.clone())
-                .collect(),
-            dropped: 0,
-        };
-        let (train, test) = (split(false), split(true));
+        let (train, test) = (split(fold, false), split(fold, true));
         let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: String| Row {
             model: model.to_string(),
             fold,
@@ -139,13 +188,14 @@ pub fn run(
             params,
         };
         let pair = |name: &str, v: [f64; 2]| format!("{name}={};{}", v[0], v[1]);
-        for (model, cfg) in fits {
-            progress(model.name(), fold);
+        for (m, (model, _)) in fits.iter().enumerate() {
+            if !matches!(model, CvModel::Dnn | CvModel::Rnn) {
+                progress(model.name(), &[fold]);
+            }
             let (train_ll, test_ll, params) = match model {
                 CvModel::Dnn | CvModel::Rnn => {
-                    let s = fit::fit_scored(cfg, &train, Some(&test), backend, |_| {})?;
-                    let test_ll = s.test_ll[s.best].expect("held-out animals");
-                    (s.train_ll[s.best], test_ll, String::new())
+                    let (train_ll, test_ll) = networks[&(m, fold)];
+                    (train_ll, test_ll, String::new())
                 }
                 CvModel::ReinforceBase => {
                     let w0 = fit::heldout_w0(Init::PerAnimal, &train);

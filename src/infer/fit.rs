@@ -356,27 +356,72 @@ pub fn restart_seeds(cfg: &FitConfig) -> Vec<u64> {
 /// Fits from each of `seeds` side by side (in place of `cfg.seed` and `cfg.restarts`):
 /// each restart draws its φ and shuffles the animals into its batches from its own
 /// seed, and weighs its batch's NLL by its own trial count, so that restart r is the
-/// fit `seeds[r]` makes alone, to the last bit on the CPU device. A sweep over seeds
-/// runs its fits this way, in the same dispatches.
+/// fit `seeds[r]` makes alone, to the last bit. A sweep over seeds runs its fits this
+/// way, in the same dispatches.
 pub fn fit_seeds(
     cfg: &FitConfig,
     seeds: &[u64],
     train: &Dataset,
     backend: &crate::gpu::Backend,
+    progress: impl FnMut(&Epoch),
+) -> Result<Vec<Fitted>> {
+    let all: Vec<usize> = (0..train.animals.len()).collect();
+    let jobs: Vec<FitJob> = seeds
+        .iter()
+        .map(|&seed| FitJob {
+            seed,
+            animals: all.clone(),
+        })
+        .collect();
+    fit_jobs(cfg, &jobs, train, backend, progress)
+}
+
+/// One of several fits run side by side: its seed and the animals it trains on
+/// (indices into the data set).
+#[derive(Clone, Debug)]
+pub struct FitJob {
+    pub seed: u64,
+    pub animals: Vec<usize>,
+}
+
+/// Fits side by side (the restarts of [`fit`], generalised): job j trains on its own
+/// animals from its own seed and is the fit that seed makes alone on a data set of just
+/// those animals, in their order, to the last bit. The jobs must hold as many animals
+/// each (their batches then line up: every job steps at every batch). The parameter
+/// arena keeps a w_0 per job for every animal of `train`; those of animals a job does
+/// not train on never have a gradient and never move. Cross-validation runs a model's
+/// folds this way.
+pub fn fit_jobs(
+    cfg: &FitConfig,
+    jobs: &[FitJob],
+    train: &Dataset,
+    backend: &crate::gpu::Backend,
     mut progress: impl FnMut(&Epoch),
 ) -> Result<Vec<Fitted>> {
     cfg.validate()?;
-    if seeds.is_empty() {
+    let Some(first) = jobs.first() else {
         return Err(Error::invalid("seeds", "a fit needs at least one seed"));
+    };
+    // Animals per job, the same for all.
+    let n_job = first.animals.len();
+    if n_job == 0
+        || jobs.iter().any(|j| {
+            j.animals.len() != n_job || j.animals.iter().any(|&i| i >= train.animals.len())
+        })
+    {
+        return Err(Error::invalid(
+            "jobs",
+            "fits side by side need as many animals each, all in the data set",
+        ));
     }
     let net = cfg.net();
     let np = net.len();
-    let r_n = seeds.len();
+    let r_n = jobs.len();
     let n = train.animals.len();
     // Restart r starts from φ drawn with its seed; every restart from the same w_0.
-    let mut arena: Vec<f32> = seeds
+    let mut arena: Vec<f32> = jobs
         .iter()
-        .flat_map(|&s| initial_phi(&net, s))
+        .flat_map(|j| initial_phi(&net, j.seed))
         .map(|x| x as f32)
         .collect();
     let start_w0: Vec<f32> = train
@@ -401,7 +446,7 @@ pub fn fit_seeds(
         },
         crate::gpu::Backend::Gpu(gpu) => {
             let animals: Vec<&Animal> = train.animals.iter().collect();
-            let max_slots = r_n * cfg.batch.min(n);
+            let max_slots = r_n * cfg.batch.min(n_job);
             let dev = super::gpu::DnnOnDevice::new(
                 gpu, net, &animals, &arena, r_n, max_slots, cfg.trunc,
             )?;
@@ -423,7 +468,10 @@ pub fn fit_seeds(
             }
         }
     };
-    let keys: Vec<[u32; 2]> = seeds.iter().map(|&s| key_from_seed(s ^ 0x5eed)).collect();
+    let keys: Vec<[u32; 2]> = jobs
+        .iter()
+        .map(|j| key_from_seed(j.seed ^ 0x5eed))
+        .collect();
     let mut epochs: Vec<Vec<Epoch>> = vec![Vec::with_capacity(cfg.epochs); r_n];
     let non_finite = |epoch: usize| {
         Error::invalid(
@@ -434,19 +482,20 @@ pub fn fit_seeds(
     let start = std::time::Instant::now();
     for epoch in 0..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
-        // Each restart's seeded shuffle of the animals (sorted by a Philox key per epoch
-        // and animal).
-        let orders: Vec<Vec<usize>> = keys
+        // Each job's seeded shuffle of its animals (sorted by a Philox key per epoch and
+        // the animal's place in the job, as in a data set of just them).
+        let orders: Vec<Vec<usize>> = jobs
             .iter()
-            .map(|&key| {
-                let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by_key(|&i| philox4x32_10([i as u32, epoch as u32, 0, 22], key)[0]);
-                order
+            .zip(&keys)
+            .map(|(job, &key)| {
+                let mut order: Vec<usize> = (0..n_job).collect();
+                order.sort_by_key(|&j| philox4x32_10([j as u32, epoch as u32, 0, 22], key)[0]);
+                order.iter().map(|&j| job.animals[j]).collect()
             })
             .collect();
         // Σ NLL per restart over the epoch.
         let mut total = vec![0.0; r_n];
-        let mut trials = 0usize;
+        let mut trials = vec![0usize; r_n];
         if let Engine::Gpu { dev, opt, .. } = &mut engine {
             dev.clear_losses()?;
             opt.set_hyper(0, adam_hyper(lr))?;
@@ -454,12 +503,12 @@ pub fn fit_seeds(
         let stopped = || Error::Stopped {
             at: format!("epoch {} of {}", epoch + 1, cfg.epochs),
         };
-        for b in 0..n.div_ceil(cfg.batch) {
+        for b in 0..n_job.div_ceil(cfg.batch) {
             // Ctrl-C between batches (the GPU's windows check it too).
             if crate::interrupt::requested() {
                 return Err(stopped());
             }
-            let range = b * cfg.batch..((b + 1) * cfg.batch).min(n);
+            let range = b * cfg.batch..((b + 1) * cfg.batch).min(n_job);
             let per_restart = range.len();
             // Per restart its batch's trials: the mean's weight is 1 / count.
             let counts: Vec<usize> = orders
@@ -471,7 +520,9 @@ pub fn fit_seeds(
                         .sum()
                 })
                 .collect();
-            trials += counts[0];
+            for (t, c) in trials.iter_mut().zip(&counts) {
+                *t += c;
+            }
             let slots: Vec<(usize, usize, f32)> = orders
                 .iter()
                 .zip(&counts)
@@ -547,7 +598,7 @@ pub fn fit_seeds(
         for (r, e) in epochs.iter_mut().enumerate() {
             e.push(Epoch {
                 epoch: epoch + 1,
-                train_ll: -total[r] / trials as f64,
+                train_ll: -total[r] / trials[r] as f64,
                 lr,
                 seconds,
             });
@@ -567,8 +618,10 @@ pub fn fit_seeds(
                 .iter()
                 .map(|&x| x as f64)
                 .collect(),
-            w0: (0..n)
-                .map(|i| [arena[w0_at(r, i)] as f64, arena[w0_at(r, i) + 1] as f64])
+            w0: jobs[r]
+                .animals
+                .iter()
+                .map(|&i| [arena[w0_at(r, i)] as f64, arena[w0_at(r, i) + 1] as f64])
                 .collect(),
             epochs: std::mem::take(&mut epochs[r]),
         })
