@@ -1710,3 +1710,67 @@ fn a_restart_is_the_fit_its_seed_makes_alone() {
         }
     }
 }
+
+/// Jobs of one fit (cv's folds, the bootstrap's draws, an animal twice in a draw) are
+/// each the fit their seed makes alone on a data set of just their animals, to the last
+/// bit, on either device.
+#[test]
+fn a_job_is_the_fit_of_its_own_animals_alone() {
+    use rulelab::infer::fit::{fit, fit_jobs, FitConfig, FitJob, Init};
+    let seed = common::seed("a_job_is_the_fit_of_its_own_animals_alone");
+    let (data, _) = Simulation::new(TrueRule::Reinforce, 6, 90, seed).run();
+    let cfg = FitConfig {
+        gru: 0,
+        skip: false,
+        hidden: 6,
+        layers: 2,
+        epochs: 2,
+        batch: 3,
+        trunc: 40,
+        lr: 3e-3,
+        decay: 0.5,
+        decay_every: 5,
+        seed: 0,
+        init: Init::PerAnimal,
+        restarts: 1,
+    };
+    let jobs = [
+        FitJob {
+            seed: 3,
+            animals: vec![0, 0, 2, 5],
+        },
+        FitJob {
+            seed: 4,
+            animals: vec![1, 3, 3, 4],
+        },
+    ];
+    let mut backends = vec![rulelab::gpu::Backend::Cpu];
+    if let Some(gpu) = common::gpu() {
+        backends.push(common::backend(&gpu));
+    }
+    for backend in &backends {
+        let together = fit_jobs(&cfg, &jobs, &data, backend, |_| {}).unwrap();
+        for (job, t) in jobs.iter().zip(&together) {
+            let own = rulelab::infer::Dataset {
+                animals: job
+                    .animals
+                    .iter()
+                    .map(|&i| data.animals[i].clone())
+                    .collect(),
+                dropped: 0,
+            };
+            let alone = fit(
+                &FitConfig {
+                    seed: job.seed,
+                    ..cfg.clone()
+                },
+                &own,
+                backend,
+                |_| {},
+            )
+            .unwrap();
+            assert_eq!(t.phi, alone[0].phi, "{}: job {job:?}", backend.kind());
+            assert_eq!(t.w0, alone[0].w0, "{}: job {job:?}", backend.kind());
+        }
+    }
+}

@@ -385,12 +385,11 @@ pub struct FitJob {
 }
 
 /// Fits side by side (the restarts of [`fit`], generalised): job j trains on its own
-/// animals from its own seed and is the fit that seed makes alone on a data set of just
-/// those animals, in their order, to the last bit. The jobs must hold as many animals
-/// each (their batches then line up: every job steps at every batch). The parameter
-/// arena keeps a w_0 per job for every animal of `train`; those of animals a job does
-/// not train on never have a gradient and never move. Cross-validation runs a model's
-/// folds this way.
+/// animals (an animal may come twice, as in a bootstrap draw) from its own seed and is
+/// the fit that seed makes alone on a data set of just those animals, in their order, to
+/// the last bit. The jobs must hold as many animals each (their batches then line up:
+/// every job steps at every batch). Cross-validation runs a model's folds this way, and
+/// the bootstrap its refits.
 pub fn fit_jobs(
     cfg: &FitConfig,
     jobs: &[FitJob],
@@ -417,24 +416,23 @@ pub fn fit_jobs(
     let net = cfg.net();
     let np = net.len();
     let r_n = jobs.len();
-    let n = train.animals.len();
     // Restart r starts from φ drawn with its seed; every restart from the same w_0.
     let mut arena: Vec<f32> = jobs
         .iter()
         .flat_map(|j| initial_phi(&net, j.seed))
         .map(|x| x as f32)
         .collect();
-    let start_w0: Vec<f32> = train
-        .animals
-        .iter()
-        .flat_map(|a| initial_w0(cfg.init, a))
-        .map(|x| x as f32)
-        .collect();
-    for _ in 0..r_n {
-        arena.extend(&start_w0);
+    // Each job's w_0, one per place in its list of animals.
+    for job in jobs {
+        arena.extend(
+            job.animals
+                .iter()
+                .flat_map(|&i| initial_w0(cfg.init, &train.animals[i]))
+                .map(|x| x as f32),
+        );
     }
     let w0_base = r_n * np;
-    let w0_at = |r: usize, i: usize| w0_base + (r * n + i) * K;
+    let w0_at = |r: usize, j: usize| w0_base + (r * n_job + j) * K;
     let trained = match cfg.init {
         Init::Zeros | Init::Given(_) => w0_base,
         Init::PerAnimal => arena.len(),
@@ -448,7 +446,7 @@ pub fn fit_jobs(
             let animals: Vec<&Animal> = train.animals.iter().collect();
             let max_slots = r_n * cfg.batch.min(n_job);
             let dev = super::gpu::DnnOnDevice::new(
-                gpu, net, &animals, &arena, r_n, max_slots, cfg.trunc,
+                gpu, net, &animals, &arena, r_n, n_job, max_slots, cfg.trunc,
             )?;
             let mut config =
                 crate::optim::Config::single(Member::Adam, adam_hyper(cfg.lr), trained);
@@ -482,15 +480,15 @@ pub fn fit_jobs(
     let start = std::time::Instant::now();
     for epoch in 0..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
-        // Each job's seeded shuffle of its animals (sorted by a Philox key per epoch and
-        // the animal's place in the job, as in a data set of just them).
-        let orders: Vec<Vec<usize>> = jobs
+        // Each job's seeded shuffle of its places (sorted by a Philox key per epoch and
+        // place, as in a data set of just its animals): (place, animal).
+        let orders: Vec<Vec<(usize, usize)>> = jobs
             .iter()
             .zip(&keys)
             .map(|(job, &key)| {
                 let mut order: Vec<usize> = (0..n_job).collect();
                 order.sort_by_key(|&j| philox4x32_10([j as u32, epoch as u32, 0, 22], key)[0]);
-                order.iter().map(|&j| job.animals[j]).collect()
+                order.iter().map(|&j| (j, job.animals[j])).collect()
             })
             .collect();
         // Σ NLL per restart over the epoch.
@@ -516,21 +514,22 @@ pub fn fit_jobs(
                 .map(|o| {
                     o[range.clone()]
                         .iter()
-                        .map(|&i| train.animals[i].trials.len())
+                        .map(|&(_, i)| train.animals[i].trials.len())
                         .sum()
                 })
                 .collect();
             for (t, c) in trials.iter_mut().zip(&counts) {
                 *t += c;
             }
-            let slots: Vec<(usize, usize, f32)> = orders
+            // (restart, place, animal, weight).
+            let slots: Vec<(usize, usize, usize, f32)> = orders
                 .iter()
                 .zip(&counts)
                 .enumerate()
                 .flat_map(|(r, (o, &c))| {
                     o[range.clone()]
                         .iter()
-                        .map(move |&i| (r, i, 1.0 / c as f32))
+                        .map(move |&(j, i)| (r, j, i, 1.0 / c as f32))
                 })
                 .collect();
             match &mut engine {
@@ -538,10 +537,10 @@ pub fn fit_jobs(
                     let params = &arena;
                     let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
                         .par_iter()
-                        .map(|&(r, i, weight)| {
+                        .map(|&(r, j, i, weight)| {
                             let mut g = vec![0.0f32; np];
                             let mut win = Window::new(&net, cfg.trunc);
-                            let at = w0_at(r, i);
+                            let at = w0_at(r, j);
                             let (loss, gw) = model::animal(
                                 &net,
                                 &params[r * np..(r + 1) * np],
@@ -556,11 +555,11 @@ pub fn fit_jobs(
                         })
                         .collect();
                     grad.fill(0.0);
-                    for (&(r, i, _), (g, loss, gw)) in slots.iter().zip(&parts) {
+                    for (&(r, j, _, _), (g, loss, gw)) in slots.iter().zip(&parts) {
                         for (a, b) in grad[r * np..(r + 1) * np].iter_mut().zip(g) {
                             *a += b;
                         }
-                        grad[w0_at(r, i)..w0_at(r, i) + K].copy_from_slice(gw);
+                        grad[w0_at(r, j)..w0_at(r, j) + K].copy_from_slice(gw);
                         total[r] += *loss as f64 * counts[r] as f64;
                     }
                     if grad[..trained].iter().any(|g| !g.is_finite()) {
@@ -571,9 +570,10 @@ pub fn fit_jobs(
                 Engine::Gpu { gpu, dev, opt } => {
                     let slots: Vec<super::gpu::Slot> = slots
                         .iter()
-                        .map(|&(restart, animal, weight)| super::gpu::Slot {
+                        .map(|&(restart, place, animal, weight)| super::gpu::Slot {
                             restart,
                             animal,
+                            place,
                             weight,
                         })
                         .collect();
@@ -618,10 +618,8 @@ pub fn fit_jobs(
                 .iter()
                 .map(|&x| x as f64)
                 .collect(),
-            w0: jobs[r]
-                .animals
-                .iter()
-                .map(|&i| [arena[w0_at(r, i)] as f64, arena[w0_at(r, i) + 1] as f64])
+            w0: (0..n_job)
+                .map(|j| [arena[w0_at(r, j)] as f64, arena[w0_at(r, j) + 1] as f64])
                 .collect(),
             epochs: std::mem::take(&mut epochs[r]),
         })

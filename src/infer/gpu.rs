@@ -125,12 +125,14 @@ fn tape_stride(net: &Net) -> usize {
     INPUTS + 6 * net.gru + if net.skip { INPUTS } else { 0 } + net.acts() + 2 * K
 }
 
-/// One workgroup of a batch: which restart's φ it runs on which animal, and the
-/// weight of its NLL (1 / trials of its restart's batch).
+/// One workgroup of a batch: which restart's φ it runs on which animal, which of the
+/// restart's w_0 it starts from (its place in the restart's set of animals, which may
+/// hold an animal twice), and the weight of its NLL (1 / trials of its restart's batch).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Slot {
     pub restart: usize,
     pub animal: usize,
+    pub place: usize,
     pub weight: f32,
 }
 
@@ -139,6 +141,8 @@ pub struct DnnOnDevice<'g> {
     gpu: &'g Gpu,
     net: Net,
     restarts: usize,
+    /// w_0 per restart in the arena.
+    places: usize,
     /// Each animal's first row in `trials` and its trial count.
     animals: Vec<(u32, u32)>,
     trunc: usize,
@@ -146,7 +150,7 @@ pub struct DnnOnDevice<'g> {
     group: usize,
     max_slots: usize,
     /// The parameter arena: `restarts` φ of `net.len()` floats, then per restart
-    /// `animals.len()` w_0 of K floats.
+    /// `places` w_0 of K floats.
     pub params: GpuBuffer<f32>,
     /// The arena's gradient, written by each batch's reduce.
     pub grads: GpuBuffer<f32>,
@@ -162,14 +166,16 @@ pub struct DnnOnDevice<'g> {
 }
 
 impl<'g> DnnOnDevice<'g> {
-    /// Uploads `animals`' trials and the arena `params` (see [`DnnOnDevice::params`]);
-    /// batches will hold at most `max_slots` slots.
+    /// Uploads `animals`' trials and the arena `params` (see [`DnnOnDevice::params`]) of
+    /// `places` w_0 per restart; batches will hold at most `max_slots` slots.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         gpu: &'g Gpu,
         net: Net,
         animals: &[&Animal],
         params: &[f32],
         restarts: usize,
+        places: usize,
         max_slots: usize,
         trunc: usize,
     ) -> Result<Self> {
@@ -186,7 +192,7 @@ impl<'g> DnnOnDevice<'g> {
             ));
         }
         let n_phi = net.len();
-        let arena = restarts * (n_phi + animals.len() * K);
+        let arena = restarts * (n_phi + places * K);
         if params.len() != arena {
             return Err(Error::invalid(
                 "params",
@@ -257,6 +263,7 @@ impl<'g> DnnOnDevice<'g> {
             gpu,
             net,
             restarts,
+            places,
             animals: spans,
             trunc,
             group,
@@ -273,9 +280,9 @@ impl<'g> DnnOnDevice<'g> {
         })
     }
 
-    /// Where restart r's w_0 of animal i lives in the arena.
-    pub fn w0_at(&self, restart: usize, animal: usize) -> usize {
-        self.restarts * self.net.len() + (restart * self.animals.len() + animal) * K
+    /// Where restart r's w_0 of place j lives in the arena.
+    pub fn w0_at(&self, restart: usize, place: usize) -> usize {
+        self.restarts * self.net.len() + (restart * self.places + place) * K
     }
 
     /// Runs a batch: `slots` restart-major, `per_restart` each, every slot's animal
@@ -300,17 +307,17 @@ impl<'g> DnnOnDevice<'g> {
             let &(first, n_trials) = self.animals.get(s.animal).ok_or_else(|| {
                 Error::invalid("slots", format!("no animal {} on the device", s.animal))
             })?;
-            if s.restart >= self.restarts {
+            if s.restart >= self.restarts || s.place >= self.places {
                 return Err(Error::invalid(
                     "slots",
-                    format!("no restart {} on the device", s.restart),
+                    format!("no restart {} place {} on the device", s.restart, s.place),
                 ));
             }
             states.push(AnimalState {
                 first,
                 n_trials,
                 restart: s.restart as u32,
-                w0_at: self.w0_at(s.restart, s.animal) as u32,
+                w0_at: self.w0_at(s.restart, s.place) as u32,
                 w0: 0.0,
                 w1: 0.0,
                 g0: 0.0,
@@ -458,12 +465,13 @@ pub fn batch_grads(
     let n = animals.len();
     let mut arena = phi.to_vec();
     arena.extend(w0.iter().flatten());
-    let dev = DnnOnDevice::new(gpu, *net, animals, &arena, restarts, restarts * n, trunc)?;
+    let dev = DnnOnDevice::new(gpu, *net, animals, &arena, restarts, n, restarts * n, trunc)?;
     let slots: Vec<Slot> = (0..restarts)
         .flat_map(|restart| {
             (0..n).map(move |animal| Slot {
                 restart,
                 animal,
+                place: animal,
                 weight,
             })
         })

@@ -370,37 +370,34 @@ fn truth_paths(input: &Input, n: usize) -> Result<Option<Vec<Vec<[f64; K]>>>> {
 const BOOTSTRAP: u32 = 0x4253_0001;
 
 /// φ of `n` refits (one restart each, the same initial φ) on the training animals drawn
-/// with replacement, each draw a counter-RNG function of (seed, refit, slot).
+/// with replacement, each draw a counter-RNG function of (seed, refit, slot). The refits
+/// run side by side as jobs of one fit, each the fit it makes alone on its draw.
 fn bootstrap_refits(
     cfg: &FitConfig,
     n: usize,
     data: &Dataset,
     backend: &crate::gpu::Backend,
 ) -> Result<Vec<Vec<f64>>> {
+    if n == 0 {
+        return Ok(vec![]);
+    }
     let key = crate::rng::key_from_seed(cfg.seed);
     let m = data.animals.len();
-    let one = FitConfig {
-        restarts: 1,
-        ..cfg.clone()
-    };
-    (0..n)
-        .map(|b| {
-            let animals = (0..m)
+    let jobs: Vec<fit::FitJob> = (0..n)
+        .map(|b| fit::FitJob {
+            seed: cfg.seed,
+            animals: (0..m)
                 .map(|i| {
                     let u: f64 = crate::rng::uniform_open(
                         crate::rng::philox4x32_10([b as u32, i as u32, 0, BOOTSTRAP], key)[0],
                     );
-                    data.animals[((u * m as f64) as usize).min(m - 1)].clone()
+                    ((u * m as f64) as usize).min(m - 1)
                 })
-                .collect();
-            let resampled = Dataset {
-                animals,
-                dropped: 0,
-            };
-            let fitted = fit::fit(&one, &resampled, backend, |_| {})?;
-            Ok(fitted.into_iter().next().expect("one restart").phi)
+                .collect(),
         })
-        .collect()
+        .collect();
+    let fitted = fit::fit_jobs(cfg, &jobs, data, backend, |_| {})?;
+    Ok(fitted.into_iter().map(|f| f.phi).collect())
 }
 
 /// Fits the training data and writes the report into `out`.
