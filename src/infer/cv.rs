@@ -153,24 +153,14 @@ pub fn run(
                     })
                 })
                 .collect();
-            let fitted = fit::fit_jobs(cfg, &jobs, &input.data, backend, |_| {})?;
-            for (g, &fold) in group.iter().enumerate() {
+            let mut fitted = fit::fit_jobs(cfg, &jobs, &input.data, backend, |_| {})?.into_iter();
+            for &fold in group {
+                // The fold's restarts, scored as `infer fit` scores them.
+                let mine: Vec<fit::Fitted> = fitted.by_ref().take(seeds.len()).collect();
                 let (train, test) = (split(fold, false), split(fold, true));
-                // The fold's best restart by training likelihood, as `infer fit` picks.
-                let mine = &fitted[g * seeds.len()..(g + 1) * seeds.len()];
-                let best = mine
-                    .iter()
-                    .map(|f| {
-                        let ll =
-                            fit::log_likelihood(&f.net, &f.phi, &train.animals, &f.w0, cfg.trunc);
-                        (ll, f)
-                    })
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .expect("a restart");
-                let w0 = fit::heldout_w0_under(&best.1.net, &best.1.phi, cfg.init, &test);
-                let test_ll =
-                    fit::log_likelihood(&best.1.net, &best.1.phi, &test.animals, &w0, cfg.trunc);
-                networks.insert((m, fold), (best.0, test_ll));
+                let s = fit::score(cfg, mine, &train, Some(&test));
+                let test_ll = s.test_ll[s.best].expect("held-out animals");
+                networks.insert((m, fold), (s.train_ll[s.best], test_ll));
             }
         }
     }

@@ -287,6 +287,16 @@ pub fn fit_scored_seeds(
     progress: impl FnMut(&Epoch),
 ) -> Result<Scored> {
     let fits = fit_seeds(cfg, seeds, train, backend, progress)?;
+    Ok(score(cfg, fits, train, test))
+}
+
+/// Scores restarts fitted to `train` (see [`Scored`]).
+pub fn score(
+    cfg: &FitConfig,
+    fits: Vec<Fitted>,
+    train: &Dataset,
+    test: Option<&Dataset>,
+) -> Scored {
     let train_ll: Vec<f64> = fits
         .iter()
         .map(|f| log_likelihood(&f.net, &f.phi, &train.animals, &f.w0, cfg.trunc))
@@ -303,12 +313,12 @@ pub fn fit_scored_seeds(
     let best = (0..fits.len())
         .max_by(|&a, &b| train_ll[a].total_cmp(&train_ll[b]))
         .expect("a restart");
-    Ok(Scored {
+    Scored {
         fits,
         train_ll,
         test_ll,
         best,
-    })
+    }
 }
 
 /// Where a fit's parameters live while it runs: on the host for the CPU device, in
