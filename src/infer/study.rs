@@ -120,26 +120,6 @@ fn fnv(path: &Path) -> Result<String> {
 /// Counter seed of the held-out fraction's shuffle.
 const HELDOUT_SEED: u64 = 0x4845_4c44;
 
-/// Splits `data` into (kept, held out): `fraction` of its animals (at least one) in a
-/// seeded random order.
-fn split(data: &Dataset, fraction: f64) -> (Dataset, Dataset) {
-    let n = data.animals.len();
-    let held = ((fraction * n as f64).round() as usize).clamp(1, n - 1);
-    // Dealt into n folds, each animal is its own fold: its rank in the shuffle.
-    let rank = super::cv::folds(n, n, HELDOUT_SEED);
-    let pick = |out: bool| Dataset {
-        animals: data
-            .animals
-            .iter()
-            .zip(&rank)
-            .filter(|(_, &r)| (r < held) == out)
-            .map(|(a, _)| a.clone())
-            .collect(),
-        dropped: 0,
-    };
-    (pick(false), pick(true))
-}
-
 /// The mean of per-animal log-likelihood sums over the animals `keep` selects.
 fn mean_ll(sums: &[f64], data: &Dataset, keep: impl Fn(usize) -> bool) -> f64 {
     let (mut s, mut n) = (0.0, 0);
@@ -246,17 +226,18 @@ impl Study for FitStudy {
                 let truth_train = truth_sums
                     .as_ref()
                     .map(|s| mean_ll(s, &train.data, |_| true));
-                let h = Heldout::File {
-                    path: t.clone(),
-                    fnv: fnv(t)?,
-                };
-                if matches!(&h, Heldout::File { fnv, .. } if *fnv == train_fnv) {
+                let test_fnv = fnv(t)?;
+                if test_fnv == train_fnv {
                     return Err(err(
                         "data.test",
                         "holds the training file's bytes: held-out animals must be other \
                          animals (or leave data.test out and hold out a fraction)",
                     ));
                 }
+                let h = Heldout::File {
+                    path: t.clone(),
+                    fnv: test_fnv,
+                };
                 (h, None, input.data, truth_train, truth_test)
             }
             None => {
@@ -267,28 +248,40 @@ impl Study for FitStudy {
                         "holds one animal: give data.test, or more animals to hold some out",
                     ));
                 }
-                let (kept, held) = split(&train.data, f);
+                // The animals in a seeded order (dealt into n folds, each animal is its own
+                // fold: its rank); the first fraction f of them (one at least) held out.
                 let n = train.data.animals.len();
-                let held_rank = super::cv::folds(n, n, HELDOUT_SEED);
-                let cut = held.animals.len();
+                let rank = super::cv::folds(n, n, HELDOUT_SEED);
+                let cut = ((f * n as f64).round() as usize).clamp(1, n - 1);
+                let pick = |out: bool| Dataset {
+                    animals: train
+                        .data
+                        .animals
+                        .iter()
+                        .zip(&rank)
+                        .filter(|(_, &r)| (r < cut) == out)
+                        .map(|(a, _)| a.clone())
+                        .collect(),
+                    dropped: 0,
+                };
                 let (tr, te) = match &truth_sums {
                     Some(s) => (
-                        Some(mean_ll(s, &train.data, |i| held_rank[i] >= cut)),
-                        Some(mean_ll(s, &train.data, |i| held_rank[i] < cut)),
+                        Some(mean_ll(s, &train.data, |i| rank[i] >= cut)),
+                        Some(mean_ll(s, &train.data, |i| rank[i] < cut)),
                     ),
                     None => (None, None),
                 };
-                (Heldout::Fraction(f), Some(kept), held, tr, te)
+                (Heldout::Fraction(f), Some(pick(false)), pick(true), tr, te)
             }
         };
-        let truth = train.sim.as_ref().map(|r| RuleAt {
-            sim: r.simulation.clone(),
-            recent: fit::History::Any.recent(&train.data),
-        });
         let mut train = train;
         if let Some(kept) = kept {
             train.data = kept;
         }
+        let truth = train.sim.as_ref().map(|r| RuleAt {
+            sim: r.simulation.clone(),
+            recent: fit::History::Any.recent(&train.data),
+        });
 
         let mut base = FitParams::default();
         let (mut init, mut restarts) = (Init::PerAnimal, 1);
