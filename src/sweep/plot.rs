@@ -762,12 +762,24 @@ impl<S: Study> Summary<'_, S> {
     where
         Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
     {
+        // Whole-number series (epochs, steps) get no ticks between whole numbers.
+        let whole = self
+            .curves
+            .iter()
+            .all(|c| c.1.iter().all(|p| p.0.fract() == 0.0));
+        let x_label = |v: &f64| {
+            if whole && v.fract() != 0.0 {
+                String::new()
+            } else {
+                label(*v)
+            }
+        };
         chart
             .configure_mesh()
             .x_desc(x_name)
             .y_desc(y_name)
             .y_labels(8)
-            .x_label_formatter(&|v| label(*v))
+            .x_label_formatter(&x_label)
             .y_label_formatter(&|v| format!("{v:.digits$e}"))
             .label_style(("sans-serif", 11))
             .axis_desc_style(("sans-serif", 13))
