@@ -14,6 +14,12 @@ pub fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// Writes `bytes` to `path` through a temporary file, creating the parent directory.
+/// FNV-1a of a file's bytes, in hex: how manifests name the data they were made from.
+pub fn fnv_hex(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    Ok(format!("{:016x}", crate::sweep::store::Fnv::of(&bytes)))
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;

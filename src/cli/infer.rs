@@ -359,8 +359,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             cv::write(&out, &rows, &pairs)?;
             let manifest = serde_json::json!({
                 "data": data.display().to_string(),
-                "data_fnv": format!("{:016x}", rulelab::sweep::store::Fnv::of(
-                    &std::fs::read(&data).map_err(rulelab::files::io_error(&data))?)),
+                "data_fnv": rulelab::files::fnv_hex(&data)?,
                 "models": models.iter().map(|m| m.name()).collect::<Vec<_>>(),
                 "folds": folds,
                 "fold_of_animal": input.data.animals.iter()

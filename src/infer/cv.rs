@@ -131,6 +131,9 @@ pub fn run(
             .collect(),
         dropped: 0,
     };
+    // (training, held-out) animals of each fold, copied once.
+    let splits: Vec<(Dataset, Dataset)> =
+        (0..k).map(|f| (split(f, false), split(f, true))).collect();
     // The networks' (train, held-out) LL per (model, fold).
     let mut networks = std::collections::HashMap::new();
     for (m, (model, cfg)) in fits.iter().enumerate() {
@@ -157,8 +160,8 @@ pub fn run(
             for &fold in group {
                 // The fold's restarts, scored as `infer fit` scores them.
                 let mine: Vec<fit::Fitted> = fitted.by_ref().take(seeds.len()).collect();
-                let (train, test) = (split(fold, false), split(fold, true));
-                let s = fit::score(cfg, mine, &train, Some(&test));
+                let (train, test) = &splits[fold];
+                let s = fit::score(cfg, mine, train, Some(test));
                 let test_ll = s.test_ll[s.best].expect("held-out animals");
                 networks.insert((m, fold), (s.train_ll[s.best], test_ll));
             }
@@ -166,7 +169,7 @@ pub fn run(
     }
     let mut rows = vec![];
     for fold in 0..k {
-        let (train, test) = (split(fold, false), split(fold, true));
+        let (train, test) = &splits[fold];
         let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: String| Row {
             model: model.to_string(),
             fold,
@@ -188,9 +191,9 @@ pub fn run(
                     (train_ll, test_ll, String::new())
                 }
                 CvModel::ReinforceBase => {
-                    let w0 = fit::heldout_w0(Init::PerAnimal, &train);
+                    let w0 = fit::heldout_w0(Init::PerAnimal, train);
                     let b = baseline::fit(&train.animals, &w0, 200)?;
-                    let test_w0 = b.heldout_w0(&test);
+                    let test_w0 = b.heldout_w0(test);
                     (
                         -b.objective(&train.animals, &w0).0,
                         -b.objective(&test.animals, &test_w0).0,

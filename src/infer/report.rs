@@ -534,10 +534,7 @@ pub fn fit_and_report(
         test_fnv: Option<String>,
         parameters: usize,
     }
-    let fnv = |p: &Path| -> Result<String> {
-        let bytes = std::fs::read(p).map_err(crate::files::io_error(p))?;
-        Ok(format!("{:016x}", crate::sweep::store::Fnv::of(&bytes)))
-    };
+    let fnv = crate::files::fnv_hex;
     let manifest = Manifest {
         config: cfg,
         train: train.path.display().to_string(),

@@ -112,11 +112,6 @@ pub struct FitStudy {
     animals: Arc<Animals>,
 }
 
-fn fnv(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(crate::files::io_error(path))?;
-    Ok(format!("{:016x}", crate::sweep::store::Fnv::of(&bytes)))
-}
-
 /// Counter seed of the held-out fraction's shuffle.
 const HELDOUT_SEED: u64 = 0x4845_4c44;
 
@@ -216,7 +211,7 @@ impl Study for FitStudy {
             }
         }
         let train = report::read(&train_path, ibl, 2)?;
-        let train_fnv = fnv(&train_path)?;
+        let train_fnv = crate::files::fnv_hex(&train_path)?;
         let truth_sums = report::truth_ll_by_animal(&train)?;
         let (heldout, kept, test, truth_train_ll, truth_test_ll) = match &test_path {
             Some(t) => {
@@ -226,7 +221,7 @@ impl Study for FitStudy {
                 let truth_train = truth_sums
                     .as_ref()
                     .map(|s| mean_ll(s, &train.data, |_| true));
-                let test_fnv = fnv(t)?;
+                let test_fnv = crate::files::fnv_hex(t)?;
                 if test_fnv == train_fnv {
                     return Err(err(
                         "data.test",
@@ -505,11 +500,11 @@ impl Study for FitStudy {
     fn prepare(&self, _base: &FitParams) -> Result<Arc<Animals>> {
         // Read once at parse; checked again here, so a file rewritten since the config
         // was read is refused instead of silently fitted in its old form.
-        if fnv(&self.train)? != self.train_fnv {
+        if crate::files::fnv_hex(&self.train)? != self.train_fnv {
             return Err(changed(&self.train));
         }
         if let Heldout::File { path, fnv: want } = &self.heldout {
-            if fnv(path)? != *want {
+            if crate::files::fnv_hex(path)? != *want {
                 return Err(changed(path));
             }
         }
