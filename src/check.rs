@@ -7,10 +7,11 @@
 //! failure and replays it (`RULELAB_SEED` in tests, `--seed` on the command line).
 
 use crate::error::Result;
-use crate::gpu::Backend;
+use crate::gpu::{Backend, DeviceChoice, Gpu};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::fmt;
+use std::sync::Arc;
 
 /// Element-wise tolerance: atol + rtol * |reference|.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -210,6 +211,71 @@ impl Case {
         }
         Ok(rows)
     }
+}
+
+/// The backends a check runs on: by default (auto) the CPU device and any GPU adapter,
+/// software ones too (a check is about correctness, not speed); with the reasons for
+/// any left out.
+pub fn backends(choice: DeviceChoice) -> Result<(Vec<Backend>, Vec<String>)> {
+    Ok(match choice {
+        DeviceChoice::Cpu => (vec![Backend::Cpu], vec![]),
+        DeviceChoice::Gpu => (vec![Backend::Gpu(Arc::new(Gpu::new()?))], vec![]),
+        DeviceChoice::Auto => match Gpu::new() {
+            Ok(g) => (vec![Backend::Cpu, Backend::Gpu(Arc::new(g))], vec![]),
+            Err(e @ crate::Error::NoAdapter(_)) => (vec![Backend::Cpu], vec![format!("gpu: {e}")]),
+            Err(e) => return Err(e),
+        },
+    })
+}
+
+/// What a run of many cases did.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Outputs compared, and how many of them (or whole cases) failed.
+    pub compared: usize,
+    pub failed: usize,
+    /// "N cases on ADAPTER", per backend.
+    pub ran: Vec<String>,
+    /// What did not run and why.
+    pub skipped: Vec<String>,
+}
+
+/// Runs every case on every backend with inputs from `seed`, calling `each` with every
+/// case's result as it finishes. A case past the software adapter's loop budget is
+/// skipped (and said so); any other error fails it. Comparing nothing at all is an
+/// error, never a pass.
+pub fn run_all(
+    cases: &[Case],
+    backends: &[Backend],
+    seed: u64,
+    mut each: impl FnMut(&Backend, &Case, &Result<Vec<Row>>),
+) -> Result<Summary> {
+    let mut sum = Summary::default();
+    for b in backends {
+        let mut cases_run = 0;
+        for case in cases {
+            let result = case.run(b, seed);
+            each(b, case, &result);
+            match result {
+                Ok(rows) => {
+                    cases_run += 1;
+                    sum.compared += rows.len();
+                    sum.failed += rows.iter().filter(|r| !r.report.pass).count();
+                }
+                Err(e @ crate::Error::LoopBudget { .. }) => {
+                    sum.skipped
+                        .push(format!("{}: {}/{}: {e}", b.kind(), case.family, case.name))
+                }
+                Err(_) => sum.failed += 1,
+            }
+        }
+        sum.ran
+            .push(format!("{cases_run} cases on {}", b.describe()));
+    }
+    if sum.compared == 0 {
+        return Err(crate::Error::invalid("check", "compared nothing"));
+    }
+    Ok(sum)
 }
 
 /// For outputs that move by sign decisions (θ −= lr·sign(...)): an element whose

@@ -42,3 +42,63 @@ pub fn install() {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
 }
+
+#[cfg(unix)]
+extern "C" fn on_request(_sig: libc::c_int) {
+    REQUESTED.store(true, Ordering::Relaxed);
+}
+
+/// How many [`catching`] calls are running, and the SIGINT action they replaced.
+#[cfg(unix)]
+static CATCHING: std::sync::Mutex<(usize, Option<libc::sigaction>)> =
+    std::sync::Mutex::new((0, None));
+
+/// Runs `f` with Ctrl-C (SIGINT) as a request to stop at the next safe point, for
+/// programs whose own handler cannot run while `f` holds the thread (Python's runs
+/// only between bytecodes). Every Ctrl-C during `f` is a request, none kills; the
+/// handler that was there before is put back when the last such call ends. Returns f's
+/// result and whether a stop was asked for.
+pub fn catching<T>(f: impl FnOnce() -> T) -> (T, bool) {
+    #[cfg(unix)]
+    {
+        let mut c = CATCHING.lock().unwrap_or_else(|e| e.into_inner());
+        if c.0 == 0 {
+            clear();
+            // SAFETY: sigaction with a zeroed action whose handler only stores to an
+            // atomic (async-signal-safe); the old action is kept to put back.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_request as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut new.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(libc::SIGINT, &new, &mut old);
+                c.1 = Some(old);
+            }
+        }
+        c.0 += 1;
+    }
+    // Put the old handler back however `f` ends (a panic included).
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            #[cfg(unix)]
+            {
+                let mut c = CATCHING.lock().unwrap_or_else(|e| e.into_inner());
+                c.0 -= 1;
+                if c.0 == 0 {
+                    if let Some(old) = c.1.take() {
+                        // SAFETY: restores the action saved above.
+                        unsafe {
+                            libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let restore = Restore;
+    let out = f();
+    let asked = requested();
+    drop(restore);
+    (out, asked)
+}

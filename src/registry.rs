@@ -70,6 +70,29 @@ pub fn names() -> Vec<&'static str> {
     families().iter().map(|f| f.name).collect()
 }
 
+/// The check cases of the named families (every family's when none is named); an
+/// unknown name, or a selection without a case, is an error.
+pub fn cases(selected: &[String]) -> crate::Result<Vec<crate::check::Case>> {
+    let all = families();
+    for f in selected {
+        if !all.iter().any(|x| x.name == f) {
+            return Err(crate::Error::invalid(
+                "--family",
+                format!("{f:?} names no family ({})", names().join(", ")),
+            ));
+        }
+    }
+    let cases: Vec<_> = all
+        .iter()
+        .filter(|f| selected.is_empty() || selected.iter().any(|n| n == f.name))
+        .flat_map(|f| (f.cases)())
+        .collect();
+    if cases.is_empty() {
+        return Err(crate::Error::invalid("--family", "selects no check"));
+    }
+    Ok(cases)
+}
+
 /// Every kernel in the crate (shader validation, layout tests, pipeline warm-up).
 pub fn kernels() -> Vec<Kernel> {
     families().iter().flat_map(|f| (f.kernels)()).collect()

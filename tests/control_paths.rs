@@ -53,7 +53,7 @@ fn run(text: &str, dir: &Path, backend: &Backend) -> PathConfig {
         &RunOptions {
             shard: Shard::WHOLE,
             resume: false,
-            progress: false,
+            progress: sweep::Progress::Quiet,
             yes: false,
         },
     )

@@ -44,7 +44,7 @@ fn opts(shard: Shard, resume: bool) -> RunOptions {
     RunOptions {
         shard,
         resume,
-        progress: false,
+        progress: sweep::Progress::Quiet,
         yes: false,
     }
 }

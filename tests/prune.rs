@@ -50,7 +50,7 @@ fn run(dir: &Path, backend: &Backend, shard: Shard, resume: bool) -> sweep::RunR
         &RunOptions {
             shard,
             resume,
-            progress: false,
+            progress: sweep::Progress::Quiet,
             yes: false,
         },
     )

@@ -55,7 +55,7 @@ fn run(cfg_text: &str, dir: &Path, backend: &Backend, shard: Shard) -> sweep::Ma
         &RunOptions {
             shard,
             resume: false,
-            progress: false,
+            progress: sweep::Progress::Quiet,
             yes: false,
         },
     )
@@ -123,7 +123,7 @@ fn a_small_sweep_end_to_end() {
     let opts = |resume| RunOptions {
         shard: Shard::WHOLE,
         resume,
-        progress: false,
+        progress: sweep::Progress::Quiet,
         yes: false,
     };
     let cfg = SweepConfig::from_toml(SMALL).unwrap();
@@ -527,7 +527,7 @@ fn huge_grids_ask_for_confirmation() {
         &RunOptions {
             shard: Shard::WHOLE,
             resume: false,
-            progress: false,
+            progress: sweep::Progress::Quiet,
             yes: false,
         },
     );
@@ -545,7 +545,7 @@ fn huge_grids_ask_for_confirmation() {
         SweepConfig::from_toml(&text.replace("steps = 10\n", "steps = 10\nmax_learners = 1000\n"))
             .unwrap();
     assert!(matches!(
-        sweep::run(&capped, text, &dir, &Backend::Cpu, &RunOptions { shard: Shard::WHOLE, resume: false, progress: false, yes: true }),
+        sweep::run(&capped, text, &dir, &Backend::Cpu, &RunOptions { shard: Shard::WHOLE, resume: false, progress: sweep::Progress::Quiet, yes: true }),
         Err(rulelab::Error::Invalid { ref field, .. }) if field == "run.max_learners"
     ));
     std::fs::remove_dir_all(dir).ok();

@@ -5,46 +5,43 @@ use rulelab::{gpu, Error, Result};
 use std::process::ExitCode;
 
 pub fn run() -> Result<ExitCode> {
-    let adapters = gpu::adapters();
-    if adapters.is_empty() {
+    let devices = gpu::devices()?;
+    if devices.is_empty() {
         println!("{}", Error::NoAdapter(String::new()));
         println!("--device auto will run on the CPU");
         return Ok(ExitCode::SUCCESS);
     }
-    for a in &adapters {
-        let info = a.get_info();
-        let l = a.limits();
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    for d in &devices {
+        let a = &d.adapter;
         println!(
-            "{} | {:?} | {:?} | driver {} {}",
-            info.name, info.backend, info.device_type, info.driver, info.driver_info
+            "{} | {} | {} | driver {}",
+            a.name, a.backend, a.device_type, a.driver
         );
         println!(
             "    max buffer {} MiB, storage binding {} MiB, workgroups/dim {}, invocations/workgroup {}",
-            l.max_buffer_size >> 20,
-            l.max_storage_buffer_binding_size >> 20,
-            l.max_compute_workgroups_per_dimension,
-            l.max_compute_invocations_per_workgroup
+            d.max_buffer_mib, d.max_binding_mib, d.workgroups_per_dimension, d.invocations_per_workgroup
         );
-        let f = a.features();
-        let has = |x| if f.contains(x) { "yes" } else { "no" };
         println!(
             "    timestamps {} (inside encoders {}), f64 {}, f16 {}, subgroups {}",
-            has(wgpu::Features::TIMESTAMP_QUERY),
-            has(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
-            has(wgpu::Features::SHADER_F64),
-            has(wgpu::Features::SHADER_F16),
-            has(wgpu::Features::SUBGROUP)
+            yes(d.timestamps),
+            yes(d.timestamps_inside_encoders),
+            yes(d.f64),
+            yes(d.f16),
+            yes(d.subgroups)
         );
     }
-    let chosen = gpu::choose_adapter(adapters)?;
-    let info = chosen.get_info();
+    let chosen = devices
+        .iter()
+        .find(|d| d.chosen_for_gpu)
+        .expect("one is chosen");
     println!(
-        "chosen for --device gpu: {} ({:?})",
-        info.name, info.backend
+        "chosen for --device gpu: {} ({})",
+        chosen.adapter.name, chosen.adapter.backend
     );
     println!(
         "--device auto runs on: {}",
-        if gpu::is_hardware(&info) {
+        if chosen.chosen_for_auto {
             "this adapter"
         } else {
             "the CPU (the adapter is software)"

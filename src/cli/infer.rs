@@ -1,6 +1,7 @@
 //! `rulelab infer`: simulate ground-truth learners, read trial tables.
 
 use clap::Subcommand;
+use rulelab::infer::fit::FitOptions;
 use rulelab::infer::{data, simulate, Simulation, TrueRule};
 use rulelab::Result;
 use std::path::PathBuf;
@@ -54,7 +55,7 @@ pub enum InferWhat {
         #[arg(long, default_value = "dnn")]
         model: String,
         #[command(flatten)]
-        fit: FitArgs,
+        fit: FitOptions,
         /// Refit on this many resamplings of the animals (with replacement, one restart
         /// each) for a band on the rule: rule_grid.csv's dw_stim_boot_lower/_upper.
         #[arg(long, default_value_t = 0)]
@@ -78,7 +79,7 @@ pub enum InferWhat {
         folds: usize,
         /// The network fits' settings (--seed also deals the folds).
         #[command(flatten)]
-        fit: FitArgs,
+        fit: FitOptions,
         #[arg(long)]
         out: PathBuf,
     },
@@ -100,111 +101,6 @@ pub enum InferWhat {
     },
 }
 
-/// The network fits' settings, shared by `fit` and `cv`.
-#[derive(clap::Args)]
-pub struct FitArgs {
-    /// Units per hidden layer of the rule's MLP (default 64 for the dnn, 32 for the rnn).
-    #[arg(long)]
-    hidden: Option<usize>,
-    /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
-    #[arg(long)]
-    layers: Option<usize>,
-    /// GRU units of the rnn model (default 32).
-    #[arg(long)]
-    gru: Option<usize>,
-    /// The rnn's MLP also reads the trial's inputs (w, s, 1, d, y, r, z) beside the
-    /// GRU's state, so the rnn holds the dnn's rules.
-    #[arg(long)]
-    skip: bool,
-    #[arg(long, default_value_t = 20)]
-    epochs: usize,
-    /// Animals per optimiser step.
-    #[arg(long, default_value_t = 12)]
-    batch: usize,
-    /// Trials per truncation window (w is detached between windows).
-    #[arg(long, default_value_t = 500)]
-    trunc: usize,
-    #[arg(long, default_value_t = 3e-3)]
-    lr: f64,
-    /// The learning rate's factor every 5 epochs.
-    #[arg(long, default_value_t = 0.5)]
-    decay: f64,
-    /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
-    /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
-    #[arg(long, default_value = "per-animal", allow_hyphen_values = true)]
-    init: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Fit from this many initialisations side by side; report the best (by
-    /// training likelihood) and all of them in restarts.csv.
-    #[arg(long, default_value_t = 1)]
-    restarts: usize,
-}
-
-impl FitArgs {
-    /// The settings of a fit of `model` (dnn or rnn).
-    fn config(&self, model: &str) -> Result<rulelab::infer::fit::FitConfig> {
-        use rulelab::infer::fit::{FitConfig, Init};
-        let (gru, hidden, layers) = match model {
-            "dnn" => (0, 64, 3),
-            "rnn" => match self.gru.unwrap_or(32) {
-                0 => {
-                    return Err(rulelab::Error::invalid(
-                        "--gru",
-                        "0 must be at least 1 (an rnn without a GRU is the dnn)",
-                    ))
-                }
-                g => (g, 32, 2),
-            },
-            other => {
-                return Err(rulelab::Error::invalid(
-                    "--model",
-                    format!("{other:?} is not one of dnn, rnn"),
-                ))
-            }
-        };
-        let init = match self.init.as_str() {
-            "per-animal" => Init::PerAnimal,
-            "zeros" => Init::Zeros,
-            other => {
-                let w: Vec<f64> = other
-                    .split(',')
-                    .map(|v| v.trim().parse::<f64>())
-                    .collect::<std::result::Result<_, _>>()
-                    .unwrap_or_default();
-                if w.len() != 2 || w.iter().any(|v| !v.is_finite()) {
-                    return Err(rulelab::Error::invalid(
-                        "--init",
-                        format!(
-                            "{other:?} is not per-animal, zeros or two finite numbers \
-                             W_STIM,W_BIAS"
-                        ),
-                    ));
-                }
-                Init::Given([w[0], w[1]])
-            }
-        };
-        let cfg = FitConfig {
-            gru,
-            // The dnn's settings in a cv beside an rnn ignore it (a lone dnn refuses it).
-            skip: self.skip && gru > 0,
-            hidden: self.hidden.unwrap_or(hidden),
-            layers: self.layers.unwrap_or(layers),
-            epochs: self.epochs,
-            batch: self.batch,
-            trunc: self.trunc,
-            lr: self.lr,
-            decay: self.decay,
-            decay_every: 5,
-            seed: self.seed,
-            init,
-            restarts: self.restarts,
-        };
-        cfg.validate()?;
-        Ok(cfg)
-    }
-}
-
 fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
     TrueRule::from_name(s)
         .ok_or_else(|| format!("{s:?} is not one of {}", TrueRule::names().join(", ")))
@@ -223,14 +119,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             out,
         } => {
             use rulelab::infer::report;
-            for (flag, set) in [("--gru", fit.gru.is_some()), ("--skip", fit.skip)] {
-                if model != "rnn" && set {
-                    return Err(rulelab::Error::invalid(
-                        flag,
-                        format!("has no effect: the {model} model has no GRU"),
-                    ));
-                }
-            }
+            fit.refuse_rnn_only(model == "rnn", &format!("the {model} model has no GRU"))?;
             let cfg = fit.config(&model)?;
             let epochs = cfg.epochs;
             let train = report::read(&train, ibl, 2)?;
@@ -293,50 +182,8 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             fit,
             out,
         } => {
-            use rulelab::infer::{cv, report};
-            let models: Vec<cv::CvModel> = models
-                .split(',')
-                .map(|m| {
-                    cv::CvModel::from_name(m.trim()).ok_or_else(|| {
-                        rulelab::Error::invalid(
-                            "--models",
-                            format!("{m:?} is not one of {}", cv::CvModel::names().join(", ")),
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?;
-            if fit.gru.is_some() && !models.contains(&cv::CvModel::Rnn) {
-                return Err(rulelab::Error::invalid(
-                    "--gru",
-                    "has no effect: --models names no rnn",
-                ));
-            }
-            if fit.skip && !models.contains(&cv::CvModel::Rnn) {
-                return Err(rulelab::Error::invalid(
-                    "--skip",
-                    "has no effect: --models names no rnn",
-                ));
-            }
-            let fits: Vec<(cv::CvModel, rulelab::infer::fit::FitConfig)> = models
-                .iter()
-                .map(|&m| {
-                    let net = if m == cv::CvModel::Rnn { "rnn" } else { "dnn" };
-                    Ok((m, fit.config(net)?))
-                })
-                .collect::<Result<_>>()?;
-            let input = report::read(&data, ibl, 2)?;
-            cv::validate(folds, input.data.animals.len(), &models)?;
-            if out.join("cv.csv").exists() {
-                return Err(rulelab::Error::invalid(
-                    "--out",
-                    format!(
-                        "{} already holds a cross-validation: choose another directory",
-                        out.display()
-                    ),
-                ));
-            }
+            let plan = rulelab::infer::cv::CvPlan::new(&models, &fit, folds, &data, ibl, &out)?;
             let backend = rulelab::gpu::Backend::open(device)?;
-            std::fs::create_dir_all(&out).map_err(rulelab::files::io_error(&out))?;
             eprintln!(
                 "cross-validating on {} — {}",
                 backend.kind(),
@@ -344,8 +191,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             );
             rulelab::interrupt::install();
             let start = std::time::Instant::now();
-            let seed = fits[0].1.seed;
-            let rows = cv::run(&fits, folds, &input, &backend, |model, group| {
+            let pairs = plan.run(&backend, |model, group| {
                 let names: Vec<String> = group.iter().map(|f| (f + 1).to_string()).collect();
                 eprintln!(
                     "{model}: fold{} {} of {folds}{} ({:.0} s)",
@@ -355,23 +201,6 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                     start.elapsed().as_secs_f64()
                 );
             })?;
-            let pairs = cv::compare(&rows);
-            cv::write(&out, &rows, &pairs)?;
-            let manifest = serde_json::json!({
-                "data": data.display().to_string(),
-                "data_fnv": rulelab::files::fnv_hex(&data)?,
-                "models": models.iter().map(|m| m.name()).collect::<Vec<_>>(),
-                "folds": folds,
-                "fold_of_animal": input.data.animals.iter()
-                    .zip(cv::folds(input.data.animals.len(), folds, seed))
-                    .map(|(a, f)| (a.id.clone(), f))
-                    .collect::<std::collections::BTreeMap<_, _>>(),
-                "fits": fits.iter().map(|(m, c)| (m.name(), c))
-                    .collect::<std::collections::BTreeMap<_, _>>(),
-                "device": backend.describe(),
-                "seconds": start.elapsed().as_secs_f64(),
-            });
-            rulelab::files::write_json(&out.join("manifest.json"), &manifest)?;
             println!(
                 "| model A | model B | held-out LL difference (A − B) | SE | folds A better |"
             );
@@ -400,29 +229,16 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             kappa,
             out,
         } => {
-            let mut sim = Simulation::new(rule, animals, trials, seed);
-            if let Some(k) = kappa {
-                if rule != TrueRule::ReinforceHistory {
-                    return Err(rulelab::Error::invalid(
-                        "--kappa",
-                        format!("has no effect: {} reads no history", rule.name()),
-                    ));
-                }
-                sim.kappa = k;
-            }
-            if let Some(a) = alpha {
-                let [stim, bias] = a[..] else {
-                    return Err(rulelab::Error::invalid(
-                        "--alpha",
-                        format!("needs two rates, A_STIM,A_BIAS; got {}", a.len()),
-                    ));
-                };
-                sim.alpha = [stim, bias];
-            }
-            if let Some(b) = beta {
-                sim.beta = b;
-            }
-            sim.weight_noise = weight_noise;
+            let sim = Simulation::with(
+                rule,
+                animals,
+                trials,
+                seed,
+                alpha.as_deref(),
+                beta,
+                weight_noise,
+                kappa,
+            )?;
             let data = simulate::write(&sim, &out)?;
             let (truth, record) = simulate::sidecars(&out);
             println!(

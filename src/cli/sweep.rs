@@ -1,8 +1,8 @@
 //! `rulelab sweep` and `rulelab merge`.
 
-use rulelab::gpu::{Backend, DeviceChoice};
-use rulelab::sweep::{self, RunOptions, Shard, Study, StudyConfig};
-use rulelab::{Error, Result};
+use rulelab::gpu::DeviceChoice;
+use rulelab::sweep::{self, Launch, Progress, Study};
+use rulelab::Result;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,44 +37,11 @@ pub fn run<S: Study>(device: DeviceChoice, args: &RunArgs) -> Result<ExitCode> {
         resume,
         yes,
     } = args;
-    let (config, out, resume, yes) = (config.as_path(), out.as_path(), *resume, *yes);
-    let shard = shard.as_deref();
-    let text = std::fs::read_to_string(config).map_err(|e| Error::Io {
-        path: config.display().to_string(),
-        source: e,
-    })?;
-    let cfg = StudyConfig::<S>::from_toml(&text)?;
-    // An explicit --shard wins; inside a Slurm array job the task picks its part.
-    let shard = match shard {
-        Some(s) => Shard::parse(s)?,
-        None => Shard::from_slurm()?.unwrap_or(Shard::WHOLE),
-    };
-    let backend = Backend::open(device)?;
+    let launch = Launch::<S>::from_file(config, shard.as_deref(), device)?;
     // From here Ctrl-C asks the run to stop at a chunk boundary (a second one kills).
     rulelab::interrupt::install();
-    eprintln!(
-        "{}: {} {} ({}), shard {}/{}, on {} — {}",
-        S::FAMILY,
-        cfg.grid_size(),
-        S::LEARNERS,
-        cfg.study.describe(),
-        shard.index,
-        shard.count,
-        backend.kind(),
-        backend.describe()
-    );
-    let report = sweep::run(
-        &cfg,
-        &text,
-        out,
-        &backend,
-        &RunOptions {
-            shard,
-            resume,
-            progress: true,
-            yes,
-        },
-    )?;
+    eprintln!("{}", launch.describe());
+    let report = launch.run(out, *resume, *yes, Progress::Bar)?;
     for note in &report.notes {
         eprintln!("note: {note}");
     }

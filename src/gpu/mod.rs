@@ -109,6 +109,60 @@ pub fn adapters() -> Vec<wgpu::Adapter> {
     pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
 }
 
+/// One adapter, as `rulelab devices` (and the Python package) describe it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceReport {
+    #[serde(flatten)]
+    pub adapter: AdapterSummary,
+    pub max_buffer_mib: u64,
+    pub max_binding_mib: u64,
+    pub workgroups_per_dimension: u32,
+    pub invocations_per_workgroup: u32,
+    pub timestamps: bool,
+    pub timestamps_inside_encoders: bool,
+    pub f64: bool,
+    pub f16: bool,
+    pub subgroups: bool,
+    pub hardware: bool,
+    /// `--device gpu` runs on this adapter.
+    pub chosen_for_gpu: bool,
+    /// `--device auto` runs on this adapter (else on the CPU).
+    pub chosen_for_auto: bool,
+}
+
+/// Every adapter found, with its limits and features and what each `--device` choice
+/// would run on (`WGPU_ADAPTER_NAME` naming none is an error).
+pub fn devices() -> Result<Vec<DeviceReport>> {
+    let all = adapters();
+    if all.is_empty() {
+        return Ok(vec![]);
+    }
+    let chosen = choose_adapter(all.clone())?.get_info();
+    Ok(all
+        .iter()
+        .map(|a| {
+            let (info, l, f) = (a.get_info(), a.limits(), a.features());
+            let is_chosen = info.name == chosen.name && info.backend == chosen.backend;
+            DeviceReport {
+                adapter: AdapterSummary::from_info(&info),
+                max_buffer_mib: l.max_buffer_size >> 20,
+                max_binding_mib: l.max_storage_buffer_binding_size >> 20,
+                workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+                invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
+                timestamps: f.contains(wgpu::Features::TIMESTAMP_QUERY),
+                timestamps_inside_encoders: f
+                    .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
+                f64: f.contains(wgpu::Features::SHADER_F64),
+                f16: f.contains(wgpu::Features::SHADER_F16),
+                subgroups: f.contains(wgpu::Features::SUBGROUP),
+                hardware: is_hardware(&info),
+                chosen_for_gpu: is_chosen,
+                chosen_for_auto: is_chosen && is_hardware(&info),
+            }
+        })
+        .collect())
+}
+
 fn type_rank(t: wgpu::DeviceType) -> u8 {
     match t {
         wgpu::DeviceType::DiscreteGpu => 0,

@@ -408,3 +408,99 @@ impl Picture for CvPicture<'_> {
         Ok(())
     }
 }
+
+/// A cross-validation checked and ready to run: `rulelab infer cv` (and the Python
+/// package) validate everything before opening a device or writing a file.
+pub struct CvPlan {
+    pub models: Vec<CvModel>,
+    pub fits: Vec<(CvModel, FitConfig)>,
+    pub input: Input,
+    pub folds: usize,
+    pub out: std::path::PathBuf,
+}
+
+impl CvPlan {
+    /// Reads `data` and checks the models (a comma-separated list of [`CvModel`]
+    /// names), the networks' settings from `opts`, the folds and `out`, which must
+    /// hold no cross-validation yet. Writes nothing.
+    pub fn new(
+        models: &str,
+        opts: &super::fit::FitOptions,
+        folds: usize,
+        data: &Path,
+        ibl: bool,
+        out: &Path,
+    ) -> Result<CvPlan> {
+        let models: Vec<CvModel> = models
+            .split(',')
+            .map(|m| {
+                CvModel::from_name(m.trim()).ok_or_else(|| {
+                    Error::invalid(
+                        "--models",
+                        format!("{m:?} is not one of {}", CvModel::names().join(", ")),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+        opts.refuse_rnn_only(models.contains(&CvModel::Rnn), "--models names no rnn")?;
+        let fits: Vec<(CvModel, FitConfig)> = models
+            .iter()
+            .map(|&m| {
+                Ok((
+                    m,
+                    opts.config(if m == CvModel::Rnn { "rnn" } else { "dnn" })?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let input = super::report::read(data, ibl, 2)?;
+        validate(folds, input.data.animals.len(), &models)?;
+        if out.join("cv.csv").exists() {
+            return Err(Error::invalid(
+                "--out",
+                format!(
+                    "{} already holds a cross-validation: choose another directory",
+                    out.display()
+                ),
+            ));
+        }
+        Ok(CvPlan {
+            models,
+            fits,
+            input,
+            folds,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Fits every model on every fold on `backend` and writes cv.csv, comparison.csv,
+    /// the picture and manifest.json. `progress` hears (model, folds) as each set of
+    /// fits starts. Returns the pairs.
+    pub fn run(
+        &self,
+        backend: &crate::gpu::Backend,
+        progress: impl FnMut(&str, &[usize]),
+    ) -> Result<Vec<Pair>> {
+        let (out, k, input) = (&self.out, self.folds, &self.input);
+        std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
+        let start = std::time::Instant::now();
+        let rows = run(&self.fits, k, input, backend, progress)?;
+        let pairs = compare(&rows);
+        write(out, &rows, &pairs)?;
+        let manifest = serde_json::json!({
+            "data": input.path.display().to_string(),
+            "data_fnv": crate::files::fnv_hex(&input.path)?,
+            "models": self.models.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "folds": k,
+            "fold_of_animal": input.data.animals.iter()
+                .zip(folds(input.data.animals.len(), k, self.fits[0].1.seed))
+                .map(|(a, f)| (a.id.clone(), f))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+            "fits": self.fits.iter().map(|(m, c)| (m.name(), c))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+            "device": backend.describe(),
+            "seconds": start.elapsed().as_secs_f64(),
+        });
+        crate::files::write_json(&out.join("manifest.json"), &manifest)?;
+        Ok(pairs)
+    }
+}

@@ -101,6 +101,133 @@ impl FitConfig {
     }
 }
 
+/// A network fit's settings as a person gives them: the command line's flags (`infer
+/// fit` and `infer cv`) and the Python package's arguments. Sizes left out take the
+/// model's defaults ([`FitOptions::config`]).
+#[derive(Clone, Debug, PartialEq, clap::Args, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitOptions {
+    /// Units per hidden layer of the rule's MLP (default 64 for the dnn, 32 for the rnn).
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// GRU units of the rnn model (default 32).
+    #[arg(long)]
+    pub gru: Option<usize>,
+    /// The rnn's MLP also reads the trial's inputs (w, s, 1, d, y, r, z) beside the
+    /// GRU's state, so the rnn holds the dnn's rules.
+    #[arg(long)]
+    pub skip: bool,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Animals per optimiser step.
+    #[arg(long, default_value_t = 12)]
+    pub batch: usize,
+    /// Trials per truncation window (w is detached between windows).
+    #[arg(long, default_value_t = 500)]
+    pub trunc: usize,
+    #[arg(long, default_value_t = 3e-3)]
+    pub lr: f64,
+    /// The learning rate's factor every 5 epochs.
+    #[arg(long, default_value_t = 0.5)]
+    pub decay: f64,
+    /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
+    /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
+    #[arg(long, default_value = "per-animal", allow_hyphen_values = true)]
+    pub init: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fit from this many initialisations side by side; report the best (by
+    /// training likelihood) and all of them in restarts.csv.
+    #[arg(long, default_value_t = 1)]
+    pub restarts: usize,
+}
+
+impl Default for FitOptions {
+    /// The command line's defaults (one source for both front ends).
+    fn default() -> Self {
+        use clap::{Args, FromArgMatches};
+        let cmd = Self::augment_args(clap::Command::new("fit"));
+        Self::from_arg_matches(&cmd.get_matches_from(["fit"])).expect("defaults parse")
+    }
+}
+
+impl FitOptions {
+    /// The settings of a fit of `model` (dnn or rnn).
+    pub fn config(&self, model: &str) -> Result<FitConfig> {
+        let (gru, hidden, layers) = match model {
+            "dnn" => (0, 64, 3),
+            "rnn" => match self.gru.unwrap_or(32) {
+                0 => {
+                    return Err(Error::invalid(
+                        "--gru",
+                        "0 must be at least 1 (an rnn without a GRU is the dnn)",
+                    ))
+                }
+                g => (g, 32, 2),
+            },
+            other => {
+                return Err(Error::invalid(
+                    "--model",
+                    format!("{other:?} is not one of dnn, rnn"),
+                ))
+            }
+        };
+        let init = match self.init.as_str() {
+            "per-animal" => Init::PerAnimal,
+            "zeros" => Init::Zeros,
+            other => {
+                let w: Vec<f64> = other
+                    .split(',')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .unwrap_or_default();
+                if w.len() != 2 || w.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::invalid(
+                        "--init",
+                        format!(
+                            "{other:?} is not per-animal, zeros or two finite numbers \
+                             W_STIM,W_BIAS"
+                        ),
+                    ));
+                }
+                Init::Given([w[0], w[1]])
+            }
+        };
+        let cfg = FitConfig {
+            gru,
+            // The dnn's settings in a cv beside an rnn ignore it (a lone dnn refuses it).
+            skip: self.skip && gru > 0,
+            hidden: self.hidden.unwrap_or(hidden),
+            layers: self.layers.unwrap_or(layers),
+            epochs: self.epochs,
+            batch: self.batch,
+            trunc: self.trunc,
+            lr: self.lr,
+            decay: self.decay,
+            decay_every: 5,
+            seed: self.seed,
+            init,
+            restarts: self.restarts,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Refuses the rnn's own settings (--gru, --skip) when `has_rnn` is false: they
+    /// would change nothing. `why` says what names no rnn.
+    pub fn refuse_rnn_only(&self, has_rnn: bool, why: &str) -> Result<()> {
+        for (flag, set) in [("--gru", self.gru.is_some()), ("--skip", self.skip)] {
+            if set && !has_rnn {
+                return Err(Error::invalid(flag, format!("has no effect: {why}")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One epoch's line of epochs.csv.
 #[derive(Clone, Debug, Serialize)]
 pub struct Epoch {

@@ -96,6 +96,47 @@ impl Simulation {
         }
     }
 
+    /// The default simulation with what a person changed: the learning rates on
+    /// (stimulus, bias), reinforce_base's β, the weights' random walk and
+    /// reinforce_history's κ (refused for other rules: it would change nothing).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with(
+        rule: TrueRule,
+        animals: usize,
+        trials: usize,
+        seed: u64,
+        alpha: Option<&[f64]>,
+        beta: Option<f64>,
+        weight_noise: f64,
+        kappa: Option<f64>,
+    ) -> Result<Self> {
+        let mut sim = Simulation::new(rule, animals, trials, seed);
+        if let Some(k) = kappa {
+            if rule != TrueRule::ReinforceHistory {
+                return Err(Error::invalid(
+                    "--kappa",
+                    format!("has no effect: {} reads no history", rule.name()),
+                ));
+            }
+            sim.kappa = k;
+        }
+        if let Some(a) = alpha {
+            let [stim, bias] = a[..] else {
+                return Err(Error::invalid(
+                    "--alpha",
+                    format!("needs two rates, A_STIM,A_BIAS; got {}", a.len()),
+                ));
+            };
+            sim.alpha = [stim, bias];
+        }
+        if let Some(b) = beta {
+            sim.beta = b;
+        }
+        sim.weight_noise = weight_noise;
+        sim.validate()?;
+        Ok(sim)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.animals == 0 || self.animals > 1_000_000 {
             return Err(Error::invalid(

@@ -14,6 +14,6 @@ pub mod study;
 
 pub use config::StudyConfig;
 pub use grid::{Axis, Grid, Values};
-pub use run::{run, RunOptions, RunReport, Shard};
+pub use run::{run, Launch, Progress, RunOptions, RunReport, Shard};
 pub use store::Manifest;
 pub use study::{ParamSet, Study};

@@ -11,7 +11,7 @@ use super::prune::PrunePlan;
 use super::store::{self, ChunkMark, DirLock, Fnv};
 use super::study::{ParamSet, Study};
 use crate::error::{Error, Result};
-use crate::gpu::Backend;
+use crate::gpu::{Backend, DeviceChoice};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -125,11 +125,21 @@ pub fn config_hash<S: Study>(cfg: &StudyConfig<S>) -> String {
 pub struct RunOptions {
     pub shard: Shard,
     pub resume: bool,
-    /// Show a progress bar (only where stderr is a terminal).
-    pub progress: bool,
+    pub progress: Progress,
     /// Run a sweep past the size that needs confirming ([`LARGE_LEARNERS`],
     /// [`LARGE_BYTES`]).
     pub yes: bool,
+}
+
+/// How a run reports how far it got.
+pub enum Progress {
+    Quiet,
+    /// A bar on stderr, where stderr is a terminal.
+    Bar,
+    /// A call after every chunk with (learners done, learners in the shard), and once
+    /// before the first with what earlier runs finished: for programs that draw their
+    /// own (the Python package's notebook bars).
+    Call(Box<dyn Fn(u64, u64) + Send + Sync>),
 }
 
 /// What a run did.
@@ -457,6 +467,74 @@ fn verify_and_repair(
     Ok(notes)
 }
 
+/// A study ready to run from its config's text: parsed and validated, its shard
+/// chosen, its backend open. Every command that runs a study goes through it, and so
+/// does the Python package.
+pub struct Launch<S: Study> {
+    pub cfg: StudyConfig<S>,
+    pub text: String,
+    pub shard: Shard,
+    pub backend: Backend,
+}
+
+impl<S: Study> Launch<S> {
+    /// `shard` is "K/N"; without one, a Slurm array task runs its part and anything
+    /// else the whole grid.
+    pub fn new(text: String, shard: Option<&str>, device: DeviceChoice) -> Result<Self> {
+        let cfg = StudyConfig::<S>::from_toml(&text)?;
+        // An explicit shard wins; inside a Slurm array job the task picks its part.
+        let shard = match shard {
+            Some(s) => Shard::parse(s)?,
+            None => Shard::from_slurm()?.unwrap_or(Shard::WHOLE),
+        };
+        let backend = Backend::open(device)?;
+        Ok(Launch {
+            cfg,
+            text,
+            shard,
+            backend,
+        })
+    }
+
+    /// [`Launch::new`] from a config file.
+    pub fn from_file(config: &Path, shard: Option<&str>, device: DeviceChoice) -> Result<Self> {
+        let text = std::fs::read_to_string(config).map_err(crate::files::io_error(config))?;
+        Self::new(text, shard, device)
+    }
+
+    /// What runs where, in one line: "landscape: 96 learners (...), shard 0/1, on cpu — …".
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {} {} ({}), shard {}/{}, on {} — {}",
+            S::FAMILY,
+            self.cfg.grid_size(),
+            S::LEARNERS,
+            self.cfg.study.describe(),
+            self.shard.index,
+            self.shard.count,
+            self.backend.kind(),
+            self.backend.describe()
+        )
+    }
+
+    /// Runs (or with `resume` continues) the study into `out`.
+    pub fn run(
+        &self,
+        out: &Path,
+        resume: bool,
+        yes: bool,
+        progress: Progress,
+    ) -> Result<RunReport> {
+        let opts = RunOptions {
+            shard: self.shard,
+            resume,
+            progress,
+            yes,
+        };
+        run(&self.cfg, &self.text, out, &self.backend, &opts)
+    }
+}
+
 /// Runs (or resumes) the sweep into `dir`.
 pub fn run<S: Study>(
     cfg: &StudyConfig<S>,
@@ -567,7 +645,7 @@ pub fn run<S: Study>(
     let prepared = cfg.study.prepare(&cfg.base)?;
     let (first, end) = (manifest.first, manifest.end);
     let bar = progress_bar(
-        opts.progress,
+        &opts.progress,
         end - first,
         manifest.marks.last().map_or(first, |c| c.end) - first,
     );
@@ -639,6 +717,9 @@ pub fn run<S: Study>(
                 manifest.learner_steps_per_s
             ));
         }
+        if let Progress::Call(f) = &opts.progress {
+            f(hi - first, end - first);
+        }
     }
     if let Some(b) = bar {
         b.finish();
@@ -657,8 +738,11 @@ pub fn run<S: Study>(
     })
 }
 
-fn progress_bar(wanted: bool, total: u64, done: u64) -> Option<indicatif::ProgressBar> {
-    if !wanted || !std::io::stderr().is_terminal() {
+fn progress_bar(progress: &Progress, total: u64, done: u64) -> Option<indicatif::ProgressBar> {
+    if let Progress::Call(f) = progress {
+        f(done, total);
+    }
+    if !matches!(progress, Progress::Bar) || !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = indicatif::ProgressBar::new(total);
