@@ -20,8 +20,10 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def cli():
-    """Runs the command line built by `cargo test --release` (or RULELAB_BIN)."""
-    binary = Path(os.environ.get("RULELAB_BIN", REPO / "target/release/rulelab"))
+    """Runs the command line `cargo test --release` built (in CARGO_TARGET_DIR when set;
+    RULELAB_BIN names another)."""
+    target = REPO / os.environ.get("CARGO_TARGET_DIR", "target")  # absolute stays absolute
+    binary = Path(os.environ.get("RULELAB_BIN", target / "release/rulelab"))
     if not binary.exists():
         pytest.fail(f"{binary} is missing: build it with cargo build --release (or set RULELAB_BIN)")
 
