@@ -16,9 +16,13 @@ use std::path::{Path, PathBuf};
 /// class of `rulelab` named after what went wrong.
 fn raise(e: Error) -> PyErr {
     let class = match &e {
-        Error::Interrupted { .. } | Error::Stopped { .. } => {
-            return PyKeyboardInterrupt::new_err(e.to_string())
+        // The library's words name the command line's flag; Python's is an argument.
+        Error::Interrupted { done, total } => {
+            return PyKeyboardInterrupt::new_err(format!(
+                "interrupted after {done} of {total} chunks; continue with resume=True"
+            ))
         }
+        Error::Stopped { .. } => return PyKeyboardInterrupt::new_err(e.to_string()),
         Error::Invalid { .. } => "ConfigError",
         Error::Io { .. } | Error::DiskFull { .. } => "FileError",
         Error::Plot(_) => "Error",
@@ -293,7 +297,9 @@ fn run_study(
 /// merged manifest's JSON.
 #[pyfunction]
 fn merge(py: Python<'_>, dirs: Vec<PathBuf>, out: PathBuf) -> PyResult<String> {
-    run_long(py, move || rulelab::sweep::merge::merge(&dirs, &out).map(|m| json(&m)))
+    run_long(py, move || {
+        rulelab::sweep::merge::merge(&dirs, &out).map(|m| json(&m))
+    })
 }
 
 /// The optimal feedback's rates on a diagonal quadratic, per discount and coordinate
