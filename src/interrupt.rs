@@ -56,8 +56,8 @@ static CATCHING: std::sync::Mutex<(usize, Option<libc::sigaction>)> =
 /// Runs `f` with Ctrl-C (SIGINT) as a request to stop at the next safe point, for
 /// programs whose own handler cannot run while `f` holds the thread (Python's runs
 /// only between bytecodes). Every Ctrl-C during `f` is a request, none kills; the
-/// handler that was there before is put back when the last such call ends. Returns f's
-/// result and whether a stop was asked for.
+/// handler that was there before is put back, and the request cleared, when the last
+/// such call ends. Returns f's result and whether a stop was asked for.
 pub fn catching<T>(f: impl FnOnce() -> T) -> (T, bool) {
     #[cfg(unix)]
     {
@@ -86,6 +86,8 @@ pub fn catching<T>(f: impl FnOnce() -> T) -> (T, bool) {
                 let mut c = CATCHING.lock().unwrap_or_else(|e| e.into_inner());
                 c.0 -= 1;
                 if c.0 == 0 {
+                    // The request was this call's (and any beside it); the next starts clean.
+                    clear();
                     if let Some(old) = c.1.take() {
                         // SAFETY: restores the action saved above.
                         unsafe {

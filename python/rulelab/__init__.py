@@ -65,7 +65,8 @@ def devices() -> List[Dict[str, Any]]:
     ``device="gpu"`` (``chosen_for_gpu``) and ``device="auto"`` (``chosen_for_auto``)
     run on. ``device="auto"`` runs on the CPU when no adapter is chosen for it; an empty
     list means no adapter at all."""
-    return json.loads(_native.devices())
+    found: List[Dict[str, Any]] = json.loads(_native.devices())
+    return found
 
 
 class CheckResult:
@@ -158,7 +159,7 @@ def sweep(
         KeyboardInterrupt: Ctrl-C; the finished chunks are kept, ``resume=True``
             continues.
     """
-    return run_study("landscape", config, out, device, shard, resume, yes, progress, "learners")
+    return run_study("landscape", config, out, device, shard, resume, yes, progress, "learners", Run)
 
 
 def merge(

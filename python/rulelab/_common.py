@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Type, TypeVar, Union
 
 import numpy as np
 
@@ -43,7 +43,7 @@ Table = Any
 """A pandas DataFrame when pandas is installed, else a dict of numpy arrays."""
 
 
-def _pandas():
+def _pandas() -> Any:
     try:
         import pandas
 
@@ -187,6 +187,9 @@ class Run:
         return f"<rulelab.Run {self.out} ({self.manifest['grid_size']} {self.manifest['family']})>"
 
 
+R = TypeVar("R", bound=Run)
+
+
 def run_study(
     family: str,
     config: Config,
@@ -197,8 +200,8 @@ def run_study(
     yes: bool,
     progress: bool,
     unit: str,
-    cls: type = Run,
-) -> Any:
+    cls: Type[R],
+) -> R:
     """Runs (or resumes) a study of `family` and returns its result as `cls`."""
     out = out_dir(out)
     report = progress_bar(progress, unit)

@@ -53,7 +53,7 @@ def paths(
     """Optimal paths by batched L-BFGS from a config (``rulelab control path``; see
     examples/control/). ``.results`` is paths.csv (a row per path), ``.trajectories``
     points.csv. Arguments as :func:`rulelab.sweep`."""
-    return run_study("control", config, out, device, shard, resume, yes, progress, "paths")
+    return run_study("control", config, out, device, shard, resume, yes, progress, "paths", Run)
 
 
 def horizon(dir: Union[str, "os.PathLike[str]"]) -> Table:

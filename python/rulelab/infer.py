@@ -79,7 +79,8 @@ def simulate(
 
 def inspect(path: PathLike, ibl: bool = False) -> Dict[str, int]:
     """A trial table as the fits read it: animals, trials with a response, dropped."""
-    return json.loads(_native.infer_inspect(os.fspath(path), ibl=ibl))
+    summary: Dict[str, int] = json.loads(_native.infer_inspect(os.fspath(path), ibl=ibl))
+    return summary
 
 
 def _options(**given: Any) -> str:
@@ -230,7 +231,8 @@ class CrossValidation:
 
     @property
     def manifest(self) -> Dict[str, Any]:
-        return json.loads((self.out / "manifest.json").read_text())
+        manifest: Dict[str, Any] = json.loads((self.out / "manifest.json").read_text())
+        return manifest
 
     def __repr__(self) -> str:
         return f"<rulelab.infer.CrossValidation {self.out}>"
@@ -291,4 +293,4 @@ def sweep(
     """Sweeps fits over a config's grid (``rulelab infer sweep``; see
     examples/infer/sweep.toml): ``.results`` a row per fit, ``.trajectories`` each
     fit's epochs. Arguments as :func:`rulelab.sweep`."""
-    return run_study("infer", config, out, device, shard, resume, yes, progress, "fits")
+    return run_study("infer", config, out, device, shard, resume, yes, progress, "fits", Run)

@@ -57,7 +57,6 @@ fn raise(e: Error) -> PyErr {
 /// Python, which raises KeyboardInterrupt at its next bytecode.
 fn run_long<T: Send>(py: Python<'_>, f: impl FnOnce() -> rulelab::Result<T> + Send) -> PyResult<T> {
     let (out, asked) = py.detach(|| rulelab::interrupt::catching(f));
-    rulelab::interrupt::clear();
     match out {
         Ok(v) => {
             if asked {
