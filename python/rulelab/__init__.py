@@ -23,8 +23,14 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from . import _native
-from ._common import (
+import tempfile
+
+# Mesa's Vulkan drivers print a warning at every adapter probe without a runtime
+# directory; any scratch directory will do (the command line does the same).
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+
+from . import _native  # noqa: E402
+from ._common import (  # noqa: E402
     Config,
     ConfigError,
     DeviceError,

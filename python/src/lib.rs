@@ -39,7 +39,7 @@ fn raise(e: Error) -> PyErr {
         | Error::TooLarge { .. }
         | Error::LoopBudget { .. } => "DeviceError",
     };
-    let message = e.to_string();
+    let message = python_spelling(&e.to_string());
     Python::attach(|py| {
         match py
             .import("rulelab")
@@ -50,6 +50,32 @@ fn raise(e: Error) -> PyErr {
             Err(import) => import,
         }
     })
+}
+
+/// The library's messages name the command line's flags; from Python they are
+/// arguments: `--resume` reads resume=True, `--device cpu` device="cpu", and any other
+/// `--some-flag` some_flag.
+fn python_spelling(message: &str) -> String {
+    let message = message
+        .replace("--resume", "resume=True")
+        .replace("--yes", "yes=True")
+        .replace("--device cpu", "device=\"cpu\"");
+    let (mut out, mut rest) = (String::new(), message.as_str());
+    while let Some(at) = rest.find("--") {
+        out.push_str(&rest[..at]);
+        let flag = &rest[at + 2..];
+        let len = flag
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(flag.len());
+        if len == 0 {
+            out.push_str("--");
+        } else {
+            out.push_str(&flag[..len].replace('-', "_"));
+        }
+        rest = &flag[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Runs long work without the GIL, with Ctrl-C as a request the work honours at its
