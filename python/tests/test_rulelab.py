@@ -163,6 +163,18 @@ def test_the_controls_closed_forms(cli):
     pdt.assert_frame_equal(rates, pd.DataFrame(want)[list(rates.columns)], check_exact=True)
 
 
+def test_horizon_rates_are_the_cli_s(repo, cli, tmp_path):
+    run = rulelab.sweep(repo / "examples/sweeps/horizon.toml", out=tmp_path / "h", device="cpu",
+                        progress=False)
+    rows = rulelab.control.horizon(run.out)
+    want = json.loads(cli("control", "horizon", run.out, "--json").stdout)
+    assert len(rows) == 17
+    pdt.assert_frame_equal(rows, pd.DataFrame(want), check_exact=True)
+    assert (run.out / "horizon.png").exists()
+    with pytest.raises(rulelab.Error):
+        rulelab.control.horizon(tmp_path / "h-missing")
+
+
 def test_the_fit_defaults_are_the_library_s():
     library = json.loads(_native.fit_defaults())
     for fn in (rulelab.infer.fit, rulelab.infer.cv):
