@@ -154,6 +154,11 @@ def close(report: Optional[Callable[..., None]]) -> None:
         report.close()  # type: ignore[attr-defined]
 
 
+def picture(path: Path) -> Optional[bytes]:
+    """A PNG's bytes for a notebook to show, or None when it was not drawn."""
+    return path.read_bytes() if path.exists() else None
+
+
 class Run:
     """A finished study run: its directory, manifest and tables.
 
@@ -182,6 +187,10 @@ class Run:
         recorded none."""
         path = self.out / self.manifest["series_file"]
         return read_table(path) if path.exists() else None
+
+    def _repr_png_(self) -> Optional[bytes]:
+        """The run's summary picture, which notebooks show for a Run."""
+        return picture(self.out / "summary.png")
 
     def __repr__(self) -> str:
         return f"<rulelab.Run {self.out} ({self.manifest['grid_size']} {self.manifest['family']})>"

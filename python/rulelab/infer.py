@@ -22,6 +22,7 @@ from ._common import (
     Table,
     close,
     out_dir,
+    picture,
     progress_bar,
     read_table,
     run_study,
@@ -139,6 +140,10 @@ class Fit:
         """The rnn's rule at fixed states after different recent histories, else None."""
         return self._table("rule_history.csv")
 
+    def _repr_png_(self) -> Optional[bytes]:
+        """fit.png (the rule against the truth, the curves), which notebooks show."""
+        return picture(self.out / "fit.png")
+
     def __repr__(self) -> str:
         return f"<rulelab.infer.Fit {self.out}>"
 
@@ -233,6 +238,10 @@ class CrossValidation:
     def manifest(self) -> Dict[str, Any]:
         manifest: Dict[str, Any] = json.loads((self.out / "manifest.json").read_text())
         return manifest
+
+    def _repr_png_(self) -> Optional[bytes]:
+        """cv.png (each model's held-out score per fold), which notebooks show."""
+        return picture(self.out / "cv.png")
 
     def __repr__(self) -> str:
         return f"<rulelab.infer.CrossValidation {self.out}>"

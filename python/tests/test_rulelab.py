@@ -142,6 +142,8 @@ def test_every_family_runs_on_the_device(device, tmp_path):
                           out=tmp_path / "cv", progress=False)
     assert set(cv.scores.model) == {"dnn", "reinforce_base", "truth"}
     assert len(cv.comparison) == 3 and cv.manifest["folds"] == 3
+    for shown in (runs["landscape"], runs["hippo"], fit, cv):  # what a notebook draws
+        assert shown._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n", shown
     checked = rulelab.check("rng", device=device, progress=False)
     assert checked.passed and checked.compared > 0
     assert set(checked.rows.device) == {device}
