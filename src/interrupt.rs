@@ -57,7 +57,8 @@ static CATCHING: std::sync::Mutex<(usize, Option<libc::sigaction>)> =
 /// programs whose own handler cannot run while `f` holds the thread (Python's runs
 /// only between bytecodes). Every Ctrl-C during `f` is a request, none kills; the
 /// handler that was there before is put back, and the request cleared, when the last
-/// such call ends. Returns f's result and whether a stop was asked for.
+/// such call ends; a process that ignores SIGINT keeps ignoring it. Returns f's result
+/// and whether a stop was asked for.
 pub fn catching<T>(f: impl FnOnce() -> T) -> (T, bool) {
     #[cfg(unix)]
     {
@@ -67,11 +68,16 @@ pub fn catching<T>(f: impl FnOnce() -> T) -> (T, bool) {
             // SAFETY: sigaction with a zeroed action whose handler only stores to an
             // atomic (async-signal-safe); the old action is kept to put back.
             unsafe {
-                let mut new: libc::sigaction = std::mem::zeroed();
-                new.sa_sigaction = on_request as *const () as libc::sighandler_t;
-                libc::sigemptyset(&mut new.sa_mask);
                 let mut old: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(libc::SIGINT, &new, &mut old);
+                libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old);
+                // A process that ignores SIGINT (started in the background) goes on
+                // ignoring it.
+                if old.sa_sigaction != libc::SIG_IGN {
+                    let mut new: libc::sigaction = std::mem::zeroed();
+                    new.sa_sigaction = on_request as *const () as libc::sighandler_t;
+                    libc::sigemptyset(&mut new.sa_mask);
+                    libc::sigaction(libc::SIGINT, &new, std::ptr::null_mut());
+                }
                 c.1 = Some(old);
             }
         }

@@ -509,8 +509,27 @@ fn infer_inspect(path: &str, ibl: bool) -> PyResult<String> {
     })))
 }
 
+/// Blocks SIGINT in the calling thread, so the kernel hands Ctrl-C to a thread that
+/// takes it: Python's main thread (whose handler runs only there and whose blocking
+/// calls a signal must interrupt), or during a call [`rulelab::interrupt::catching`]'s.
+fn block_sigint() {
+    #[cfg(unix)]
+    // SAFETY: changes only this thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The library's worker threads never take Ctrl-C (an error means a pool already
+    // exists: another extension made it, and its threads are its own).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .start_handler(|_| block_sigint())
+        .build_global();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;

@@ -251,12 +251,16 @@ def test_an_interrupt_leaves_a_resumable_directory(tmp_path):
     """Ctrl-C in a running sweep: KeyboardInterrupt with the library's words, the
     finished chunks kept; resume=True then gives the uninterrupted run's bytes."""
     script = (
-        "import json, sys, time, rulelab\n"
+        "import json, signal, sys, time, rulelab\n"
+        # An interactive Python's handler, even where this test's runner was started
+        # in the background with SIGINT ignored (which the child would inherit).
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "try:\n"
         "    rulelab.sweep(json.loads(sys.argv[1]), out=sys.argv[2], device='cpu', progress=False)\n"
         "except KeyboardInterrupt as e:\n"
         "    print('stopped:', e, flush=True)\n"
-        "time.sleep(60)\n"
+        "for _ in range(600):\n"
+        "    time.sleep(0.1)\n"
     )
     out = tmp_path / "stopped"
     p = subprocess.Popen([sys.executable, "-c", script, json.dumps(LONG), str(out)],
@@ -273,7 +277,7 @@ def test_an_interrupt_leaves_a_resumable_directory(tmp_path):
     p.send_signal(signal.SIGINT)
     said = p.stdout.readline()
     assert said.startswith("stopped: interrupted after") and "resume=True" in said, said
-    # Once the call returns, Ctrl-C is Python's own again: it interrupts the sleep.
+    # Once the call returns, Ctrl-C is Python's own again: it interrupts the waiting.
     start = time.time()
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
