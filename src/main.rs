@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
     let cli = Cli::parse();
-    let result = cli::resolve_device(cli.device).and_then(|device| {
+    let result = DeviceChoice::resolve(cli.device).and_then(|device| {
         rulelab::gpu::check_env()?;
         match cli.command {
             Command::Devices => cli::devices::run(),

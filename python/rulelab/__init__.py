@@ -106,7 +106,7 @@ class CheckResult:
 
 def check(
     family: Union[None, str, Sequence[str]] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     seed: Optional[int] = None,
     progress: bool = True,
 ) -> CheckResult:
@@ -117,7 +117,7 @@ def check(
         family: a family name or names (rng, optim, landscape, control, infer, hippo);
             None for every family.
         device: "auto" (the CPU device and any GPU adapter, software ones included),
-            "gpu" or "cpu".
+            "gpu" or "cpu"; None: RULELAB_DEVICE, else "auto".
         seed: replays an earlier run's inputs.
         progress: show a progress bar.
 
@@ -136,7 +136,7 @@ def check(
 def sweep(
     config: Config,
     out: Optional[Union[str, "os.PathLike[str]"]] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     shard: Optional[str] = None,
     resume: bool = False,
     yes: bool = False,
@@ -148,7 +148,7 @@ def sweep(
         config: a TOML file's path, TOML text, or a dict of the same tables (it runs
             exactly as the file it spells).
         out: the output directory (new, or one to resume); None for a new temporary one.
-        device: "auto", "gpu" or "cpu".
+        device: "auto", "gpu" or "cpu"; None: RULELAB_DEVICE, else "auto".
         shard: "K/N" runs the K-th of N equal parts of the grid (0-based); None runs
             the whole grid, or inside a Slurm array job the task's part.
         resume: continue the run in ``out`` from its last verified chunk.

@@ -203,7 +203,7 @@ def run_study(
     family: str,
     config: Config,
     out: Optional[Union[str, "os.PathLike[str]"]],
-    device: str,
+    device: Optional[str],
     shard: Optional[str],
     resume: bool,
     yes: bool,

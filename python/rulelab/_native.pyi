@@ -11,7 +11,7 @@ __version__: str
 def devices() -> str: ...
 def check(
     families: List[str],
-    device_name: str,
+    device_name: Optional[str],
     seed: Optional[int] = None,
     progress: Progress = None,
 ) -> str: ...
@@ -21,7 +21,7 @@ def run_study(
     out: str,
     text: Optional[str] = None,
     path: Optional[str] = None,
-    device_name: str = "auto",
+    device_name: Optional[str] = None,
     shard: Optional[str] = None,
     resume: bool = False,
     yes: bool = False,
@@ -56,7 +56,7 @@ def infer_fit(
     ibl: bool = False,
     options: str = "{}",
     bootstrap: int = 0,
-    device_name: str = "auto",
+    device_name: Optional[str] = None,
     progress: Progress = None,
 ) -> str: ...
 def infer_cv(
@@ -66,7 +66,7 @@ def infer_cv(
     folds: int = 5,
     ibl: bool = False,
     options: str = "{}",
-    device_name: str = "auto",
+    device_name: Optional[str] = None,
     progress: Progress = None,
 ) -> str: ...
 def infer_inspect(path: str, ibl: bool = False) -> str: ...

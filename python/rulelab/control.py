@@ -44,7 +44,7 @@ def rates(
 def paths(
     config: Config,
     out: Optional[Union[str, "os.PathLike[str]"]] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     shard: Optional[str] = None,
     resume: bool = False,
     yes: bool = False,

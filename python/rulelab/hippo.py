@@ -24,7 +24,7 @@ class HippoRun(Run):
 def run(
     config: Config,
     out: Optional[Union[str, "os.PathLike[str]"]] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     shard: Optional[str] = None,
     resume: bool = False,
     yes: bool = False,

@@ -168,7 +168,7 @@ def fit(
     restarts: int = 1,
     bootstrap: int = 0,
     out: Optional[PathLike] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     progress: bool = True,
 ) -> Fit:
     """Fits the dnn model (a GLM policy whose weights learn by an MLP rule) or the rnn
@@ -189,7 +189,7 @@ def fit(
             reported.
         bootstrap: refits on resampled animals for a band on the rule.
         out: the report's directory (new); None for a temporary one.
-        device: "auto", "gpu" or "cpu".
+        device: "auto", "gpu" or "cpu"; None: RULELAB_DEVICE, else "auto".
         progress: show a progress bar over the epochs.
 
     Raises:
@@ -266,7 +266,7 @@ def cv(
     seed: int = 0,
     restarts: int = 1,
     out: Optional[PathLike] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     progress: bool = True,
 ) -> CrossValidation:
     """Cross-validates models by held-out animal (``rulelab infer cv``): each of
@@ -293,7 +293,7 @@ def cv(
 def sweep(
     config: Config,
     out: Optional[PathLike] = None,
-    device: str = "auto",
+    device: Optional[str] = None,
     shard: Optional[str] = None,
     resume: bool = False,
     yes: bool = False,

@@ -107,8 +107,10 @@ fn reporter(progress: Option<Py<PyAny>>) -> impl Fn(u64, u64, &str) + Send + Syn
     }
 }
 
-fn device(name: &str) -> PyResult<DeviceChoice> {
-    name.parse().map_err(raise)
+/// A device name, or without one `RULELAB_DEVICE`, else auto (as the command line).
+fn device(name: Option<&str>) -> PyResult<DeviceChoice> {
+    let given = name.map(str::parse).transpose().map_err(raise)?;
+    DeviceChoice::resolve(given).map_err(raise)
 }
 
 fn json(v: &impl serde::Serialize) -> String {
@@ -155,7 +157,7 @@ struct CheckReply {
 fn check(
     py: Python<'_>,
     families: Vec<String>,
-    device_name: &str,
+    device_name: Option<&str>,
     seed: Option<u64>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
@@ -282,7 +284,7 @@ impl StudyRun {
 /// Runs (or resumes) a study of `family` (landscape, control, infer or hippo) from its
 /// config's TOML text or file into `out`. JSON: describe, manifest, notes, ran_chunks.
 #[pyfunction]
-#[pyo3(signature = (family, out, text=None, path=None, device_name="auto", shard=None, resume=false, yes=false, progress=None))]
+#[pyo3(signature = (family, out, text=None, path=None, device_name=None, shard=None, resume=false, yes=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn run_study(
     py: Python<'_>,
@@ -290,7 +292,7 @@ fn run_study(
     out: PathBuf,
     text: Option<String>,
     path: Option<PathBuf>,
-    device_name: &str,
+    device_name: Option<&str>,
     shard: Option<String>,
     resume: bool,
     yes: bool,
@@ -407,7 +409,7 @@ fn fit_defaults() -> String {
 /// Fits the dnn or rnn model to `train` (and scores `test`), writing the report into
 /// `out`. `options` is JSON of the fit options. Returns metrics.json's JSON.
 #[pyfunction]
-#[pyo3(signature = (train, out, model="dnn", test=None, ibl=false, options="{}", bootstrap=0, device_name="auto", progress=None))]
+#[pyo3(signature = (train, out, model="dnn", test=None, ibl=false, options="{}", bootstrap=0, device_name=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn infer_fit(
     py: Python<'_>,
@@ -418,7 +420,7 @@ fn infer_fit(
     ibl: bool,
     options: &str,
     bootstrap: usize,
-    device_name: &str,
+    device_name: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     use rulelab::infer::report;
@@ -455,7 +457,7 @@ fn infer_fit(
 /// Cross-validates `models` (comma-separated) on `data` by held-out animal into
 /// `out`. Returns comparison.csv's pairs as JSON.
 #[pyfunction]
-#[pyo3(signature = (data, out, models="dnn,rnn,reinforce_base", folds=5, ibl=false, options="{}", device_name="auto", progress=None))]
+#[pyo3(signature = (data, out, models="dnn,rnn,reinforce_base", folds=5, ibl=false, options="{}", device_name=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn infer_cv(
     py: Python<'_>,
@@ -465,7 +467,7 @@ fn infer_cv(
     folds: usize,
     ibl: bool,
     options: &str,
-    device_name: &str,
+    device_name: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let opts = fit_options(options)?;

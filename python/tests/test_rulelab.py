@@ -226,6 +226,15 @@ def test_other_failures_raise_their_kind(tmp_path, monkeypatch):
         rulelab.infer.fit(tmp_path / "x.csv", gru=4, progress=False)
     with pytest.raises(TypeError):
         rulelab.sweep(42)
+    # device=None is RULELAB_DEVICE's choice, as on the command line.
+    monkeypatch.setenv("RULELAB_DEVICE", "tpu")
+    with pytest.raises(rulelab.ConfigError, match="invalid RULELAB_DEVICE"):
+        rulelab.sweep(QUICKSTART, progress=False)
+    monkeypatch.setenv("RULELAB_DEVICE", "cpu")
+    small = {"landscape": {"kind": "quadratic", "dim": 4}, "rule": {"kind": "sgd", "lr": 0.1},
+             "run": {"steps": 10}}
+    assert rulelab.sweep(small, progress=False).manifest["device"] == "cpu"
+    monkeypatch.delenv("RULELAB_DEVICE")
     monkeypatch.setenv("WGPU_ADAPTER_NAME", "no adapter has this name")
     with pytest.raises(rulelab.DeviceError, match="matches no adapter|no GPU adapter"):
         rulelab.check("rng", device="gpu", progress=False)
@@ -327,6 +336,17 @@ def test_the_rule_inference_walkthrough_runs(repo, tmp_path):
     )
     assert p.returncode == 0, p.stderr
     assert "held-out LL" in p.stdout and (tmp_path / "rule.png").stat().st_size > 10_000
+
+
+def test_the_readme_s_python_block_runs(repo, tmp_path, monkeypatch):
+    text = (repo / "README.md").read_text()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "import rulelab" in block
+    (tmp_path / "examples").symlink_to(repo / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RULELAB_DEVICE", "cpu")
+    exec(compile(block, "README.md", "exec"), {})
+    assert (tmp_path / "results/quickstart/results.csv").exists()
 
 
 def test_help_shows_the_docstrings():

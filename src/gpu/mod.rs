@@ -365,6 +365,23 @@ impl std::str::FromStr for DeviceChoice {
     }
 }
 
+impl DeviceChoice {
+    /// The choice given, else `RULELAB_DEVICE`, else auto; a bad variable is an error
+    /// naming it.
+    pub fn resolve(given: Option<DeviceChoice>) -> Result<DeviceChoice> {
+        match (given, std::env::var("RULELAB_DEVICE")) {
+            (Some(d), _) => Ok(d),
+            (None, Ok(v)) => v.parse().map_err(|_| {
+                Error::invalid(
+                    "RULELAB_DEVICE",
+                    format!("{v:?} is not one of auto, gpu, cpu"),
+                )
+            }),
+            (None, Err(_)) => Ok(DeviceChoice::Auto),
+        }
+    }
+}
+
 /// The resolved choice: an open GPU, or the CPU.
 pub enum Backend {
     Gpu(Arc<Gpu>),
