@@ -84,10 +84,17 @@ def inspect(path: PathLike, ibl: bool = False) -> Dict[str, int]:
     return summary
 
 
-def _options(**given: Any) -> str:
-    init = given["init"]
-    if not isinstance(init, str):
-        given["init"] = ",".join(repr(float(w)) for w in init)
+# The network fits' settings, spelled out in fit's and cv's signatures (for help()); a
+# test keeps their defaults the library's.
+FIT_OPTIONS = ("hidden", "layers", "gru", "skip", "epochs", "batch", "trunc", "lr", "decay",
+               "init", "seed", "restarts")
+
+
+def _options(arguments: Dict[str, Any]) -> str:
+    """The fit options among a call's arguments, as the library's JSON."""
+    given = {name: arguments[name] for name in FIT_OPTIONS}
+    if not isinstance(given["init"], str):
+        given["init"] = ",".join(repr(float(w)) for w in given["init"])
     return json.dumps(given)
 
 
@@ -196,11 +203,8 @@ def fit(
         ConfigError: a bad setting or table (the message names it).
         KeyboardInterrupt: Ctrl-C (a fit does not resume; nothing is written).
     """
+    options = _options(locals())
     out = out_dir(out)
-    options = _options(
-        hidden=hidden, layers=layers, gru=gru, skip=skip, epochs=epochs, batch=batch,
-        trunc=trunc, lr=lr, decay=decay, init=init, seed=seed, restarts=restarts,
-    )
     train = _data_file(data, out, "train.csv")
     test_file = None if test is None else _data_file(test, out, "test.csv")
     report = progress_bar(progress, "epochs")
@@ -273,11 +277,8 @@ def cv(
     dnn, rnn, reinforce_base, psytrack fitted on the other folds and scored on the
     held-out one; simulated data adds the truth's own score. The networks' settings as
     :func:`fit` (``seed`` also deals the folds)."""
+    options = _options(locals())
     out = out_dir(out)
-    options = _options(
-        hidden=hidden, layers=layers, gru=gru, skip=skip, epochs=epochs, batch=batch,
-        trunc=trunc, lr=lr, decay=decay, init=init, seed=seed, restarts=restarts,
-    )
     names = models if isinstance(models, str) else ",".join(models)
     report = progress_bar(progress, "folds")
     try:
