@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Dict, List, Mapping, Optional, Type, TypeVar, Union
 
 import numpy as np
 
@@ -121,37 +121,40 @@ def config_args(config: Config) -> Dict[str, str]:
     raise TypeError(f"a config is a path, TOML text or a dict, not {type(config).__name__}")
 
 
-def progress_bar(progress: bool, unit: str = "it") -> Optional[Callable[[int, int, str], None]]:
-    """A callback the library calls with (done, total, note) that draws a tqdm bar (a
-    widget in notebooks, a line on a terminal); None when `progress` is false."""
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
+class ProgressBar:
+    """The library's progress callback, (done, total, note), drawn as a tqdm bar (a
+    widget in notebooks, a line on a terminal) from the first report, when the total
+    is known."""
 
-    bar = None
+    def __init__(self, unit: str):
+        self.unit = unit
+        self.bar: Any = None
 
-    def report(done: int, total: int, note: str) -> None:
-        nonlocal bar
-        if bar is None:  # drawn at the first report, when the total is known
-            bar = tqdm(total=total or None, initial=done, unit=unit, dynamic_ncols=True)
-        if total and bar.total != total:
-            bar.total = total
-        bar.n = done
-        if note and note != unit:
-            bar.set_postfix_str(note, refresh=False)
-        bar.refresh()
+    def __call__(self, done: int, total: int, note: str) -> None:
+        if self.bar is None:
+            from tqdm.auto import tqdm
 
-    def finish() -> None:
-        if bar is not None:
-            bar.close()
+            self.bar = tqdm(total=total or None, initial=done, unit=self.unit, dynamic_ncols=True)
+        if total and self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        if note and note != self.unit:
+            self.bar.set_postfix_str(note, refresh=False)
+        self.bar.refresh()
 
-    report.close = finish  # type: ignore[attr-defined]
-    return report
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
-def close(report: Optional[Callable[..., None]]) -> None:
-    if report is not None:
-        report.close()  # type: ignore[attr-defined]
+def progress_bar(progress: bool, unit: str) -> Optional[ProgressBar]:
+    """A bar for a call with ``progress=True``, else None (the library draws nothing)."""
+    return ProgressBar(unit) if progress else None
+
+
+def close(bar: Optional[ProgressBar]) -> None:
+    if bar is not None:
+        bar.close()
 
 
 def picture(path: Path) -> Optional[bytes]:
