@@ -313,8 +313,12 @@ pub fn rule_rows_on(
     );
     // A sign rule's learner whose decision tied within round-off ends one jump (2·lr)
     // away in a coordinate and runs on from there: it is counted and set aside.
+    // Adam's first step is lr·g/(|g| + ε), a sign decision too: where the noise cancels
+    // the gradient to within f32 round-off of zero, it ties.
+    let first_step_sign =
+        steps == 1 && matches!(rule, RuleKind::Member(Member::Adam | Member::Adamw));
     let mut ties = None;
-    if rule.sign_step() {
+    if rule.sign_step() || first_step_sign {
         let mut tied = 0;
         for (l, p) in params.iter().enumerate() {
             let range = l * d..(l + 1) * d;
