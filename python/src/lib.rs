@@ -429,27 +429,16 @@ fn infer_fit(
     let model = model.to_string();
     let report = reporter(progress);
     run_long(py, move || {
-        opts.refuse_rnn_only(model == "rnn", &format!("the {model} model has no GRU"))?;
-        let cfg = opts.config(&model)?;
-        let train = report::read(&train, ibl, 2)?;
-        let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
+        let plan = report::FitPlan::new(&model, &opts, &train, test.as_deref(), ibl)?;
         let backend = Backend::open(choice)?;
-        let epochs = cfg.epochs as u64;
-        let m = report::fit_and_report(
-            &cfg,
-            bootstrap,
-            &train,
-            test.as_ref(),
-            &out,
-            &backend,
-            |e| {
-                report(
-                    e.epoch as u64,
-                    epochs,
-                    &format!("train LL {:.5}", e.train_ll),
-                )
-            },
-        )?;
+        let epochs = plan.cfg.epochs as u64;
+        let m = plan.run(bootstrap, &out, &backend, |e| {
+            report(
+                e.epoch as u64,
+                epochs,
+                &format!("train LL {:.5}", e.train_ll),
+            )
+        })?;
         Ok(json(&m))
     })
 }

@@ -118,12 +118,9 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             bootstrap,
             out,
         } => {
-            use rulelab::infer::report;
-            fit.refuse_rnn_only(model == "rnn", &format!("the {model} model has no GRU"))?;
-            let cfg = fit.config(&model)?;
-            let epochs = cfg.epochs;
-            let train = report::read(&train, ibl, 2)?;
-            let test = test.map(|t| report::read(&t, ibl, 2)).transpose()?;
+            let plan =
+                rulelab::infer::report::FitPlan::new(&model, &fit, &train, test.as_deref(), ibl)?;
+            let epochs = plan.cfg.epochs;
             let backend = rulelab::gpu::Backend::open(device)?;
             eprintln!("fitting on {} — {}", backend.kind(), backend.describe());
             // A bar on a terminal (epoch, LL, trials/s); a line per epoch elsewhere.
@@ -139,32 +136,24 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
                 );
                 bar
             });
-            let trials = train.data.trials() as f64;
+            let trials = plan.train.data.trials() as f64;
             // Ctrl-C stops the fit between batches instead of killing it mid-write.
             rulelab::interrupt::install();
-            let m = report::fit_and_report(
-                &cfg,
-                bootstrap,
-                &train,
-                test.as_ref(),
-                &out,
-                &backend,
-                |e| {
-                    let line = format!(
-                        "train LL {:.5} nats/trial, lr {:.2e}, {:.0} trials/s",
-                        e.train_ll,
-                        e.lr,
-                        trials * e.epoch as f64 / e.seconds
-                    );
-                    match &bar {
-                        Some(b) => {
-                            b.set_position(e.epoch as u64);
-                            b.set_message(line);
-                        }
-                        None => eprintln!("epoch {}/{epochs}: {line}", e.epoch),
+            let m = plan.run(bootstrap, &out, &backend, |e| {
+                let line = format!(
+                    "train LL {:.5} nats/trial, lr {:.2e}, {:.0} trials/s",
+                    e.train_ll,
+                    e.lr,
+                    trials * e.epoch as f64 / e.seconds
+                );
+                match &bar {
+                    Some(b) => {
+                        b.set_position(e.epoch as u64);
+                        b.set_message(line);
                     }
-                },
-            )?;
+                    None => eprintln!("epoch {}/{epochs}: {line}", e.epoch),
+                }
+            })?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }

@@ -400,6 +400,53 @@ fn bootstrap_refits(
     Ok(fitted.into_iter().map(|f| f.phi).collect())
 }
 
+/// A fit checked and ready to run: `rulelab infer fit` (and the Python package) read
+/// the data and settle the settings before opening a device.
+pub struct FitPlan {
+    pub cfg: FitConfig,
+    pub train: Input,
+    pub test: Option<Input>,
+}
+
+impl FitPlan {
+    /// The settings of a fit of `model` (dnn or rnn) from `opts`, refusing the rnn's own
+    /// options for the dnn, and the training (and held-out) tables read.
+    pub fn new(
+        model: &str,
+        opts: &fit::FitOptions,
+        train: &Path,
+        test: Option<&Path>,
+        ibl: bool,
+    ) -> Result<FitPlan> {
+        opts.refuse_rnn_only(model == "rnn", &format!("the {model} model has no GRU"))?;
+        Ok(FitPlan {
+            cfg: opts.config(model)?,
+            train: read(train, ibl, 2)?,
+            test: test.map(|t| read(t, ibl, 2)).transpose()?,
+        })
+    }
+
+    /// Fits on `backend` and writes the report into `out` ([`fit_and_report`]).
+    pub fn run(
+        &self,
+        bootstrap: usize,
+        out: &Path,
+        backend: &crate::gpu::Backend,
+        progress: impl FnMut(&Epoch),
+    ) -> Result<Metrics> {
+        let test = self.test.as_ref();
+        fit_and_report(
+            &self.cfg,
+            bootstrap,
+            &self.train,
+            test,
+            out,
+            backend,
+            progress,
+        )
+    }
+}
+
 /// Fits the training data and writes the report into `out`.
 pub fn fit_and_report(
     cfg: &FitConfig,
