@@ -309,22 +309,6 @@ pub fn ties_row(family: &'static str, label: &str, size: usize, ties: usize, bud
     }
 }
 
-/// The one median: of the finite and infinite values, NaN dropped (NaN when none is
-/// left).
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| !x.is_nan());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
-
 /// Normal samples go through the device's log, sqrt, sin and cos, whose accuracy WGSL
 /// leaves to the platform: a few ulps relative, and near the zeros of sin and cos an
 /// absolute error of about 1e-6 on unit-scale samples.
@@ -333,13 +317,6 @@ pub const NORMAL_TOLERANCE: Tolerance = Tolerance::new(1e-5, 1e-5);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_drops_nan() {
-        assert_eq!(median(vec![3.0, f64::NAN, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert!(median(vec![f64::NAN]).is_nan());
-    }
 
     #[test]
     fn compare_finds_worst_and_fails_on_nan() {

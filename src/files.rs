@@ -17,7 +17,7 @@ pub fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// FNV-1a of a file's bytes, in hex: how manifests name the data they were made from.
 pub fn fnv_hex(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(io_error(path))?;
-    Ok(format!("{:016x}", crate::sweep::store::Fnv::of(&bytes)))
+    Ok(format!("{:016x}", Fnv::of(&bytes)))
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -45,4 +45,28 @@ pub fn write_json<T: serde::Serialize>(path: &Path, rows: &T) -> Result<()> {
         path,
         &serde_json::to_vec_pretty(rows).expect("rows serialise"),
     )
+}
+
+/// FNV-1a, 64 bits, fed in pieces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fnv(pub u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn of(bytes: &[u8]) -> u64 {
+        let mut h = Fnv::default();
+        h.update(bytes);
+        h.0
+    }
 }

@@ -19,11 +19,14 @@ pub mod hippo;
 pub mod infer;
 pub mod interrupt;
 pub mod landscape;
+pub mod lbfgs;
 pub mod optim;
+pub mod plot;
 pub mod real;
 pub mod registry;
 pub mod rng;
 pub mod simd;
+pub mod stats;
 pub mod sweep;
 
 pub use error::{Error, Result};

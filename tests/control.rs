@@ -392,10 +392,10 @@ fn straight(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
 /// halves when N doubles (shown at γ = 2, where N = 200 leaves 4e-3; γ = 1 leaves 1.8e-3).
 #[test]
 fn quadratic_paths_meet_the_euler_lagrange_solution() {
-    use rulelab::control::lbfgs::{Status, Stop};
     use rulelab::control::{paths, Drift, PathConsts, PathShape};
     use rulelab::gpu::Backend;
     use rulelab::landscape::{data, LandscapeKind, Params};
+    use rulelab::lbfgs::{Status, Stop};
     let (h, mu, a, b, t_end) = (2.0, 1.0, -0.5, 1.5, 3.0);
     let prob = problem(LandscapeKind::Quadratic, 1, vec![h]);
     let p = Params {
@@ -462,10 +462,10 @@ fn quadratic_paths_meet_the_euler_lagrange_solution() {
 /// which gradient flow from the same start never does.
 #[test]
 fn the_reference_double_well_case() {
-    use rulelab::control::lbfgs::{Status, Stop};
     use rulelab::control::{paths, Drift, PathConsts, PathShape};
     use rulelab::gpu::Backend;
     use rulelab::landscape::{data, LandscapeKind, Params};
+    use rulelab::lbfgs::{Status, Stop};
     let prob = problem(LandscapeKind::DoubleWell, 2, vec![]);
     let p = Params {
         a: 1.0,

@@ -3,9 +3,9 @@
 
 mod common;
 
-use rulelab::control::lbfgs::Stop;
 use rulelab::control::{paths, PathConfig, PathStudy};
 use rulelab::gpu::Backend;
+use rulelab::lbfgs::Stop;
 use rulelab::sweep::{self, RunOptions, Shard, Study};
 use std::path::{Path, PathBuf};
 use std::process::Command;

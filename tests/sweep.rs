@@ -398,7 +398,7 @@ fn rule_axis_round_trips_through_the_results() {
     let dir = tmp("rule-axis");
     run(&text, &dir, &Backend::Cpu, Shard::WHOLE);
     let cfg = SweepConfig::from_toml(&text).unwrap();
-    let rows = sweep::plot::read_results(&cfg, &dir.join("results.csv")).unwrap();
+    let rows = sweep::summary::read_results(&cfg, &dir.join("results.csv")).unwrap();
     assert_eq!(rows.len(), 80);
     let rules: Vec<f64> = rows.iter().map(|r| r.1[0]).collect();
     assert!(rows.iter().all(|r| !r.3), "no learner diverged");
@@ -419,7 +419,7 @@ fn rule_axis_round_trips_through_the_results() {
     assert!(!svg.contains(">seed<"), "seed is not an axis");
     assert!(svg.contains("rule=adam lr="), "legend");
     // The settings summary folds seeds: 2 rules x 4 lr x 2 beta1.
-    let settings = sweep::plot::setting_summary(&cfg, &dir).unwrap();
+    let settings = sweep::summary::setting_summary(&cfg, &dir).unwrap();
     assert_eq!(settings.len(), 16);
     assert!(settings
         .iter()
@@ -567,7 +567,7 @@ fn summary_axes_can_be_chosen_and_divergence_is_counted() {
     let svg = read(&dir.join("summary.svg"));
     assert!(svg.contains("cells: beta1 × lr;"), "the axes asked for");
     let cfg = SweepConfig::from_toml(&text).unwrap();
-    let diverged = sweep::plot::setting_summary(&cfg, &dir)
+    let diverged = sweep::summary::setting_summary(&cfg, &dir)
         .unwrap()
         .iter()
         .filter(|s| s.diverged)

@@ -9,7 +9,7 @@
 use super::closed::Control;
 use crate::error::{Error, Result};
 use crate::landscape::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
-use crate::sweep::plot::{draw_legend, plot_err, write_picture, Picture};
+use crate::plot::{draw_legend, plot_err, write_picture, Picture};
 use crate::sweep::store;
 use plotters::coord::Shift;
 use plotters::prelude::*;

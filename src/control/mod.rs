@@ -8,7 +8,6 @@ pub mod cases;
 pub mod closed;
 pub mod gpu;
 pub mod horizon;
-pub mod lbfgs;
 pub mod paths;
 pub mod plot;
 pub mod study;

@@ -3,11 +3,11 @@
 
 use super::action::{action, PathConsts, PathShape};
 use super::gpu::GpuPaths;
-use super::lbfgs::{minimise, Evaluate, PathResult, Stop};
 use crate::error::Result;
 use crate::gpu::Backend;
 use crate::landscape::data::Shared;
 use crate::landscape::{Params, Problem};
+use crate::lbfgs::{minimise, Evaluate, Solution, Stop};
 use crate::real::Real;
 use rayon::prelude::*;
 
@@ -95,7 +95,7 @@ pub fn solve(
     shape: &PathShape,
     theta: &mut [f64],
     stop: &Stop,
-) -> Result<Vec<PathResult>> {
+) -> Result<Vec<Solution>> {
     let len = (shape.n + 1) * problem.dim;
     if reference {
         let mut e = CpuEval {

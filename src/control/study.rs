@@ -15,7 +15,6 @@
 //! evaluates S and ∂S/∂θ for all of them, and L-BFGS moves them in lockstep.
 
 use super::action::{Drift, DriftKind, PathConsts, PathShape};
-use super::lbfgs::{PathResult, Status, Stop};
 use super::paths;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
@@ -23,6 +22,7 @@ use crate::landscape::cpu::{curvature, loss_grad};
 use crate::landscape::data::{self, Shared};
 use crate::landscape::study::{landscape_ignores, parse_landscape};
 use crate::landscape::{self, Problem};
+use crate::lbfgs::{Solution, Status, Stop};
 use crate::sweep::config::{
     axis_values, boolean, err, finite, integer, section, string, unknown_key,
 };
@@ -116,7 +116,7 @@ pub struct PathStudy {
 
 /// A path's outcome: its result, and its final points with the loss at each.
 pub struct PathOutcome {
-    pub result: PathResult,
+    pub result: Solution,
     pub t_end: f64,
     pub points: Vec<f64>,
     pub loss: Vec<f64>,
@@ -633,7 +633,7 @@ impl Study for PathStudy {
         if cfg.study.points_every > 0 {
             super::plot::write_paths(cfg, dir)
         } else {
-            crate::sweep::plot::write_summary(cfg, dir)
+            crate::sweep::summary::write_summary(cfg, dir)
         }
     }
 

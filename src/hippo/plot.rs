@@ -9,9 +9,7 @@
 use super::protocol::Experiment;
 use super::study::{HippoParams, HippoStudy};
 use crate::error::{Error, Result};
-use crate::sweep::plot::{
-    data_range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS,
-};
+use crate::plot::{data_range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS};
 use crate::sweep::{ParamSet, Study, StudyConfig};
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -139,7 +139,7 @@ struct Objective<'a> {
     w0: &'a [[f64; K]],
 }
 
-impl crate::control::lbfgs::Evaluate for Objective<'_> {
+impl crate::lbfgs::Evaluate for Objective<'_> {
     fn eval(
         &mut self,
         theta: &[f64],
@@ -160,12 +160,12 @@ impl crate::control::lbfgs::Evaluate for Objective<'_> {
 /// likelihood.
 pub fn fit(animals: &[Animal], w0: &[[f64; K]], max_iter: usize) -> crate::error::Result<Baseline> {
     let mut theta = [0.01, 0.01, 0.0, 0.0];
-    let stop = crate::control::lbfgs::Stop {
+    let stop = crate::lbfgs::Stop {
         gtol: 1e-9,
         ftol: 1e-12,
         max_iter,
         memory: 10,
     };
-    crate::control::lbfgs::minimise(&mut Objective { animals, w0 }, &mut theta, 4, &stop)?;
+    crate::lbfgs::minimise(&mut Objective { animals, w0 }, &mut theta, 4, &stop)?;
     Ok(Baseline::from_ab(&theta))
 }

@@ -8,7 +8,7 @@ use super::fit::{History, Rule};
 use super::model::K;
 use super::simulate::{stimuli, RuleAt, HISTORY};
 use crate::error::Result;
-use crate::sweep::plot::{
+use crate::plot::{
     data_range as range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS,
 };
 use plotters::coord::Shift;

@@ -131,7 +131,7 @@ fn write_history(
             history: Some(a.0),
         }
     }
-    crate::sweep::plot::write_picture(
+    crate::plot::write_picture(
         out,
         "rule_history",
         &super::plot::HistoryPicture {

@@ -341,7 +341,7 @@ pub fn write(sim: &Simulation, file: &Path) -> Result<Dataset> {
     let bytes = std::fs::read(file).map_err(crate::files::io_error(file))?;
     let record = SimRecord {
         simulation: sim.clone(),
-        data_fnv: format!("{:016x}", crate::sweep::store::Fnv::of(&bytes)),
+        data_fnv: format!("{:016x}", crate::files::Fnv::of(&bytes)),
     };
     crate::files::write_json(&sim_file, &record)?;
     Ok(data)
@@ -359,7 +359,7 @@ pub fn read_record(file: &Path) -> Result<Option<SimRecord>> {
     let record: SimRecord = serde_json::from_str(&text)
         .map_err(|e| Error::invalid(sim_file.display().to_string(), e.to_string()))?;
     let bytes = std::fs::read(file).map_err(crate::files::io_error(file))?;
-    let fnv = format!("{:016x}", crate::sweep::store::Fnv::of(&bytes));
+    let fnv = format!("{:016x}", crate::files::Fnv::of(&bytes));
     if fnv != record.data_fnv {
         return Err(Error::invalid(
             file.display().to_string(),

@@ -108,7 +108,7 @@ pub fn run(
         seconds,
         learner_steps_per_s: n as f64 * steps as f64 / seconds,
         coordinate_steps_per_s: n as f64 * steps as f64 * cfg.study.problem.dim as f64 / seconds,
-        median_final_loss: crate::check::median(finals),
+        median_final_loss: crate::stats::median(finals),
         best_setting,
         best_mean_final_loss: best,
         device: backend.kind().into(),

@@ -6,7 +6,7 @@
 use super::study::SweepConfig;
 use super::Switching;
 use crate::error::{Error, Result};
-use crate::sweep::plot::{draw_legend, plot_err, write_picture, Picture};
+use crate::plot::{draw_legend, plot_err, write_picture, Picture};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;

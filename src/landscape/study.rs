@@ -859,7 +859,7 @@ impl Study for LandscapeStudy {
 
     /// The runner's summary, and for continual sweeps the regret picture.
     fn summary(cfg: &SweepConfig, dir: &std::path::Path) -> Result<()> {
-        crate::sweep::plot::write_summary(cfg, dir)?;
+        crate::sweep::summary::write_summary(cfg, dir)?;
         super::continual::write_regret(cfg, dir)
     }
 

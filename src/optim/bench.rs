@@ -192,7 +192,7 @@ pub fn run(
     for &n in sizes {
         for &m in members {
             let (times, clock) = interleaved(backend, m, n, reps.max(1))?;
-            let col = |k: usize| crate::check::median(times.iter().map(|t| t[k]).collect());
+            let col = |k: usize| crate::stats::median(times.iter().map(|t| t[k]).collect());
             let copy_bytes = 8.0 * n as f64;
             let seconds = col(2);
             let bytes_per_s = (m.bytes_per_param() * n as u64) as f64 / seconds;

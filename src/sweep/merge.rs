@@ -4,9 +4,10 @@
 //! hashes of every chunk); a shard that is unfinished, being written, damaged, of
 //! another sweep, or that leaves learners missing or doubled is refused.
 
-use super::store::{self, ChunkMark, DirLock, Fnv, Manifest, Mark};
+use super::store::{self, ChunkMark, DirLock, Manifest, Mark};
 use crate::error::{Error, Result};
 use crate::files::io_error;
+use crate::files::Fnv;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -6,11 +6,11 @@
 pub mod config;
 pub mod grid;
 pub mod merge;
-pub mod plot;
 pub mod prune;
 pub mod run;
 pub mod store;
 pub mod study;
+pub mod summary;
 
 pub use config::StudyConfig;
 pub use grid::{Axis, Grid, Values};

@@ -8,9 +8,10 @@
 
 use super::config::StudyConfig;
 use super::prune::PrunePlan;
-use super::store::{self, ChunkMark, DirLock, Fnv};
+use super::store::{self, ChunkMark, DirLock};
 use super::study::{ParamSet, Study};
 use crate::error::{Error, Result};
+use crate::files::Fnv;
 use crate::gpu::{Backend, DeviceChoice};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;

@@ -14,35 +14,11 @@
 
 use super::run::Shard;
 use crate::error::{Error, Result};
-use crate::files::io_error;
+use crate::files::{io_error, Fnv};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-
-/// FNV-1a, 64 bits, fed in pieces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fnv(pub u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    pub fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    pub fn of(bytes: &[u8]) -> u64 {
-        let mut h = Fnv::default();
-        h.update(bytes);
-        h.0
-    }
-}
 
 /// What a file held at one moment: its length and the hash of all its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

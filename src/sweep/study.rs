@@ -159,7 +159,7 @@ pub trait Study: Sized + Send + Sync + Serialize {
     /// Draws the summary of a complete run into `dir` (the runner's heatmap or lines
     /// of the headline, unless the family draws its own).
     fn summary(cfg: &super::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
-        super::plot::write_summary(cfg, dir)
+        super::summary::write_summary(cfg, dir)
     }
 
     /// Appends a learner's series rows, `learner,` then the series columns.

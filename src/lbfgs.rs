@@ -1,23 +1,23 @@
-//! Optimal paths by L-BFGS: every path of a batch has its own history and line search,
-//! and all iterate in lockstep, so each round of trial points is one batched evaluation
-//! of S and its gradient (one GPU dispatch).
+//! Batched L-BFGS: every problem of a batch has its own history and line search, and
+//! all iterate in lockstep, so each round of trial points is one batched evaluation of
+//! the objectives f and their gradients (one GPU dispatch, when a kernel evaluates them).
 //!
-//! The host keeps the iterates in f64; the evaluations are those of the device (f32 on
-//! a GPU or the CPU device, f64 for the reference). Fixed points have zero gradient, so
-//! they never move. A path stops when max |∂S/∂θ| ≤ `gtol`, or S changes by at most
-//! `ftol` relative in a step (converged), when no step along the search direction lowers
-//! S any more although the gradient is not small (stalled: reported, not hidden), or at
-//! `max_iter`.
+//! The host keeps the iterates in f64; the evaluations are whatever the caller computes
+//! (f32 on a device, f64 for a reference). Coordinates with zero gradient never move, so
+//! a caller fixes a coordinate by zeroing its gradient. A problem stops when max |∂f/∂x|
+//! ≤ `gtol`, or f changes by at most `ftol` relative in a step (converged), when no step
+//! along the search direction lowers f any more although the gradient is not small
+//! (stalled: reported, not hidden), or at `max_iter`. It knows nothing of what f is.
 
 use crate::error::Result;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// Something that evaluates S and its gradient for every path of a batch at once.
+/// Something that evaluates f and its gradient for every problem of a batch at once.
 pub trait Evaluate {
-    /// S per path into `s` and the gradient into `grad` (same layout as `theta`);
-    /// paths with `active` false may be skipped (their results are ignored).
+    /// f per problem into `s` and the gradient into `grad` (same layout as `theta`);
+    /// problems with `active` false may be skipped (their results are ignored).
     fn eval(
         &mut self,
         theta: &[f64],
@@ -49,7 +49,7 @@ impl Default for Stop {
 }
 
 crate::named_enum! {
-    /// How a path's optimisation ended.
+    /// How a problem's optimisation ended.
     pub enum Status {
         Converged = "converged",
         /// No step lowers S, yet the gradient is not small.
@@ -58,20 +58,20 @@ crate::named_enum! {
     }
 }
 
-/// A path's result.
+/// A problem's result.
 #[derive(Clone, Debug)]
-pub struct PathResult {
+pub struct Solution {
     pub s_init: f64,
     pub s_final: f64,
     pub iterations: usize,
     pub status: Status,
     /// max |∂S/∂θ| at the end.
     pub grad_norm: f64,
-    /// Batched evaluations this path took part in.
+    /// Batched evaluations this problem took part in.
     pub evaluations: usize,
 }
 
-/// One path's optimiser state, with every buffer it needs allocated once.
+/// One problem's optimiser state, with every buffer it needs allocated once.
 struct Lane {
     f: f64,
     g: Vec<f64>,
@@ -87,7 +87,7 @@ struct Lane {
     step: f64,
     slope: f64,
     searching: bool,
-    /// S of the accepted step; its point and gradient are in x_new and g_new.
+    /// f of the accepted step; its point and gradient are in x_new and g_new.
     accepted: Option<f64>,
     x_new: Vec<f64>,
     g_new: Vec<f64>,
@@ -142,19 +142,19 @@ fn direction(
     d.iter_mut().for_each(|x| *x = -*x);
 }
 
-/// Minimises S for every path of `theta` (paths × len values, updated in place).
+/// Minimises f for every problem of `theta` (problems × len values, updated in place).
 pub fn minimise(
     eval: &mut dyn Evaluate,
     theta: &mut [f64],
     len: usize,
     stop: &Stop,
-) -> Result<Vec<PathResult>> {
-    let n_paths = theta.len() / len;
-    let all = vec![true; n_paths];
-    let (mut f, mut g) = (vec![0.0; n_paths], vec![0.0; theta.len()]);
+) -> Result<Vec<Solution>> {
+    let n_problems = theta.len() / len;
+    let all = vec![true; n_problems];
+    let (mut f, mut g) = (vec![0.0; n_problems], vec![0.0; theta.len()]);
     eval.eval(theta, &all, &mut f, &mut g)?;
     let (f0, g0) = (&f, &g);
-    let mut lanes: Vec<Lane> = (0..n_paths)
+    let mut lanes: Vec<Lane> = (0..n_problems)
         .map(|p| {
             let g = g0[p * len..(p + 1) * len].to_vec();
             let done = if !f0[p].is_finite() {
@@ -186,12 +186,12 @@ pub fn minimise(
         .collect();
     const ARMIJO: f64 = 1e-4;
     const HALVINGS: usize = 40;
-    // Paths per rayon task: one path's work is microseconds.
+    // Problems per rayon task: one problem's work is microseconds.
     const GRAIN: usize = 16;
-    // Trial points; a path not searching keeps stale values the evaluator may ignore.
+    // Trial points; a problem not searching keeps stale values the evaluator may ignore.
     let mut trial = theta.to_vec();
-    // The host's work per path (directions, trial points, updates) runs in parallel
-    // over paths: with thousands of paths it is as large as the evaluations.
+    // The host's work per problem (directions, trial points, updates) runs in parallel
+    // over problems: with thousands of them it is as large as the evaluations.
     for _ in 0..stop.max_iter {
         if lanes.iter().all(|l| l.done.is_some()) {
             break;
@@ -219,7 +219,7 @@ pub fn minimise(
             };
         });
         let running: Vec<bool> = lanes.iter().map(|l| l.searching).collect();
-        // Backtracking, all searching paths evaluated together.
+        // Backtracking, all searching problems evaluated together.
         for _ in 0..HALVINGS {
             let searching: Vec<bool> = lanes.iter().map(|l| l.searching).collect();
             if !searching.iter().any(|&s| s) {
@@ -267,8 +267,8 @@ pub fn minimise(
                 l.iterations += 1;
                 l.searching = false;
                 let Some(f_new) = l.accepted.take() else {
-                    // No trial lowered S enough: within the evaluation's resolution the
-                    // path is at its minimum, or it is stuck.
+                    // No trial lowered f enough: within the evaluation's resolution the
+                    // problem is at its minimum, or it is stuck.
                     let flat =
                         (l.best_tried - l.f).abs() <= stop.ftol * l.f.abs().max(1e-300) * 10.0;
                     l.done = Some(if flat || max_abs(&l.g) <= stop.gtol * 10.0 {
@@ -302,7 +302,7 @@ pub fn minimise(
     }
     Ok(lanes
         .into_iter()
-        .map(|l| PathResult {
+        .map(|l| Solution {
             s_init: l.s_init,
             s_final: l.f,
             iterations: l.iterations,
