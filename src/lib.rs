@@ -20,6 +20,7 @@ pub mod infer;
 pub mod interrupt;
 pub mod landscape;
 pub mod lbfgs;
+pub mod loss;
 pub mod optim;
 pub mod plot;
 pub mod real;

@@ -5,7 +5,7 @@
 
 use crate::check::Case;
 use crate::gpu::{GpuStruct, Kernel, Layout};
-use crate::{control, hippo, infer, landscape, optim, rng};
+use crate::{control, hippo, infer, landscape, loss, optim, rng};
 
 /// One family's entry.
 pub struct Family {
@@ -33,6 +33,13 @@ pub fn families() -> Vec<Family> {
             kernels: optim::gpu::kernels,
             cases: optim::cases::cases,
             layouts: optim::gpu::layouts,
+        },
+        Family {
+            name: "loss",
+            about: "loss landscapes: each landscape's loss and gradient at random points",
+            kernels: loss::gpu::kernels,
+            cases: loss::cases::cases,
+            layouts: loss::gpu::layouts,
         },
         Family {
             name: "landscape",

@@ -307,11 +307,11 @@ fn the_action_gradient_matches_finite_differences() {
     use rulelab::control::action::action;
     use rulelab::control::cases::random_paths;
     use rulelab::control::DriftKind;
-    use rulelab::landscape::{cases::small_problem, data, LandscapeKind, RuleKind};
+    use rulelab::loss::{cases::small_landscape, data, LandscapeKind};
     let mut rng = rng();
     for &kind in LandscapeKind::ALL {
         for &drift in DriftKind::ALL {
-            let problem = small_problem(kind, RuleKind::GD, 0);
+            let problem = small_landscape(kind);
             let r = random_paths(&problem, 2, drift, &mut rng);
             let shared = data::build(&problem, &r.params[0]);
             let d = problem.dim;
@@ -353,22 +353,21 @@ fn problem(
     dim: usize,
     h: Vec<f64>,
 ) -> rulelab::landscape::Problem {
-    use rulelab::landscape::{Noise, Problem, RuleKind, Spectrum};
+    use rulelab::landscape::{Landscape, Noise, Problem, RuleKind, Spectrum};
     Problem {
-        landscape: kind,
-        dim,
-        spectrum: Spectrum::List,
-        h,
+        landscape: Landscape {
+            dim,
+            spectrum: Spectrum::List,
+            h,
+            label_noise: 0.0,
+            ..Landscape::new(kind)
+        },
         noise: Noise::None,
         rule: RuleKind::GD,
         steps: 1,
         record_every: 0,
         threshold: None,
         blowup: 1e30,
-        data_seed: 0,
-        teacher: None,
-        samples: 0,
-        label_noise: 0.0,
         drift: rulelab::landscape::DriftKind::None,
         mask: None,
         basis: None,
@@ -394,13 +393,13 @@ fn straight(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
 fn quadratic_paths_meet_the_euler_lagrange_solution() {
     use rulelab::control::{paths, Drift, PathConsts, PathShape};
     use rulelab::gpu::Backend;
-    use rulelab::landscape::{data, LandscapeKind, Params};
     use rulelab::lbfgs::{Status, Stop};
+    use rulelab::loss::{data, LandscapeKind, Shape};
     let (h, mu, a, b, t_end) = (2.0, 1.0, -0.5, 1.5, 3.0);
-    let prob = problem(LandscapeKind::Quadratic, 1, vec![h]);
-    let p = Params {
+    let prob = problem(LandscapeKind::Quadratic, 1, vec![h]).landscape;
+    let p = Shape {
         mu,
-        ..Params::default()
+        ..Shape::DEFAULT
     };
     let shared = data::build(&prob, &p);
     let error = |gamma: f64, n: usize| {
@@ -464,15 +463,15 @@ fn quadratic_paths_meet_the_euler_lagrange_solution() {
 fn the_reference_double_well_case() {
     use rulelab::control::{paths, Drift, PathConsts, PathShape};
     use rulelab::gpu::Backend;
-    use rulelab::landscape::{data, LandscapeKind, Params};
     use rulelab::lbfgs::{Status, Stop};
-    let prob = problem(LandscapeKind::DoubleWell, 2, vec![]);
-    let p = Params {
+    use rulelab::loss::{data, LandscapeKind, Shape};
+    let prob = problem(LandscapeKind::DoubleWell, 2, vec![]).landscape;
+    let p = Shape {
         a: 1.0,
         b: 1.0,
         c: 1.0,
         d: -0.5,
-        ..Params::default()
+        ..Shape::DEFAULT
     };
     let shared = data::build(&prob, &p);
     let consts = [PathConsts {
@@ -578,7 +577,7 @@ fn common_gpu() -> Option<std::sync::Arc<rulelab::gpu::Gpu>> {
 #[test]
 fn control_rules_contract_at_the_optimal_rate() {
     use rulelab::landscape::cases::run_cpu;
-    use rulelab::landscape::{data, LandscapeKind, Params, RuleKind};
+    use rulelab::landscape::{LandscapeKind, Params, RuleKind};
     let h = vec![4.0, 1.0];
     let mut rng = rng();
     for rule in ["control_optimal", "control_estimated"] {
@@ -601,7 +600,7 @@ fn control_rules_contract_at_the_optimal_rate() {
             theta0: rng.random_range(1.0..2.0),
             ..Params::default()
         };
-        let shared = data::build(&prob, &p);
+        let shared = prob.shared_data(&p);
         let at = |steps: usize| {
             let mut pr = prob.clone();
             pr.steps = steps;
@@ -629,7 +628,7 @@ fn control_rules_contract_at_the_optimal_rate() {
 #[test]
 fn drift_and_control_masks_in_sweeps() {
     use rulelab::landscape::cases::run_cpu;
-    use rulelab::landscape::{data, split_loss, DriftKind, LandscapeKind, Params, RuleKind};
+    use rulelab::landscape::{split_loss, DriftKind, LandscapeKind, Params, RuleKind};
     let mut rng = rng();
     let (j, t) = (rng.random_range(0.01..0.1), 25);
     let mut prob = problem(LandscapeKind::Quadratic, 4, vec![1.0, 2.0, 3.0, 4.0]);
@@ -641,7 +640,7 @@ fn drift_and_control_masks_in_sweeps() {
         theta0,
         ..Params::default()
     };
-    let shared = data::build(&prob, &p);
+    let shared = prob.shared_data(&p);
     prob.drift = DriftKind::Decay;
     let got = run_cpu::<f64>(&prob, &shared, &[p]).theta;
     for x in &got {
@@ -943,7 +942,7 @@ fn the_horizon_measured_from_a_sweep() {
 /// drift-free rule still lowers the loss in the controlled directions.
 #[test]
 fn a_random_basis_moves_only_within_its_span() {
-    use rulelab::landscape::{cpu, data, SweepConfig};
+    use rulelab::landscape::{cpu, SweepConfig};
     let (d, m) = (12, 4);
     let cfg = SweepConfig::from_toml(&format!(
         "[landscape]\nkind = 'quadratic'\ndim = {d}\nspectrum = 'logspace'\nh_min = 0.1\n\
@@ -953,7 +952,7 @@ fn a_random_basis_moves_only_within_its_span() {
     .unwrap();
     let p = cfg.learner(0);
     let problem = cfg.study.problem_for(&p);
-    let shared = data::build(&problem, &p);
+    let shared = problem.shared_data(&p);
     let proj = &shared.projector;
     assert_eq!(proj.len(), d * d);
     // P is symmetric, idempotent and of rank m (trace m).
@@ -979,6 +978,11 @@ fn a_random_basis_moves_only_within_its_span() {
     assert!(norm > 1e-2, "it moved");
     let [c, u] = rulelab::landscape::split_loss(&problem, &p, proj, &theta).unwrap();
     assert!((c + u - o.final_loss).abs() < 1e-12 * o.final_loss);
-    let start: f64 = problem.spectrum_values(&p).iter().map(|h| 0.5 * h).sum();
+    let start: f64 = problem
+        .landscape
+        .spectrum_values(&p.shape())
+        .iter()
+        .map(|h| 0.5 * h)
+        .sum();
     assert!(o.final_loss < start, "{} from {start}", o.final_loss);
 }

@@ -94,9 +94,9 @@ fn a_grid_of_paths_matches_each_path_solved_alone() {
         let r = paths::solve(
             &Backend::Cpu,
             true,
-            &cfg.study.problem,
+            &cfg.study.landscape,
             &prepared.shared,
-            &[p.land()],
+            &[p.shape()],
             &[rulelab::control::PathConsts {
                 gamma: p.gamma,
                 eta: p.eta,

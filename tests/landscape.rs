@@ -5,8 +5,9 @@ mod common;
 
 use rulelab::check::Row;
 use rulelab::gpu::Backend;
-use rulelab::landscape::cases::{self as checks, loss_grad_rows, rule_rows};
-use rulelab::landscape::{data, LandscapeKind, RuleKind};
+use rulelab::landscape::cases::{self as checks, rule_rows};
+use rulelab::landscape::{LandscapeKind, RuleKind};
+use rulelab::loss::cases::loss_grad_rows;
 use rulelab::optim::Member;
 
 fn assert_rows(rows: &[Row], seed: u64) {
@@ -80,7 +81,7 @@ fn diverging_learners_are_flagged_and_stop() {
     params[3].lr = 1e3;
     params[0].lr = 0.1;
     params[2].lr = 0.1;
-    let shared = data::build(&problem, &params[0]);
+    let shared = problem.shared_data(&params[0]);
     let mut backends = vec![Backend::Cpu];
     if let Some(gpu) = common::gpu() {
         backends.push(common::backend(&gpu));
@@ -123,7 +124,7 @@ fn step_windows_do_not_change_results() {
         problem.blowup = 1e3;
         let mut params = checks::random_learners(&problem, 6, &mut rng);
         params[2].theta0 = 40.0; // past the blowup bound at once: its row must survive the later windows
-        let shared = data::build(&problem, &params[0]);
+        let shared = problem.shared_data(&params[0]);
         let one = rulelab::landscape::gpu::run_chunk_with(
             &gpu,
             &problem,
@@ -173,7 +174,7 @@ fn step_windows_do_not_change_results() {
         p.reset_every = 11.0;
         p.shrink = 0.05;
     }
-    let shared = data::build(&problem, &params[0]);
+    let shared = problem.shared_data(&params[0]);
     let run = |w| {
         rulelab::landscape::gpu::run_chunk_with(
             &gpu,
@@ -203,31 +204,31 @@ fn long_runs_and_heavy_steps_agree_with_the_cpu() {
     let seed = common::seed("long_runs");
     let mut rng = rulelab::check::rng(seed);
     let mut long = checks::small_problem(LandscapeKind::Quadratic, RuleKind::GD, 100_000);
-    long.dim = 4;
+    long.landscape.dim = 4;
     long.record_every = 10_000;
     let mut heavy = checks::small_problem(
         LandscapeKind::TeacherStudent,
         RuleKind::Member(Member::Adam),
         12,
     );
-    heavy.teacher = Some(rulelab::landscape::TeacherShape {
+    heavy.landscape.teacher = Some(rulelab::landscape::TeacherShape {
         d_in: 8,
         hidden: 8,
         samples: 200,
         minibatch: 16,
     });
-    heavy.dim = 72;
+    heavy.landscape.dim = 72;
     for problem in [long, heavy] {
         let mut params = checks::random_learners(&problem, 2, &mut rng);
         // Slow enough that the loss stays well above f32's resolution of θ - μ.
         for p in &mut params {
-            p.lr = if problem.landscape == LandscapeKind::Quadratic {
+            p.lr = if problem.landscape.kind == LandscapeKind::Quadratic {
                 1e-5
             } else {
                 p.lr.min(1e-3)
             };
         }
-        let shared = data::build(&problem, &params[0]);
+        let shared = problem.shared_data(&params[0]);
         // Ask for a single window: the adapter's loop budget must override it.
         let (got, _) = rulelab::landscape::gpu::run_chunk_with(
             &gpu,
@@ -247,14 +248,14 @@ fn long_runs_and_heavy_steps_agree_with_the_cpu() {
             assert!(
                 rel < 2e-5,
                 "{:?}: gpu {} vs cpu {} (seed {seed})",
-                problem.landscape,
+                problem.landscape.kind,
                 g.final_loss,
                 want.final_loss
             );
             assert!(
                 g.trajectory.iter().all(|x| x.is_finite()),
                 "{:?}: every record written",
-                problem.landscape
+                problem.landscape.kind
             );
         }
     }

@@ -72,11 +72,11 @@ fn every_member_is_checked_benched_and_a_landscape_rule() {
 
 #[test]
 fn every_landscape_is_checked() {
-    let landscape = case_names("landscape");
+    let loss = case_names("loss");
     for &l in LandscapeKind::ALL {
         assert_eq!(LandscapeKind::from_name(l.name()), Some(l));
         assert!(
-            landscape.contains(&format!("{} loss_grad", l.name())),
+            loss.contains(&format!("{} loss_grad", l.name())),
             "no loss/gradient case for {}",
             l.name()
         );

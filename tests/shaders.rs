@@ -56,7 +56,7 @@ fn shader_error(kernel: &Kernel) -> (String, String) {
 #[test]
 fn errors_name_the_file_line_and_column() {
     const BROKEN: &str = "// A landscape with a typo on line 5.
-// needs: landscape/point.wgsl, landscape/exact_grad.wgsl
+// needs: loss/point.wgsl, loss/exact_grad.wgsl
 fn loss_grad(pt: Point, th: vec4<f32>, valid: vec4<bool>) -> LossGrad {
     var out = LossGrad(0.0, vec4<f32>(0.0));
     out.g = th * curvatur(pt, 0u);
@@ -88,7 +88,7 @@ fn loss_offset() -> f32 {
     assert!(at.starts_with("tests/typed.wgsl:5:"), "{at}: {message}");
 
     // A mistake deep in a real file of the crate points into that file.
-    let real = Piece::file("landscape/rosenbrock.wgsl");
+    let real = Piece::file("loss/rosenbrock.wgsl");
     let line = real
         .text
         .lines()
@@ -97,20 +97,18 @@ fn loss_offset() -> f32 {
         + 1;
     let bad = real.text.replace("let u = 1.0 - x;", "let u = 1.0 - y;");
     let (at, _) = shader_error(&kernel(Piece::inline(
-        "shaders/landscape/rosenbrock.wgsl (edited)",
+        "shaders/loss/rosenbrock.wgsl (edited)",
         &*bad.leak(),
     )));
     assert!(
-        at.starts_with(&format!(
-            "shaders/landscape/rosenbrock.wgsl (edited):{line}:"
-        )),
+        at.starts_with(&format!("shaders/loss/rosenbrock.wgsl (edited):{line}:")),
         "{at}"
     );
 
     // A file that needs one that does not exist: the error names the needing line.
     let (at, message) = shader_error(&kernel(Piece::inline(
         "tests/needs.wgsl",
-        "// needs: landscape/point.wgsl\n// needs: landscape/nowhere.wgsl\n",
+        "// needs: loss/point.wgsl\n// needs: landscape/nowhere.wgsl\n",
     )));
     assert_eq!(at, "tests/needs.wgsl:2");
     assert!(message.contains("landscape/nowhere.wgsl"), "{message}");

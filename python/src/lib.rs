@@ -351,8 +351,8 @@ fn control_rates(
 #[pyfunction]
 fn control_horizon(py: Python<'_>, dir: PathBuf) -> PyResult<String> {
     run_long(py, move || {
-        let (cfg, rows) = rulelab::control::horizon::measure(&dir)?;
-        rulelab::control::horizon::draw(&dir, &cfg, &rows)?;
+        let (cfg, rows) = rulelab::landscape::horizon::measure(&dir)?;
+        rulelab::landscape::horizon::draw(&dir, &cfg, &rows)?;
         Ok(json(&rows))
     })
 }

@@ -10,7 +10,7 @@
 // the host adds a path's shares.
 //
 // Slot: a landscape file (loss_grad, loss_offset).
-// needs: landscape/point.wgsl, landscape/lanes.wgsl
+// needs: loss/point.wgsl, loss/lanes.wgsl
 
 struct PathKernelShape {
     land: Land,

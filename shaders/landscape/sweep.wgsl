@@ -13,9 +13,9 @@
 // reduces the loss over the learner's lanes, records it, and applies the rule (rule
 // file: `step`) to noisy gradients drawn from Philox exactly as the CPU draws them.
 //
-// Slots: a landscape file (loss_grad, loss_offset, stochastic_grad: landscape/point.wgsl
+// Slots: a landscape file (loss_grad, loss_offset, stochastic_grad: loss/point.wgsl
 // says what they may read) and a rule file (`fn step`, optim/consts.wgsl).
-// needs: common/philox.wgsl, optim/consts.wgsl, landscape/point.wgsl, landscape/lanes.wgsl, landscape/control_gain.wgsl
+// needs: common/philox.wgsl, optim/consts.wgsl, loss/point.wgsl, loss/lanes.wgsl, landscape/control_gain.wgsl
 
 struct SweepShape {
     land: Land,
@@ -143,7 +143,7 @@ var<workgroup> sh_theta: array<f32, 1024>;
 // The rule's proposed changes, for the projection onto a control basis.
 var<workgroup> sh_u: array<f32, 1024>;
 
-// The landscape interface (landscape/point.wgsl).
+// The landscape interface (loss/point.wgsl).
 fn land() -> Land {
     return shape.land;
 }

@@ -63,8 +63,8 @@ pub enum ControlWhat {
 pub fn run(device: DeviceChoice, what: ControlWhat) -> Result<ExitCode> {
     match what {
         ControlWhat::Horizon { dir, json } => {
-            let (cfg, rows) = rulelab::control::horizon::measure(&dir)?;
-            rulelab::control::horizon::draw(&dir, &cfg, &rows)?;
+            let (cfg, rows) = rulelab::landscape::horizon::measure(&dir)?;
+            rulelab::landscape::horizon::draw(&dir, &cfg, &rows)?;
             if json {
                 println!(
                     "{}",

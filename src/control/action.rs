@@ -19,66 +19,11 @@
 //! θ_0 is fixed, θ_N fixed or free; the gradient of a fixed point is 0. The drift f is
 //! none, a decay −jθ, or a rotation qAθ on coordinate pairs (A = [[0, −1], [1, 0]]).
 
-use crate::landscape::cpu::{curvature, loss_grad};
-use crate::landscape::data::Shared;
-use crate::landscape::{Params, Problem};
+use crate::loss::data::Shared;
+use crate::loss::{curvature, loss_grad};
+use crate::loss::{Drift, Landscape, Shape};
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
-
-crate::named_enum! {
-    /// The default drift f(θ) the learner cannot cancel for free.
-    pub enum DriftKind {
-        None = "none",
-        /// f = −jθ.
-        Decay = "decay",
-        /// f = qAθ on coordinate pairs (2p, 2p+1).
-        Rotation = "rotation",
-    }
-}
-
-/// The drift with its coefficient.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Drift {
-    pub kind: DriftKind,
-    /// j for decay, q for rotation.
-    pub rate: f64,
-}
-
-impl Drift {
-    pub const NONE: Drift = Drift {
-        kind: DriftKind::None,
-        rate: 0.0,
-    };
-
-    /// f_i(θ) for coordinate i.
-    #[inline]
-    pub fn at<F: Real>(&self, theta: &[F], i: usize) -> F {
-        let c = F::c(self.rate);
-        match self.kind {
-            DriftKind::None => F::zero(),
-            DriftKind::Decay => -c * theta[i],
-            DriftKind::Rotation if i.is_multiple_of(2) => {
-                theta.get(i + 1).map_or(F::zero(), |&y| -c * y)
-            }
-            DriftKind::Rotation => c * theta[i - 1],
-        }
-    }
-
-    /// (J_fᵀ u)_i for a vector u (the drift is linear: J_f is constant).
-    #[inline]
-    pub fn jt<F: Real>(&self, u: &[F], i: usize) -> F {
-        let c = F::c(self.rate);
-        match self.kind {
-            DriftKind::None => F::zero(),
-            DriftKind::Decay => -c * u[i],
-            // J_f = q [[0, −1], [1, 0]] per pair; its transpose q [[0, 1], [−1, 0]].
-            DriftKind::Rotation if i.is_multiple_of(2) => {
-                u.get(i + 1).map_or(F::zero(), |&y| c * y)
-            }
-            DriftKind::Rotation => -c * u[i - 1],
-        }
-    }
-}
 
 /// The shape every path of a batch shares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,7 +39,7 @@ pub struct PathShape {
     pub g: Vec<f64>,
 }
 
-/// One path's constants (its landscape numbers are in a landscape [`Params`]).
+/// One path's constants (its landscape numbers are in a landscape [`Shape`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PathConsts {
     pub gamma: f64,
@@ -106,18 +51,18 @@ pub struct PathConsts {
 /// gradient; fixed points get 0.
 #[allow(clippy::too_many_arguments)]
 pub fn action<F: Real>(
-    problem: &Problem,
+    landscape: &Landscape,
     shared: &Shared<F>,
-    p: &Params,
+    p: &Shape,
     shape: &PathShape,
     c: &PathConsts,
     theta: &[F],
     grad: &mut [F],
 ) -> F {
-    let d = problem.dim;
+    let d = landscape.dim;
     let n = shape.n;
     let dt = F::c(shape.t_end / n as f64);
-    let h = curvature::<F>(problem, shared, p);
+    let h = curvature::<F>(landscape, shared, p);
     let g: Vec<F> = shape.g.iter().map(|&x| F::c(x)).collect();
     let (eta, k) = (F::c(c.eta), F::c(c.k));
     // w_m = e^{−γ t_m} / N, by one exponential and a product per step.
@@ -138,7 +83,7 @@ pub fn action<F: Real>(
         // v_m and the running cost of interval m.
         if m < n {
             let next = &theta[(m + 1) * d..(m + 2) * d];
-            let loss = loss_grad(problem, shared, p, &h, at, &mut lgrad);
+            let loss = loss_grad(landscape, shared, p, &h, at, &mut lgrad);
             let mut kinetic = F::zero();
             for i in 0..d {
                 v[i] = (next[i] - at[i]) / dt - shape.drift.at(at, i);
@@ -170,19 +115,19 @@ pub fn action<F: Real>(
 /// the reference in f64).
 #[allow(clippy::too_many_arguments)]
 pub fn actions<F: Real>(
-    problem: &Problem,
+    landscape: &Landscape,
     shared: &Shared<F>,
-    params: &[Params],
+    params: &[Shape],
     consts: &[PathConsts],
     shape: &PathShape,
     theta: &[F],
     grad: &mut [F],
 ) -> Vec<F> {
     use rayon::prelude::*;
-    let len = (shape.n + 1) * problem.dim;
+    let len = (shape.n + 1) * landscape.dim;
     grad.par_chunks_mut(len)
         .zip(theta.par_chunks(len))
         .zip(params.par_iter().zip(consts.par_iter()))
-        .map(|((g, t), (p, c))| action(problem, shared, p, shape, c, t, g))
+        .map(|((g, t), (p, c))| action(landscape, shared, p, shape, c, t, g))
         .collect()
 }

@@ -1,33 +1,33 @@
 //! `rulelab check --family control`: the action S and its gradient for random paths on
 //! every landscape, with every drift, on the backend against the f64 reference.
 
-use super::action::{actions, Drift, DriftKind, PathConsts, PathShape};
+use super::action::{actions, PathConsts, PathShape};
 use super::gpu::GpuPaths;
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
 use crate::gpu::Backend;
-use crate::landscape::cases::{random_learners, small_problem};
-use crate::landscape::{data, LandscapeKind, Params, Problem, RuleKind};
+use crate::loss::cases::{random_shape, small_landscape};
+use crate::loss::{data, Drift, DriftKind, Landscape, LandscapeKind, Shape};
 use rand::rngs::StdRng;
 use rand::Rng;
 
-/// A batch of random paths (start and end points, wiggly interiors) on `problem`.
+/// A batch of random paths (start and end points, wiggly interiors) on `landscape`.
 pub struct RandomPaths {
-    pub params: Vec<Params>,
+    pub params: Vec<Shape>,
     pub consts: Vec<PathConsts>,
     pub shape: PathShape,
     pub theta: Vec<f32>,
 }
 
 pub fn random_paths(
-    problem: &Problem,
+    landscape: &Landscape,
     n_paths: usize,
     drift: DriftKind,
     rng: &mut StdRng,
 ) -> RandomPaths {
-    let d = problem.dim;
+    let d = landscape.dim;
     let n = 17; // neither a block's length nor a multiple of one
-    let params = random_learners(problem, n_paths, rng);
+    let params: Vec<Shape> = (0..n_paths).map(|_| random_shape(rng)).collect();
     let consts = (0..n_paths)
         .map(|_| PathConsts {
             gamma: rng.random_range(0.0..2.0),
@@ -46,8 +46,10 @@ pub fn random_paths(
         g: (0..d).map(|_| rng.random_range(0.5..2.0)).collect(),
     };
     let mut theta = Vec::with_capacity(n_paths * (n + 1) * d);
-    for p in &params {
-        let a = check::normal(rng, d, p.theta0_noise as f32);
+    for _ in &params {
+        let centre: f32 = rng.random_range(-0.5..1.0);
+        let spread: f32 = rng.random_range(0.2..0.8);
+        let a = check::normal(rng, d, spread);
         let b = check::normal(rng, d, 0.5);
         for m in 0..=n {
             let s = m as f32 / n as f32;
@@ -57,7 +59,7 @@ pub fn random_paths(
                 } else {
                     rng.random_range(-0.1..0.1)
                 };
-                theta.push(p.theta0 as f32 + (1.0 - s) * a[i] + s * b[i] + wiggle);
+                theta.push(centre + (1.0 - s) * a[i] + s * b[i] + wiggle);
             }
         }
     }
@@ -72,20 +74,20 @@ pub fn random_paths(
 /// S and ∂S/∂θ on the backend (f32) for a batch.
 pub fn eval_backend(
     backend: &Backend,
-    problem: &Problem,
+    landscape: &Landscape,
     shared: &data::Shared<f64>,
     r: &RandomPaths,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     match backend {
         Backend::Gpu(g) => {
-            let mut paths = GpuPaths::new(g, problem, shared, &r.params, &r.consts, &r.shape)?;
+            let mut paths = GpuPaths::new(g, landscape, shared, &r.params, &r.consts, &r.shape)?;
             let (s, grad) = paths.eval(&r.theta)?;
             Ok((s, check::widen(&grad)))
         }
         Backend::Cpu => {
             let mut grad = vec![0.0f32; r.theta.len()];
             let s = actions(
-                problem,
+                landscape,
                 &shared.cast::<f32>(),
                 &r.params,
                 &r.consts,
@@ -100,14 +102,14 @@ pub fn eval_backend(
 
 /// The f64 reference from the same (f32) points.
 pub fn eval_reference(
-    problem: &Problem,
+    landscape: &Landscape,
     shared: &data::Shared<f64>,
     r: &RandomPaths,
 ) -> (Vec<f64>, Vec<f64>) {
     let theta = check::widen(&r.theta);
     let mut grad = vec![0.0; theta.len()];
     let s = actions(
-        problem, shared, &r.params, &r.consts, &r.shape, &theta, &mut grad,
+        landscape, shared, &r.params, &r.consts, &r.shape, &theta, &mut grad,
     );
     (s, grad)
 }
@@ -119,17 +121,17 @@ pub fn action_rows(
     seed: u64,
 ) -> Result<Vec<Row>> {
     let mut rng = check::rng(seed ^ (drift as u64) << 40);
-    let problem = small_problem(kind, RuleKind::GD, 0);
-    let r = random_paths(&problem, 6, drift, &mut rng);
-    let shared = data::build(&problem, &r.params[0]);
-    let (s, g) = eval_backend(backend, &problem, &shared, &r)?;
-    let (ws, wg) = eval_reference(&problem, &shared, &r);
+    let landscape = small_landscape(kind);
+    let r = random_paths(&landscape, 6, drift, &mut rng);
+    let shared = data::build(&landscape, &r.params[0]);
+    let (s, g) = eval_backend(backend, &landscape, &shared, &r)?;
+    let (ws, wg) = eval_reference(&landscape, &shared, &r);
     // Velocities are differences of nearby f32 points over Δt: a few ulps of |θ| / Δt,
     // squared and summed over N (d + samples) terms.
     let terms = r.shape.n
-        * problem
+        * landscape
             .dim
-            .max(problem.teacher.map_or(0, |t| t.samples * t.d_in));
+            .max(landscape.teacher.map_or(0, |t| t.samples * t.d_in));
     let tol = Tolerance::reduction(terms).max(Tolerance::new(1e-6, 1e-4));
     let peak = wg.iter().fold(0.0f64, |a, b| a.max(b.abs()));
     let label = format!("{} {} paths", kind.name(), drift.name());

@@ -1,12 +1,13 @@
 //! Paths on a wgpu device: one dispatch evaluates S and ∂S/∂θ for every path of a batch
 //! (shaders/control/path.wgsl, composed with the landscape's own WGSL).
 
-use super::action::{DriftKind, PathConsts, PathShape};
+use super::action::{PathConsts, PathShape};
 use crate::error::{Error, Result};
 use crate::gpu::{DataArena, Gpu, GpuBuffer, Kernel};
-use crate::landscape::data::Shared;
-use crate::landscape::gpu::{land_data, landscape_wgsl, Land, LandParams};
-use crate::landscape::{LandscapeKind, Params, Problem};
+use crate::loss::data::Shared;
+use crate::loss::gpu::{land_data, wgsl_file, Land, LandParams};
+use crate::loss::DriftKind;
+use crate::loss::{Landscape, LandscapeKind, Shape};
 use std::sync::Arc;
 
 crate::gpu_struct! {
@@ -47,7 +48,7 @@ pub fn layouts() -> Vec<crate::gpu::Layout> {
 
 /// The path kernel for a landscape.
 pub fn path_kernel(kind: LandscapeKind) -> Kernel {
-    let file = landscape_wgsl(kind);
+    let file = wgsl_file(kind);
     let stem = file
         .rsplit('/')
         .next()
@@ -87,9 +88,9 @@ pub struct GpuPaths {
 impl GpuPaths {
     pub fn new(
         gpu: &Arc<Gpu>,
-        problem: &Problem,
+        landscape: &Landscape,
         shared: &Shared<f64>,
-        params: &[Params],
+        params: &[Shape],
         consts: &[PathConsts],
         shape: &PathShape,
     ) -> Result<GpuPaths> {
@@ -100,9 +101,9 @@ impl GpuPaths {
                 "need one set of constants per path",
             ));
         }
-        let d = problem.dim;
+        let d = landscape.dim;
         let mut arena = DataArena::new();
-        let (land, points) = land_data(problem, shared, params, &mut arena)?;
+        let (land, points) = land_data(landscape, shared, params, &mut arena)?;
         let off_g = arena.push(shape.g.iter().map(|&v| v as f32));
         let ppw = 256 / land.lanes as usize;
         let blocks = (shape.n + 1).div_ceil(ppw);
@@ -137,7 +138,7 @@ impl GpuPaths {
             })
             .collect();
         let len = n_paths * (shape.n + 1) * d;
-        let pipeline = gpu.pipeline(&path_kernel(problem.landscape))?;
+        let pipeline = gpu.pipeline(&path_kernel(landscape.kind))?;
         let uniform = gpu.uniform("path shape", &uniform)?;
         let paths = gpu.upload("path constants", &rows)?;
         let data = arena.upload(gpu, "path data")?;

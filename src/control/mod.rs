@@ -7,11 +7,11 @@ pub mod action;
 pub mod cases;
 pub mod closed;
 pub mod gpu;
-pub mod horizon;
 pub mod paths;
 pub mod plot;
 pub mod study;
 
-pub use action::{Drift, DriftKind, PathConsts, PathShape};
+pub use crate::loss::{Drift, DriftKind};
+pub use action::{PathConsts, PathShape};
 pub use closed::{Control, RateRow};
 pub use study::{PathConfig, PathParams, PathStudy};

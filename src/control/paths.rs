@@ -5,18 +5,18 @@ use super::action::{action, PathConsts, PathShape};
 use super::gpu::GpuPaths;
 use crate::error::Result;
 use crate::gpu::Backend;
-use crate::landscape::data::Shared;
-use crate::landscape::{Params, Problem};
 use crate::lbfgs::{minimise, Evaluate, Solution, Stop};
+use crate::loss::data::Shared;
+use crate::loss::{Landscape, Shape};
 use crate::real::Real;
 use rayon::prelude::*;
 
 /// The CPU implementation as an evaluator, in float type F (f64: the reference; f32:
 /// the CPU device), parallel over the active paths.
 pub struct CpuEval<'a, F: Real> {
-    pub problem: &'a Problem,
+    pub landscape: &'a Landscape,
     pub shared: Shared<F>,
-    pub params: &'a [Params],
+    pub params: &'a [Shape],
     pub consts: &'a [PathConsts],
     pub shape: &'a PathShape,
 }
@@ -29,7 +29,7 @@ impl<F: Real> Evaluate for CpuEval<'_, F> {
         s: &mut [f64],
         grad: &mut [f64],
     ) -> Result<()> {
-        let len = (self.shape.n + 1) * self.problem.dim;
+        let len = (self.shape.n + 1) * self.landscape.dim;
         grad.par_chunks_mut(len)
             .zip(s.par_iter_mut())
             .zip(theta.par_chunks(len))
@@ -44,7 +44,7 @@ impl<F: Real> Evaluate for CpuEval<'_, F> {
                     }
                     t.iter_mut().zip(x).for_each(|(o, &v)| *o = F::c(v));
                     let value = action(
-                        self.problem,
+                        self.landscape,
                         &self.shared,
                         &self.params[p],
                         self.shape,
@@ -88,18 +88,18 @@ impl Evaluate for GpuEval {
 pub fn solve(
     backend: &Backend,
     reference: bool,
-    problem: &Problem,
+    landscape: &Landscape,
     shared: &Shared<f64>,
-    params: &[Params],
+    params: &[Shape],
     consts: &[PathConsts],
     shape: &PathShape,
     theta: &mut [f64],
     stop: &Stop,
 ) -> Result<Vec<Solution>> {
-    let len = (shape.n + 1) * problem.dim;
+    let len = (shape.n + 1) * landscape.dim;
     if reference {
         let mut e = CpuEval {
-            problem,
+            landscape,
             shared: shared.clone(),
             params,
             consts,
@@ -110,7 +110,7 @@ pub fn solve(
     match backend {
         Backend::Cpu => {
             let mut e = CpuEval {
-                problem,
+                landscape,
                 shared: shared.cast::<f32>(),
                 params,
                 consts,
@@ -119,7 +119,9 @@ pub fn solve(
             minimise(&mut e, theta, len, stop)
         }
         Backend::Gpu(gpu) => {
-            let mut e = GpuEval(GpuPaths::new(gpu, problem, shared, params, consts, shape)?);
+            let mut e = GpuEval(GpuPaths::new(
+                gpu, landscape, shared, params, consts, shape,
+            )?);
             minimise(&mut e, theta, len, stop)
         }
     }

@@ -4,8 +4,8 @@
 
 use super::study::{PathConfig, PathStudy};
 use crate::error::{Error, Result};
-use crate::landscape::cpu::{curvature, loss_grad};
-use crate::landscape::data;
+use crate::loss::data;
+use crate::loss::{curvature, loss_grad};
 use crate::plot::{draw_legend, plot_err, ramp, write_picture, Picture};
 use crate::sweep::summary::read_results;
 use crate::sweep::Study;
@@ -93,7 +93,7 @@ fn read_points(path: &Path, dim: usize) -> Result<BTreeMap<u64, Points>> {
 
 pub fn write_paths(cfg: &PathConfig, dir: &Path) -> Result<()> {
     let study = &cfg.study;
-    let dim = study.problem.dim;
+    let dim = study.landscape.dim;
     let all = read_points(&dir.join(PathStudy::SERIES), dim)?;
     let s_final: BTreeMap<u64, f64> = read_results(cfg, &dir.join(PathStudy::RESULTS))?
         .into_iter()
@@ -113,10 +113,11 @@ pub fn write_paths(cfg: &PathConfig, dir: &Path) -> Result<()> {
         shade[i] = r as f64 / (ranks.len().max(2) - 1) as f64;
     }
     let first = chosen.first().map(|c| cfg.learner(c.0)).unwrap_or(cfg.base);
-    let land = first.land();
-    let shared = data::build(&study.problem, &land);
-    let h = curvature::<f64>(&study.problem, &shared, &land);
-    let loss_at = |at: &[f64], g: &mut [f64]| loss_grad(&study.problem, &shared, &land, &h, at, g);
+    let land = first.shape();
+    let shared = data::build(&study.landscape, &land);
+    let h = curvature::<f64>(&study.landscape, &shared, &land);
+    let loss_at =
+        |at: &[f64], g: &mut [f64]| loss_grad(&study.landscape, &shared, &land, &h, at, g);
 
     // The box the paths span, with a margin.
     let mut bounds = [

@@ -14,15 +14,16 @@
 //! Paths of a chunk that share N, T and the drift rate are one batch: one kernel
 //! evaluates S and ∂S/∂θ for all of them, and L-BFGS moves them in lockstep.
 
-use super::action::{Drift, DriftKind, PathConsts, PathShape};
+use super::action::{PathConsts, PathShape};
 use super::paths;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
-use crate::landscape::cpu::{curvature, loss_grad};
-use crate::landscape::data::{self, Shared};
-use crate::landscape::study::{landscape_ignores, parse_landscape};
-use crate::landscape::{self, Problem};
 use crate::lbfgs::{Solution, Status, Stop};
+use crate::loss::config::{parse_section, Caller};
+use crate::loss::data::{self, Shared};
+use crate::loss::{curvature, loss_grad};
+use crate::loss::{Drift, DriftKind};
+use crate::loss::{Landscape, Shape};
 use crate::sweep::config::{
     axis_values, boolean, err, finite, integer, section, string, unknown_key,
 };
@@ -55,28 +56,24 @@ crate::params! {
     end_0 = 0.0,
     end_1 = 0.0,
     /// The landscape's numbers (see the landscape family).
-    mu = 0.0,
-    h_min = 1e-3,
-    h_max = 1.0,
-    alpha = 1.0,
-    a = 1.0,
-    b = 1.0,
-    c = 1.0,
-    d = -0.5,
+    mu = Shape::DEFAULT.mu,
+    h_min = Shape::DEFAULT.h_min,
+    h_max = Shape::DEFAULT.h_max,
+    alpha = Shape::DEFAULT.alpha,
+    a = Shape::DEFAULT.a,
+    b = Shape::DEFAULT.b,
+    c = Shape::DEFAULT.c,
+    d = Shape::DEFAULT.d,
     }
 }
 
-/// The path numbers that are landscape numbers.
-const LANDSCAPE_NUMBERS: &[&str] = &["mu", "h_min", "h_max", "alpha", "a", "b", "c", "d"];
-
 impl PathParams {
-    /// The landscape family's numbers of this path.
-    pub fn land(&self) -> landscape::Params {
-        let mut p = landscape::Params::default();
-        for name in LANDSCAPE_NUMBERS {
-            p.set(name, self.get(name).expect("a path number"));
-        }
-        p
+    /// The landscape's numbers of this path.
+    pub fn shape(&self) -> Shape {
+        Shape::from_fn(|name| {
+            self.get(name)
+                .expect("every landscape number is a path number")
+        })
     }
 
     fn consts(&self) -> PathConsts {
@@ -91,7 +88,7 @@ impl PathParams {
 /// What every path of a batch shares.
 #[derive(Clone, Debug, Serialize)]
 pub struct PathStudy {
-    pub problem: Problem,
+    pub landscape: Landscape,
     /// The start (dim values; coordinates 0 and 1 are `start_0` and `start_1`), or
     /// None when `start_box` draws it.
     pub start: Option<Vec<f64>>,
@@ -152,7 +149,7 @@ fn start_uniform(seed: u64, i: usize) -> f64 {
 impl PathStudy {
     /// The start of a path.
     pub fn start_of(&self, p: &PathParams) -> Vec<f64> {
-        let dim = self.problem.dim;
+        let dim = self.landscape.dim;
         match (&self.start, &self.start_box) {
             (_, Some(b)) => (0..dim)
                 .map(|i| b[i][0] + (b[i][1] - b[i][0]) * start_uniform(p.seed as u64, i))
@@ -215,12 +212,12 @@ impl PathStudy {
 
     /// The loss at each point of a path, in f64.
     pub fn loss_along(&self, shared: &Shared<f64>, p: &PathParams, points: &[f64]) -> Vec<f64> {
-        let land = p.land();
-        let h = curvature::<f64>(&self.problem, shared, &land);
-        let mut grad = vec![0.0; self.problem.dim];
+        let land = p.shape();
+        let h = curvature::<f64>(&self.landscape, shared, &land);
+        let mut grad = vec![0.0; self.landscape.dim];
         points
-            .chunks(self.problem.dim)
-            .map(|at| loss_grad(&self.problem, shared, &land, &h, at, &mut grad))
+            .chunks(self.landscape.dim)
+            .map(|at| loss_grad(&self.landscape, shared, &land, &h, at, &mut grad))
             .collect()
     }
 
@@ -232,13 +229,13 @@ impl PathStudy {
         group: &[PathParams],
     ) -> Result<Vec<PathOutcome>> {
         let shape = self.shape(&group[0]);
-        let land: Vec<landscape::Params> = group.iter().map(|p| p.land()).collect();
+        let land: Vec<Shape> = group.iter().map(|p| p.shape()).collect();
         let consts: Vec<PathConsts> = group.iter().map(|p| p.consts()).collect();
         let mut theta: Vec<f64> = group.iter().flat_map(|p| self.initial(p)).collect();
         let results = paths::solve(
             backend,
             false,
-            &self.problem,
+            &self.landscape,
             &prepared.shared,
             &land,
             &consts,
@@ -246,7 +243,7 @@ impl PathStudy {
             &mut theta,
             &self.stop,
         )?;
-        let len = (shape.n + 1) * self.problem.dim;
+        let len = (shape.n + 1) * self.landscape.dim;
         Ok(results
             .into_iter()
             .zip(theta.chunks(len))
@@ -262,8 +259,8 @@ impl PathStudy {
 
     /// Columns of the start and end points in paths.csv (landscapes up to 4-D).
     fn endpoint_columns(&self) -> usize {
-        if self.problem.dim <= 4 {
-            self.problem.dim
+        if self.landscape.dim <= 4 {
+            self.landscape.dim
         } else {
             0
         }
@@ -314,25 +311,32 @@ impl Study for PathStudy {
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, PathParams)> {
         let landscape = section(root, "landscape", true)?.expect("required");
-        let (mut problem, land, mut fixed_keys) = parse_landscape(
-            landscape,
-            &[
-                "noise",
-                "noise_sigma",
-                "theta0",
-                "theta0_noise",
-                "minibatch",
-                "drift",
-                "drift_rate",
-                "control",
-            ],
-        )?;
-        // A path has no rule steps; the landscape's checks want one.
-        problem.steps = 1;
-        let dim = problem.dim;
+        // A learner's keys have no effect on a path (its drift is in [path]).
+        const LEARNER_KEYS: &[&str] = &[
+            "noise",
+            "noise_sigma",
+            "theta0",
+            "theta0_noise",
+            "drift",
+            "drift_rate",
+            "control",
+        ];
+        let caller = Caller {
+            keys: &[],
+            forbidden: &["minibatch"],
+            seeds_data: false,
+        };
+        let loss = parse_section(landscape, &caller, |k, _| {
+            if LEARNER_KEYS.contains(&k) {
+                return Err(err(format!("landscape.{k}"), "has no effect here"));
+            }
+            Ok(false)
+        })?;
+        let (landscape, mut fixed_keys) = (loss.landscape, loss.fixed_keys);
+        let dim = landscape.dim;
         let mut base = PathParams::default();
-        for name in LANDSCAPE_NUMBERS {
-            base.set(name, land.get(name).expect("a landscape number"));
+        for name in Shape::NAMES {
+            base.set(name, loss.shape.get(name).expect("a landscape number"));
         }
         let path = section(root, "path", true)?.expect("required");
         const PATH_KEYS: &[&str] = &[
@@ -464,7 +468,7 @@ impl Study for PathStudy {
             }
         }
         let study = PathStudy {
-            problem,
+            landscape,
             start,
             start_box,
             end,
@@ -480,11 +484,11 @@ impl Study for PathStudy {
     }
 
     fn fixed(&self) -> Vec<&'static str> {
-        self.problem.shared_params().to_vec()
+        self.landscape.shared_numbers().to_vec()
     }
 
     fn ignores(&self, _p: &PathParams, name: &str, _grid: &Grid) -> Option<String> {
-        let dim = self.problem.dim;
+        let dim = self.landscape.dim;
         match name {
             "seed" => self
                 .start_box
@@ -498,7 +502,7 @@ impl Study for PathStudy {
                 Some("the free end starts where the path starts (path.end is not set)".into())
             }
             "drift_rate" => (self.drift == DriftKind::None).then(|| "path.drift is none".into()),
-            _ => landscape_ignores(&self.problem, name),
+            _ => self.landscape.ignores(name),
         }
     }
 
@@ -538,8 +542,8 @@ impl Study for PathStudy {
         if !(p.seed >= 0.0 && p.seed.fract() == 0.0) {
             return bad("seed", format!("{} must be an integer ≥ 0", p.seed));
         }
-        self.problem.validate()?;
-        self.problem.validate_params(&p.land())
+        self.landscape.validate()?;
+        self.landscape.validate_shape(&p.shape())
     }
 
     fn columns(&self) -> Vec<String> {
@@ -582,7 +586,7 @@ impl Study for PathStudy {
             max_loss,
             o.loss.last().copied().unwrap_or(f64::NAN)
         );
-        let d = self.problem.dim;
+        let d = self.landscape.dim;
         let cols = self.endpoint_columns();
         let last = o.points.len() - d;
         for x in o.points[..cols].iter().chain(&o.points[last..last + cols]) {
@@ -597,8 +601,8 @@ impl Study for PathStudy {
     fn describe(&self) -> String {
         format!(
             "optimal paths on {}, D = {}, {} end",
-            self.problem.landscape.name(),
-            self.problem.dim,
+            self.landscape.kind.name(),
+            self.landscape.dim,
             if self.free_end { "free" } else { "fixed" }
         )
     }
@@ -606,7 +610,7 @@ impl Study for PathStudy {
     fn series_columns(&self) -> Option<Vec<String>> {
         (self.points_every > 0).then(|| {
             let mut c = vec!["point".to_string(), "t".to_string()];
-            c.extend((0..self.problem.dim).map(|i| format!("theta_{i}")));
+            c.extend((0..self.landscape.dim).map(|i| format!("theta_{i}")));
             c.push("loss".into());
             c
         })
@@ -617,7 +621,7 @@ impl Study for PathStudy {
         if self.points_every == 0 || !learner.is_multiple_of(self.points_every) {
             return;
         }
-        let d = self.problem.dim;
+        let d = self.landscape.dim;
         let n = o.loss.len() - 1;
         let t_end = o.t_end;
         for (m, (at, loss)) in o.points.chunks(d).zip(&o.loss).enumerate() {
@@ -638,7 +642,7 @@ impl Study for PathStudy {
     }
 
     fn bytes_per_learner(&self, grid: &Grid) -> u64 {
-        let d = self.problem.dim as u64;
+        let d = self.landscape.dim as u64;
         let row = 10 + 12 * grid.axes.len() as u64 + 150 + 40 * self.endpoint_columns() as u64;
         let points = match self.points_every {
             0 => 0,
@@ -653,13 +657,13 @@ impl Study for PathStudy {
 
     fn prepare(&self, base: &PathParams) -> Result<PathPrepared> {
         Ok(PathPrepared {
-            shared: data::build(&self.problem, &base.land()),
+            shared: data::build(&self.landscape, &base.shape()),
         })
     }
 
     /// Points and gradient of the longest path, in f32.
     fn learner_bytes(&self) -> u64 {
-        4 * (self.max_n as u64 + 1) * self.problem.dim as u64
+        4 * (self.max_n as u64 + 1) * self.landscape.dim as u64
     }
 
     /// Paths keep their iterates and L-BFGS history on the host (about 2·memory + 3

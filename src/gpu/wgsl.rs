@@ -9,7 +9,7 @@
 //! fill it.
 //!
 //! Composition keeps a line map, so a parse or validation error names the file, line
-//! and column it comes from (`shaders/landscape/quadratic.wgsl:12:9`) and the kernel.
+//! and column it comes from (`shaders/loss/quadratic.wgsl:12:9`) and the kernel.
 //!
 //! Why not naga_oil: its modules are namespaced and mangled, which turns every error
 //! message and debugger name into `X_naga_oil_mod_...`, and it hands wgpu a naga module

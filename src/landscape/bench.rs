@@ -103,11 +103,12 @@ pub fn run(
     Ok(SweepBenchRow {
         kernel: name.to_string(),
         n,
-        dim: cfg.study.problem.dim,
+        dim: cfg.study.problem.landscape.dim,
         steps,
         seconds,
         learner_steps_per_s: n as f64 * steps as f64 / seconds,
-        coordinate_steps_per_s: n as f64 * steps as f64 * cfg.study.problem.dim as f64 / seconds,
+        coordinate_steps_per_s: n as f64 * steps as f64 * cfg.study.problem.landscape.dim as f64
+            / seconds,
         median_final_loss: crate::stats::median(finals),
         best_setting,
         best_mean_final_loss: best,

@@ -2,53 +2,31 @@
 //! gradient at random points, and every rule over 1 and 50 steps with and without
 //! noise, on the backend against the f64 reference.
 
-use super::data::{self, Shared};
 use super::{
     cpu, gpu, Continual, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem,
-    ResetKind, RuleKind, Spectrum, Switching, TeacherShape,
+    ResetKind, RuleKind, Switching,
 };
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
 use crate::gpu::Backend;
+use crate::loss::cases::{random_shape, small_landscape};
+use crate::loss::data::Shared;
+use crate::loss::Shape;
 use crate::optim::Member;
 use crate::sweep::ParamSet;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-/// A small problem of each landscape (dimensions off the multiples of 4 and 16).
+/// A small problem of each landscape ([`small_landscape`]).
 pub fn small_problem(kind: LandscapeKind, rule: RuleKind, steps: usize) -> Problem {
-    let (dim, teacher, samples) = match kind {
-        LandscapeKind::Quadratic => (37, None, 0),
-        LandscapeKind::QuadraticDense => (22, None, 0),
-        LandscapeKind::DoubleWell => (10, None, 0),
-        LandscapeKind::Rosenbrock => (13, None, 0),
-        LandscapeKind::LinearRegression => (9, None, 40),
-        LandscapeKind::TeacherStudent => (
-            15,
-            Some(TeacherShape {
-                d_in: 4,
-                hidden: 3,
-                samples: 24,
-                minibatch: 0,
-            }),
-            0,
-        ),
-    };
     Problem {
-        landscape: kind,
-        dim,
-        spectrum: Spectrum::Logspace,
-        h: vec![],
+        landscape: small_landscape(kind),
         noise: Noise::None,
         rule,
         steps,
         record_every: 0,
         threshold: None,
         blowup: 1e30,
-        data_seed: 3,
-        teacher,
-        samples,
-        label_noise: 0.2,
         drift: DriftKind::None,
         mask: None,
         basis: None,
@@ -64,13 +42,6 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
                 seed: rng.random_range(0..1u64 << 40) as f64,
                 theta0: rng.random_range(-0.5..1.0),
                 theta0_noise: rng.random_range(0.2..0.8),
-                mu: rng.random_range(-0.3..0.3),
-                h_min: rng.random_range(0.01..0.1),
-                h_max: rng.random_range(0.5..2.0),
-                a: rng.random_range(0.5..1.5),
-                b: rng.random_range(0.5..1.5),
-                c: rng.random_range(0.5..1.5),
-                d: rng.random_range(-0.6..0.6),
                 drift_rate: if problem.drift == DriftKind::None {
                     0.0
                 } else {
@@ -83,17 +54,21 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
                 },
                 ..Params::default()
             };
+            let shape = random_shape(rng);
+            for name in Shape::NAMES {
+                p.set(name, shape.get(name).expect("a landscape number"));
+            }
             for (hp, _) in problem.rule.reads() {
                 p.set(hp.name(), crate::optim::cases::random_value(hp, rng));
             }
             // Stay in the stable range of the stiffer landscapes.
             if matches!(
-                problem.landscape,
+                problem.landscape.kind,
                 LandscapeKind::Rosenbrock | LandscapeKind::DoubleWell
             ) {
                 p.lr = p.lr.min(2e-3);
             }
-            if problem.landscape == LandscapeKind::Rosenbrock {
+            if problem.landscape.kind == LandscapeKind::Rosenbrock {
                 p.theta0_noise *= 0.3;
             }
             p
@@ -115,7 +90,7 @@ pub fn run_backend(
     shared: &Shared<f64>,
     params: &[Params],
 ) -> Result<Finals> {
-    let d = problem.dim;
+    let d = problem.landscape.dim;
     match backend {
         Backend::Gpu(g) => {
             let (outcomes, fin) =
@@ -168,78 +143,6 @@ fn row(kernel: String, got: &[f64], want: &[f64], tol: Tolerance) -> Row {
     }
 }
 
-/// Loss and gradient at random points, by the point evaluator (the landscape's WGSL
-/// composed into a second driver) or the CPU device.
-pub fn loss_grad_rows(backend: &Backend, kind: LandscapeKind, seed: u64) -> Result<Vec<Row>> {
-    let mut rng = check::rng(seed);
-    let problem = small_problem(kind, RuleKind::GD, 0);
-    let params = random_learners(&problem, 16, &mut rng);
-    let shared = data::build(&problem, &params[0]);
-    let d = problem.dim;
-    let theta: Vec<f32> = params
-        .iter()
-        .flat_map(|p| {
-            check::normal(&mut rng, d, p.theta0_noise as f32)
-                .into_iter()
-                .map(|z| z + p.theta0 as f32)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let at = |shared: &Shared<f64>| -> (Vec<f64>, Vec<f64>) {
-        let mut loss = Vec::new();
-        let mut grad = vec![0.0; theta.len()];
-        for (i, p) in params.iter().enumerate() {
-            let h = cpu::curvature::<f64>(&problem, shared, p);
-            let th = check::widen(&theta[i * d..(i + 1) * d]);
-            loss.push(cpu::loss_grad(
-                &problem,
-                shared,
-                p,
-                &h,
-                &th,
-                &mut grad[i * d..(i + 1) * d],
-            ));
-        }
-        (loss, grad)
-    };
-    let (got_loss, got_grad) = match backend {
-        Backend::Gpu(g) => {
-            let (l, gr) = gpu::loss_grad_at(g, &problem, &shared, &params, &theta)?;
-            (check::widen(&l), check::widen(&gr))
-        }
-        Backend::Cpu => {
-            let s32 = shared.cast::<f32>();
-            let mut loss = Vec::new();
-            let mut grad = vec![0.0f32; theta.len()];
-            for (i, p) in params.iter().enumerate() {
-                let h = cpu::curvature::<f32>(&problem, &s32, p);
-                let th = &theta[i * d..(i + 1) * d];
-                loss.push(
-                    cpu::loss_grad(&problem, &s32, p, &h, th, &mut grad[i * d..(i + 1) * d]) as f64,
-                );
-            }
-            (loss, check::widen(&grad))
-        }
-    };
-    let (want_loss, want_grad) = at(&shared);
-    // Sums over the dimension (the loss; the dense product's rows; the teacher's
-    // samples) grow a log2(n) * eps bound; tanh on a GPU adds a few ulps.
-    let n = problem
-        .dim
-        .max(problem.teacher.map_or(0, |t| t.samples * t.d_in));
-    let tol = Tolerance::reduction(n).max(Tolerance::new(1e-6, 2e-5));
-    let peak = want_grad.iter().fold(0.0f64, |a, b| a.max(b.abs()));
-    Ok(vec![
-        row(format!("{} loss", kind.name()), &got_loss, &want_loss, tol),
-        row(
-            format!("{} gradient", kind.name()),
-            &got_grad,
-            &want_grad,
-            Tolerance::new(tol.atol.max(tol.rtol * peak), tol.rtol),
-        ),
-    ])
-}
-
 /// A rule over `steps` steps on a landscape, with or without gradient noise.
 pub fn rule_rows(
     backend: &Backend,
@@ -259,7 +162,7 @@ pub fn rule_rows_on(
     noise: bool,
     seed: u64,
 ) -> Result<Vec<Row>> {
-    let (kind, rule, steps) = (problem.landscape, problem.rule, problem.steps);
+    let (kind, rule, steps) = (problem.landscape.kind, problem.rule, problem.steps);
     let mut rng = check::rng(seed ^ (steps as u64) << 32 ^ noise as u64);
     problem.noise = if noise { Noise::Isotropic } else { Noise::None };
     problem.record_every = (steps / 5).max(1);
@@ -278,7 +181,7 @@ pub fn rule_rows_on(
             p.lr = p.lr.min(3e-3 * (1.0 - p.beta2).sqrt());
         }
     }
-    let shared = data::build(&problem, &params[0]);
+    let shared = problem.shared_data(&params[0]);
     let mut got = run_backend(backend, &problem, &shared, &params)?;
     let want = run_cpu::<f64>(&problem, &shared, &params);
     // f32 round-off accumulated over the steps: a few ulps of the largest |θ| per step;
@@ -289,7 +192,7 @@ pub fn rule_rows_on(
         8.0 * k * f32::EPSILON as f64 * peak.max(1e-3),
         2e-5 * k.sqrt(),
     );
-    let d = problem.dim;
+    let d = problem.landscape.dim;
     let grad_l1 = want
         .grad
         .chunks(d)
@@ -299,7 +202,7 @@ pub fn rule_rows_on(
         (theta_tol.atol * grad_l1).max(1e-6),
         2e-5 * k.sqrt(),
     ));
-    let minibatch = problem.teacher.map_or(0, |t| t.minibatch);
+    let minibatch = problem.landscape.teacher.map_or(0, |t| t.minibatch);
     let label = format!(
         "{} {} x{steps}{}{}",
         rule.name(),
@@ -380,7 +283,7 @@ fn continual_rows(backend: &Backend, switching: Switching, seed: u64) -> Result<
     let mut rng = check::rng(seed ^ 0xc0);
     let steps = 80;
     let mut problem = small_problem(LandscapeKind::Quadratic, RuleKind::MOMENTUM, steps);
-    problem.dim = 21;
+    problem.landscape.dim = 21;
     problem.noise = Noise::Isotropic;
     problem.continual = Some(Continual {
         switching,
@@ -397,7 +300,7 @@ fn continual_rows(backend: &Backend, switching: Switching, seed: u64) -> Result<
         p.lr = p.lr.min(0.05);
         p.theta0_noise = 0.05;
     }
-    let shared = data::build(&problem, &params[0]);
+    let shared = problem.shared_data(&params[0]);
     let got = run_backend(backend, &problem, &shared, &params)?;
     let want = run_cpu::<f64>(&problem, &shared, &params);
     let drawn: u32 = want
@@ -461,16 +364,7 @@ fn continual_rows(backend: &Backend, switching: Switching, seed: u64) -> Result<
 }
 
 pub fn cases() -> Vec<Case> {
-    let mut v: Vec<Case> = LandscapeKind::ALL
-        .iter()
-        .map(|&kind| {
-            Case::new(
-                "landscape",
-                format!("{} loss_grad", kind.name()),
-                move |b, seed| loss_grad_rows(b, kind, seed),
-            )
-        })
-        .collect();
+    let mut v: Vec<Case> = Vec::new();
     // Every rule over 1 and 50 steps, with and without noise, on the quadratic.
     for rule in RuleKind::all() {
         v.push(Case::new(
@@ -505,10 +399,10 @@ pub fn cases() -> Vec<Case> {
                 let mut rows = Vec::new();
                 for control in 0..3 {
                     let mut p = small_problem(LandscapeKind::Quadratic, rule, 30);
-                    p.dim = 36;
+                    p.landscape.dim = 36;
                     p.drift = drift;
                     match control {
-                        1 => p.mask = Some((0..p.dim).map(|i| i % 3 != 1).collect()),
+                        1 => p.mask = Some((0..p.landscape.dim).map(|i| i % 3 != 1).collect()),
                         2 => p.basis = Some(11),
                         _ => {}
                     }
@@ -543,7 +437,7 @@ pub fn cases() -> Vec<Case> {
         "teacher_student minibatch",
         |b, seed| {
             let mut p = small_problem(LandscapeKind::TeacherStudent, RuleKind::MOMENTUM, 20);
-            p.teacher.as_mut().expect("teacher").minibatch = 5;
+            p.landscape.teacher.as_mut().expect("teacher").minibatch = 5;
             rule_rows_on(b, p, false, seed)
         },
     ));

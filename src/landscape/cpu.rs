@@ -3,164 +3,19 @@
 //! the CPU device. Member rules step through the optimiser family's own update code
 //! (`optim::cpu::update_group`), not a copy of it.
 
-use super::data::{forward, Shared};
 use super::{
-    purpose, ContinualOutcome, DriftKind, LandscapeKind, LandscapeRule, LearnerOutcome, Noise,
-    Params, Problem, ResetKind, RuleKind, Switching, BAYES_FLOOR, BAYES_MEMORY,
+    purpose, ContinualOutcome, DriftKind, LandscapeRule, LearnerOutcome, Noise, Params, Problem,
+    ResetKind, RuleKind, Switching, BAYES_FLOOR, BAYES_MEMORY,
 };
-use crate::control::action::Drift;
+use crate::loss::data::Shared;
+use crate::loss::eval::minibatch_grad;
+use crate::loss::{curvature, loss_grad};
+use crate::loss::{Drift, Shape};
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
 use crate::rng::{draw_normals, fill_normals, key_from_seed, philox4x32_10};
 use crate::sweep::prune::{survivors, PrunePlan};
 use rayon::prelude::*;
-
-/// The loss at θ, with its exact gradient written to `grad`.
-#[inline(always)]
-pub fn loss_grad<F: Real>(
-    problem: &Problem,
-    shared: &Shared<F>,
-    p: &Params,
-    h: &[F],
-    theta: &[F],
-    grad: &mut [F],
-) -> F {
-    let half = F::c(0.5);
-    match problem.landscape {
-        LandscapeKind::Quadratic => quadratic(F::c(p.mu), h, theta, grad),
-        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
-            let dense = shared.dense.as_ref().expect("dense data");
-            let d = problem.dim;
-            let mut loss = F::zero();
-            for (i, g) in grad.iter_mut().enumerate() {
-                let row = &dense.a[i * d..(i + 1) * d];
-                *g = row
-                    .iter()
-                    .zip(theta)
-                    .zip(&dense.mu)
-                    .fold(F::zero(), |s, ((&a, &t), &m)| s + a * (t - m));
-                loss = loss + half * (theta[i] - dense.mu[i]) * *g;
-            }
-            loss + dense.l_min
-        }
-        LandscapeKind::DoubleWell => {
-            let (a, b, c, d) = (F::c(p.a), F::c(p.b), F::c(p.c), F::c(p.d));
-            let mut loss = F::zero();
-            for (g, t) in grad.chunks_mut(2).zip(theta.chunks(2)) {
-                let (x, y) = (t[0], t[1]);
-                let w = x * x - b;
-                loss = loss + a * w * w + c * y * y + d * x;
-                g[0] = F::c(4.0) * a * x * w + d;
-                g[1] = F::c(2.0) * c * y;
-            }
-            loss
-        }
-        LandscapeKind::Rosenbrock => {
-            let n = theta.len();
-            let mut loss = F::zero();
-            grad.iter_mut().for_each(|g| *g = F::zero());
-            for i in 0..n - 1 {
-                let (x, y) = (theta[i], theta[i + 1]);
-                let w = y - x * x;
-                let u = F::one() - x;
-                loss = loss + F::c(100.0) * w * w + u * u;
-                grad[i] = grad[i] - F::c(400.0) * x * w - F::c(2.0) * u;
-                grad[i + 1] = grad[i + 1] + F::c(200.0) * w;
-            }
-            loss
-        }
-        LandscapeKind::TeacherStudent => {
-            let t = problem.teacher.expect("validated");
-            let data = shared.teacher.as_ref().expect("teacher data");
-            let n = t.samples;
-            grad.iter_mut().for_each(|g| *g = F::zero());
-            // With minibatches the rule never sees the full-batch gradient: the forward
-            // pass alone gives the loss.
-            let need_grad = t.minibatch == 0;
-            let mut acts = vec![F::zero(); t.hidden];
-            let mut loss = F::zero();
-            for s in 0..n {
-                let x = &data.x[s * t.d_in..(s + 1) * t.d_in];
-                loss = loss
-                    + sample(
-                        theta,
-                        need_grad.then_some(&mut *grad),
-                        x,
-                        data.y[s],
-                        t.d_in,
-                        t.hidden,
-                        F::one(),
-                        &mut acts,
-                    );
-            }
-            let inv = F::one() / F::c(n as f64);
-            grad.iter_mut().for_each(|g| *g = *g * inv);
-            loss * inv
-        }
-    }
-}
-
-/// ½ (student(x) − y)² for one sample, adding weight times its gradient to `grad` when
-/// given. `acts` (length hidden) is scratch for the hidden activations.
-#[allow(clippy::too_many_arguments)]
-fn sample<F: Real>(
-    w: &[F],
-    grad: Option<&mut [F]>,
-    x: &[F],
-    y: F,
-    d_in: usize,
-    hidden: usize,
-    weight: F,
-    acts: &mut [F],
-) -> F {
-    let sin = F::one() / F::c(d_in as f64).sqrt();
-    let sh = F::one() / F::c(hidden as f64).sqrt();
-    let r = forward(w, x, d_in, hidden, acts) - y;
-    if let Some(grad) = grad {
-        for (h, &act) in acts.iter().enumerate() {
-            grad[hidden * d_in + h] = grad[hidden * d_in + h] + weight * r * act * sh;
-            let back = weight * r * w[hidden * d_in + h] * sh * (F::one() - act * act) * sin;
-            for (g, &xi) in grad[h * d_in..(h + 1) * d_in].iter_mut().zip(x) {
-                *g = *g + back * xi;
-            }
-        }
-    }
-    F::c(0.5) * r * r
-}
-
-/// The minibatch gradient of teacher_student at step `step`: `m` samples drawn with
-/// replacement, sample k at index philox([k / 4, step, 0, MINIBATCH])[k % 4] mod N.
-fn minibatch_grad<F: Real>(
-    problem: &Problem,
-    shared: &Shared<F>,
-    key: [u32; 2],
-    step: u32,
-    theta: &[F],
-    grad: &mut [F],
-) {
-    let t = problem.teacher.expect("validated");
-    let data = shared.teacher.as_ref().expect("teacher data");
-    grad.iter_mut().for_each(|g| *g = F::zero());
-    let w = F::one() / F::c(t.minibatch as f64);
-    let mut acts = vec![F::zero(); t.hidden];
-    for k in 0..t.minibatch {
-        let s = minibatch_index(key, step, k as u32, t.samples as u32) as usize;
-        sample(
-            theta,
-            Some(&mut *grad),
-            &data.x[s * t.d_in..(s + 1) * t.d_in],
-            data.y[s],
-            t.d_in,
-            t.hidden,
-            w,
-            &mut acts,
-        );
-    }
-}
-
-pub fn minibatch_index(key: [u32; 2], step: u32, k: u32, n: u32) -> u32 {
-    philox4x32_10([k / 4, step, 0, purpose::MINIBATCH], key)[(k % 4) as usize] % n
-}
 
 /// 1 / (1 − β^t) for t = 1..=steps, in f64, by a running product (the GPU host builds
 /// its tables with this same function).
@@ -178,21 +33,9 @@ pub fn bias_corrections(beta: f64, steps: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The scale of each coordinate's curvature: the Hessian diagonal at the optimum for
-/// quadratic landscapes (spectrum or dense diagonal), else 1.
-pub fn curvature<F: Real>(problem: &Problem, shared: &Shared<F>, p: &Params) -> Vec<F> {
-    match problem.landscape {
-        LandscapeKind::Quadratic => problem.spectrum_values(p).into_iter().map(F::c).collect(),
-        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => shared.diag.clone(),
-        LandscapeKind::DoubleWell | LandscapeKind::Rosenbrock | LandscapeKind::TeacherStudent => {
-            vec![F::one(); problem.dim]
-        }
-    }
-}
-
 /// The initial point: θ0_i = theta0 + theta0_noise ξ_i (ξ from the INIT stream).
 pub fn initial_point<F: Real>(problem: &Problem, p: &Params) -> Vec<F> {
-    let mut xi = vec![F::zero(); problem.dim];
+    let mut xi = vec![F::zero(); problem.landscape.dim];
     fill_normals(key_from_seed(p.seed_u64()), 0, 0, purpose::INIT, &mut xi);
     xi.iter()
         .map(|&z| F::c(p.theta0) + F::c(p.theta0_noise) * z)
@@ -245,7 +88,7 @@ impl<F: Real> Batch<F> {
             params.iter().all(|p| p.seed_u64() == seed),
             "a batch shares one seed"
         );
-        let nb = problem.dim.div_ceil(4);
+        let nb = problem.landscape.dim.div_ceil(4);
         Batch {
             key: key_from_seed(seed),
             words: [vec![0; nb], vec![0; nb], vec![0; nb], vec![0; nb]],
@@ -337,6 +180,8 @@ pub fn control_gain<F: Real>(h: F, gamma: F, eta_k: F) -> F {
 /// One learner's state through a run.
 struct LearnerRun<F: Real> {
     p: Params,
+    /// The landscape's numbers of `p`.
+    shape: Shape,
     h: Vec<F>,
     noise_scale: Vec<F>,
     metric_inv: Vec<F>,
@@ -391,7 +236,7 @@ struct ContinualRun<F: Real> {
 impl<F: Real> ContinualRun<F> {
     fn new(problem: &Problem, p: &Params, h: &[F], noise_scale: &[F], oracle: bool) -> Self {
         let c = problem.continual.as_ref().expect("a continual problem");
-        let d = problem.dim;
+        let d = problem.landscape.dim;
         let rho = match c.switching {
             Switching::Hazard => p.hazard,
             Switching::Block => 1.0 / p.block,
@@ -504,8 +349,9 @@ impl<F: Real> ContinualRun<F> {
 impl<F: Real> LearnerRun<F> {
     #[inline(always)]
     fn new(problem: &Problem, shared: &Shared<F>, p: Params) -> Self {
-        let d = problem.dim;
-        let h = curvature::<F>(problem, shared, &p);
+        let d = problem.landscape.dim;
+        let shape = p.shape();
+        let h = curvature::<F>(&problem.landscape, shared, &shape);
         let noise_scale: Vec<F> = match problem.noise {
             Noise::None => vec![F::zero(); d],
             Noise::Isotropic => vec![F::c(p.noise_sigma); d],
@@ -514,6 +360,7 @@ impl<F: Real> LearnerRun<F> {
         let init = problem.rule.initial_state(&p);
         LearnerRun {
             p,
+            shape,
             // The gradient's multiplier: G⁻¹ for the natural gradient, the optimal
             // feedback's r/h for control_optimal.
             metric_inv: h
@@ -632,13 +479,19 @@ impl<F: Real> LearnerRun<F> {
         if self.continual.is_some() {
             self.begin_step(problem, key, t);
         }
-        let p = &self.p;
         // The landscape is evaluated at θ − δ on a switching landscape.
         let at = match &self.continual {
             Some(c) => &c.shifted,
             None => &self.theta,
         };
-        let loss = loss_grad(problem, shared, p, &self.h, at, &mut self.grad);
+        let loss = loss_grad(
+            &problem.landscape,
+            shared,
+            &self.shape,
+            &self.h,
+            at,
+            &mut self.grad,
+        );
         let loss = loss.to_f64().unwrap_or(f64::NAN);
         if let Some(c) = self.continual.as_mut() {
             if loss.is_finite() && loss <= problem.blowup {
@@ -654,8 +507,8 @@ impl<F: Real> LearnerRun<F> {
             None => &self.theta,
         };
         let grad = &mut self.grad;
-        if problem.teacher.is_some_and(|tt| tt.minibatch > 0) {
-            minibatch_grad(problem, shared, key, t as u32, at, grad);
+        if problem.landscape.teacher.is_some_and(|tt| tt.minibatch > 0) {
+            minibatch_grad(&problem.landscape, shared, key, t as u32, at, grad);
         }
         if let Some(xi) = xi {
             for ((g, &z), &s) in grad.iter_mut().zip(xi).zip(&self.noise_scale) {
@@ -789,31 +642,6 @@ impl<F: Real> LearnerRun<F> {
             *th = *th - lr * step;
         }
     }
-}
-
-/// ½ Σ h (θ − μ)² with its gradient: sixteen partial sums so the loop vectorises
-/// (a single running f32 sum would pin the order and forbid it).
-#[inline(always)]
-fn quadratic<F: Real>(mu: F, h: &[F], theta: &[F], grad: &mut [F]) -> F {
-    let mut acc = [F::zero(); 16];
-    let n = theta.len() / 16 * 16;
-    for ((g, t), h) in grad[..n]
-        .chunks_exact_mut(16)
-        .zip(theta[..n].chunks_exact(16))
-        .zip(h[..n].chunks_exact(16))
-    {
-        for k in 0..16 {
-            let r = t[k] - mu;
-            g[k] = h[k] * r;
-            acc[k] = acc[k] + h[k] * r * r;
-        }
-    }
-    for i in n..theta.len() {
-        let r = theta[i] - mu;
-        grad[i] = h[i] * r;
-        acc[0] = acc[0] + h[i] * r * r;
-    }
-    F::c(0.5) * acc.iter().fold(F::zero(), |s, &a| s + a)
 }
 
 /// Running per-learner statistics of the loss sequence.

@@ -4,53 +4,24 @@
 //! rules). A chunk of learners is one dispatch that runs every step.
 
 use super::cpu::bias_corrections;
-use super::data::Shared;
 use super::{
     ContinualOutcome, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, ResetKind,
     RuleKind, Switching,
 };
 use crate::error::{Error, Result};
 use crate::gpu::{DataArena, Gpu, Kernel};
+use crate::loss::data::Shared;
+use crate::loss::gpu::{land_data, row_of, stem, wgsl_file, Land, LandParams};
+use crate::loss::Shape;
 use crate::optim::Consts;
 use crate::sweep::prune::{survivors, PrunePlan};
-
-/// The file holding the landscape's `loss_grad` (landscape/point.wgsl says what it
-/// may read).
-pub fn landscape_wgsl(kind: LandscapeKind) -> &'static str {
-    match kind {
-        LandscapeKind::Quadratic => "landscape/quadratic.wgsl",
-        LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => "landscape/dense.wgsl",
-        LandscapeKind::DoubleWell => "landscape/double_well.wgsl",
-        LandscapeKind::Rosenbrock => "landscape/rosenbrock.wgsl",
-        LandscapeKind::TeacherStudent => "landscape/teacher_student.wgsl",
-    }
-}
-
-/// The file's name without directory and extension ("dense", "adam").
-fn stem(path: &str) -> &str {
-    let file = path.rsplit('/').next().unwrap_or(path);
-    file.strip_suffix(".wgsl").unwrap_or(file)
-}
 
 /// The sweep kernel for a landscape and a rule.
 pub fn kernel(landscape: LandscapeKind, rule: RuleKind) -> Kernel {
     Kernel::new(
-        format!("sweep_{}_{}", stem(landscape_wgsl(landscape)), rule.name()),
+        format!("sweep_{}_{}", stem(wgsl_file(landscape)), rule.name()),
         "main",
-        &[
-            "landscape/sweep.wgsl",
-            landscape_wgsl(landscape),
-            rule.wgsl(),
-        ],
-    )
-}
-
-/// The point evaluator for a landscape (loss and gradient at given points).
-pub fn points_kernel(landscape: LandscapeKind) -> Kernel {
-    Kernel::new(
-        format!("points_{}", stem(landscape_wgsl(landscape))),
-        "main",
-        &["landscape/points.wgsl", landscape_wgsl(landscape)],
+        &["landscape/sweep.wgsl", wgsl_file(landscape), rule.wgsl()],
     )
 }
 
@@ -63,46 +34,11 @@ pub fn kernels() -> Vec<Kernel> {
         LandscapeKind::Rosenbrock,
         LandscapeKind::TeacherStudent,
     ];
-    let mut all: Vec<Kernel> = lands
+    let all: Vec<Kernel> = lands
         .iter()
         .flat_map(|&l| RuleKind::all().into_iter().map(move |r| kernel(l, r)))
         .collect();
-    all.extend(lands.iter().map(|&l| points_kernel(l)));
     all
-}
-
-crate::gpu_struct! {
-    /// The landscape's shape and data offsets (WGSL `Land`, landscape/point.wgsl).
-    pub struct Land {
-        pub dim: u32,
-        pub nb: u32,
-        pub lanes: u32,
-        pub off_curv: u32,
-        pub off_dense_a: u32,
-        pub off_dense_mu: u32,
-        pub l_min: f32,
-        pub off_x: u32,
-        pub off_y: u32,
-        pub d_in: u32,
-        pub hidden: u32,
-        pub samples: u32,
-        pub minibatch: u32,
-        pub _pad0: u32,
-        pub _pad1: u32,
-        pub _pad2: u32,
-    }
-}
-
-crate::gpu_struct! {
-    /// One point's landscape numbers (WGSL `LandParams`).
-    pub struct LandParams {
-        pub mu: f32,
-        pub a: f32,
-        pub b: f32,
-        pub c: f32,
-        pub d: f32,
-        pub curv_row: u32,
-    }
 }
 
 crate::gpu_struct! {
@@ -214,125 +150,15 @@ crate::gpu_struct! {
     }
 }
 
-crate::gpu_struct! {
-    /// The point evaluator's uniform.
-    struct PointsShape {
-        land: Land,
-        n_points: u32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
-    }
-}
-
 /// Every struct this family shares with its WGSL.
 pub fn layouts() -> Vec<crate::gpu::Layout> {
     use crate::gpu::GpuStruct;
     vec![
-        Land::layout(),
-        LandParams::layout(),
         SweepShape::layout(),
         SweepLearner::layout(),
         Progress::layout(),
         SweepOut::layout(),
-        PointsShape::layout(),
     ]
-}
-
-/// Rows of distinct values: the index of each value, registering it on first sight.
-fn row_of(rows: &mut Vec<u64>, key: u64) -> u32 {
-    match rows.iter().position(|&k| k == key) {
-        Some(i) => i as u32,
-        None => {
-            rows.push(key);
-            (rows.len() - 1) as u32
-        }
-    }
-}
-
-/// Threads per point: a power of two covering the point's blocks of four coordinates.
-pub(crate) fn lanes_for(problem: &Problem) -> Result<(usize, usize)> {
-    let nb = problem.dim.div_ceil(4);
-    let lanes = nb.next_power_of_two();
-    if lanes > 256 {
-        return Err(Error::invalid(
-            "landscape.dim",
-            format!("{} exceeds the GPU kernel's 1024", problem.dim),
-        ));
-    }
-    Ok((nb, lanes))
-}
-
-/// The landscape's shared data in `arena` (curvature rows for the distinct spectra of
-/// `params`, the dense quadratic form, the teacher's samples) and its `Land` record;
-/// returns each learner's numbers with its curvature row.
-pub(crate) fn land_data(
-    problem: &Problem,
-    shared: &Shared<f64>,
-    params: &[Params],
-    arena: &mut DataArena,
-) -> Result<(Land, Vec<LandParams>)> {
-    let d = problem.dim;
-    let (nb, lanes) = lanes_for(problem)?;
-    let mut land: Land = bytemuck::Zeroable::zeroed();
-    (land.dim, land.nb, land.lanes) = (d as u32, nb as u32, lanes as u32);
-    // One curvature row per distinct spectrum (only quadratics vary theirs).
-    let curv_key = |p: &Params| match problem.landscape {
-        LandscapeKind::Quadratic => [p.h_min, p.h_max, p.alpha]
-            .iter()
-            .fold(0u64, |h, v| h.rotate_left(21) ^ v.to_bits()),
-        LandscapeKind::QuadraticDense
-        | LandscapeKind::DoubleWell
-        | LandscapeKind::Rosenbrock
-        | LandscapeKind::LinearRegression
-        | LandscapeKind::TeacherStudent => 0,
-    };
-    let mut rows: Vec<u64> = Vec::new();
-    let mut row_params: Vec<&Params> = Vec::new();
-    let mut points = Vec::with_capacity(params.len());
-    for p in params {
-        let curv_row = row_of(&mut rows, curv_key(p));
-        if curv_row as usize == row_params.len() {
-            row_params.push(p);
-        }
-        points.push(LandParams {
-            mu: p.mu as f32,
-            a: p.a as f32,
-            b: p.b as f32,
-            c: p.c as f32,
-            d: p.d as f32,
-            curv_row,
-        });
-    }
-    land.off_curv = arena.len() as u32;
-    for p in row_params {
-        let row: Vec<f32> = match problem.landscape {
-            LandscapeKind::Quadratic => problem
-                .spectrum_values(p)
-                .iter()
-                .map(|&v| v as f32)
-                .collect(),
-            LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression => {
-                shared.diag.iter().map(|&v| v as f32).collect()
-            }
-            LandscapeKind::DoubleWell
-            | LandscapeKind::Rosenbrock
-            | LandscapeKind::TeacherStudent => vec![1.0; d],
-        };
-        arena.push(row);
-    }
-    if let Some(dense) = &shared.dense {
-        land.off_dense_a = arena.push(dense.a.iter().map(|&v| v as f32));
-        land.off_dense_mu = arena.push(dense.mu.iter().map(|&v| v as f32));
-        land.l_min = dense.l_min as f32;
-    }
-    if let (Some(t), Some(teacher)) = (problem.teacher, &shared.teacher) {
-        land.off_x = arena.push(teacher.x.iter().map(|&v| v as f32));
-        land.off_y = arena.push(teacher.y.iter().map(|&v| v as f32));
-        (land.d_in, land.hidden) = (t.d_in as u32, t.hidden as u32);
-        (land.samples, land.minibatch) = (t.samples as u32, t.minibatch as u32);
-    }
-    Ok((land, points))
 }
 
 /// Loop back-edges one step of the kernel runs per invocation, counted generously: the
@@ -341,18 +167,18 @@ pub(crate) fn land_data(
 /// forward and backward passes per sample).
 fn loops_per_step(problem: &Problem, lanes: usize) -> u64 {
     let mut n = 2 + lanes.trailing_zeros() as u64 + 6 * 4 + 2 * 10;
-    if problem.landscape.is_dense() {
-        n += 4 * (problem.dim as u64 + 1);
+    if problem.landscape.kind.is_dense() {
+        n += 4 * (problem.landscape.dim as u64 + 1);
     }
     if problem.basis.is_some() {
-        n += 4 * (problem.dim as u64 + 1) + 4;
+        n += 4 * (problem.landscape.dim as u64 + 1) + 4;
     }
     if problem.continual.is_some() {
         // The scan (two Philox draws), the shifts at a switch and of drift partners
         // (a draw per coordinate), the filter's loops and its sum over lanes.
         n += 2 * 11 + 2 * 4 * 11 + 3 * 4 + 2 * lanes.trailing_zeros() as u64 + 4;
     }
-    if let Some(t) = problem.teacher {
+    if let Some(t) = problem.landscape.teacher {
         // Per sample: this lane's share of the hidden units (d_in each), the output over
         // all hidden units, its four coordinates, and a Philox draw for minibatches.
         let mine = (t.hidden as u64).div_ceil(lanes as u64);
@@ -372,10 +198,10 @@ pub fn run_chunk(
 ) -> Result<Vec<LearnerOutcome>> {
     // The loss split needs each learner's final θ.
     let split = (problem.mask.is_some() || problem.basis.is_some())
-        && problem.landscape == LandscapeKind::Quadratic;
+        && problem.landscape.kind == LandscapeKind::Quadratic;
     let (mut outcomes, finals) = run_chunk_with(gpu, problem, shared, params, split, None, prune)?;
     if split {
-        let d = problem.dim;
+        let d = problem.landscape.dim;
         for (i, o) in outcomes.iter_mut().enumerate() {
             let theta: Vec<f64> = finals[i * 2 * d..i * 2 * d + d]
                 .iter()
@@ -420,7 +246,7 @@ pub fn run_chunk_with(
         None => (params, vec![Some(ResetKind::None); params.len()]),
     };
     let n = params.len();
-    let d = problem.dim;
+    let d = problem.landscape.dim;
     let steps = problem.steps;
 
     // Shared data: bias-correction rows, then the landscape's tables.
@@ -443,7 +269,8 @@ pub fn run_chunk_with(
                 .map(|&v| v as f32),
         );
     }
-    let (land, points) = land_data(problem, shared, params, &mut arena)?;
+    let shapes: Vec<Shape> = params.iter().map(Params::shape).collect();
+    let (land, points) = land_data(&problem.landscape, shared, &shapes, &mut arena)?;
     // The mask (0/1 per coordinate) or the projector P (D×D) at off_mask.
     let off_mask = match (&problem.mask, problem.basis) {
         (Some(m), _) => arena.push(m.iter().map(|&x| if x { 1.0 } else { 0.0 })),
@@ -540,7 +367,7 @@ pub fn run_chunk_with(
         _pad0: 0,
     };
 
-    let pipeline = gpu.pipeline(&kernel(problem.landscape, problem.rule))?;
+    let pipeline = gpu.pipeline(&kernel(problem.landscape.kind, problem.rule))?;
     let uniform = gpu.uniform("sweep shape", &shape)?;
     let learner_buf = gpu.upload("sweep learners", &learners)?;
     let data_buf = arena.upload(gpu, "sweep data")?;
@@ -592,7 +419,7 @@ pub fn run_chunk_with(
         steps as u64 + 1,
         loops_per_step(problem, lanes),
         window,
-        &format!("one step of this {}", problem.landscape.name()),
+        &format!("one step of this {}", problem.landscape.kind.name()),
         &rung_ends,
         |begin, end| {
             (shape.t_begin, shape.t_end) = (begin as u32, end as u32);
@@ -674,60 +501,4 @@ pub fn run_chunk_with(
         finals.truncate(half * 2 * d);
     }
     Ok((outcomes, finals))
-}
-
-/// The landscape's loss and gradient at given points (`theta`: dim values per learner
-/// of `params`), evaluated by the point kernel: (loss per point, gradient per point).
-pub fn loss_grad_at(
-    gpu: &Gpu,
-    problem: &Problem,
-    shared: &Shared<f64>,
-    params: &[Params],
-    theta: &[f32],
-) -> Result<(Vec<f32>, Vec<f32>)> {
-    let n = params.len();
-    let d = problem.dim;
-    if theta.len() != n * d {
-        return Err(Error::invalid(
-            "theta",
-            format!(
-                "holds {} values; {n} points of dim {d} need {}",
-                theta.len(),
-                n * d
-            ),
-        ));
-    }
-    if n == 0 {
-        return Ok((vec![], vec![]));
-    }
-    let mut arena = DataArena::new();
-    let (land, points) = land_data(problem, shared, params, &mut arena)?;
-    let shape = PointsShape {
-        land,
-        n_points: n as u32,
-        _pad0: 0,
-        _pad1: 0,
-        _pad2: 0,
-    };
-    let pipeline = gpu.pipeline(&points_kernel(problem.landscape))?;
-    let uniform = gpu.uniform("points shape", &shape)?;
-    let params_buf = gpu.upload("points params", &points)?;
-    let data_buf = arena.upload(gpu, "points data")?;
-    let theta_buf = gpu.upload("points theta", theta)?;
-    let loss = gpu.poisoned("points loss", n, f32::NAN)?;
-    let grad = gpu.poisoned("points gradient", n * d, f32::NAN)?;
-    let bind = gpu.bind_group(
-        &pipeline,
-        &[
-            (0, uniform.as_entire_binding()),
-            (1, params_buf.buffer.as_entire_binding()),
-            (2, data_buf.buffer.as_entire_binding()),
-            (3, theta_buf.buffer.as_entire_binding()),
-            (4, loss.buffer.as_entire_binding()),
-            (5, grad.buffer.as_entire_binding()),
-        ],
-    )?;
-    let workgroups = n.div_ceil(256 / land.lanes as usize) as u32;
-    gpu.dispatch_and_wait("points", &pipeline, &bind, workgroups)?;
-    Ok((gpu.download(&loss)?, gpu.download(&grad)?))
 }

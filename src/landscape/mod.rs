@@ -13,59 +13,20 @@ pub mod bench;
 pub mod cases;
 pub mod continual;
 pub mod cpu;
-pub mod data;
 pub mod gpu;
+pub mod horizon;
 pub mod study;
 
 pub use study::{LandscapeStudy, SweepConfig};
 
-pub use crate::control::action::DriftKind;
 use crate::error::{Error, Result};
+use crate::loss::data::Shared;
+pub use crate::loss::{
+    purpose, DriftKind, Landscape, LandscapeKind, Shape, Spectrum, TeacherShape,
+};
 use crate::optim::{Domain, Hp, Member};
 use crate::sweep::ParamSet;
 use serde::{Deserialize, Serialize};
-
-crate::named_enum! {
-    /// A loss landscape.
-    pub enum LandscapeKind {
-        /// ½ Σ h_i (θ_i − μ)², h from a spectrum.
-        Quadratic = "quadratic",
-        /// ½ (θ−μ)ᵀ U diag(h) Uᵀ (θ−μ), U random orthogonal (seeded by data_seed).
-        QuadraticDense = "quadratic_dense",
-        /// a(x² − b)² + c y² + d x on consecutive coordinate pairs.
-        DoubleWell = "double_well",
-        /// Σ 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)².
-        Rosenbrock = "rosenbrock",
-        /// ½ mean (Xθ − y)² on a seeded data set, held as its quadratic form.
-        LinearRegression = "linear_regression",
-        /// ½ mean (student(x) − teacher(x))², 2-layer tanh MLPs.
-        TeacherStudent = "teacher_student",
-    }
-}
-
-impl LandscapeKind {
-    /// Landscapes whose loss and gradient a dense quadratic form (A, μ, L_min) holds.
-    pub fn is_dense(self) -> bool {
-        matches!(
-            self,
-            LandscapeKind::QuadraticDense | LandscapeKind::LinearRegression
-        )
-    }
-}
-
-crate::named_enum! {
-    /// The curvatures h of a quadratic.
-    pub enum Spectrum {
-        /// h_i given in `h`.
-        List = "list",
-        /// h_min .. h_max evenly spaced.
-        Linspace = "linspace",
-        /// h_min .. h_max geometrically spaced.
-        Logspace = "logspace",
-        /// h_i = i^-alpha, i = 1..D.
-        PowerLaw = "power_law",
-    }
-}
 
 crate::named_enum! {
     /// Gradient observation noise.
@@ -317,16 +278,16 @@ crate::params! {
     theta0 = 1.0,
     theta0_noise = 0.0,
     /// The optimum μ of quadratic landscapes (every coordinate).
-    mu = 0.0,
+    mu = Shape::DEFAULT.mu,
     /// Spectrum end points and power-law exponent.
-    h_min = 1e-3,
-    h_max = 1.0,
-    alpha = 1.0,
+    h_min = Shape::DEFAULT.h_min,
+    h_max = Shape::DEFAULT.h_max,
+    alpha = Shape::DEFAULT.alpha,
     /// Double-well coefficients.
-    a = 1.0,
-    b = 1.0,
-    c = 1.0,
-    d = -0.5,
+    a = Shape::DEFAULT.a,
+    b = Shape::DEFAULT.b,
+    c = Shape::DEFAULT.c,
+    d = Shape::DEFAULT.d,
     /// Continual learning: the switch probability per step, or the block length, and
     /// the optimum's spread σ_μ.
     hazard = 0.0,
@@ -359,6 +320,11 @@ impl Params {
         }
     }
 
+    /// The landscape's numbers of this learner.
+    pub fn shape(&self) -> Shape {
+        Shape::from_fn(|name| self.get(name).expect("every landscape number is a field"))
+    }
+
     /// The optimiser-family hyper-parameters these numbers hold.
     pub fn hyper(&self) -> crate::optim::Hyper {
         let mut h = crate::optim::Hyper::default();
@@ -373,25 +339,13 @@ impl Params {
     }
 }
 
-/// Teacher-student sizes (project design): D = hidden * d_in + hidden parameters, W1
-/// row-major then w2; f(x) = Σ_h w2_h tanh(W1_h · x / sqrt(d_in)) / sqrt(hidden).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeacherShape {
-    pub d_in: usize,
-    pub hidden: usize,
-    pub samples: usize,
-    /// Gradient from this many samples drawn with replacement per step (0: full batch).
-    pub minibatch: usize,
-}
-
 /// What every learner of a sweep shares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
-    pub landscape: LandscapeKind,
-    pub dim: usize,
-    pub spectrum: Spectrum,
-    /// The spectrum for `Spectrum::List`.
-    pub h: Vec<f64>,
+    /// The loss (kind, dim, spectrum, seeded data); its fields sit at the top level of
+    /// the manifest's problem.
+    #[serde(flatten)]
+    pub landscape: Landscape,
     pub noise: Noise,
     pub rule: RuleKind,
     pub steps: usize,
@@ -400,12 +354,6 @@ pub struct Problem {
     pub threshold: Option<f64>,
     /// A learner whose loss is non-finite or above this is flagged diverged and stops.
     pub blowup: f64,
-    /// Seeds the landscape's fixed data (dense basis, regression data, teacher).
-    pub data_seed: u64,
-    pub teacher: Option<TeacherShape>,
-    /// linear_regression: number of samples and label noise.
-    pub samples: usize,
-    pub label_noise: f64,
     /// The default drift f every step adds, θ += f(θ_t) (its rate is `drift_rate`).
     #[serde(default = "no_drift")]
     pub drift: DriftKind,
@@ -428,36 +376,36 @@ fn no_drift() -> DriftKind {
 }
 
 impl Problem {
-    /// Parameters that must be the same for every learner because they shape shared
-    /// data (for dense landscapes the spectrum builds the one Hessian).
-    pub fn shared_params(&self) -> &'static [&'static str] {
-        if self.landscape == LandscapeKind::QuadraticDense {
-            &["h_min", "h_max", "alpha", "mu"]
-        } else {
-            &[]
+    /// The data every learner shares: the loss's, and the control basis's projector.
+    pub fn shared_data(&self, p: &Params) -> Shared<f64> {
+        let mut shared = crate::loss::data::build(&self.landscape, &p.shape());
+        if let Some(m) = self.basis {
+            shared.projector = crate::loss::data::projector(&self.landscape, m);
         }
+        shared
+    }
+
+    /// Numbers that must be the same for every learner because they shape shared data.
+    pub fn shared_params(&self) -> &'static [&'static str] {
+        self.landscape.shared_numbers()
     }
 
     /// Checks the problem's shape; the error names the config key.
     pub fn validate(&self) -> Result<()> {
         let bad = |k: &str, m: String| Err(Error::invalid(k, m));
-        if self.dim == 0 || self.dim > 1024 {
-            return bad("landscape.dim", format!("{} must be in 1..=1024", self.dim));
-        }
-        if self.drift == DriftKind::Rotation && !self.dim.is_multiple_of(2) {
+        self.landscape.validate()?;
+        let dim = self.landscape.dim;
+        if self.drift == DriftKind::Rotation && !dim.is_multiple_of(2) {
             return bad(
                 "landscape.drift",
-                format!(
-                    "rotation turns coordinate pairs: dim = {} must be even",
-                    self.dim
-                ),
+                format!("rotation turns coordinate pairs: dim = {dim} must be even"),
             );
         }
         if let Some(m) = &self.mask {
-            if m.len() != self.dim {
+            if m.len() != dim {
                 return bad(
                     "landscape.control",
-                    format!("mask has {} entries; dim is {}", m.len(), self.dim),
+                    format!("mask has {} entries; dim is {dim}", m.len()),
                 );
             }
             if !m.iter().any(|&x| x) {
@@ -468,78 +416,37 @@ impl Problem {
             }
         }
         if let Some(m) = self.basis {
-            if m == 0 || m >= self.dim {
+            if m == 0 || m >= dim {
                 return bad(
                     "landscape.control.m",
                     format!(
                         "{m} must be in 1..={} (dim - 1): m = dim controls every direction",
-                        self.dim.saturating_sub(1).max(1)
+                        dim.saturating_sub(1).max(1)
                     ),
                 );
             }
         }
-        if self.landscape == LandscapeKind::DoubleWell && !self.dim.is_multiple_of(2) {
-            return bad(
-                "landscape.dim",
-                format!(
-                    "{} must be even for double_well (coordinate pairs)",
-                    self.dim
-                ),
-            );
-        }
-        if self.landscape == LandscapeKind::Rosenbrock && self.dim < 2 {
-            return bad(
-                "landscape.dim",
-                format!("{} must be at least 2 for rosenbrock", self.dim),
-            );
-        }
-        if self.spectrum == Spectrum::List
-            && self.h.len() != self.dim
-            && matches!(
-                self.landscape,
-                LandscapeKind::Quadratic | LandscapeKind::QuadraticDense
-            )
-        {
-            return bad(
-                "landscape.h",
-                format!("has {} values; dim is {}", self.h.len(), self.dim),
-            );
-        }
-        if self.h.iter().any(|&h| !(h > 0.0 && h.is_finite())) {
-            return bad("landscape.h", "every value must be finite and > 0".into());
-        }
-        if self.noise == Noise::Curvature
-            && !matches!(
-                self.landscape,
-                LandscapeKind::Quadratic
-                    | LandscapeKind::QuadraticDense
-                    | LandscapeKind::LinearRegression
-            )
-        {
+        if self.noise == Noise::Curvature && !self.landscape.is_quadratic() {
             return bad(
                 "landscape.noise",
                 format!(
                     "curvature noise needs a quadratic landscape, not {}",
-                    self.landscape.name()
+                    self.landscape.kind.name()
                 ),
             );
         }
         if matches!(
             self.rule,
             RuleKind::NATURAL_GRADIENT | RuleKind::CONTROL_OPTIMAL
-        ) && !matches!(
-            self.landscape,
-            LandscapeKind::Quadratic
-                | LandscapeKind::QuadraticDense
-                | LandscapeKind::LinearRegression
-        ) {
+        ) && !self.landscape.is_quadratic()
+        {
             return bad(
                 "rule.kind",
                 format!(
                     "{} reads the Hessian diagonal of a quadratic landscape, not {} \
                      (control_estimated estimates it on any landscape)",
                     self.rule.name(),
-                    self.landscape.name()
+                    self.landscape.kind.name()
                 ),
             );
         }
@@ -551,38 +458,6 @@ impl Problem {
         }
         if self.blowup.is_nan() || self.blowup <= 0.0 {
             return bad("run.blowup", format!("{} must be > 0", self.blowup));
-        }
-        if self.landscape == LandscapeKind::LinearRegression && self.samples < self.dim {
-            return bad(
-                "landscape.samples",
-                format!(
-                    "{} must be at least dim ({}) so the regression has one optimum",
-                    self.samples, self.dim
-                ),
-            );
-        }
-        if self.landscape == LandscapeKind::TeacherStudent {
-            let Some(t) = self.teacher else {
-                return bad(
-                    "landscape",
-                    "teacher_student needs d_in, hidden and samples".into(),
-                );
-            };
-            if t.d_in == 0 || t.hidden == 0 || t.samples == 0 {
-                return bad(
-                    "landscape.d_in",
-                    "d_in, hidden and samples must be at least 1".into(),
-                );
-            }
-            if t.hidden * t.d_in + t.hidden != self.dim {
-                return bad(
-                    "landscape.dim",
-                    format!(
-                        "must be hidden * d_in + hidden = {}",
-                        t.hidden * t.d_in + t.hidden
-                    ),
-                );
-            }
         }
         Ok(())
     }
@@ -608,48 +483,14 @@ impl Problem {
         for (k, v) in [
             ("landscape.theta0", p.theta0),
             ("landscape.theta0_noise", p.theta0_noise),
-            ("landscape.mu", p.mu),
         ] {
             if !v.is_finite() {
                 return bad(k, format!("{v} must be finite"));
             }
         }
-        if self.landscape == LandscapeKind::Quadratic
-            || self.landscape == LandscapeKind::QuadraticDense
-        {
-            match self.spectrum {
-                Spectrum::Linspace | Spectrum::Logspace => {
-                    // With one coordinate the curvature is h_min and h_max is unused.
-                    let top_ok = self.dim == 1 || (p.h_max >= p.h_min && p.h_max.is_finite());
-                    if !(p.h_min > 0.0 && p.h_min.is_finite() && top_ok) {
-                        return bad(
-                            "landscape.h_min",
-                            format!("need 0 < h_min <= h_max, got {} and {}", p.h_min, p.h_max),
-                        );
-                    }
-                }
-                Spectrum::PowerLaw => {
-                    if !p.alpha.is_finite() {
-                        return bad("landscape.alpha", format!("{} must be finite", p.alpha));
-                    }
-                }
-                Spectrum::List => {}
-            }
-        }
+        self.landscape.validate_shape(&p.shape())?;
         if let Some(c) = &self.continual {
             self.validate_continual(c, p)?;
-        }
-        if self.landscape == LandscapeKind::DoubleWell {
-            for (k, v) in [
-                ("landscape.a", p.a),
-                ("landscape.b", p.b),
-                ("landscape.c", p.c),
-                ("landscape.d", p.d),
-            ] {
-                if !v.is_finite() {
-                    return bad(k, format!("{v} must be finite"));
-                }
-            }
         }
         Ok(())
     }
@@ -718,26 +559,6 @@ impl Problem {
         }
         Ok(())
     }
-
-    /// The spectrum h_0..h_{D-1} for a learner's numbers.
-    pub fn spectrum_values(&self, p: &Params) -> Vec<f64> {
-        let d = self.dim;
-        let frac = |i: usize| {
-            if d > 1 {
-                i as f64 / (d - 1) as f64
-            } else {
-                0.0
-            }
-        };
-        (0..d)
-            .map(|i| match self.spectrum {
-                Spectrum::List => self.h[i],
-                Spectrum::Linspace => p.h_min + (p.h_max - p.h_min) * frac(i),
-                Spectrum::Logspace => p.h_min * (p.h_max / p.h_min).powf(frac(i)),
-                Spectrum::PowerLaw => ((i + 1) as f64).powf(-p.alpha),
-            })
-            .collect()
-    }
 }
 
 /// What a run reports for one learner (spec §7). Losses are L(θ_t) for t = 0..=steps,
@@ -788,10 +609,10 @@ pub fn split_loss(
     projector: &[f64],
     theta: &[f64],
 ) -> Option<[f64; 2]> {
-    if problem.landscape != LandscapeKind::Quadratic {
+    if problem.landscape.kind != LandscapeKind::Quadratic {
         return None;
     }
-    let h = problem.spectrum_values(p);
+    let h = problem.landscape.spectrum_values(&p.shape());
     let r: Vec<f64> = theta.iter().map(|&x| x - p.mu).collect();
     let mut out = [0.0; 2];
     if let Some(mask) = &problem.mask {
@@ -808,15 +629,4 @@ pub fn split_loss(
         out[1] += 0.5 * h[j] * r[j] * (r[j] - pr);
     }
     Some(out)
-}
-
-/// Counter purposes for the learner's random draws (counter word 3).
-pub mod purpose {
-    pub const INIT: u32 = 1;
-    pub const NOISE: u32 = 2;
-    pub const MINIBATCH: u32 = 3;
-    pub const DATA: u32 = 4;
-    /// Continual learning: whether step t switches, and block shifts δ.
-    pub const SWITCH: u32 = 5;
-    pub const SHIFT: u32 = 6;
 }

@@ -10,13 +10,15 @@
 //! [output]               # trajectories (and summary)
 //! ```
 
-use super::data::{self, Shared};
 use super::{
     cpu, gpu, Continual, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem,
-    ResetKind, RuleKind, Spectrum, Switching, TeacherShape,
+    ResetKind, RuleKind, Switching,
 };
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
+use crate::loss::config::{parse_section, Caller};
+use crate::loss::data::Shared;
+use crate::loss::Shape;
 use crate::optim::Hp;
 use crate::sweep::config::{boolean, err, finite, integer, number, section, string, unknown_key};
 use crate::sweep::prune::PrunePlan;
@@ -70,117 +72,43 @@ fn rule_kind(key: &str, v: &Value) -> Result<RuleKind> {
     })
 }
 
-/// Parses a `[landscape]` section: the problem's landscape part, every learner's
-/// landscape numbers, and the keys of learner numbers it set (each must have an effect).
-/// `forbidden` keys are refused (a family that has no use for them).
-pub fn parse_landscape(
-    landscape: &Table,
-    forbidden: &[&str],
-) -> Result<(Problem, Params, Vec<String>)> {
-    for k in forbidden {
-        if landscape.contains_key(*k) {
-            return Err(err(format!("landscape.{k}"), "has no effect here"));
-        }
-    }
-    let mut base = Params::default();
-    let kinds = LandscapeKind::names();
-    let kind_value = landscape.get("kind").ok_or_else(|| {
-        err(
-            "landscape.kind",
-            format!("is required: one of {}", kinds.join(", ")),
-        )
-    })?;
-    let kind = LandscapeKind::from_name(string("landscape.kind", kind_value, &kinds)?)
-        .expect("a listed name");
-    let mut problem = Problem {
-        landscape: kind,
-        dim: 0,
-        spectrum: Spectrum::Logspace,
-        h: vec![],
-        noise: Noise::None,
-        rule: RuleKind::GD,
-        steps: 0,
-        record_every: 0,
-        threshold: None,
-        blowup: 1e30,
-        data_seed: 0,
-        teacher: None,
-        samples: 0,
-        label_noise: 0.1,
-        drift: DriftKind::None,
-        mask: None,
-        basis: None,
-        continual: None,
-    };
-    let (mut d_in, mut hidden, mut t_samples, mut minibatch) = (None, None, None, 0usize);
-    let mut fixed_keys = Vec::new();
-    const LANDSCAPE_KEYS: &[&str] = &[
-        "kind",
-        "dim",
-        "spectrum",
-        "h",
+/// Parses a `[landscape]` section: the loss (through the loss floor), the learner's own
+/// keys (gradient noise, initial point, drift, partial control), every learner's
+/// numbers from it, and the keys of learner numbers it set (each must have an effect).
+pub fn parse_landscape(section: &Table) -> Result<(Problem, Params, Vec<String>)> {
+    const LEARNER_KEYS: &[&str] = &[
         "noise",
         "noise_sigma",
         "theta0",
         "theta0_noise",
-        "mu",
-        "h_min",
-        "h_max",
-        "alpha",
-        "a",
-        "b",
-        "c",
-        "d",
-        "data_seed",
-        "samples",
-        "label_noise",
-        "d_in",
-        "hidden",
-        "minibatch",
         "drift",
         "drift_rate",
         "control",
     ];
-    for (k, v) in landscape {
+    let control = section
+        .get("control")
+        .map(|v| control_set("landscape.control", v))
+        .transpose()?;
+    let mut base = Params::default();
+    let mut noise = Noise::None;
+    let mut drift = DriftKind::None;
+    let mut fixed_keys = Vec::new();
+    let caller = Caller {
+        keys: LEARNER_KEYS,
+        forbidden: &[],
+        seeds_data: matches!(control, Some(ControlSet::Basis(_))),
+    };
+    let loss = parse_section(section, &caller, |k, v| {
         let key = format!("landscape.{k}");
-        match k.as_str() {
-            "kind" => {}
-            "dim" => problem.dim = integer(&key, v, 1, 1024)?,
-            "spectrum" => {
-                problem.spectrum = Spectrum::from_name(string(&key, v, &Spectrum::names())?)
-                    .expect("a listed name")
-            }
-            "h" => {
-                problem.h = v
-                    .as_array()
-                    .ok_or_else(|| err(&key, "must be a list of numbers"))?
-                    .iter()
-                    .map(|x| number(&key, x))
-                    .collect::<Result<_>>()?;
-                problem.spectrum = Spectrum::List;
-            }
+        match k {
             "noise" => {
-                problem.noise =
-                    Noise::from_name(string(&key, v, &Noise::names())?).expect("a listed name")
+                noise = Noise::from_name(string(&key, v, &Noise::names())?).expect("a listed name")
             }
-            "data_seed" => problem.data_seed = integer(&key, v, 0, i64::MAX)? as u64,
-            "samples" => {
-                let n = integer(&key, v, 1, 1 << 20)?;
-                problem.samples = n;
-                t_samples = Some(n);
-            }
-            "label_noise" => problem.label_noise = finite(&key, v)?,
-            "d_in" => d_in = Some(integer(&key, v, 1, 1024)?),
-            "hidden" => hidden = Some(integer(&key, v, 1, 1024)?),
-            "minibatch" => minibatch = integer(&key, v, 0, 1 << 20)?,
             "drift" => {
-                problem.drift = DriftKind::from_name(string(&key, v, &DriftKind::names())?)
+                drift = DriftKind::from_name(string(&key, v, &DriftKind::names())?)
                     .expect("a listed name")
             }
-            "control" => match control_set(&key, v)? {
-                ControlSet::Mask(m) => problem.mask = Some(m),
-                ControlSet::Basis(m) => problem.basis = Some(m),
-            },
+            "control" => {}
             name if Params::NAMES.contains(&name)
                 && !Params::is_rule_number(name)
                 && !CONTINUAL_KEYS.contains(&name)
@@ -188,60 +116,42 @@ pub fn parse_landscape(
                 && name != "rule" =>
             {
                 base.set(name, finite(&key, v)?);
-                fixed_keys.push(key.clone());
+                fixed_keys.push(key);
             }
-            _ => return Err(unknown_key("landscape", k, LANDSCAPE_KEYS)),
+            _ => return Ok(false),
         }
+        Ok(true)
+    })?;
+    for name in Shape::NAMES {
+        base.set(name, loss.shape.get(name).expect("a landscape number"));
     }
-    if kind == LandscapeKind::TeacherStudent {
-        let (Some(d_in), Some(hidden), Some(samples)) = (d_in, hidden, t_samples) else {
-            return Err(err(
-                "landscape",
-                "teacher_student needs d_in, hidden and samples",
-            ));
-        };
-        problem.teacher = Some(TeacherShape {
-            d_in,
-            hidden,
-            samples,
-            minibatch,
-        });
-        if problem.dim == 0 {
-            problem.dim = hidden * d_in + hidden;
-        }
-        if !landscape.contains_key("theta0") {
+    fixed_keys.extend(loss.fixed_keys);
+    if loss.landscape.kind == LandscapeKind::TeacherStudent {
+        if !section.contains_key("theta0") {
             base.theta0 = 0.0;
         }
-        if !landscape.contains_key("theta0_noise") {
+        if !section.contains_key("theta0_noise") {
             base.theta0_noise = 0.5;
         }
     }
-    if problem.dim == 0 {
-        return Err(err("landscape.dim", "is required: an integer in 1..=1024"));
-    }
-    // Landscape keys that shape nothing this landscape has.
-    let kind_is = |ks: &[LandscapeKind]| ks.contains(&kind);
-    use LandscapeKind::*;
-    for (k, applies) in [
-        ("samples", kind_is(&[LinearRegression, TeacherStudent])),
-        ("label_noise", kind_is(&[LinearRegression])),
-        ("d_in", kind_is(&[TeacherStudent])),
-        ("hidden", kind_is(&[TeacherStudent])),
-        ("minibatch", kind_is(&[TeacherStudent])),
-        (
-            "data_seed",
-            kind_is(&[QuadraticDense, LinearRegression, TeacherStudent]) || problem.basis.is_some(),
-        ),
-        ("spectrum", kind_is(&[Quadratic, QuadraticDense])),
-        ("h", kind_is(&[Quadratic, QuadraticDense])),
-    ] {
-        if landscape.contains_key(k) && !applies {
-            return Err(err(
-                format!("landscape.{k}"),
-                format!("has no effect on {}", kind.name()),
-            ));
-        }
-    }
+    let (mask, basis) = match control {
+        Some(ControlSet::Mask(m)) => (Some(m), None),
+        Some(ControlSet::Basis(m)) => (None, Some(m)),
+        None => (None, None),
+    };
+    let problem = Problem {
+        landscape: loss.landscape,
+        noise,
+        rule: RuleKind::GD,
+        steps: 0,
+        record_every: 0,
+        threshold: None,
+        blowup: 1e30,
+        drift,
+        mask,
+        basis,
+        continual: None,
+    };
     Ok((problem, base, fixed_keys))
 }
 
@@ -371,48 +281,12 @@ fn control_set(key: &str, v: &Value) -> Result<ControlSet> {
         .map(ControlSet::Mask)
 }
 
-/// Why the landscape does not read its number `name` (mu on a double well, a on a
-/// quadratic), or None when it does or `name` is not a landscape number.
-pub fn landscape_ignores(problem: &Problem, name: &str) -> Option<String> {
-    let kind = problem.landscape;
-    let quadratic = matches!(
-        kind,
-        LandscapeKind::Quadratic | LandscapeKind::QuadraticDense
-    );
-    let spectrum = problem.spectrum;
-    match name {
-        "mu" => (!quadratic).then(|| format!("{} has no optimum parameter mu", kind.name())),
-        "h_max" if quadratic && problem.dim == 1 => {
-            Some("with dim = 1 the curvature is h_min".into())
-        }
-        "h_min" | "h_max" => (!quadratic
-            || !matches!(spectrum, Spectrum::Linspace | Spectrum::Logspace))
-        .then(|| {
-            format!(
-                "{} with a {} spectrum does not read {name}",
-                kind.name(),
-                spectrum.name()
-            )
-        }),
-        "alpha" => (!quadratic || spectrum != Spectrum::PowerLaw).then(|| {
-            format!(
-                "{} with a {} spectrum does not read alpha",
-                kind.name(),
-                spectrum.name()
-            )
-        }),
-        "a" | "b" | "c" | "d" => (kind != LandscapeKind::DoubleWell)
-            .then(|| format!("{} does not read {name}", kind.name())),
-        _ => None,
-    }
-}
-
 impl LandscapeStudy {
     /// Whether results split the final loss into controlled and uncontrolled
     /// coordinates (a control mask on a diagonal quadratic).
     pub fn splits(&self) -> bool {
         (self.problem.mask.is_some() || self.problem.basis.is_some())
-            && self.problem.landscape == LandscapeKind::Quadratic
+            && self.problem.landscape.kind == LandscapeKind::Quadratic
     }
 
     /// The reset strategies of a continual sweep (none otherwise).
@@ -503,7 +377,7 @@ impl Study for LandscapeStudy {
             })?,
         )?;
 
-        let (mut problem, mut base, mut fixed_keys) = parse_landscape(landscape, &[])?;
+        let (mut problem, mut base, mut fixed_keys) = parse_landscape(landscape)?;
         problem.rule = rule_kind;
         if let Some(c) = section(root, "continual", false)? {
             problem.continual = Some(parse_continual(
@@ -654,7 +528,11 @@ impl Study for LandscapeStudy {
             "seed" => {
                 let random = self.problem.noise != Noise::None
                     || self.problem.continual.is_some()
-                    || self.problem.teacher.is_some_and(|t| t.minibatch > 0)
+                    || self
+                        .problem
+                        .landscape
+                        .teacher
+                        .is_some_and(|t| t.minibatch > 0)
                     || p.theta0_noise != 0.0
                     || grid.axes.iter().any(|a| a.name == "theta0_noise");
                 (!random).then(|| {
@@ -669,7 +547,7 @@ impl Study for LandscapeStudy {
             "drift_rate" => {
                 (self.problem.drift == DriftKind::None).then(|| "landscape.drift is none".into())
             }
-            _ => landscape_ignores(&self.problem, name),
+            _ => self.problem.landscape.ignores(name),
         }
     }
 
@@ -800,8 +678,8 @@ impl Study for LandscapeStudy {
                 .map(|r| r.name())
                 .collect::<Vec<_>>()
                 .join(" vs "),
-            self.problem.landscape.name(),
-            self.problem.dim,
+            self.problem.landscape.kind.name(),
+            self.problem.landscape.dim,
             self.problem.steps
         )
     }
@@ -835,7 +713,7 @@ impl Study for LandscapeStudy {
     }
 
     fn prepare(&self, base: &Params) -> Result<Prepared> {
-        let shared = data::build(&self.problem, base);
+        let shared = self.problem.shared_data(base);
         Ok(Prepared {
             shared_f32: shared.cast::<f32>(),
             shared,
@@ -850,7 +728,9 @@ impl Study for LandscapeStudy {
             .steps
             .checked_div(self.problem.record_every)
             .map_or(0, |r| r + 1) as u64;
-        (4 * records).max(16 * self.problem.dim as u64).max(32)
+        (4 * records)
+            .max(16 * self.problem.landscape.dim as u64)
+            .max(32)
     }
 
     /// Runs the chunk in groups of one rule kind each (a kernel per kind), results in

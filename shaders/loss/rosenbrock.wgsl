@@ -1,6 +1,6 @@
 // rosenbrock: Σ_{i<D−1} 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)²; neighbours through
 // point_coord. The lane owning coordinate i adds term i.
-// needs: landscape/point.wgsl, landscape/exact_grad.wgsl
+// needs: loss/point.wgsl, loss/exact_grad.wgsl
 fn loss_grad(pt: Point, th: vec4<f32>, valid: vec4<bool>) -> LossGrad {
     var out = LossGrad(0.0, vec4<f32>(0.0));
     let dim = land().dim;

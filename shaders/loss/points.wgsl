@@ -1,10 +1,10 @@
 // A landscape's loss and gradient at given points: the second driver of the landscape
-// interface (landscape/point.wgsl), beside the sweep. One dispatch evaluates a batch
+// interface (loss/point.wgsl), beside the sweep. One dispatch evaluates a batch
 // of points, `lanes` threads per point as the interface lays them out; checks use it,
 // and so can any program that needs L and ∇L of a landscape on the GPU.
 //
 // Slot: a landscape file (loss_grad, loss_offset).
-// needs: landscape/point.wgsl, landscape/lanes.wgsl
+// needs: loss/point.wgsl, loss/lanes.wgsl
 
 struct PointsShape {
     land: Land,

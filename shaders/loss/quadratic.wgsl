@@ -1,5 +1,5 @@
 // quadratic: ½ Σ h_j (θ_j − μ)², h from the point's curvature row (the spectrum).
-// needs: landscape/point.wgsl, landscape/exact_grad.wgsl
+// needs: loss/point.wgsl, loss/exact_grad.wgsl
 fn loss_grad(pt: Point, th: vec4<f32>, valid: vec4<bool>) -> LossGrad {
     var out = LossGrad(0.0, vec4<f32>(0.0));
     for (var k = 0u; k < 4u; k++) {

@@ -6,9 +6,9 @@
 //! under these rules), measures each learner's rate from its loss trajectory, and sets
 //! the ratios beside the closed form (`examples/sweeps/horizon.toml`).
 
-use super::closed::Control;
+use super::cpu::control_gain;
+use super::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
 use crate::error::{Error, Result};
-use crate::landscape::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
 use crate::plot::{draw_legend, plot_err, write_picture, Picture};
 use crate::sweep::store;
 use plotters::coord::Shift;
@@ -30,6 +30,12 @@ pub struct HorizonRow {
     pub ratio_closed: f64,
     /// η·k of the rows' rule (the ratio depends on γ / (η k) only).
     pub eta_k: f64,
+}
+
+/// The optimal rate r = h · (r/h) of a direction with curvature h under discount γ: the
+/// closed form the control_optimal rule's gain is (metric g = 1).
+fn rate(h: f64, gamma: f64, eta_k: f64) -> f64 {
+    h * control_gain(h, gamma, eta_k)
 }
 
 fn refuse(dir: &Path, why: impl Into<String>) -> Error {
@@ -85,9 +91,12 @@ pub fn measure(dir: &Path) -> Result<(SweepConfig, Vec<HorizonRow>)> {
             RuleKind::Landscape(LandscapeRule::ControlOptimal | LandscapeRule::ControlEstimated)
         )
     };
-    let shape_ok = p.landscape == LandscapeKind::Quadratic
-        && p.dim == 1
-        && matches!(p.spectrum, Spectrum::Linspace | Spectrum::Logspace)
+    let shape_ok = p.landscape.kind == LandscapeKind::Quadratic
+        && p.landscape.dim == 1
+        && matches!(
+            p.landscape.spectrum,
+            Spectrum::Linspace | Spectrum::Logspace
+        )
         && p.noise == Noise::None
         && s.rules.len() == 1
         && control(&s.rules[0])
@@ -138,8 +147,7 @@ pub fn measure(dir: &Path) -> Result<(SweepConfig, Vec<HorizonRow>)> {
     let rows = by_gamma
         .into_values()
         .map(|(gamma, measured, eta, k)| {
-            let c = Control::new(gamma, eta, k)?;
-            let closed = [c.rate(hs[0], 1.0), c.rate(hs[1], 1.0)];
+            let closed = [rate(hs[0], gamma, eta * k), rate(hs[1], gamma, eta * k)];
             Ok(HorizonRow {
                 gamma,
                 h: [hs[0], hs[1]],
@@ -226,8 +234,8 @@ impl Picture for HorizonPicture<'_> {
         let curve: Vec<(f64, f64)> = (0..=200)
             .map(|i| {
                 let g = g0 * (g1 / g0).powf(i as f64 / 200.0);
-                let c = Control::new(g, rows[0].eta_k, 1.0).expect("checked numbers");
-                (g, c.rate(h[0], 1.0) / c.rate(h[1], 1.0))
+                let eta_k = rows[0].eta_k;
+                (g, rate(h[0], g, eta_k) / rate(h[1], g, eta_k))
             })
             .collect();
         chart

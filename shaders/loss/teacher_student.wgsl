@@ -5,7 +5,7 @@
 // the output and residual from them and accumulates the gradient of its own
 // coordinates. Lane 0 alone adds the loss. Every function here holds barriers, so it is
 // called in uniform control flow.
-// needs: landscape/point.wgsl
+// needs: loss/point.wgsl
 
 // Hidden activations, per point slot: at most 1024 / (d_in + 1) per workgroup in
 // all (a point of D = H (d_in + 1) parameters has at least D / 4 lanes).

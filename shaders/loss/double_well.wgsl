@@ -1,6 +1,6 @@
 // double_well: a (x² − b)² + c y² + d x on consecutive coordinate pairs (x = θ_2p,
 // y = θ_2p+1); the partner coordinate comes through point_coord.
-// needs: landscape/point.wgsl, landscape/exact_grad.wgsl
+// needs: loss/point.wgsl, loss/exact_grad.wgsl
 fn loss_grad(pt: Point, th: vec4<f32>, valid: vec4<bool>) -> LossGrad {
     var out = LossGrad(0.0, vec4<f32>(0.0));
     let p = pt.p;

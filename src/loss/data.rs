@@ -1,8 +1,9 @@
 //! The fixed data some landscapes share across learners, built on the host in f64 from
 //! `data_seed`: the dense Hessian of quadratic_dense, the quadratic form of a linear
-//! regression, and the teacher network with its samples.
+//! regression, and the teacher network with its samples; and the projector onto a
+//! seeded basis that a partially controlled learner moves in.
 
-use super::{purpose, LandscapeKind, Params, Problem};
+use super::{purpose, Landscape, LandscapeKind, Shape};
 use crate::real::Real;
 use crate::rng::{key_from_seed, normals4, philox4x32_10};
 
@@ -124,32 +125,34 @@ pub fn forward<F: Real>(w: &[F], x: &[F], d_in: usize, hidden: usize, acts: &mut
     out / F::c(hidden as f64).sqrt()
 }
 
-/// Builds the shared data; `p` supplies the parameters that must be equal across
-/// learners ([`Problem::shared_params`]).
-pub fn build(problem: &Problem, p: &Params) -> Shared<f64> {
-    let mut shared = build_landscape(problem, p);
-    if let Some(m) = problem.basis {
-        // The control basis: the first m rows of an orthogonal matrix from its own
-        // stream (independent of a dense Hessian's eigenvectors, stream 0).
-        let d = problem.dim;
-        let b = orthogonal(d, problem.data_seed, 5);
-        let mut proj = vec![0.0; d * d];
-        for j in 0..d {
-            for i in 0..d {
-                proj[j * d + i] = (0..m).map(|k| b[k * d + j] * b[k * d + i]).sum();
-            }
-        }
-        shared.projector = proj;
-    }
-    shared
+/// Builds the shared data; `s` supplies the numbers that must be equal across points
+/// ([`Landscape::shared_numbers`]). The projector is left empty: a learner with a control
+/// basis adds it ([`projector`]).
+pub fn build(land: &Landscape, s: &Shape) -> Shared<f64> {
+    build_landscape(land, s)
 }
 
-fn build_landscape(problem: &Problem, p: &Params) -> Shared<f64> {
-    let d = problem.dim;
-    let seed = problem.data_seed;
-    match problem.landscape {
+/// P = B Bᵀ (row-major D×D), B the first m rows of a seeded orthogonal matrix: the
+/// directions a partially controlled learner may move along. Its own stream (5) keeps
+/// it independent of a dense Hessian's eigenvectors (stream 0).
+pub fn projector(land: &Landscape, m: usize) -> Vec<f64> {
+    let d = land.dim;
+    let b = orthogonal(d, land.data_seed, 5);
+    let mut proj = vec![0.0; d * d];
+    for j in 0..d {
+        for i in 0..d {
+            proj[j * d + i] = (0..m).map(|k| b[k * d + j] * b[k * d + i]).sum();
+        }
+    }
+    proj
+}
+
+fn build_landscape(land: &Landscape, s: &Shape) -> Shared<f64> {
+    let d = land.dim;
+    let seed = land.data_seed;
+    match land.kind {
         LandscapeKind::QuadraticDense => {
-            let h = problem.spectrum_values(p);
+            let h = land.spectrum_values(s);
             let u = orthogonal(d, seed, 0);
             // A = U diag(h) Uᵀ with U's rows as the eigenvectors.
             let mut a = vec![0.0; d * d];
@@ -162,7 +165,7 @@ fn build_landscape(problem: &Problem, p: &Params) -> Shared<f64> {
             Shared {
                 dense: Some(Dense {
                     a,
-                    mu: vec![p.mu; d],
+                    mu: vec![s.mu; d],
                     l_min: 0.0,
                 }),
                 teacher: None,
@@ -171,14 +174,14 @@ fn build_landscape(problem: &Problem, p: &Params) -> Shared<f64> {
             }
         }
         LandscapeKind::LinearRegression => {
-            let n = problem.samples;
+            let n = land.samples;
             let x = gaussians(seed, 1, n * d);
             let truth = gaussians(seed, 2, d);
             let noise = gaussians(seed, 3, n);
             let y: Vec<f64> = (0..n)
                 .map(|i| {
                     (0..d).map(|k| x[i * d + k] * truth[k]).sum::<f64>()
-                        + problem.label_noise * noise[i]
+                        + land.label_noise * noise[i]
                 })
                 .collect();
             let mut a = vec![0.0; d * d];
@@ -204,7 +207,7 @@ fn build_landscape(problem: &Problem, p: &Params) -> Shared<f64> {
             }
         }
         LandscapeKind::TeacherStudent => {
-            let t = problem.teacher.expect("validated");
+            let t = land.teacher.expect("validated");
             let w = gaussians(seed, 1, d);
             let x = gaussians(seed, 2, t.samples * t.d_in);
             let y = (0..t.samples)
@@ -239,20 +242,23 @@ fn build_landscape(problem: &Problem, p: &Params) -> Shared<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::landscape::RuleKind;
 
-    fn problem(kind: LandscapeKind, dim: usize) -> Problem {
-        let mut p = crate::landscape::cases::small_problem(kind, RuleKind::GD, 1);
-        (p.dim, p.data_seed, p.samples, p.label_noise) = (dim, 7, 50, 0.1);
-        p
+    fn problem(kind: LandscapeKind, dim: usize) -> Landscape {
+        Landscape {
+            dim,
+            data_seed: 7,
+            samples: 50,
+            label_noise: 0.1,
+            ..Landscape::new(kind)
+        }
     }
 
     #[test]
     fn dense_hessian_has_the_spectrum() {
-        let p = Params {
+        let p = Shape {
             h_min: 0.5,
             h_max: 2.0,
-            ..Params::default()
+            ..Shape::DEFAULT
         };
         let pr = problem(LandscapeKind::QuadraticDense, 6);
         let s = build(&pr, &p);
@@ -271,7 +277,7 @@ mod tests {
     #[test]
     fn regression_quadratic_form_equals_the_data_loss() {
         let pr = problem(LandscapeKind::LinearRegression, 5);
-        let s = build(&pr, &Params::default());
+        let s = build(&pr, &Shape::DEFAULT);
         let dense = s.dense.unwrap();
         let d = 5;
         let n = pr.samples;

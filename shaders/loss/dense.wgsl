@@ -1,7 +1,7 @@
 // quadratic_dense and linear_regression: ½ (θ − μ)ᵀ A (θ − μ) + l_min, with A and μ built
 // on the host (a rotated spectrum, or a regression's XᵀX / N and its solution). Each
 // lane forms its rows of A (θ − μ) from the point's coordinates.
-// needs: landscape/point.wgsl, landscape/exact_grad.wgsl
+// needs: loss/point.wgsl, loss/exact_grad.wgsl
 fn loss_grad(pt: Point, th: vec4<f32>, valid: vec4<bool>) -> LossGrad {
     var out = LossGrad(0.0, vec4<f32>(0.0));
     let l = land();

@@ -20,7 +20,7 @@
 //                                            the gradient a rule sees (a minibatch's)
 // needs: common/philox.wgsl
 
-// Counter purposes of a learner's random draws (word 3), as src/landscape/mod.rs.
+// Counter purposes of a learner's random draws (word 3), as src/loss/mod.rs.
 const PURPOSE_INIT: u32 = 1u;
 const PURPOSE_NOISE: u32 = 2u;
 const PURPOSE_MINIBATCH: u32 = 3u;
