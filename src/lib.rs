@@ -18,6 +18,7 @@ pub mod gpu;
 pub mod hippo;
 pub mod infer;
 pub mod interrupt;
+pub mod keys;
 pub mod landscape;
 pub mod lbfgs;
 pub mod loss;

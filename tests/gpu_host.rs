@@ -66,7 +66,7 @@ fn copy_shader_splits_and_covers_everything() {
     gpu.fill(&dst, f32::NAN).unwrap();
     let windows = gpu.windows(n as u64, 4);
     assert!(windows.len() > 1);
-    let pipeline = gpu.pipeline(&rulelab::optim::bench::copy_kernel()).unwrap();
+    let pipeline = gpu.pipeline(&rulelab::optim::gpu::copy_kernel()).unwrap();
     let mut grids = Vec::new();
     let t = gpu
         .time_pass(|pass| {

@@ -20,7 +20,7 @@
 //! none, a decay −jθ, or a rotation qAθ on coordinate pairs (A = [[0, −1], [1, 0]]).
 
 use crate::loss::data::Shared;
-use crate::loss::{curvature, loss_grad};
+use crate::loss::eval::{curvature, loss_grad};
 use crate::loss::{Drift, Landscape, Shape};
 use crate::real::Real;
 use serde::{Deserialize, Serialize};

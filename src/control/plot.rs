@@ -5,7 +5,7 @@
 use super::study::{PathConfig, PathStudy};
 use crate::error::{Error, Result};
 use crate::loss::data;
-use crate::loss::{curvature, loss_grad};
+use crate::loss::eval::{curvature, loss_grad};
 use crate::plot::{draw_legend, plot_err, ramp, write_picture, Picture};
 use crate::sweep::summary::read_results;
 use crate::sweep::Study;

@@ -18,15 +18,14 @@ use super::action::{PathConsts, PathShape};
 use super::paths;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
+use crate::keys::{boolean, err, finite, integer, section, string};
 use crate::lbfgs::{Solution, Status, Stop};
 use crate::loss::config::{parse_section, Caller};
 use crate::loss::data::{self, Shared};
-use crate::loss::{curvature, loss_grad};
+use crate::loss::eval::{curvature, loss_grad};
 use crate::loss::{Drift, DriftKind};
 use crate::loss::{Landscape, Shape};
-use crate::sweep::config::{
-    axis_values, boolean, err, finite, integer, section, string, unknown_key,
-};
+use crate::sweep::config::{axis_values, unknown_key};
 use crate::sweep::prune::PrunePlan;
 use crate::sweep::{Grid, ParamSet, Study, StudyConfig};
 use serde::Serialize;

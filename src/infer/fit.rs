@@ -6,7 +6,7 @@ use super::data::{Animal, Dataset, Trial};
 use super::model::{self, Net, Window, K};
 use super::simulate::{mean_recent, stimuli, RuleAt, HISTORY};
 use crate::error::{Error, Result};
-use crate::optim::{update_group, Consts, Hyper, Member};
+use crate::optim::{update_group, Hyper, Member};
 use crate::real::Real;
 use crate::rng::{key_from_seed, philox4x32_10, uniform_open};
 use rayon::prelude::*;
@@ -340,7 +340,7 @@ impl<F: Real> Adam<F> {
 
     pub(crate) fn step(&mut self, lr: f64, theta: &mut [F], g: &[F]) {
         self.t += 1;
-        let c = Consts::new(Member::Adam, &adam_hyper(lr), self.t).cast::<F>();
+        let c = Member::Adam.consts(&adam_hyper(lr), self.t).cast::<F>();
         update_group(
             Member::Adam,
             &c,

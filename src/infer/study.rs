@@ -17,7 +17,8 @@ use super::report::{self, Input};
 use super::simulate::RuleAt;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
-use crate::sweep::config::{boolean, err, finite, integer, section, string, unknown_key, whole};
+use crate::keys::{boolean, err, finite, integer, section, string, whole};
+use crate::sweep::config::unknown_key;
 use crate::sweep::prune::PrunePlan;
 use crate::sweep::{Grid, ParamSet, Study};
 use serde::Serialize;
@@ -455,6 +456,10 @@ impl Study for FitStudy {
     /// better).
     fn headline(&self) -> &'static str {
         "test_nll"
+    }
+
+    fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
+        crate::sweep::summary::write_summary(cfg, dir)
     }
 
     fn describe(&self) -> String {

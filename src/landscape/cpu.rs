@@ -9,7 +9,7 @@ use super::{
 };
 use crate::loss::data::Shared;
 use crate::loss::eval::minibatch_grad;
-use crate::loss::{curvature, loss_grad};
+use crate::loss::eval::{curvature, loss_grad};
 use crate::loss::{Drift, Shape};
 use crate::optim::{update_group, Consts, Member};
 use crate::real::Real;
@@ -381,7 +381,7 @@ impl<F: Real> LearnerRun<F> {
             before: vec![F::zero(); d],
             grad: vec![F::zero(); d],
             states: init.iter().map(|&v| vec![F::c(v); d]).collect(),
-            consts: Consts::new(problem.rule.consts_member(), &p.hyper(), 1),
+            consts: problem.rule.consts_member().consts(&p.hyper(), 1),
             bc1: bias_corrections(p.beta1, problem.steps),
             bc2: bias_corrections(p.beta2, problem.steps),
             stats: Stats::new(problem),

@@ -293,7 +293,11 @@ pub fn run_chunk_with(
             let init = |k: usize| init.get(k).copied().unwrap_or(0.0) as f32;
             let seed = p.seed_u64();
             SweepLearner {
-                consts: Consts::new(problem.rule.consts_member(), &p.hyper(), 1).cast::<f32>(),
+                consts: problem
+                    .rule
+                    .consts_member()
+                    .consts(&p.hyper(), 1)
+                    .cast::<f32>(),
                 land,
                 seed_lo: seed as u32,
                 seed_hi: (seed >> 32) as u32,

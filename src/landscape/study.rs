@@ -16,11 +16,12 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
+use crate::keys::{boolean, err, finite, integer, number, section, string};
 use crate::loss::config::{parse_section, Caller};
 use crate::loss::data::Shared;
 use crate::loss::Shape;
 use crate::optim::Hp;
-use crate::sweep::config::{boolean, err, finite, integer, number, section, string, unknown_key};
+use crate::sweep::config::unknown_key;
 use crate::sweep::prune::PrunePlan;
 use crate::sweep::{ParamSet, Study, StudyConfig};
 use serde::Serialize;

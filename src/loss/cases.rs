@@ -4,7 +4,8 @@
 //! families' own checks stand on.
 
 use super::data::{self, Shared};
-use super::{curvature, gpu, loss_grad, Landscape, LandscapeKind, Shape, TeacherShape};
+use super::eval::{curvature, loss_grad};
+use super::{gpu, Landscape, LandscapeKind, Shape, TeacherShape};
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
 use crate::gpu::Backend;

@@ -5,7 +5,8 @@
 
 use super::{Landscape, LandscapeKind, Shape, Spectrum, TeacherShape};
 use crate::error::Result;
-use crate::sweep::config::{err, finite, integer, number, string, unknown_key};
+use crate::keys::{err, finite, integer, number, string};
+use crate::sweep::config::unknown_key;
 use toml::{Table, Value};
 
 /// The keys this module reads.

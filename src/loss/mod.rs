@@ -17,7 +17,6 @@ pub mod eval;
 pub mod gpu;
 
 pub use drift::{Drift, DriftKind};
-pub use eval::{curvature, loss_grad};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

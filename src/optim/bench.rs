@@ -2,17 +2,12 @@
 //! run. `rulelab bench optim` and `benches/optim.rs` both time through these functions.
 
 use super::cpu::CpuOptimizer;
-use super::gpu::GpuOptimizer;
+use super::gpu::{copy_kernel, GpuOptimizer};
 use super::{Config, Member};
 use crate::error::Result;
-use crate::gpu::{Backend, Clock, Gpu, Kernel};
+use crate::gpu::{Backend, Clock, Gpu};
 use rayon::prelude::*;
 use std::time::Instant;
-
-/// A plain copy shader with the optimiser driver's access pattern: the ceiling.
-pub fn copy_kernel() -> Kernel {
-    Kernel::new("copy_f32", "main", &["common/copy.wgsl"])
-}
 
 /// One row of `rulelab bench optim --json`.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -4,131 +4,14 @@
 //!
 //! Each member is one arm of [`update_group`] (in `member.rs`, beside
 //! its variant): a plain loop over zipped slices that the compiler vectorises, run over
-//! chunks in parallel with rayon by the `each*` helpers here.
+//! chunks in parallel with rayon by the `each*` helpers of `each.rs`.
 
-use super::{update_group, Config, Consts};
+use super::config::Config;
+use super::member::update_group;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 
 pub use crate::real::Real;
-
-/// Elements per parallel task: large enough to amortise scheduling, small enough to
-/// balance two to hundreds of cores.
-const CHUNK: usize = 1 << 15;
-
-// The element functions receive the constants as arguments that each chunk copies into
-// locals first. A closure that captured them by reference instead made LLVM reload them
-// for every element (it cannot prove the stores to theta leave them alone), which
-// halved the bandwidth.
-
-#[inline(always)]
-pub fn each1<F: Real>(
-    t: &mut [F],
-    g: &[F],
-    c: &Consts<F>,
-    scale: F,
-    f: impl Fn(&mut F, F, &Consts<F>) + Sync,
-) {
-    let run = |t: &mut [F], g: &[F]| {
-        let (c, scale) = (*c, scale);
-        for (t, &g) in t.iter_mut().zip(g) {
-            f(t, g * scale, &c)
-        }
-    };
-    if t.len() <= CHUNK {
-        // One learner's few coordinates (landscape sweeps): no task to schedule.
-        return run(t, g);
-    }
-    t.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .for_each(|(t, g)| run(t, g));
-}
-
-#[inline(always)]
-pub fn each2<F: Real>(
-    t: &mut [F],
-    g: &[F],
-    a: &mut [F],
-    c: &Consts<F>,
-    scale: F,
-    f: impl Fn(&mut F, F, &mut F, &Consts<F>) + Sync,
-) {
-    let run = |t: &mut [F], g: &[F], a: &mut [F]| {
-        let (c, scale) = (*c, scale);
-        for ((t, &g), a) in t.iter_mut().zip(g).zip(a.iter_mut()) {
-            f(t, g * scale, a, &c)
-        }
-    };
-    if t.len() <= CHUNK {
-        return run(t, g, a);
-    }
-    t.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(a.par_chunks_mut(CHUNK))
-        .for_each(|((t, g), a)| run(t, g, a));
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub fn each3<F: Real>(
-    t: &mut [F],
-    g: &[F],
-    a: &mut [F],
-    b: &mut [F],
-    c: &Consts<F>,
-    scale: F,
-    f: impl Fn(&mut F, F, &mut F, &mut F, &Consts<F>) + Sync,
-) {
-    let run = |t: &mut [F], g: &[F], a: &mut [F], b: &mut [F]| {
-        let (c, scale) = (*c, scale);
-        for (((t, &g), a), b) in t.iter_mut().zip(g).zip(a.iter_mut()).zip(b.iter_mut()) {
-            f(t, g * scale, a, b, &c)
-        }
-    };
-    if t.len() <= CHUNK {
-        return run(t, g, a, b);
-    }
-    t.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(a.par_chunks_mut(CHUNK))
-        .zip(b.par_chunks_mut(CHUNK))
-        .for_each(|(((t, g), a), b)| run(t, g, a, b));
-}
-
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-#[inline(always)]
-pub fn each4<F: Real>(
-    t: &mut [F],
-    g: &[F],
-    a: &mut [F],
-    b: &mut [F],
-    d: &mut [F],
-    c: &Consts<F>,
-    scale: F,
-    f: impl Fn(&mut F, F, &mut F, &mut F, &mut F, &Consts<F>) + Sync,
-) {
-    let run = |t: &mut [F], g: &[F], a: &mut [F], b: &mut [F], d: &mut [F]| {
-        let (c, scale) = (*c, scale);
-        for ((((t, &g), a), b), d) in t
-            .iter_mut()
-            .zip(g)
-            .zip(a.iter_mut())
-            .zip(b.iter_mut())
-            .zip(d.iter_mut())
-        {
-            f(t, g * scale, a, b, d, &c)
-        }
-    };
-    if t.len() <= CHUNK {
-        return run(t, g, a, b, d);
-    }
-    t.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(a.par_chunks_mut(CHUNK))
-        .zip(b.par_chunks_mut(CHUNK))
-        .zip(d.par_chunks_mut(CHUNK))
-        .for_each(|((((t, g), a), b), d)| run(t, g, a, b, d));
-}
 
 /// The optimiser on the CPU, holding its own state.
 pub struct CpuOptimizer<F: Real> {
@@ -230,7 +113,7 @@ impl<F: Real> CpuOptimizer<F> {
         let scale_f = F::from(scale).unwrap();
         for (g, _) in cfg.groups.iter().zip(&skip).filter(|(_, &s)| !s) {
             let r = g.offset..g.offset + g.len;
-            let consts = Consts::new(cfg.member, &cfg.hypers[g.hyper], self.t).cast::<F>();
+            let consts = cfg.member.consts(&cfg.hypers[g.hyper], self.t).cast::<F>();
             let mut slices: Vec<&mut [F]> =
                 self.states.iter_mut().map(|s| &mut s[r.clone()]).collect();
             update_group(

@@ -11,6 +11,11 @@ use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBuffer, Kernel, Timed};
 use std::sync::Arc;
 
+/// A plain copy shader with the optimiser driver's access pattern: the ceiling.
+pub fn copy_kernel() -> Kernel {
+    Kernel::new("copy_f32", "main", &["common/copy.wgsl"])
+}
+
 /// Parameters one workgroup updates: 256 threads x 4.
 pub const TILE: u64 = 1024;
 
@@ -59,7 +64,7 @@ pub fn kernels() -> Vec<Kernel> {
     }
     k.push(prepass_kernel());
     k.push(finalize_kernel());
-    k.push(super::bench::copy_kernel());
+    k.push(copy_kernel());
     k
 }
 
@@ -302,7 +307,7 @@ impl GpuOptimizer {
             .config
             .hypers
             .iter()
-            .map(|h| Consts::new(self.config.member, h, self.t).cast::<f32>())
+            .map(|h| self.config.member.consts(h, self.t).cast::<f32>())
             .collect();
         gpu.write(&self.consts, &words)?;
         if self.reduce.is_some() {

@@ -8,7 +8,8 @@
 //! [`update_group`] (both matches are exhaustive: a member missing from either does not
 //! compile), and `shaders/optim/<name>.wgsl` with its `fn step`.
 
-use super::Hyper;
+use super::consts::{Consts, Decay};
+use super::hyper::Hyper;
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
 
@@ -198,16 +199,6 @@ pub struct StateSpec {
     pub scale: Scale,
 }
 
-/// How the step's `decay` constant is formed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decay {
-    None,
-    /// θ *= 1 − lr λ before the step (decoupled weight decay).
-    Decoupled,
-    /// θ *= 1 − λ after the step (a weight drift).
-    Drift,
-}
-
 /// A member's row of the table.
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
@@ -387,6 +378,50 @@ impl Member {
     }
 }
 
+impl Member {
+    /// Per-parameter state buffers' names, in binding order.
+    pub fn states(self) -> Vec<&'static str> {
+        self.spec().states.iter().map(|s| s.name).collect()
+    }
+
+    /// Bytes moved per parameter per step (spec §4): read theta, g and every state;
+    /// write theta and every state.
+    pub fn bytes_per_param(self) -> u64 {
+        4 * (3 + 2 * self.spec().states.len() as u64)
+    }
+
+    /// Initial value of each state for a group with hyper-parameters `h`.
+    pub fn initial_state(self, h: &Hyper) -> Vec<f64> {
+        self.spec()
+            .states
+            .iter()
+            .map(|s| match s.init {
+                Init::Zero => 0.0,
+                Init::Hyper(hp) => hp.get(h),
+            })
+            .collect()
+    }
+
+    /// Whether the member reads `hp` (it ignores every other field of [`Hyper`]).
+    pub fn reads(self, hp: Hp) -> bool {
+        self.spec().hypers.iter().any(|&(h, _)| h == hp)
+    }
+
+    /// The constants of step `t` (1-based) for hyper-parameters `h`.
+    pub fn consts(self, h: &Hyper, t: u64) -> Consts<f64> {
+        Consts::for_step(self.spec().decay, h, t)
+    }
+
+    /// [`Hyper::default`] with this member's own defaults (Lion's β2, say).
+    pub fn default_hyper(self) -> Hyper {
+        let mut h = Hyper::default();
+        for &(hp, v) in self.spec().defaults {
+            hp.set(&mut h, v);
+        }
+        h
+    }
+}
+
 /// One step of `member` over one group's slices. `scale` multiplies the gradient
 /// (global-norm clipping; 1 otherwise). `states` are the member's state slices in the
 /// order its spec names them. Each arm is a plain loop over zipped slices that the
@@ -394,13 +429,13 @@ impl Member {
 #[inline(always)]
 pub fn update_group<F: Real>(
     member: Member,
-    c: &super::Consts<F>,
+    c: &Consts<F>,
     scale: F,
     theta: &mut [F],
     g: &[F],
     states: &mut [&mut [F]],
 ) {
-    use super::cpu::{each1, each2, each3, each4};
+    use super::each::{each1, each2, each3, each4};
     // Matching the member alone keeps this exhaustive: a member without an arm does not
     // compile.
     fn wrong(member: Member, given: usize) -> ! {

@@ -10,9 +10,9 @@
 //! of the sweep is the k-th point of that product.
 
 use super::grid::{round15, Axis, Grid, Values};
-use super::study::{ParamSet, Study};
+use super::study::{ParamSet, Study, StudyConfig};
 use crate::error::{Error, Result};
-use serde::Serialize;
+use crate::keys::{boolean, err, finite, integer, section};
 use toml::{Table, Value};
 
 /// The runner's keys inside sections the family owns, for the family's "allowed"
@@ -23,87 +23,6 @@ pub const RUNNER_KEYS: &[(&str, &str)] = &[
     ("output", "summary"),
     ("output", "plot_axes"),
 ];
-
-pub fn err(key: impl Into<String>, msg: impl Into<String>) -> Error {
-    Error::invalid(key, msg)
-}
-
-/// A number (an infinity allowed, NaN never).
-pub fn number(key: &str, v: &Value) -> Result<f64> {
-    match v {
-        Value::Float(f) if f.is_nan() => Err(err(key, "is NaN; give a number")),
-        Value::Float(f) => Ok(*f),
-        Value::Integer(i) => Ok(*i as f64),
-        other => Err(err(
-            key,
-            format!("must be a number, not {}", other.type_str()),
-        )),
-    }
-}
-
-/// A finite number.
-pub fn finite(key: &str, v: &Value) -> Result<f64> {
-    let x = number(key, v)?;
-    if x.is_finite() {
-        Ok(x)
-    } else {
-        Err(err(key, format!("{x} must be finite")))
-    }
-}
-
-pub fn integer(key: &str, v: &Value, lo: i64, hi: i64) -> Result<usize> {
-    match v {
-        Value::Integer(i) if (lo..=hi).contains(i) => Ok(*i as usize),
-        Value::Integer(i) => Err(err(key, format!("{i} is outside {lo}..={hi}"))),
-        other => Err(err(
-            key,
-            format!("must be an integer, not {}", other.type_str()),
-        )),
-    }
-}
-
-/// A per-learner number that must be a whole number in lo..=hi (a count, a seed).
-pub fn whole(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
-    if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
-        return Err(err(
-            key,
-            format!("{v} must be a whole number in {lo}..={hi}"),
-        ));
-    }
-    Ok(())
-}
-
-pub fn string<'a>(key: &str, v: &'a Value, allowed: &[&str]) -> Result<&'a str> {
-    match v.as_str() {
-        Some(s) if allowed.contains(&s) => Ok(s),
-        Some(s) => Err(err(
-            key,
-            format!("{s:?} is not one of {}", allowed.join(", ")),
-        )),
-        None => Err(err(
-            key,
-            format!("must be a string, one of {}", allowed.join(", ")),
-        )),
-    }
-}
-
-pub fn boolean(key: &str, v: &Value) -> Result<bool> {
-    v.as_bool()
-        .ok_or_else(|| err(key, format!("must be true or false, not {}", v.type_str())))
-}
-
-/// The section `name` of `root`: None when absent (an error when `required`).
-pub fn section<'a>(root: &'a Table, name: &str, required: bool) -> Result<Option<&'a Table>> {
-    match root.get(name) {
-        Some(Value::Table(t)) => Ok(Some(t)),
-        Some(other) => Err(err(
-            name,
-            format!("must be a table ([{name}]), not {}", other.type_str()),
-        )),
-        None if required => Err(err(name, format!("the [{name}] section is missing"))),
-        None => Ok(None),
-    }
-}
 
 /// "unknown key; allowed: ..." for a key of `section`, the runner's keys included.
 pub fn unknown_key(section: &str, key: &str, allowed: &[&str]) -> Error {
@@ -190,26 +109,6 @@ pub fn axis_values(key: &str, v: &Value) -> Result<Values> {
         return Err(err(key, "an axis needs at least one value"));
     }
     Ok(values)
-}
-
-/// A parsed and validated study: the family's part, every learner's base numbers, the
-/// grid, and the runner's settings.
-#[derive(Clone, Debug, Serialize)]
-pub struct StudyConfig<S: Study> {
-    pub study: S,
-    /// Every learner's numbers before the grid sets its axes.
-    pub base: S::Params,
-    pub grid: Grid,
-    /// Learners per chunk (0: chosen for the device).
-    pub chunk: usize,
-    /// Draw summary.svg when the run completes.
-    pub summary: bool,
-    /// Confirms a large sweep in advance: it runs if it has at most this many learners.
-    pub max_learners: Option<u64>,
-    /// The summary's heat-map axes (x, then y), when the config names them.
-    pub plot_axes: Option<Vec<String>>,
-    /// Successive halving across settings (`[prune]`).
-    pub prune: Option<super::prune::Prune>,
 }
 
 impl<S: Study> StudyConfig<S> {

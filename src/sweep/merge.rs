@@ -157,7 +157,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
         .collect();
     let one_device = devices.iter().all(|d| *d == devices[0]);
     let mut merged = first.clone();
-    merged.shard = super::run::Shard::WHOLE;
+    merged.shard = super::shard::Shard::WHOLE;
     merged.first = 0;
     merged.end = first.grid_size;
     merged.chunks_total = shards.len() as u64;

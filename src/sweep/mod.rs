@@ -8,12 +8,14 @@ pub mod grid;
 pub mod merge;
 pub mod prune;
 pub mod run;
+pub mod shard;
 pub mod store;
 pub mod study;
 pub mod summary;
 
-pub use config::StudyConfig;
 pub use grid::{Axis, Grid, Values};
-pub use run::{run, Launch, Progress, RunOptions, RunReport, Shard};
+pub use run::{run, Launch, Progress, RunOptions, RunReport};
+pub use shard::Shard;
 pub use store::Manifest;
+pub use study::StudyConfig;
 pub use study::{ParamSet, Study};

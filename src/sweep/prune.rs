@@ -14,8 +14,8 @@
 //! so decisions do not depend on chunking, sharding or resuming; they do depend on the
 //! device only where two settings' medians tie to f32 round-off.
 
-use super::config::{err, integer, number};
 use crate::error::Result;
+use crate::keys::{err, integer, number};
 use serde::Serialize;
 use toml::{Table, Value};
 

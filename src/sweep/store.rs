@@ -12,7 +12,7 @@
 //! anything else that does not match (an edited row, an edited manifest) is refused
 //! with what is wrong and how to recover. Nothing is padded, nothing is trusted.
 
-use super::run::Shard;
+use super::shard::Shard;
 use crate::error::{Error, Result};
 use crate::files::{io_error, Fnv};
 use serde::{Deserialize, Serialize};

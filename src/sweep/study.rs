@@ -156,11 +156,10 @@ pub trait Study: Sized + Send + Sync + Serialize {
             .map(|(x, y)| vec![x.to_string(), y.to_string()])
     }
 
-    /// Draws the summary of a complete run into `dir` (the runner's heatmap or lines
-    /// of the headline, unless the family draws its own).
-    fn summary(cfg: &super::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
-        super::summary::write_summary(cfg, dir)
-    }
+    /// Draws the summary of a complete run into `dir`: the runner's heat map and
+    /// curves of the headline ([`super::summary::write_summary`]), the family's own
+    /// pictures, or both.
+    fn summary(cfg: &StudyConfig<Self>, dir: &std::path::Path) -> Result<()>;
 
     /// Appends a learner's series rows, `learner,` then the series columns.
     fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
@@ -224,4 +223,24 @@ pub trait Study: Sized + Send + Sync + Serialize {
         learners: &[Self::Params],
         prune: Option<&super::prune::PrunePlan>,
     ) -> Result<Vec<Self::Outcome>>;
+}
+
+/// A parsed and validated study: the family's part, every learner's base numbers, the
+/// grid, and the runner's settings.
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyConfig<S: Study> {
+    pub study: S,
+    /// Every learner's numbers before the grid sets its axes.
+    pub base: S::Params,
+    pub grid: super::Grid,
+    /// Learners per chunk (0: chosen for the device).
+    pub chunk: usize,
+    /// Draw summary.svg when the run completes.
+    pub summary: bool,
+    /// Confirms a large sweep in advance: it runs if it has at most this many learners.
+    pub max_learners: Option<u64>,
+    /// The summary's heat-map axes (x, then y), when the config names them.
+    pub plot_axes: Option<Vec<String>>,
+    /// Successive halving across settings (`[prune]`).
+    pub prune: Option<super::prune::Prune>,
 }

@@ -11,8 +11,8 @@
 //! (when the study records a series per learner): the median over seeds with the
 //! interquartile band, log scale, a legend naming each setting and its final value.
 
-use super::config::StudyConfig;
 use super::study::Study;
+use super::study::StudyConfig;
 use crate::error::{Error, Result};
 use crate::plot::{draw_legend, plot_err, ramp, write_picture, Picture, CURVE_COLORS};
 use crate::stats::{median, quantile};
