@@ -524,7 +524,7 @@ fn bad_simulate_flags() {
 #[test]
 fn the_model_gradient_matches_finite_differences() {
     gradient_matches_finite_differences(
-        rulelab::infer::model::Net::dnn(5, 2),
+        rulelab::infer::net::Net::dnn(5, 2),
         TrueRule::ReinforceBase,
         "the_model_gradient_matches_finite_differences",
     );
@@ -535,7 +535,7 @@ fn the_model_gradient_matches_finite_differences() {
 #[test]
 fn the_rnn_gradient_matches_finite_differences() {
     for skip in [false, true] {
-        let net = rulelab::infer::model::Net {
+        let net = rulelab::infer::net::Net {
             hidden: 4,
             layers: 2,
             gru: 3,
@@ -549,13 +549,10 @@ fn the_rnn_gradient_matches_finite_differences() {
     }
 }
 
-fn gradient_matches_finite_differences(
-    net: rulelab::infer::model::Net,
-    rule: TrueRule,
-    name: &str,
-) {
+fn gradient_matches_finite_differences(net: rulelab::infer::net::Net, rule: TrueRule, name: &str) {
     use rand::{Rng, SeedableRng};
-    use rulelab::infer::model::{self, Window, K};
+    use rulelab::infer::model::{self, Window};
+    use rulelab::infer::net::K;
     let seed = common::seed(name);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let sim = Simulation::new(rule, 3, 23, seed);
@@ -596,7 +593,7 @@ fn gradient_matches_finite_differences(
             .map(|(a, &w)| {
                 let path = model::weights(&net, &phi, &a.trials, w);
                 let states = if net.gru > 0 {
-                    rulelab::infer::rnn::states(&net, &phi, &a.trials, w)
+                    rulelab::infer::model::states(&net, &phi, &a.trials, w)
                 } else {
                     vec![vec![]; a.trials.len()]
                 };

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod cases;
 pub mod closed;
+pub mod config;
 pub mod gpu;
 pub mod paths;
 pub mod plot;
@@ -14,4 +15,4 @@ pub mod study;
 pub use crate::loss::{Drift, DriftKind};
 pub use action::{PathConsts, PathShape};
 pub use closed::{Control, RateRow};
-pub use study::{PathConfig, PathParams, PathStudy};
+pub use config::{PathConfig, PathParams, PathStudy};

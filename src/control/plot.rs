@@ -2,7 +2,7 @@
 //! contour bands with gradient flow from the same starts beside them, and for every
 //! landscape the loss along each path.
 
-use super::study::{PathConfig, PathStudy};
+use super::config::{PathConfig, PathStudy};
 use crate::error::{Error, Result};
 use crate::loss::data;
 use crate::loss::eval::{curvature, loss_grad};

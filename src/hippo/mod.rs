@@ -7,6 +7,7 @@
 //! runner ([`study`]) and its picture ([`plot`]).
 
 pub mod cases;
+pub mod config;
 pub mod decode;
 pub mod experiments;
 pub mod gpu;
@@ -18,4 +19,4 @@ pub mod ring;
 pub mod run;
 pub mod study;
 
-pub use study::{HippoParams, HippoStudy};
+pub use config::{HippoParams, HippoStudy};

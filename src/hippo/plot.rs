@@ -6,8 +6,8 @@
 //! several (grid axes other than the seed) one mean curve per setting, so that settings
 //! are never pooled.
 
+use super::config::{HippoParams, HippoStudy};
 use super::protocol::Experiment;
-use super::study::{HippoParams, HippoStudy};
 use crate::error::{Error, Result};
 use crate::plot::{data_range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS};
 use crate::sweep::{ParamSet, Study, StudyConfig};

@@ -11,7 +11,7 @@
 //! can stop with β of the wrong sign.
 
 use super::data::{Animal, Trial};
-use super::model::K;
+use super::net::K;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

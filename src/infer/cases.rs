@@ -2,7 +2,8 @@
 //! several truncation windows, the backend (CPU device or GPU kernels, f32) against the
 //! f64 model.
 
-use super::model::{self, Net, Window, K};
+use super::model::{self, Window};
+use super::net::{Net, K};
 use super::simulate::{Simulation, TrueRule};
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;

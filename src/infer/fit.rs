@@ -3,7 +3,8 @@
 //! the held-out log-likelihood, and against a simulation's truth the rule's recovery.
 
 use super::data::{Animal, Dataset, Trial};
-use super::model::{self, Net, Window, K};
+use super::model::{self, Window};
+use super::net::{Net, K};
 use super::simulate::{mean_recent, stimuli, RuleAt, HISTORY};
 use crate::error::{Error, Result};
 use crate::optim::{update_group, Hyper, Member};
@@ -293,7 +294,7 @@ pub fn initial_phi(net: &Net, seed: u64) -> Vec<f64> {
         }
     }
     // The GRU's weights and biases, U(−1/√G, 1/√G) as PyTorch's.
-    let g = super::rnn::gru_len(net.gru);
+    let g = super::net::gru_len(net.gru);
     for (i, p) in phi[..g].iter_mut().enumerate() {
         let w = philox4x32_10([i as u32, 0, 1, 21], key)[0];
         *p = (2.0 * uniform_open::<f64>(w) - 1.0) / (net.gru as f64).sqrt();
@@ -924,7 +925,7 @@ impl Rule {
                 .map(|&i| {
                     let a = &data.animals[i];
                     let rewards: Vec<u8> = a.trials.iter().map(|t| t.reward).collect();
-                    super::rnn::states(net, phi, &a.trials, w0[i])
+                    super::model::states(net, phi, &a.trials, w0[i])
                         .into_iter()
                         .enumerate()
                         .filter(|(t, _)| history.holds(&rewards, *t))
@@ -965,13 +966,13 @@ impl Rule {
             reward: u8::from(y == z),
             session_start: false,
         };
-        let x = model::inputs(w, &t);
+        let x = super::mlp::inputs(w, &t);
         if let Some(r) = &self.rnn {
             return r.delta(&x);
         }
         let c = &self.phi[self.net.c_offset()..];
         let mut acts = vec![0.0; self.net.acts()];
-        let out = model::mlp(&self.net, &self.phi, &x, &mut acts);
+        let out = super::mlp::mlp(&self.net, &self.phi, &x, &mut acts);
         [c[0] * out[0], c[1] * out[1]]
     }
 }

@@ -8,7 +8,7 @@
 //! `GpuOptimizer` steps it. Nothing is read back during an epoch.
 
 use super::data::Animal;
-use super::model::{Net, INPUTS, K};
+use super::net::{Net, INPUTS, K};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBuffer, Kernel};
 use std::sync::Arc;

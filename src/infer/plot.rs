@@ -5,7 +5,7 @@
 //! against the true ones.
 
 use super::fit::{History, Rule};
-use super::model::K;
+use super::net::K;
 use super::simulate::{stimuli, RuleAt, HISTORY};
 use crate::error::Result;
 use crate::plot::{

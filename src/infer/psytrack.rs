@@ -15,7 +15,7 @@
 //! at the prior's mean), so the score is a prediction, as the other models' are.
 
 use super::data::{Animal, Trial};
-use super::model::K;
+use super::net::K;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::Serialize;

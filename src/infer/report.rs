@@ -4,7 +4,8 @@
 
 use super::data::{read_csv, read_ibl, Dataset};
 use super::fit::{self, Epoch, FitConfig, Fitted, History, Rule};
-use super::model::{self, K};
+use super::model::{self};
+use super::net::K;
 use super::simulate::{self, RuleAt, SimRecord};
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -662,7 +663,12 @@ fn write_grid(path: &Path, grid: &[fit::GridPoint]) -> Result<()> {
     crate::files::write_atomic(path, s.as_bytes())
 }
 
-fn write_weights(path: &Path, net: &model::Net, fitted: &Fitted, data: &Dataset) -> Result<()> {
+fn write_weights(
+    path: &Path,
+    net: &super::net::Net,
+    fitted: &Fitted,
+    data: &Dataset,
+) -> Result<()> {
     let mut s = String::from("animal,trial,w_stim,w_bias\n");
     for (a, &w0) in data.animals.iter().zip(&fitted.w0) {
         let path: Vec<[f64; K]> = model::weights(net, &fitted.phi, &a.trials, w0);

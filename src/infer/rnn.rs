@@ -18,25 +18,16 @@
 //!
 //! Its parameters open φ in PyTorch's order: W_i (3G × INPUTS, rows r, z, n), W_h
 //! (3G × G), b_i (3G), b_h (3G); the MLP and c follow as for the dnn
-//! ([`super::model::Net`]). Truncated BPTT detaches h with w every `trunc` trials. Like
+//! ([`super::net::Net`]). Truncated BPTT detaches h with w every `trunc` trials. Like
 //! the dnn, the code is generic over the float type: f64 for references and gradient
 //! tests, f32 for the CPU device.
 
-use super::data::Trial;
-use super::model::{self, Net, Window, INPUTS, K};
+use super::mlp::mlp;
+use super::net::{Net, INPUTS, K};
 use crate::real::{dot, Real};
 
 /// The most GRU units the CPU model takes (`--gru`).
 pub const MAX_GRU: usize = 256;
-
-/// Floats of the GRU's parameters at the start of φ (0 without a GRU).
-pub fn gru_len(g: usize) -> usize {
-    if g == 0 {
-        0
-    } else {
-        3 * g * INPUTS + 3 * g * g + 6 * g
-    }
-}
 
 /// Offsets in φ of W_i, W_h, b_i, b_h.
 fn parts(g: usize) -> (usize, usize, usize, usize) {
@@ -53,7 +44,7 @@ pub struct Tape<F> {
     /// column per input to all 3G gates at once.
     wt: Vec<F>,
     /// h at the window's start, then h' after each trial: (trunc + 1) × G.
-    hs: Vec<F>,
+    pub(super) hs: Vec<F>,
     /// Per trial r, z, n and W_hn h + b_hn: trunc × 4G.
     gates: Vec<F>,
     /// Per trial ∂loss/∂ the gates' input pre-activations (r, z, n): trunc × 3G.
@@ -288,7 +279,7 @@ pub(super) fn gru_accumulate<F: Real>(
     }
 }
 
-/// Starts a window at trial t0 (the model's [`model::window`] runs the rest): the GRU
+/// Starts a window at trial t0 (the model's [`super::model::window`] runs the rest): the GRU
 /// transposed, and the window's first state, zero at an animal's first trial and the
 /// carried one otherwise.
 #[inline(always)]
@@ -358,18 +349,6 @@ pub(super) fn finish<F: Real>(g: usize, tape: &mut Tape<F>, stepped: usize) {
         .copy_from_slice(&tape.hs[stepped * g..(stepped + 1) * g]);
 }
 
-/// The GRU's state before each trial of one animal (h_t, G floats each, h_0 = 0) under
-/// φ from w_0: what the rule reads of the history when the trial's step is taken.
-pub fn states(net: &Net, phi: &[f64], trials: &[Trial], w0: [f64; K]) -> Vec<Vec<f64>> {
-    let g = net.gru;
-    let n = trials.len();
-    let mut win = Window::new(net, n.max(1));
-    model::window(net, phi, trials, 0, n, w0, 1.0, None, &mut win, None);
-    (0..n)
-        .map(|t| win.gru.hs[t * g..(t + 1) * g].to_vec())
-        .collect()
-}
-
 /// An rnn's rule taken from given states, in f32 (the recovery grid asks it for
 /// millions of trials): φ, its GRU transposed, and per state h with its share of the
 /// gates, W_h h + b_h.
@@ -437,7 +416,7 @@ fn delta_states_inner<F: Real>(
     for (h, ah) in states {
         gru_step_from(g, phi, wt, x, h, ah, &mut ai, &mut gates, &mut h_new);
         input[..g].copy_from_slice(&h_new[..g]);
-        let out = model::mlp(net, phi, &input[..net.mlp_inputs()], &mut acts);
+        let out = mlp(net, phi, &input[..net.mlp_inputs()], &mut acts);
         for k in 0..K {
             sum[k] = sum[k] + c[k] * out[k];
         }

@@ -12,7 +12,7 @@
 
 use super::data::Dataset;
 use super::fit::{self, FitConfig, Init, Rule};
-use super::model::{Net, K};
+use super::net::{Net, K};
 use super::report::{self, Input};
 use super::simulate::RuleAt;
 use crate::error::{Error, Result};

@@ -3,7 +3,7 @@
 //! setting of the other axes (the learning rate, the rule...). Written beside the
 //! runner's summary as DIR/regret.svg and .png.
 
-use super::study::SweepConfig;
+use super::config::SweepConfig;
 use super::Switching;
 use crate::error::{Error, Result};
 use crate::plot::{draw_legend, plot_err, write_picture, Picture};
