@@ -84,10 +84,10 @@ def inspect(path: PathLike, ibl: bool = False) -> Dict[str, int]:
     return summary
 
 
-# The network fits' settings, spelled out in fit's and cv's signatures (for help()); a
-# test keeps their defaults the library's.
-FIT_OPTIONS = ("hidden", "layers", "gru", "skip", "epochs", "batch", "trunc", "lr", "decay",
-               "init", "seed", "restarts")
+# The network fits' settings, spelled out in fit's and cv's signatures (for help()) with
+# the library's defaults, read from it: they are written once, in the library.
+_FIT: Dict[str, Any] = json.loads(_native.fit_defaults())
+FIT_OPTIONS = tuple(_FIT)
 
 
 def _options(arguments: Dict[str, Any]) -> str:
@@ -161,18 +161,18 @@ def fit(
     test: Optional[Data] = None,
     *,
     ibl: bool = False,
-    hidden: Optional[int] = None,
-    layers: Optional[int] = None,
-    gru: Optional[int] = None,
-    skip: bool = False,
-    epochs: int = 20,
-    batch: int = 12,
-    trunc: int = 500,
-    lr: float = 3e-3,
-    decay: float = 0.5,
-    init: Union[str, Tuple[float, float]] = "per-animal",
-    seed: int = 0,
-    restarts: int = 1,
+    hidden: Optional[int] = _FIT["hidden"],
+    layers: Optional[int] = _FIT["layers"],
+    gru: Optional[int] = _FIT["gru"],
+    skip: bool = _FIT["skip"],
+    epochs: int = _FIT["epochs"],
+    batch: int = _FIT["batch"],
+    trunc: int = _FIT["trunc"],
+    lr: float = _FIT["lr"],
+    decay: float = _FIT["decay"],
+    init: Union[str, Tuple[float, float]] = _FIT["init"],
+    seed: int = _FIT["seed"],
+    restarts: int = _FIT["restarts"],
     bootstrap: int = 0,
     out: Optional[PathLike] = None,
     device: Optional[str] = None,
@@ -257,18 +257,18 @@ def cv(
     folds: int = 5,
     *,
     ibl: bool = False,
-    hidden: Optional[int] = None,
-    layers: Optional[int] = None,
-    gru: Optional[int] = None,
-    skip: bool = False,
-    epochs: int = 20,
-    batch: int = 12,
-    trunc: int = 500,
-    lr: float = 3e-3,
-    decay: float = 0.5,
-    init: Union[str, Tuple[float, float]] = "per-animal",
-    seed: int = 0,
-    restarts: int = 1,
+    hidden: Optional[int] = _FIT["hidden"],
+    layers: Optional[int] = _FIT["layers"],
+    gru: Optional[int] = _FIT["gru"],
+    skip: bool = _FIT["skip"],
+    epochs: int = _FIT["epochs"],
+    batch: int = _FIT["batch"],
+    trunc: int = _FIT["trunc"],
+    lr: float = _FIT["lr"],
+    decay: float = _FIT["decay"],
+    init: Union[str, Tuple[float, float]] = _FIT["init"],
+    seed: int = _FIT["seed"],
+    restarts: int = _FIT["restarts"],
     out: Optional[PathLike] = None,
     device: Optional[str] = None,
     progress: bool = True,

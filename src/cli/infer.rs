@@ -2,6 +2,67 @@
 
 use clap::Subcommand;
 use rulelab::infer::fit::FitOptions;
+
+/// The network fits' flags of `infer fit` and `infer cv`; their defaults are the
+/// library's ([`FitOptions::default`]).
+#[derive(clap::Args)]
+pub struct FitArgs {
+    /// Units per hidden layer of the rule's MLP (default 64 for the dnn, 32 for the rnn).
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// GRU units of the rnn model (default 32).
+    #[arg(long)]
+    gru: Option<usize>,
+    /// The rnn's MLP also reads the trial's inputs (w, s, 1, d, y, r, z) beside the
+    /// GRU's state, so the rnn holds the dnn's rules.
+    #[arg(long)]
+    skip: bool,
+    #[arg(long, default_value_t = FitOptions::default().epochs)]
+    epochs: usize,
+    /// Animals per optimiser step.
+    #[arg(long, default_value_t = FitOptions::default().batch)]
+    batch: usize,
+    /// Trials per truncation window (w is detached between windows).
+    #[arg(long, default_value_t = FitOptions::default().trunc)]
+    trunc: usize,
+    #[arg(long, default_value_t = FitOptions::default().lr)]
+    lr: f64,
+    /// The learning rate's factor every 5 epochs.
+    #[arg(long, default_value_t = FitOptions::default().decay)]
+    decay: f64,
+    /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
+    /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
+    #[arg(long, default_value_t = FitOptions::default().init, allow_hyphen_values = true)]
+    init: String,
+    #[arg(long, default_value_t = FitOptions::default().seed)]
+    seed: u64,
+    /// Fit from this many initialisations side by side; report the best (by
+    /// training likelihood) and all of them in restarts.csv.
+    #[arg(long, default_value_t = FitOptions::default().restarts)]
+    restarts: usize,
+}
+
+impl From<FitArgs> for FitOptions {
+    fn from(a: FitArgs) -> FitOptions {
+        FitOptions {
+            hidden: a.hidden,
+            layers: a.layers,
+            gru: a.gru,
+            skip: a.skip,
+            epochs: a.epochs,
+            batch: a.batch,
+            trunc: a.trunc,
+            lr: a.lr,
+            decay: a.decay,
+            init: a.init,
+            seed: a.seed,
+            restarts: a.restarts,
+        }
+    }
+}
 use rulelab::infer::{data, simulate, Simulation, TrueRule};
 use rulelab::Result;
 use std::path::PathBuf;
@@ -55,7 +116,7 @@ pub enum InferWhat {
         #[arg(long, default_value = "dnn")]
         model: String,
         #[command(flatten)]
-        fit: FitOptions,
+        fit: FitArgs,
         /// Refit on this many resamplings of the animals (with replacement, one restart
         /// each) for a band on the rule: rule_grid.csv's dw_stim_boot_lower/_upper.
         #[arg(long, default_value_t = 0)]
@@ -79,7 +140,7 @@ pub enum InferWhat {
         folds: usize,
         /// The network fits' settings (--seed also deals the folds).
         #[command(flatten)]
-        fit: FitOptions,
+        fit: FitArgs,
         #[arg(long)]
         out: PathBuf,
     },
@@ -118,6 +179,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             bootstrap,
             out,
         } => {
+            let fit = FitOptions::from(fit);
             let plan =
                 rulelab::infer::report::FitPlan::new(&model, &fit, &train, test.as_deref(), ibl)?;
             let epochs = plan.cfg.epochs;
@@ -171,6 +233,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
             fit,
             out,
         } => {
+            let fit = FitOptions::from(fit);
             let plan = rulelab::infer::cv::CvPlan::new(&models, &fit, folds, &data, ibl, &out)?;
             let backend = rulelab::gpu::Backend::open(device)?;
             eprintln!(

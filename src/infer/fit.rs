@@ -103,55 +103,57 @@ impl FitConfig {
 }
 
 /// A network fit's settings as a person gives them: the command line's flags (`infer
-/// fit` and `infer cv`) and the Python package's arguments. Sizes left out take the
-/// model's defaults ([`FitOptions::config`]).
-#[derive(Clone, Debug, PartialEq, clap::Args, serde::Deserialize, Serialize)]
+/// fit` and `infer cv`) and the Python package's arguments, whose defaults are
+/// [`FitOptions::default`]'s. Sizes left out take the model's defaults
+/// ([`FitOptions::config`]).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FitOptions {
     /// Units per hidden layer of the rule's MLP (default 64 for the dnn, 32 for the rnn).
-    #[arg(long)]
     pub hidden: Option<usize>,
     /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
-    #[arg(long)]
     pub layers: Option<usize>,
     /// GRU units of the rnn model (default 32).
-    #[arg(long)]
     pub gru: Option<usize>,
     /// The rnn's MLP also reads the trial's inputs (w, s, 1, d, y, r, z) beside the
     /// GRU's state, so the rnn holds the dnn's rules.
-    #[arg(long)]
     pub skip: bool,
-    #[arg(long, default_value_t = 20)]
     pub epochs: usize,
     /// Animals per optimiser step.
-    #[arg(long, default_value_t = 12)]
     pub batch: usize,
     /// Trials per truncation window (w is detached between windows).
-    #[arg(long, default_value_t = 500)]
     pub trunc: usize,
-    #[arg(long, default_value_t = 3e-3)]
+    /// Adam's learning rate.
     pub lr: f64,
     /// The learning rate's factor every 5 epochs.
-    #[arg(long, default_value_t = 0.5)]
     pub decay: f64,
     /// w_0: per-animal (a logistic fit to the first 100 trials, then trained), zeros,
     /// or W_STIM,W_BIAS given for every animal (zeros and a given w_0 are not trained).
-    #[arg(long, default_value = "per-animal", allow_hyphen_values = true)]
     pub init: String,
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Fit from this many initialisations side by side; report the best (by
     /// training likelihood) and all of them in restarts.csv.
-    #[arg(long, default_value_t = 1)]
     pub restarts: usize,
 }
 
 impl Default for FitOptions {
-    /// The command line's defaults (one source for both front ends).
+    /// The defaults of every front end (the command line, the Python package, a fit
+    /// sweep's numbers): written here only.
     fn default() -> Self {
-        use clap::{Args, FromArgMatches};
-        let cmd = Self::augment_args(clap::Command::new("fit"));
-        Self::from_arg_matches(&cmd.get_matches_from(["fit"])).expect("defaults parse")
+        FitOptions {
+            hidden: None,
+            layers: None,
+            gru: None,
+            skip: false,
+            epochs: 20,
+            batch: 12,
+            trunc: 500,
+            lr: 3e-3,
+            decay: 0.5,
+            init: "per-animal".into(),
+            seed: 0,
+            restarts: 1,
+        }
     }
 }
 

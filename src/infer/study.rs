@@ -11,7 +11,7 @@
 //! is refused instead of mixing fits of two data sets.
 
 use super::data::Dataset;
-use super::fit::{self, FitConfig, Init, Rule};
+use super::fit::{self, FitConfig, FitOptions, Init, Rule};
 use super::net::{Net, K};
 use super::report::{self, Input};
 use super::simulate::RuleAt;
@@ -40,14 +40,14 @@ crate::params! {
         hidden = f64::NAN,
         /// Hidden layers of the rule's MLP (default 3 for the dnn, 2 for the rnn).
         layers = f64::NAN,
-        lr = 3e-3,
-        trunc = 500.0,
-        batch = 12.0,
-        epochs = 20.0,
+        lr = FitOptions::default().lr,
+        trunc = FitOptions::default().trunc as f64,
+        batch = FitOptions::default().batch as f64,
+        epochs = FitOptions::default().epochs as f64,
         /// The learning rate's factor every 5 epochs.
-        decay = 0.5,
+        decay = FitOptions::default().decay,
         /// φ's initialisation and the animals' order in each epoch.
-        seed = 0.0,
+        seed = FitOptions::default().seed as f64,
     }
 }
 
