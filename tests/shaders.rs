@@ -3,6 +3,7 @@
 //! piece names its own file, line and column; and every struct that crosses a binding
 //! has the layout its Rust twin declares.
 
+use rulelab::gpu::layout::Field;
 use rulelab::gpu::{Kernel, Layout, Piece};
 use rulelab::Error;
 use std::collections::BTreeSet;
@@ -156,27 +157,65 @@ fn every_shared_struct_has_the_layout_its_rust_twin_declares() {
     );
 }
 
-/// The comparison catches what it exists for: two fields swapped on one side.
+fn field(name: &str, offset: usize, ty: &str) -> Field {
+    Field {
+        name: name.into(),
+        offset,
+        ty: ty.into(),
+    }
+}
+
+/// The comparison catches what it exists for: two fields swapped on one side, or a
+/// field of another type at the same offset.
 #[test]
-fn a_swapped_field_is_a_mismatch() {
+fn a_swapped_or_retyped_field_is_a_mismatch() {
     let wgsl = Layout {
         name: "T".into(),
         size: 8,
-        fields: vec![("a".into(), 0), ("b".into(), 4)],
+        fields: vec![field("a", 0, "f32"), field("b", 4, "u32")],
     };
     let swapped = Layout {
-        fields: vec![("b".into(), 0), ("a".into(), 4)],
+        fields: vec![field("b", 0, "u32"), field("a", 4, "f32")],
         ..wgsl.clone()
     };
     assert!(swapped.mismatch(&wgsl).unwrap().contains("field 0"));
+    let retyped = Layout {
+        fields: vec![field("a", 0, "u32"), field("b", 4, "u32")],
+        ..wgsl.clone()
+    };
+    let m = retyped.mismatch(&wgsl).unwrap();
+    assert!(
+        m.contains("a: u32 at byte 0") && m.contains("a: f32 at byte 0"),
+        "{m}"
+    );
     let longer = Layout {
         size: 12,
         ..wgsl.clone()
     };
     assert!(longer.mismatch(&wgsl).unwrap().contains("12 bytes"));
     let padded = Layout {
-        fields: vec![("a".into(), 0), ("b".into(), 4), ("_pad".into(), 8)],
+        fields: vec![
+            field("a", 0, "f32"),
+            field("b", 4, "u32"),
+            field("_pad", 8, "u32"),
+        ],
         ..wgsl.clone()
     };
     assert_eq!(padded.mismatch(&wgsl), None);
+}
+
+/// The Rust side learns each field's type from the struct itself.
+#[test]
+fn rust_twins_record_their_field_types() {
+    rulelab::gpu_struct! {
+        struct Probe {
+            a: f32,
+            b: u32,
+            c: [u32; 2],
+            d: i32,
+        }
+    }
+    use rulelab::gpu::GpuStruct;
+    let tys: Vec<String> = Probe::layout().fields.into_iter().map(|f| f.ty).collect();
+    assert_eq!(tys, ["f32", "u32", "array<u32, 2>", "i32"]);
 }
