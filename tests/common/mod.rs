@@ -1,7 +1,8 @@
 //! Shared test setup: one adapter per test binary, chosen as the CLI would choose it.
-//! Without an adapter GPU tests are skipped with a message, except in CI (CI=true),
-//! where a missing adapter fails the run: CI installs software Vulkan precisely so that
-//! every kernel runs.
+//! Without an adapter GPU tests are skipped, each named in
+//! target/tmp/skipped-without-an-adapter.txt for scripts/test.sh to count and list at
+//! the end of the Rust suite; in CI (CI=true) a missing adapter fails the run instead:
+//! CI installs software Vulkan precisely so that every kernel runs.
 #![allow(dead_code)]
 
 use rulelab::gpu::{Backend, Gpu, SplitLimits};
@@ -20,23 +21,55 @@ fn open(split: SplitLimits) -> Option<Arc<Gpu>> {
     }
 }
 
-/// The shared device at the adapter's own limits.
+/// Names the calling test in the list of tests skipped for want of an adapter.
+fn record_skip(gpu: Option<Arc<Gpu>>) -> Option<Arc<Gpu>> {
+    if gpu.is_none() {
+        use std::io::Write;
+        // libtest names each test's thread after the test.
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        let bin = std::env::args().next().unwrap_or_default();
+        let bin = std::path::Path::new(&bin)
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .split('-')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("skipped-without-an-adapter.txt");
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{bin}::{test}");
+        }
+    }
+    gpu
+}
+
+/// The shared device at the adapter's own limits (None, recorded, without one).
 pub fn gpu() -> Option<Arc<Gpu>> {
     static GPU: OnceLock<Option<Arc<Gpu>>> = OnceLock::new();
-    GPU.get_or_init(|| open(SplitLimits::default())).clone()
+    record_skip(GPU.get_or_init(|| open(SplitLimits::default())).clone())
 }
 
 /// A device whose split limits are lowered (7 workgroups per dimension, 64 KiB per
 /// binding) so that small jobs take every splitting path.
 pub fn tiny_limits_gpu() -> Option<Arc<Gpu>> {
     static GPU: OnceLock<Option<Arc<Gpu>>> = OnceLock::new();
-    GPU.get_or_init(|| {
-        open(SplitLimits {
-            max_workgroups_per_dimension: Some(7),
-            max_binding_bytes: Some(64 << 10),
+    record_skip(
+        GPU.get_or_init(|| {
+            open(SplitLimits {
+                max_workgroups_per_dimension: Some(7),
+                max_binding_bytes: Some(64 << 10),
+            })
         })
-    })
-    .clone()
+        .clone(),
+    )
 }
 
 pub fn backend(gpu: &Arc<Gpu>) -> Backend {
