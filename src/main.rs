@@ -93,9 +93,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Devices => cli::devices::run(),
             Command::Check { family, seed } => cli::check::run(device, &family, seed),
-            Command::Sweep { run } => {
-                cli::sweep::run::<rulelab::landscape::LandscapeStudy>(device, &run)
-            }
+            Command::Sweep { run } => cli::sweep::run("landscape", device, &run),
             Command::Merge { dirs, out } => cli::sweep::merge(&dirs, &out),
             Command::Bench { what } => cli::bench::run(device, what),
             Command::Control { what } => cli::control::run(device, what),

@@ -5,7 +5,9 @@
 
 use crate::check::Case;
 use crate::gpu::{GpuStruct, Kernel, Layout};
+use crate::sweep::Runner;
 use crate::{control, hippo, infer, landscape, loss, optim, rng};
+use std::path::Path;
 
 /// One family's entry.
 pub struct Family {
@@ -15,6 +17,20 @@ pub struct Family {
     pub kernels: fn() -> Vec<Kernel>,
     pub cases: fn() -> Vec<Case>,
     pub layouts: fn() -> Vec<Layout>,
+    /// The family's study, when it has one the runner can sweep.
+    pub study: Option<StudyEntry>,
+}
+
+/// A family's study as the command line, the Python package and the conformance tests
+/// reach it.
+#[derive(Clone, Copy)]
+pub struct StudyEntry {
+    pub runner: Runner,
+    /// The command that runs it (`rulelab sweep`, `rulelab control path`, ...).
+    pub command: &'static str,
+    /// A small config that runs in a moment on the CPU device; any data it reads is
+    /// written into the directory given.
+    pub sample: fn(&Path) -> crate::Result<String>,
 }
 
 /// Every family, in the order `rulelab check` runs them.
@@ -26,6 +42,7 @@ pub fn families() -> Vec<Family> {
             kernels: || vec![rng::check_kernel()],
             cases: rng::cases,
             layouts: || vec![rng::RngParams::layout()],
+            study: None,
         },
         Family {
             name: "optim",
@@ -33,6 +50,7 @@ pub fn families() -> Vec<Family> {
             kernels: optim::gpu::kernels,
             cases: optim::cases::cases,
             layouts: optim::gpu::layouts,
+            study: None,
         },
         Family {
             name: "loss",
@@ -40,6 +58,7 @@ pub fn families() -> Vec<Family> {
             kernels: loss::gpu::kernels,
             cases: loss::cases::cases,
             layouts: loss::gpu::layouts,
+            study: None,
         },
         Family {
             name: "landscape",
@@ -47,6 +66,11 @@ pub fn families() -> Vec<Family> {
             kernels: landscape::gpu::kernels,
             cases: landscape::cases::cases,
             layouts: landscape::gpu::layouts,
+            study: Some(StudyEntry {
+                runner: Runner::of::<landscape::LandscapeStudy>(),
+                command: "sweep",
+                sample: landscape::config::sample,
+            }),
         },
         Family {
             name: "control",
@@ -54,6 +78,11 @@ pub fn families() -> Vec<Family> {
             kernels: control::gpu::kernels,
             cases: control::cases::cases,
             layouts: control::gpu::layouts,
+            study: Some(StudyEntry {
+                runner: Runner::of::<control::PathStudy>(),
+                command: "control path",
+                sample: control::config::sample,
+            }),
         },
         Family {
             name: "infer",
@@ -61,6 +90,11 @@ pub fn families() -> Vec<Family> {
             kernels: infer::gpu::kernels,
             cases: infer::cases::cases,
             layouts: infer::gpu::layouts,
+            study: Some(StudyEntry {
+                runner: Runner::of::<infer::FitStudy>(),
+                command: "infer sweep",
+                sample: infer::study::sample,
+            }),
         },
         Family {
             name: "hippo",
@@ -68,6 +102,11 @@ pub fn families() -> Vec<Family> {
             kernels: hippo::gpu::kernels,
             cases: hippo::cases::cases,
             layouts: hippo::gpu::layouts,
+            study: Some(StudyEntry {
+                runner: Runner::of::<hippo::HippoStudy>(),
+                command: "hippo run",
+                sample: hippo::config::sample,
+            }),
         },
     ]
 }
@@ -98,6 +137,25 @@ pub fn cases(selected: &[String]) -> crate::Result<Vec<crate::check::Case>> {
         return Err(crate::Error::invalid("--family", "selects no check"));
     }
     Ok(cases)
+}
+
+/// The study of the family named `family` (as manifests and `rulelab check` spell it).
+pub fn study(family: &str) -> crate::Result<StudyEntry> {
+    families()
+        .into_iter()
+        .find(|f| f.name == family)
+        .and_then(|f| f.study)
+        .ok_or_else(|| {
+            let studies: Vec<&str> = families()
+                .iter()
+                .filter(|f| f.study.is_some())
+                .map(|f| f.name)
+                .collect();
+            crate::Error::invalid(
+                "family",
+                format!("{family:?} has no study: one of {}", studies.join(", ")),
+            )
+        })
 }
 
 /// Every kernel in the crate (shader validation, layout tests, pipeline warm-up).

@@ -7,7 +7,7 @@
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use rulelab::gpu::{Backend, DeviceChoice};
-use rulelab::sweep::{Launch, Progress, Study};
+use rulelab::sweep::Progress;
 use rulelab::Error;
 use std::path::{Path, PathBuf};
 
@@ -262,17 +262,20 @@ struct StudyRun {
 }
 
 impl StudyRun {
-    fn run<S: Study>(
+    fn run(
         self,
+        family: &str,
         report: impl Fn(u64, u64, &str) + Send + Sync + 'static,
     ) -> rulelab::Result<String> {
+        let runner = rulelab::registry::study(family)?.runner;
         let shard = self.shard.as_deref();
         let launch = match (self.text, self.path) {
-            (Some(t), _) => Launch::<S>::new(t, shard, self.choice)?,
-            (None, Some(p)) => Launch::<S>::from_file(&p, shard, self.choice)?,
+            (Some(t), _) => (runner.launch)(t, shard, self.choice)?,
+            (None, Some(p)) => runner.launch_file(&p, shard, self.choice)?,
             (None, None) => return Err(Error::invalid("config", "neither text nor a path")),
         };
-        let progress = Progress::Call(Box::new(move |d, t| report(d, t, S::LEARNERS)));
+        let learners = runner.learners;
+        let progress = Progress::Call(Box::new(move |d, t| report(d, t, learners)));
         let r = launch.run(&self.out, self.resume, self.yes, progress)?;
         Ok(json(&serde_json::json!({
             "describe": launch.describe(), "manifest": r.manifest, "notes": r.notes,
@@ -308,16 +311,7 @@ fn run_study(
         yes,
     };
     let report = reporter(progress);
-    run_long(py, move || match family.as_str() {
-        "landscape" => call.run::<rulelab::landscape::LandscapeStudy>(report),
-        "control" => call.run::<rulelab::control::PathStudy>(report),
-        "infer" => call.run::<rulelab::infer::FitStudy>(report),
-        "hippo" => call.run::<rulelab::hippo::HippoStudy>(report),
-        other => Err(Error::invalid(
-            "family",
-            format!("{other:?} is not one of landscape, control, infer, hippo"),
-        )),
-    })
+    run_long(py, move || call.run(&family, report))
 }
 
 /// Joins shard directories of one study into `out` (`rulelab merge`); returns the

@@ -98,7 +98,7 @@ pub fn run(device: DeviceChoice, what: ControlWhat) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ControlWhat::Path { run } => super::sweep::run::<rulelab::control::PathStudy>(device, &run),
+        ControlWhat::Path { run } => super::sweep::run("control", device, &run),
         ControlWhat::Rates {
             eta,
             k,

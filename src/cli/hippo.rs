@@ -19,6 +19,6 @@ pub enum HippoWhat {
 
 pub fn run(device: DeviceChoice, what: HippoWhat) -> Result<ExitCode> {
     match what {
-        HippoWhat::Run { run } => super::sweep::run::<rulelab::hippo::HippoStudy>(device, &run),
+        HippoWhat::Run { run } => super::sweep::run("hippo", device, &run),
     }
 }

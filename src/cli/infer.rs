@@ -169,7 +169,7 @@ fn true_rule(s: &str) -> std::result::Result<TrueRule, String> {
 
 pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCode> {
     match what {
-        InferWhat::Sweep { run } => super::sweep::run::<rulelab::infer::FitStudy>(device, &run),
+        InferWhat::Sweep { run } => super::sweep::run("infer", device, &run),
         InferWhat::Fit {
             train,
             test,

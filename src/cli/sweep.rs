@@ -1,7 +1,7 @@
 //! `rulelab sweep` and `rulelab merge`.
 
 use rulelab::gpu::DeviceChoice;
-use rulelab::sweep::{self, Launch, Progress, Study};
+use rulelab::sweep::{self, Progress};
 use rulelab::Result;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,9 +27,10 @@ pub struct RunArgs {
     pub yes: bool,
 }
 
-/// Runs (or resumes) a study of family S from its config file: `rulelab sweep` and
-/// `rulelab control path`.
-pub fn run<S: Study>(device: DeviceChoice, args: &RunArgs) -> Result<ExitCode> {
+/// Runs (or resumes) the study of `family` (a registry entry) from its config file:
+/// `rulelab sweep`, `rulelab control path`, `rulelab infer sweep`, `rulelab hippo run`.
+pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCode> {
+    let runner = rulelab::registry::study(family)?.runner;
     let RunArgs {
         config,
         out,
@@ -37,7 +38,7 @@ pub fn run<S: Study>(device: DeviceChoice, args: &RunArgs) -> Result<ExitCode> {
         resume,
         yes,
     } = args;
-    let launch = Launch::<S>::from_file(config, shard.as_deref(), device)?;
+    let launch = runner.launch_file(config, shard.as_deref(), device)?;
     // From here Ctrl-C asks the run to stop at a chunk boundary (a second one kills).
     rulelab::interrupt::install();
     eprintln!("{}", launch.describe());
@@ -51,10 +52,10 @@ pub fn run<S: Study>(device: DeviceChoice, args: &RunArgs) -> Result<ExitCode> {
             "wrote {} ({} {}, {:.2} s compute, {:.3e} {}/s)",
             out.join(&m.results_file).display(),
             m.end - m.first,
-            S::LEARNERS,
+            runner.learners,
             m.compute_seconds,
             m.learner_steps_per_s,
-            S::WORK
+            runner.work
         );
     }
     Ok(ExitCode::SUCCESS)

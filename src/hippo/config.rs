@@ -243,3 +243,13 @@ pub fn parse(root: &Table, _grid: &Table) -> Result<(HippoStudy, HippoParams)> {
     }
     Ok((study, base))
 }
+
+/// A few small models that run in a moment on the CPU device (a quarter of a simulated
+/// minute of the latents experiment, two seeds): the registry's sample.
+pub fn sample(_dir: &std::path::Path) -> Result<String> {
+    Ok(
+        "[experiment]\nkind = \"latents\"\n[model]\nminutes = 0.25\nn_hpc = 10\n\
+        n_mec = 5\n[grid]\nseed = [1, 2]\n[output]\nsummary = false\n[run]\nchunk = 1\n"
+            .into(),
+    )
+}

@@ -635,3 +635,19 @@ fn parse_init(key: &str, v: &Value) -> Result<Init> {
         )),
     }
 }
+
+/// A small fit sweep that runs in a moment on the CPU device: 12 simulated reinforce
+/// learners to train on and 6 to hold out (written into `dir`), two hidden sizes and
+/// two seeds of a small dnn: the registry's sample.
+pub fn sample(dir: &std::path::Path) -> Result<String> {
+    use super::simulate::{self, Simulation, TrueRule};
+    let (train, test) = (dir.join("train.csv"), dir.join("test.csv"));
+    simulate::write(&Simulation::new(TrueRule::Reinforce, 12, 300, 1), &train)?;
+    simulate::write(&Simulation::new(TrueRule::Reinforce, 6, 300, 2), &test)?;
+    Ok(format!(
+        "[data]\ntrain = {:?}\ntest = {:?}\n[fit]\nepochs = 2\ntrunc = 50\nbatch = 6\n\
+         layers = 1\n[grid]\nhidden = [4, 8]\nseed = [0, 1]\n[output]\nsummary = false\n",
+        train.display().to_string(),
+        test.display().to_string()
+    ))
+}

@@ -440,3 +440,17 @@ pub fn parse(root: &Table, grid: &Table) -> Result<(LandscapeStudy, Params)> {
     };
     Ok((study, base))
 }
+
+/// A small sweep that runs in a moment on the CPU device (two rules, two learning
+/// rates, three seeds, recorded trajectories): what the registry offers as the family's
+/// sample and the conformance tests run.
+pub fn sample(_dir: &std::path::Path) -> Result<String> {
+    Ok(
+        "[landscape]\nkind = \"quadratic\"\ndim = 5\nnoise = \"isotropic\"\n\
+        noise_sigma = 0.05\ntheta0_noise = 0.3\n[rule]\nkind = \"adam\"\n[grid]\n\
+        rule = [\"adam\", \"momentum\"]\nlr = [1e-2, 1e-1]\nseed = { range = [0, 3] }\n\
+        [run]\nsteps = 30\nrecord_every = 10\nchunk = 5\n[output]\ntrajectories = true\n\
+        summary = false\n"
+            .into(),
+    )
+}

@@ -14,7 +14,7 @@ pub mod study;
 pub mod summary;
 
 pub use grid::{Axis, Grid, Values};
-pub use run::{run, Launch, Progress, RunOptions, RunReport};
+pub use run::{run, Launch, Launched, Progress, RunOptions, RunReport, Runner};
 pub use shard::Shard;
 pub use store::Manifest;
 pub use study::StudyConfig;

@@ -440,6 +440,68 @@ impl<S: Study> Launch<S> {
     }
 }
 
+/// A launched study of any family, as the registry hands it out: what the command line
+/// and the Python package run without naming the family's types.
+pub trait Launched: Send {
+    /// What runs where, in one line ([`Launch::describe`]).
+    fn describe(&self) -> String;
+    /// Runs (or with `resume` continues) the study into `out`.
+    fn run(&self, out: &Path, resume: bool, yes: bool, progress: Progress) -> Result<RunReport>;
+}
+
+impl<S: Study> Launched for Launch<S> {
+    fn describe(&self) -> String {
+        Launch::describe(self)
+    }
+
+    fn run(&self, out: &Path, resume: bool, yes: bool, progress: Progress) -> Result<RunReport> {
+        Launch::run(self, out, resume, yes, progress)
+    }
+}
+
+/// A family's study behind function pointers: its names, and how to launch it from a
+/// config's text.
+#[derive(Clone, Copy)]
+pub struct Runner {
+    /// As manifests record it ([`Study::FAMILY`]).
+    pub family: &'static str,
+    /// What a learner is called, and what the throughput figure counts.
+    pub learners: &'static str,
+    pub work: &'static str,
+    /// The results and series files a run writes.
+    pub results: &'static str,
+    pub series: &'static str,
+    /// Parses and validates a config's text, chooses the shard and opens the backend.
+    pub launch: fn(String, Option<&str>, DeviceChoice) -> Result<Box<dyn Launched>>,
+}
+
+impl Runner {
+    /// The runner of family S.
+    pub fn of<S: Study + 'static>() -> Runner {
+        Runner {
+            family: S::FAMILY,
+            learners: S::LEARNERS,
+            work: S::WORK,
+            results: S::RESULTS,
+            series: S::SERIES,
+            launch: |text, shard, device| {
+                Ok(Box::new(Launch::<S>::new(text, shard, device)?) as Box<dyn Launched>)
+            },
+        }
+    }
+
+    /// [`Runner::launch`] from a config file.
+    pub fn launch_file(
+        &self,
+        config: &Path,
+        shard: Option<&str>,
+        device: DeviceChoice,
+    ) -> Result<Box<dyn Launched>> {
+        let text = std::fs::read_to_string(config).map_err(crate::files::io_error(config))?;
+        (self.launch)(text, shard, device)
+    }
+}
+
 /// Runs (or resumes) the sweep into `dir`.
 pub fn run<S: Study>(
     cfg: &StudyConfig<S>,

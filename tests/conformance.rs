@@ -1,0 +1,202 @@
+//! One suite, written once and run for every entry of the registry: a new family that
+//! registers itself is held to all of it without a line of test of its own.
+//!
+//! - its kernels compose and validate, and every struct they bind has a Rust twin with
+//!   the same fields (names, offsets, types) and size;
+//! - its check cases run on the CPU device and on the adapter (where there is one) and
+//!   pass against the f64 reference;
+//! - its study, when it has one, runs its sample config on the CPU device; a run stopped
+//!   after its first chunk, its results file then torn by a half-written row, resumes to
+//!   the uninterrupted run's bytes; and two shards merge into the same bytes.
+
+mod common;
+
+use rulelab::gpu::{Backend, DeviceChoice};
+use rulelab::registry::{self, Family, StudyEntry};
+use rulelab::sweep::Progress;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The study test stops a run the way Ctrl-C does, through the process's one flag:
+/// the tests of this binary take turns so no other work sees it.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rulelab-conf-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn every_family_s_kernels_validate_and_bind_only_structs_with_twins() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let registered = rulelab::layouts();
+    let families = registry::families();
+    assert!(families.len() >= 7, "the registry lists the families");
+    for f in &families {
+        let kernels = (f.kernels)();
+        assert!(!kernels.is_empty(), "{} has no kernel", f.name);
+        for k in kernels {
+            let (_, module) = k
+                .validate()
+                .unwrap_or_else(|e| panic!("{}: kernel {}: {e}", f.name, k.name));
+            for wgsl in rulelab::gpu::layout::binding_structs(&module) {
+                let rust = registered
+                    .iter()
+                    .find(|l| l.name == wgsl.name)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}: kernel {} binds {} without a twin",
+                            f.name, k.name, wgsl.name
+                        )
+                    });
+                if let Some(m) = rust.mismatch(&wgsl) {
+                    panic!("{}: kernel {}: {m}", f.name, k.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_family_s_cases_pass_on_the_cpu_device_and_the_adapter() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut backends = vec![Backend::Cpu];
+    if let Some(g) = common::gpu() {
+        backends.push(common::backend(&g));
+    }
+    let seed = common::seed("conformance cases");
+    for f in registry::families() {
+        // The landscape's rules have long cases of their own binary (tests/landscape.rs);
+        // here one case per family keeps the suite quick.
+        let cases = (f.cases)();
+        assert!(!cases.is_empty(), "{} has no check case", f.name);
+        let case = &cases[seed as usize % cases.len()];
+        for b in &backends {
+            let rows = case
+                .run(b, seed)
+                .unwrap_or_else(|e| panic!("{}/{} on {}: {e}", f.name, case.name, b.kind()));
+            assert!(
+                !rows.is_empty(),
+                "{}/{} compared nothing",
+                f.name,
+                case.name
+            );
+            for r in rows {
+                assert!(
+                    r.report.pass,
+                    "{}/{} on {} (seed {seed}): {}",
+                    f.name,
+                    r.kernel,
+                    b.kind(),
+                    r.report
+                );
+            }
+        }
+    }
+}
+
+fn outputs(entry: &StudyEntry, dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+    (read(entry.runner.results), read(entry.runner.series))
+}
+
+fn run_into(entry: &StudyEntry, text: &str, shard: Option<&str>, out: &Path, resume: bool) {
+    let launch = (entry.runner.launch)(text.into(), shard, DeviceChoice::Cpu).unwrap();
+    launch.run(out, resume, true, Progress::Quiet).unwrap();
+}
+
+/// The study of `f` runs whole, resumes after a stop and a torn write, and merges from
+/// two shards, each to the same bytes.
+fn conforms(f: &Family, entry: &StudyEntry) {
+    let root = tmp(f.name);
+    let text = (entry.sample)(&root).unwrap();
+    let whole = root.join("whole");
+    run_into(entry, &text, None, &whole, false);
+    let want = outputs(entry, &whole);
+    assert!(
+        !want.0.is_empty(),
+        "{}: the sample wrote no results",
+        f.name
+    );
+
+    // Stopped after its first chunk (as Ctrl-C stops it), then a row half written past
+    // the last finished chunk (as a kill mid-write leaves it).
+    let stopped = root.join("stopped");
+    let done = Arc::new(AtomicU64::new(0));
+    let seen = done.clone();
+    let launch = (entry.runner.launch)(text.clone(), None, DeviceChoice::Cpu).unwrap();
+    let progress = Progress::Call(Box::new(move |d, total| {
+        seen.store(d, Ordering::Relaxed);
+        if d > 0 && d < total {
+            rulelab::interrupt::request();
+        }
+    }));
+    let first = launch.run(&stopped, false, true, progress);
+    rulelab::interrupt::clear();
+    match first {
+        Err(rulelab::Error::Interrupted { done, total }) => {
+            assert!(
+                done > 0 && done < total,
+                "{}: stopped at {done} of {total}",
+                f.name
+            )
+        }
+        other => panic!(
+            "{}: the sample must take more than one chunk to stop between them: {:?}",
+            f.name,
+            other.map(|r| r.ran_chunks)
+        ),
+    }
+    assert!(done.load(Ordering::Relaxed) > 0);
+    let results = stopped.join(entry.runner.results);
+    let mut torn = std::fs::read(&results).unwrap();
+    torn.extend_from_slice(b"999,0.5,half a ro");
+    std::fs::write(&results, torn).unwrap();
+    run_into(entry, &text, None, &stopped, true);
+    assert_eq!(
+        outputs(entry, &stopped),
+        want,
+        "{}: the resumed run differs from the uninterrupted one",
+        f.name
+    );
+
+    // Two shards merged.
+    let parts: Vec<PathBuf> = ["0/2", "1/2"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let d = root.join(format!("shard{i}"));
+            run_into(entry, &text, Some(s), &d, false);
+            d
+        })
+        .collect();
+    let merged = root.join("merged");
+    rulelab::sweep::merge::merge(&parts, &merged).unwrap();
+    assert_eq!(
+        outputs(entry, &merged),
+        want,
+        "{}: the merged shards differ from the whole run",
+        f.name
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn every_study_runs_resumes_and_merges_to_the_same_bytes() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let studies: Vec<(Family, StudyEntry)> = registry::families()
+        .into_iter()
+        .filter_map(|f| f.study.map(|s| (f, s)))
+        .collect();
+    assert!(studies.len() >= 4, "the registry lists the studies");
+    for (f, entry) in &studies {
+        assert_eq!(
+            entry.runner.family, f.name,
+            "the study is filed under its family"
+        );
+        conforms(f, entry);
+    }
+}
