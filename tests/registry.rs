@@ -128,3 +128,53 @@ fn the_readme_rule_table_matches_the_rules() {
         );
     }
 }
+
+/// The README's recipe for a family is how the tree is: each entry is a folder with its
+/// check cases (or, for the counter RNG, one file), every folder with check cases and
+/// every folder of shaders is an entry, and a family with a `study.rs` registers its
+/// study (and only those do).
+#[test]
+fn the_family_recipe_matches_the_tree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let names = registry::names();
+    let dirs = |under: &str| -> Vec<String> {
+        std::fs::read_dir(root.join(under))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect()
+    };
+    for f in registry::families() {
+        let folder = root.join("src").join(f.name);
+        assert!(
+            folder.join("cases.rs").exists() || root.join(format!("src/{}.rs", f.name)).exists(),
+            "{}: no src/{}/cases.rs",
+            f.name,
+            f.name
+        );
+        assert_eq!(
+            folder.join("study.rs").exists(),
+            f.study.is_some(),
+            "{}: a study.rs goes with a registered study",
+            f.name
+        );
+    }
+    let with_cases: Vec<String> = dirs("src")
+        .into_iter()
+        .filter(|d| root.join("src").join(d).join("cases.rs").exists())
+        .collect();
+    assert!(with_cases.len() >= 5);
+    for d in with_cases {
+        assert!(
+            names.contains(&d.as_str()),
+            "src/{d}/ has cases but no registry entry"
+        );
+    }
+    for d in dirs("shaders") {
+        assert!(
+            d == "common" || names.contains(&d.as_str()),
+            "shaders/{d}/ belongs to no registry entry"
+        );
+    }
+}
