@@ -5,8 +5,9 @@
 mod common;
 
 use rulelab::hippo::experiments::{latents, path_integration};
-use rulelab::hippo::model::{Helper, Learning, Spec, State, Theta};
+use rulelab::hippo::model::{Helper, Learning, State};
 use rulelab::hippo::ring::{Agent, PlaceCells};
+use rulelab::hippo::spec::{Spec, Theta};
 use rulelab::real::Real;
 
 /// Runs experiment B's network for `steps` steps from `state`, calling `each` after
@@ -119,7 +120,7 @@ fn ou_noise_has_its_variance_and_coherence_time() {
 
 #[test]
 fn the_loss_falls_over_five_simulated_minutes() {
-    use rulelab::hippo::model::Monitor;
+    use rulelab::hippo::monitor::Monitor;
     let seed = common::seed("the_loss_falls_over_five_simulated_minutes");
     let spec = path_integration();
     let mut s = State::<f32>::new(&spec, seed);

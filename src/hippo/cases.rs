@@ -4,7 +4,8 @@
 //! activation, noise value, trace and weight after one step and after 200.
 
 use super::experiments::{latents, path_integration};
-use super::model::{Act, Learning, Spec, State};
+use super::model::{Learning, State};
+use super::spec::{Act, Spec};
 use crate::check::{self, compare, Case, Row, Tolerance};
 use crate::error::Result;
 use crate::gpu::Backend;
@@ -54,7 +55,7 @@ fn flat<F: crate::real::Real>(s: &State<F>) -> [(&'static str, Vec<f64>); 5] {
             .map(|y| y.to_f64().unwrap_or(f64::NAN))
             .collect::<Vec<_>>()
     };
-    let all = |f: &dyn Fn(&super::model::Dendrite<F>) -> &Vec<F>| {
+    let all = |f: &dyn Fn(&super::dendrite::Dendrite<F>) -> &Vec<F>| {
         s.dendrites
             .iter()
             .flat_map(|d| v(f(d)))

@@ -4,9 +4,9 @@
 //! sections become them.
 
 use super::experiments::{latents, path_integration};
-use super::model::{Act, Spec, Theta};
 use super::protocol::{DecoderKind, Experiment, Protocol};
 use super::run::{Model, World};
+use super::spec::{Act, Spec, Theta};
 use crate::error::Result;
 use crate::keys::{err, finite, section, string};
 use crate::sweep::config::unknown_key;

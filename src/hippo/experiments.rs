@@ -1,7 +1,8 @@
 //! The published experiments' networks (spec §3, §4), with their constants, and the ring-attractor analysis.
 
-use super::model::{Act, Compartment, Layer, Source, Spec, State};
+use super::model::State;
 use super::ring::PlaceCells;
+use super::spec::{Act, Compartment, Layer, Source, Spec};
 use crate::real::Real;
 
 fn comp(inputs: Vec<(Source, f64)>, bias: bool, act: Act, eta: f64) -> Compartment {

@@ -5,7 +5,8 @@
 //! each step's sensory features, velocity cells and θ, and reads back each step's
 //! Σ|a_B − a_A| per layer and, when asked, the HPC and MEC rates.
 
-use super::model::{Act, Learning, Source, Spec, State};
+use super::model::{Learning, State};
+use super::spec::{Act, Source, Spec};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBuffer, Kernel};
 use std::sync::Arc;
@@ -100,7 +101,7 @@ pub fn stream_stride(spec: &Spec) -> usize {
 }
 
 /// The four compartments of a spec, in the state's order.
-fn compartments(spec: &Spec) -> [&super::model::Compartment; 4] {
+fn compartments(spec: &Spec) -> [&super::spec::Compartment; 4] {
     [
         &spec.hpc.basal,
         &spec.hpc.apical,

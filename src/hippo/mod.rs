@@ -9,14 +9,17 @@
 pub mod cases;
 pub mod config;
 pub mod decode;
+pub mod dendrite;
 pub mod experiments;
 pub mod gpu;
 pub mod latents;
 pub mod model;
+pub mod monitor;
 pub mod plot;
 pub mod protocol;
 pub mod ring;
 pub mod run;
+pub mod spec;
 pub mod study;
 
 pub use config::{HippoParams, HippoStudy};

@@ -6,9 +6,10 @@
 
 use super::decode::{Decoder, Gp, RidgeStats};
 use super::experiments::ring_profiles;
-use super::model::{Learning, Theta};
+use super::model::Learning;
 use super::ring::{ring_distance, PlaceCells};
 use super::run::{Models, Phase, World};
+use super::spec::Theta;
 use crate::error::Result;
 use crate::rng::{key_from_seed, philox4x32_10};
 use serde::{Deserialize, Serialize};

@@ -7,8 +7,10 @@
 
 use super::gpu::{stream_stride, ModelsOnDevice};
 use super::latents::Latents;
-use super::model::{gaps, Helper, Learning, Monitor, Spec, State, Theta};
+use super::model::{Helper, Learning, State};
+use super::monitor::{gaps, Monitor};
 use super::ring::{Agent, PlaceCells};
+use super::spec::{Spec, Theta};
 use crate::error::Result;
 use crate::gpu::{Backend, Gpu};
 use crate::rng::{fill_normals, key_from_seed};

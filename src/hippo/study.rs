@@ -5,9 +5,9 @@
 //! losses.csv the monitor per simulated second and the test curves.
 
 use super::config::{positive, HippoParams, HippoStudy};
-use super::model::Spec;
 use super::protocol::{Experiment, Outcome, Protocol};
 use super::run::Models;
+use super::spec::Spec;
 use crate::error::Result;
 use crate::gpu::Backend;
 use crate::keys::{err, whole};

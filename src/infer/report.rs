@@ -4,7 +4,7 @@
 
 use super::data::{read_csv, read_ibl, Dataset};
 use super::fit::{self, Epoch, FitConfig, Fitted, History, Rule};
-use super::model::{self};
+use super::model;
 use super::net::K;
 use super::simulate::{self, RuleAt, SimRecord};
 use crate::error::{Error, Result};

@@ -36,7 +36,7 @@ fn parts(g: usize) -> (usize, usize, usize, usize) {
     (0, wh, bi, bi + 3 * g)
 }
 
-/// What the rnn keeps per window besides the MLP's tape (in [`Window`]).
+/// What the rnn keeps per window besides the MLP's tape (in [`Window`](super::model::Window)).
 pub struct Tape<F> {
     /// The state carried from window to window (detached at each start).
     pub(super) h: Vec<F>,

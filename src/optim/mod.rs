@@ -9,7 +9,7 @@
 //! `cases` registers them with `rulelab check`; `bench` measures them.
 //!
 //! Bias corrections and every other step- or hyper-parameter-derived constant are
-//! computed on the host in f64 ([`Consts::new`]) and rounded once to f32, so the kernels
+//! computed on the host in f64 ([`Member::consts`]) and rounded once to f32, so the kernels
 //! never form `1 - beta` from a rounded beta.
 
 pub mod bench;
