@@ -723,7 +723,7 @@ fn a_small_simulation_is_recovered() {
     let held = data::read_csv(&test).unwrap();
     let mut static_ll = 0.0;
     for a in &held.animals {
-        let w = rulelab::infer::fit::logistic_fit(&a.trials, 100);
+        let w = rulelab::infer::w0::logistic_fit(&a.trials, 100);
         for t in &a.trials {
             let p = sigmoid(w[0] * t.stimulus + w[1]);
             static_ll += if t.choice == 1 {
@@ -1034,7 +1034,8 @@ fn an_ibl_table_fits_end_to_end() {
 /// CPU device ends, to f32 round-off over the steps.
 #[test]
 fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
-    use rulelab::infer::fit::{fit, FitConfig, Init};
+    use rulelab::infer::fit::fit;
+    use rulelab::infer::options::{FitConfig, Init};
     let (Some(roomy), Some(tiny)) = (common::gpu(), common::tiny_limits_gpu()) else {
         return;
     };
@@ -1093,7 +1094,7 @@ fn a_fit_whose_tape_holds_few_slots_runs_them_in_turns() {
             );
         }
         // Every animal's w_0 moved (a trained parameter), and every epoch was recorded.
-        let start = rulelab::infer::fit::heldout_w0(Init::PerAnimal, &data);
+        let start = rulelab::infer::w0::heldout_w0(Init::PerAnimal, &data);
         assert!(cpu.w0.iter().zip(&start).all(|(a, b)| a != b));
         assert_eq!(cpu.epochs.len(), cfg.epochs);
         let (lc, lg) = (cpu.epochs[2].train_ll, roomy.epochs[2].train_ll);
@@ -1365,7 +1366,8 @@ fn cross_validation_holds_out_each_animal_once() {
             if model == "dnn" || model == "rnn" {
                 // The fold's fit, side by side with others or not, is the one `infer
                 // fit` makes of the fold alone (best of its restarts), to the last bit.
-                use rulelab::infer::fit::{fit_scored, FitConfig, Init};
+                use rulelab::infer::fit::fit_scored;
+                use rulelab::infer::options::{FitConfig, Init};
                 let pick = |held_out: bool| rulelab::infer::Dataset {
                     animals: data
                         .animals
@@ -1713,7 +1715,8 @@ fn a_restart_is_the_fit_its_seed_makes_alone() {
 /// bit, on either device.
 #[test]
 fn a_job_is_the_fit_of_its_own_animals_alone() {
-    use rulelab::infer::fit::{fit, fit_jobs, FitConfig, FitJob, Init};
+    use rulelab::infer::fit::{fit, fit_jobs, FitJob};
+    use rulelab::infer::options::{FitConfig, Init};
     let seed = common::seed("a_job_is_the_fit_of_its_own_animals_alone");
     let (data, _) = Simulation::new(TrueRule::Reinforce, 6, 90, seed).run();
     let cfg = FitConfig {

@@ -390,14 +390,14 @@ fn infer_simulate(
     })
 }
 
-fn fit_options(options: &str) -> PyResult<rulelab::infer::fit::FitOptions> {
+fn fit_options(options: &str) -> PyResult<rulelab::infer::options::FitOptions> {
     serde_json::from_str(options).map_err(|e| raise(Error::invalid("fit options", e.to_string())))
 }
 
 /// The fit options' defaults (JSON), the ones `infer fit --help` shows.
 #[pyfunction]
 fn fit_defaults() -> String {
-    json(&rulelab::infer::fit::FitOptions::default())
+    json(&rulelab::infer::options::FitOptions::default())
 }
 
 /// Fits the dnn or rnn model to `train` (and scores `test`), writing the report into
@@ -417,13 +417,13 @@ fn infer_fit(
     device_name: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    use rulelab::infer::report;
+    use rulelab::infer::plan;
     let opts = fit_options(options)?;
     let choice = device(device_name)?;
     let model = model.to_string();
     let report = reporter(progress);
     run_long(py, move || {
-        let plan = report::FitPlan::new(&model, &opts, &train, test.as_deref(), ibl)?;
+        let plan = plan::FitPlan::new(&model, &opts, &train, test.as_deref(), ibl)?;
         let backend = Backend::open(choice)?;
         let epochs = plan.cfg.epochs as u64;
         let m = plan.run(bootstrap, &out, &backend, |e| {

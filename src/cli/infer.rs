@@ -1,7 +1,7 @@
 //! `rulelab infer`: simulate ground-truth learners, read trial tables.
 
 use clap::Subcommand;
-use rulelab::infer::fit::FitOptions;
+use rulelab::infer::options::FitOptions;
 
 /// The network fits' flags of `infer fit` and `infer cv`; their defaults are the
 /// library's ([`FitOptions::default`]).
@@ -181,7 +181,7 @@ pub fn run(device: rulelab::gpu::DeviceChoice, what: InferWhat) -> Result<ExitCo
         } => {
             let fit = FitOptions::from(fit);
             let plan =
-                rulelab::infer::report::FitPlan::new(&model, &fit, &train, test.as_deref(), ibl)?;
+                rulelab::infer::plan::FitPlan::new(&model, &fit, &train, test.as_deref(), ibl)?;
             let epochs = plan.cfg.epochs;
             let backend = rulelab::gpu::Backend::open(device)?;
             eprintln!("fitting on {} — {}", backend.kind(), backend.describe());

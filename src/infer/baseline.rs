@@ -118,9 +118,10 @@ impl Baseline {
 impl Baseline {
     /// w_0 for held-out animals: each one's logistic fit refined to the w_0 under which
     /// the rule best predicts its first choices, as for the networks
-    /// ([`super::fit::heldout_w0_under`]).
+    /// ([`super::w0::heldout_w0_under`]).
     pub fn heldout_w0(&self, data: &super::data::Dataset) -> Vec<[f64; K]> {
-        use super::fit::{heldout_w0, refine_w0, Init, W0_TRIALS};
+        use super::options::Init;
+        use super::w0::{heldout_w0, refine_w0, W0_TRIALS};
         use rayon::prelude::*;
         data.animals
             .par_iter()

@@ -4,8 +4,9 @@
 //! sets them), and every pair of models compared over the folds.
 
 use super::data::Dataset;
-use super::fit::{self, FitConfig, Init};
-use super::report::{truth_ll_by_animal, Input};
+use super::fit;
+use super::input::{truth_ll_by_animal, Input};
+use super::options::{FitConfig, Init};
 use super::{baseline, psytrack};
 use crate::error::{Error, Result};
 use crate::plot::{data_range, plot_err, tick, write_picture, Picture, COLOURS};
@@ -191,7 +192,7 @@ pub fn run(
                     (train_ll, test_ll, String::new())
                 }
                 CvModel::ReinforceBase => {
-                    let w0 = fit::heldout_w0(Init::PerAnimal, train);
+                    let w0 = super::w0::heldout_w0(Init::PerAnimal, train);
                     let b = baseline::fit(&train.animals, &w0, 200)?;
                     let test_w0 = b.heldout_w0(test);
                     (
@@ -425,7 +426,7 @@ impl CvPlan {
     /// hold no cross-validation yet. Writes nothing.
     pub fn new(
         models: &str,
-        opts: &super::fit::FitOptions,
+        opts: &super::options::FitOptions,
         folds: usize,
         data: &Path,
         ibl: bool,
@@ -452,7 +453,7 @@ impl CvPlan {
                 ))
             })
             .collect::<Result<_>>()?;
-        let input = super::report::read(data, ibl, 2)?;
+        let input = super::input::read(data, ibl, 2)?;
         validate(folds, input.data.animals.len(), &models)?;
         if out.join("cv.csv").exists() {
             return Err(Error::invalid(

@@ -4,8 +4,8 @@
 //! epochs with the truth's as a line; inferred weight trajectories of a few animals
 //! against the true ones.
 
-use super::fit::{History, Rule};
 use super::net::K;
+use super::rule::{History, Rule};
 use super::simulate::{stimuli, RuleAt, HISTORY};
 use crate::error::Result;
 use crate::plot::{

@@ -11,9 +11,11 @@
 //! is refused instead of mixing fits of two data sets.
 
 use super::data::Dataset;
-use super::fit::{self, FitConfig, FitOptions, Init, Rule};
+use super::fit;
+use super::input::Input;
 use super::net::{Net, K};
-use super::report::{self, Input};
+use super::options::{FitConfig, FitOptions, Init};
+use super::rule::Rule;
 use super::simulate::RuleAt;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
@@ -211,14 +213,14 @@ impl Study for FitStudy {
                 return Err(err("data.holdout", format!("{f} must be in (0, 1)")));
             }
         }
-        let train = report::read(&train_path, ibl, 2)?;
+        let train = super::input::read(&train_path, ibl, 2)?;
         let train_fnv = crate::files::fnv_hex(&train_path)?;
-        let truth_sums = report::truth_ll_by_animal(&train)?;
+        let truth_sums = super::input::truth_ll_by_animal(&train)?;
         let (heldout, kept, test, truth_train_ll, truth_test_ll) = match &test_path {
             Some(t) => {
-                let input = report::read(t, ibl, 2)?;
-                let truth_test =
-                    report::truth_ll_by_animal(&input)?.map(|s| mean_ll(&s, &input.data, |_| true));
+                let input = super::input::read(t, ibl, 2)?;
+                let truth_test = super::input::truth_ll_by_animal(&input)?
+                    .map(|s| mean_ll(&s, &input.data, |_| true));
                 let truth_train = truth_sums
                     .as_ref()
                     .map(|s| mean_ll(s, &train.data, |_| true));
@@ -276,7 +278,7 @@ impl Study for FitStudy {
         }
         let truth = train.sim.as_ref().map(|r| RuleAt {
             sim: r.simulation.clone(),
-            recent: fit::History::Any.recent(&train.data),
+            recent: super::rule::History::Any.recent(&train.data),
         });
 
         let mut base = FitParams::default();
@@ -591,10 +593,10 @@ impl Study for FitStudy {
                             &fitted.phi,
                             &animals.train.data,
                             &fitted.w0,
-                            fit::History::Any,
+                            super::rule::History::Any,
                         )?;
-                        let grid = fit::rule_grid(&rule, &[], &[], Some(truth), 1001);
-                        fit::recovery(&grid).map(|r| r.0)
+                        let grid = super::rule::rule_grid(&rule, &[], &[], Some(truth), 1001);
+                        super::rule::recovery(&grid).map(|r| r.0)
                     }
                     None => None,
                 };

@@ -1,0 +1,289 @@
+//! `rulelab infer fit` as the library runs it: a fit checked and ready ([`FitPlan`]: the
+//! settings settled and the data read before a device opens), then fitted, scored,
+//! compared with the truth and reported, with the bootstrap's refits for a band on the
+//! rule.
+
+use super::data::Dataset;
+use super::fit::{self, Epoch};
+use super::input::{read, truth_ll, truth_paths, Input};
+use super::model;
+use super::net::K;
+use super::options::FitConfig;
+use super::report::{notes, write_grid, write_history, write_weights, Metrics};
+use super::rule::{History, Rule};
+use super::simulate::RuleAt;
+use super::{options, rule, w0};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::Path;
+
+/// Counter purpose of the bootstrap's draws of animals.
+const BOOTSTRAP: u32 = 0x4253_0001;
+
+/// φ of `n` refits (one restart each, the same initial φ) on the training animals drawn
+/// with replacement, each draw a counter-RNG function of (seed, refit, slot). The refits
+/// run side by side as jobs of one fit, each the fit it makes alone on its draw.
+fn bootstrap_refits(
+    cfg: &FitConfig,
+    n: usize,
+    data: &Dataset,
+    backend: &crate::gpu::Backend,
+) -> Result<Vec<Vec<f64>>> {
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let key = crate::rng::key_from_seed(cfg.seed);
+    let m = data.animals.len();
+    let jobs: Vec<fit::FitJob> = (0..n)
+        .map(|b| fit::FitJob {
+            seed: cfg.seed,
+            animals: (0..m)
+                .map(|i| {
+                    let u: f64 = crate::rng::uniform_open(
+                        crate::rng::philox4x32_10([b as u32, i as u32, 0, BOOTSTRAP], key)[0],
+                    );
+                    ((u * m as f64) as usize).min(m - 1)
+                })
+                .collect(),
+        })
+        .collect();
+    let fitted = fit::fit_jobs(cfg, &jobs, data, backend, |_| {})?;
+    Ok(fitted.into_iter().map(|f| f.phi).collect())
+}
+
+/// A fit checked and ready to run: `rulelab infer fit` (and the Python package) read
+/// the data and settle the settings before opening a device.
+pub struct FitPlan {
+    pub cfg: FitConfig,
+    pub train: Input,
+    pub test: Option<Input>,
+}
+
+impl FitPlan {
+    /// The settings of a fit of `model` (dnn or rnn) from `opts`, refusing the rnn's own
+    /// options for the dnn, and the training (and held-out) tables read.
+    pub fn new(
+        model: &str,
+        opts: &options::FitOptions,
+        train: &Path,
+        test: Option<&Path>,
+        ibl: bool,
+    ) -> Result<FitPlan> {
+        opts.refuse_rnn_only(model == "rnn", &format!("the {model} model has no GRU"))?;
+        Ok(FitPlan {
+            cfg: opts.config(model)?,
+            train: read(train, ibl, 2)?,
+            test: test.map(|t| read(t, ibl, 2)).transpose()?,
+        })
+    }
+
+    /// Fits on `backend` and writes the report into `out` ([`fit_and_report`]).
+    pub fn run(
+        &self,
+        bootstrap: usize,
+        out: &Path,
+        backend: &crate::gpu::Backend,
+        progress: impl FnMut(&Epoch),
+    ) -> Result<Metrics> {
+        let test = self.test.as_ref();
+        fit_and_report(
+            &self.cfg,
+            bootstrap,
+            &self.train,
+            test,
+            out,
+            backend,
+            progress,
+        )
+    }
+}
+
+/// Fits the training data and writes the report into `out`.
+pub fn fit_and_report(
+    cfg: &FitConfig,
+    bootstrap: usize,
+    train: &Input,
+    test: Option<&Input>,
+    out: &Path,
+    backend: &crate::gpu::Backend,
+    progress: impl FnMut(&Epoch),
+) -> Result<Metrics> {
+    if out.join("metrics.json").exists() {
+        return Err(Error::invalid(
+            "--out",
+            format!(
+                "{} already holds a fit: choose another directory",
+                out.display()
+            ),
+        ));
+    }
+    let truth_train = truth_ll(train)?;
+    let truth_test = test.map(truth_ll).transpose()?.flatten();
+    std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
+    let start = std::time::Instant::now();
+    let scored = fit::fit_scored(cfg, &train.data, test.map(|t| &t.data), backend, progress)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let (all, best) = (&scored.fits, scored.best);
+    let mut restarts = String::from("restart,seed,train_ll,test_ll,best\n");
+    for (r, (tr, te)) in scored.train_ll.iter().zip(&scored.test_ll).enumerate() {
+        restarts += &format!(
+            "{r},{},{tr},{},{}\n",
+            cfg.seed.wrapping_add(r as u64),
+            te.map(|v| v.to_string()).unwrap_or_default(),
+            r == best
+        );
+    }
+    crate::files::write_atomic(&out.join("restarts.csv"), restarts.as_bytes())?;
+    let fitted = scored.best();
+    let net = fitted.net;
+    let (train_ll, test_ll) = (scored.train_ll[best], scored.test_ll[best]);
+    // The rule on the spec's grid, beside the truth when it is known (and the same for
+    // training and held-out data).
+    // A history-dependent truth is taken at the training data's mean recent-reward
+    // fraction (see RuleAt).
+    let truth_after = |h: History| {
+        train.sim.as_ref().map(|r| RuleAt {
+            sim: r.simulation.clone(),
+            recent: h.recent(&train.data),
+        })
+    };
+    let truth = truth_after(History::Any);
+    // An rnn's rules run from each animal's fitted w_0 (the bootstrap refits', fitted
+    // to other draws of animals, from the logistic fits).
+    let rule = |phi: &[f64], w0: &[[f64; K]], h: History| Rule::new(&net, phi, &train.data, w0, h);
+    let rules: Vec<Rule> = all
+        .iter()
+        .map(|f| rule(&f.phi, &f.w0, History::Any))
+        .collect::<Result<_>>()?;
+    let start_w0 = w0::heldout_w0(cfg.init, &train.data);
+    let boot: Vec<Rule> = bootstrap_refits(cfg, bootstrap, &train.data, backend)?
+        .iter()
+        .map(|phi| rule(phi, &start_w0, History::Any))
+        .collect::<Result<_>>()?;
+    let grid = rule::rule_grid(&rules[best], &rules, &boot, truth.as_ref(), 1001);
+    let mean_width =
+        |w: &dyn Fn(&rule::GridPoint) -> f64| grid.iter().map(w).sum::<f64>() / grid.len() as f64;
+    let band_restarts = mean_width(&|g| g.upper - g.lower);
+    let band_bootstrap =
+        (!boot.is_empty()).then(|| mean_width(&|g| g.boot.map_or(0.0, |b| b.1 - b.0)));
+    let rec = rule::recovery(&grid);
+    write_grid(&out.join("rule_grid.csv"), &grid)?;
+    write_weights(&out.join("weights.csv"), &net, fitted, &train.data)?;
+    let mut epochs = String::from("epoch,train_ll,lr,seconds\n");
+    for e in &fitted.epochs {
+        epochs += &format!("{},{},{},{}\n", e.epoch, e.train_ll, e.lr, e.seconds);
+    }
+    crate::files::write_atomic(&out.join("epochs.csv"), epochs.as_bytes())?;
+    let base_w0 = w0::heldout_w0(options::Init::PerAnimal, &train.data);
+    let baseline = super::baseline::fit(&train.data.animals, &base_w0, 200)?;
+    let baseline_train_ll = -baseline.objective(&train.data.animals, &base_w0).0;
+    let test_ll_true_w0 = match test {
+        Some(t) => truth_paths(t, t.data.animals.len())?.map(|paths| {
+            let w0: Vec<[f64; K]> = paths.iter().map(|p| p[0]).collect();
+            fit::log_likelihood(&net, &fitted.phi, &t.data.animals, &w0, cfg.trunc)
+        }),
+        None => None,
+    };
+    let baseline_test_ll = test.map(|t| {
+        let w0 = baseline.heldout_w0(&t.data);
+        -baseline.objective(&t.data.animals, &w0).0
+    });
+    let trials = train.data.trials();
+    let mut metrics = Metrics {
+        train_ll,
+        test_ll,
+        truth_train_ll: truth_train,
+        truth_test_ll: truth_test,
+        test_ll_true_w0,
+        dw_rmse: rec.map(|r| r.0),
+        dw_true_rms: rec.map(|r| r.1),
+        baseline,
+        baseline_train_ll,
+        baseline_test_ll,
+        epochs: cfg.epochs,
+        restarts: cfg.restarts,
+        best_restart: best,
+        band_restarts,
+        bootstrap,
+        band_bootstrap,
+        dw_fitted_rms: (grid.iter().map(|g| g.fitted * g.fitted).sum::<f64>() / grid.len() as f64)
+            .sqrt(),
+        seconds,
+        trials_per_second: (trials * cfg.epochs * cfg.restarts) as f64 / seconds,
+        device: backend.describe(),
+        train_animals: train.data.animals.len(),
+        train_trials: trials,
+        test_animals: test.map(|t| t.data.animals.len()),
+        test_trials: test.map(|t| t.data.trials()),
+        history: None,
+        notes: vec![],
+    };
+    let noise = train
+        .sim
+        .as_ref()
+        .map_or(0.0, |r| r.simulation.weight_noise);
+    metrics.notes = notes(&metrics, noise);
+    #[derive(Serialize)]
+    struct Manifest<'a> {
+        config: &'a FitConfig,
+        train: String,
+        train_fnv: String,
+        test: Option<String>,
+        test_fnv: Option<String>,
+        parameters: usize,
+    }
+    let fnv = crate::files::fnv_hex;
+    let manifest = Manifest {
+        config: cfg,
+        train: train.path.display().to_string(),
+        train_fnv: fnv(&train.path)?,
+        test: test.map(|t| t.path.display().to_string()),
+        test_fnv: test.map(|t| fnv(&t.path)).transpose()?,
+        parameters: net.len(),
+    };
+    crate::files::write_json(&out.join("manifest.json"), &manifest)?;
+    let shown = train.data.animals.len().min(3);
+    let truths = truth_paths(train, shown)?;
+    let pic = super::plot::FitPicture {
+        rule: super::plot::RulePanels {
+            rule: &rules[best],
+            band: if boot.is_empty() {
+                rules.iter().collect()
+            } else {
+                boot.iter().collect()
+            },
+            truth: truth.as_ref(),
+            history: None,
+        },
+        epochs: fitted
+            .epochs
+            .iter()
+            .map(|e| (e.epoch as f64, e.train_ll))
+            .collect(),
+        truth_ll: truth_train,
+        animals: (0..shown)
+            .map(|i| super::plot::Trajectory {
+                animal: train.data.animals[i].id.clone(),
+                inferred: model::weights(
+                    &net,
+                    &fitted.phi,
+                    &train.data.animals[i].trials,
+                    fitted.w0[i],
+                ),
+                truth: truths.as_ref().map(|t| t[i].clone()),
+            })
+            .collect(),
+    };
+    super::plot::write(out, &pic)?;
+    if net.gru > 0 {
+        // The rnn's rule after the last trials all rewarded and all unrewarded.
+        let after = |h: History| -> Result<_> {
+            Ok((h, rule(&fitted.phi, &fitted.w0, h)?, truth_after(h)))
+        };
+        let (a, b) = (after(History::Rewarded)?, after(History::Unrewarded)?);
+        metrics.history = Some(write_history(out, [&a, &b])?);
+    }
+    // metrics.json last: its presence says the fit is complete.
+    crate::files::write_json(&out.join("metrics.json"), &metrics)?;
+    Ok(metrics)
+}
