@@ -1,6 +1,6 @@
 // control_estimated: the optimal feedback θ −= lr (r/ĥ) g with a running secant
 // estimate of the curvature. States: s0 = the last gradient, s1 = the last step,
-// s2 = ĥ (from 1). Rust: LearnerRun::control_estimated in landscape/cpu.rs.
+// s2 = ĥ (from 1). Rust: LearnerRun::control_estimated in src/landscape/learner.rs.
 // needs: optim/consts.wgsl
 // needs: landscape/control_gain.wgsl
 fn step(x: State, g: f32, c: Consts) -> State {

@@ -3,7 +3,7 @@
 //! gradient, and the rule's step function (the optimiser family's own WGSL for member
 //! rules). A chunk of learners is one dispatch that runs every step.
 
-use super::cpu::bias_corrections;
+use super::learner::bias_corrections;
 use super::{
     ContinualOutcome, DriftKind, LandscapeKind, LearnerOutcome, Noise, Params, Problem, ResetKind,
     RuleKind, Switching,
@@ -312,7 +312,7 @@ pub fn run_chunk_with(
                 init2: init(2),
                 drift_rate: p.drift_rate as f32,
                 switch_thr: match switching {
-                    Some(Switching::Hazard) => super::cpu::switch_threshold(p.hazard),
+                    Some(Switching::Hazard) => super::switching::switch_threshold(p.hazard),
                     _ => 0,
                 },
                 block: p.block as u32,

@@ -6,7 +6,7 @@
 //! under these rules), measures each learner's rate from its loss trajectory, and sets
 //! the ratios beside the closed form (`examples/sweeps/horizon.toml`).
 
-use super::cpu::control_gain;
+use super::learner::control_gain;
 use super::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
 use crate::error::{Error, Result};
 use crate::plot::{draw_legend, plot_err, write_picture, Picture};

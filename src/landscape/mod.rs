@@ -16,8 +16,10 @@ pub mod continual;
 pub mod cpu;
 pub mod gpu;
 pub mod horizon;
+pub mod learner;
 pub mod problem;
 pub mod study;
+pub mod switching;
 
 pub use config::{LandscapeStudy, SweepConfig};
 pub use problem::{
