@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod grid;
+pub mod launch;
 pub mod merge;
 pub mod prune;
 pub mod run;
@@ -14,7 +15,8 @@ pub mod study;
 pub mod summary;
 
 pub use grid::{Axis, Grid, Values};
-pub use run::{run, Launch, Launched, Progress, RunOptions, RunReport, Runner};
+pub use launch::{Launch, Launched, Runner};
+pub use run::{run, Progress, RunOptions, RunReport};
 pub use shard::Shard;
 pub use store::Manifest;
 pub use study::StudyConfig;

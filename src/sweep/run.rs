@@ -13,7 +13,7 @@ use super::study::StudyConfig;
 use super::study::{ParamSet, Study};
 use crate::error::{Error, Result};
 use crate::files::Fnv;
-use crate::gpu::{Backend, DeviceChoice};
+use crate::gpu::Backend;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
@@ -372,136 +372,6 @@ fn verify_and_repair(
     Ok(notes)
 }
 
-/// A study ready to run from its config's text: parsed and validated, its shard
-/// chosen, its backend open. Every command that runs a study goes through it, and so
-/// does the Python package.
-pub struct Launch<S: Study> {
-    pub cfg: StudyConfig<S>,
-    pub text: String,
-    pub shard: Shard,
-    pub backend: Backend,
-}
-
-impl<S: Study> Launch<S> {
-    /// `shard` is "K/N"; without one, a Slurm array task runs its part and anything
-    /// else the whole grid.
-    pub fn new(text: String, shard: Option<&str>, device: DeviceChoice) -> Result<Self> {
-        let cfg = StudyConfig::<S>::from_toml(&text)?;
-        // An explicit shard wins; inside a Slurm array job the task picks its part.
-        let shard = match shard {
-            Some(s) => Shard::parse(s)?,
-            None => Shard::from_slurm()?.unwrap_or(Shard::WHOLE),
-        };
-        let backend = Backend::open(device)?;
-        Ok(Launch {
-            cfg,
-            text,
-            shard,
-            backend,
-        })
-    }
-
-    /// [`Launch::new`] from a config file.
-    pub fn from_file(config: &Path, shard: Option<&str>, device: DeviceChoice) -> Result<Self> {
-        let text = std::fs::read_to_string(config).map_err(crate::files::io_error(config))?;
-        Self::new(text, shard, device)
-    }
-
-    /// What runs where, in one line: "landscape: 96 learners (...), shard 0/1, on cpu — …".
-    pub fn describe(&self) -> String {
-        format!(
-            "{}: {} {} ({}), shard {}/{}, on {} — {}",
-            S::FAMILY,
-            self.cfg.grid_size(),
-            S::LEARNERS,
-            self.cfg.study.describe(),
-            self.shard.index,
-            self.shard.count,
-            self.backend.kind(),
-            self.backend.describe()
-        )
-    }
-
-    /// Runs (or with `resume` continues) the study into `out`.
-    pub fn run(
-        &self,
-        out: &Path,
-        resume: bool,
-        yes: bool,
-        progress: Progress,
-    ) -> Result<RunReport> {
-        let opts = RunOptions {
-            shard: self.shard,
-            resume,
-            progress,
-            yes,
-        };
-        run(&self.cfg, &self.text, out, &self.backend, &opts)
-    }
-}
-
-/// A launched study of any family, as the registry hands it out: what the command line
-/// and the Python package run without naming the family's types.
-pub trait Launched: Send {
-    /// What runs where, in one line ([`Launch::describe`]).
-    fn describe(&self) -> String;
-    /// Runs (or with `resume` continues) the study into `out`.
-    fn run(&self, out: &Path, resume: bool, yes: bool, progress: Progress) -> Result<RunReport>;
-}
-
-impl<S: Study> Launched for Launch<S> {
-    fn describe(&self) -> String {
-        Launch::describe(self)
-    }
-
-    fn run(&self, out: &Path, resume: bool, yes: bool, progress: Progress) -> Result<RunReport> {
-        Launch::run(self, out, resume, yes, progress)
-    }
-}
-
-/// A family's study behind function pointers: its names, and how to launch it from a
-/// config's text.
-#[derive(Clone, Copy)]
-pub struct Runner {
-    /// As manifests record it ([`Study::FAMILY`]).
-    pub family: &'static str,
-    /// What a learner is called, and what the throughput figure counts.
-    pub learners: &'static str,
-    pub work: &'static str,
-    /// The results and series files a run writes.
-    pub results: &'static str,
-    pub series: &'static str,
-    /// Parses and validates a config's text, chooses the shard and opens the backend.
-    pub launch: fn(String, Option<&str>, DeviceChoice) -> Result<Box<dyn Launched>>,
-}
-
-impl Runner {
-    /// The runner of family S.
-    pub fn of<S: Study + 'static>() -> Runner {
-        Runner {
-            family: S::FAMILY,
-            learners: S::LEARNERS,
-            work: S::WORK,
-            results: S::RESULTS,
-            series: S::SERIES,
-            launch: |text, shard, device| {
-                Ok(Box::new(Launch::<S>::new(text, shard, device)?) as Box<dyn Launched>)
-            },
-        }
-    }
-
-    /// [`Runner::launch`] from a config file.
-    pub fn launch_file(
-        &self,
-        config: &Path,
-        shard: Option<&str>,
-        device: DeviceChoice,
-    ) -> Result<Box<dyn Launched>> {
-        let text = std::fs::read_to_string(config).map_err(crate::files::io_error(config))?;
-        (self.launch)(text, shard, device)
-    }
-}
-
 /// Runs (or resumes) the sweep into `dir`.
 pub fn run<S: Study>(
     cfg: &StudyConfig<S>,
@@ -512,97 +382,16 @@ pub fn run<S: Study>(
 ) -> Result<RunReport> {
     cfg.study.supports(backend)?;
     let lock = DirLock::acquire(dir, false)?;
-    let results_path = dir.join(S::RESULTS);
-    let traj_path = dir.join(S::SERIES);
-    let hash = config_hash(cfg);
-
-    let (mut manifest, notes) = if dir.join("manifest.json").exists() {
-        let mut m = store::read_manifest(dir)?;
-        let same = m.config_hash == hash && m.shard == opts.shard;
-        if !(opts.resume || m.complete && same) {
-            return Err(Error::invalid(
-                "--out",
-                format!(
-                    "{} already holds a sweep: pass --resume to continue it, or choose \
-                     another directory",
-                    dir.display()
-                ),
-            ));
-        }
-        if m.config_hash != hash {
-            return Err(Error::invalid(
-                "--resume",
-                format!(
-                    "{} holds a different sweep (config hash {} vs {hash}){}",
-                    dir.display(),
-                    m.config_hash,
-                    // Same text, different hash: something the config reads changed.
-                    if m.config == config_text {
-                        ": the config's text is the same, so a file it reads (its data) \
-                         changed since the run began; restore it, or start again in a new \
-                         directory"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        if m.shard != opts.shard {
-            return Err(Error::invalid(
-                "--resume",
-                format!(
-                    "{} holds shard {}/{}, not {}/{}",
-                    dir.display(),
-                    m.shard.index,
-                    m.shard.count,
-                    opts.shard.index,
-                    opts.shard.count
-                ),
-            ));
-        }
-        let notes = verify_and_repair(dir, &mut m, opts.resume, &headers(cfg))?;
-        if m.complete {
-            // Finished and intact: nothing to do, and no file is touched.
-            return Ok(RunReport {
-                manifest: m,
-                ran_chunks: 0,
-                notes: if notes.is_empty() {
-                    vec![format!(
-                        "{} is already complete: nothing to do",
-                        dir.display()
-                    )]
-                } else {
-                    notes
-                },
-            });
-        }
-        if m.device != backend.kind() || m.adapter != backend.describe() {
-            return Err(Error::invalid(
-                "--resume",
-                format!(
-                    "{} was run on {} ({}); resume on the same device so its rows stay \
-                     comparable",
-                    dir.display(),
-                    m.device,
-                    m.adapter
-                ),
-            ));
-        }
-        lock.note_owner()?;
-        (m, notes)
-    } else {
-        for p in [&results_path, &traj_path] {
-            if p.exists() {
-                return Err(Error::invalid(
-                    "--out",
-                    format!(
-                        "{} exists but there is no manifest.json: not a rulelab output \
-                         directory, or a damaged one; choose another directory",
-                        p.display()
-                    ),
-                ));
+    let (mut manifest, mut notes) = if dir.join("manifest.json").exists() {
+        match reopen(cfg, config_text, dir, backend, opts)? {
+            Reopened::Complete(report) => return Ok(report),
+            Reopened::Resume(m, notes) => {
+                lock.note_owner()?;
+                (m, notes)
             }
         }
+    } else {
+        refuse_strays::<S>(dir)?;
         let (first, end) = shard_range(cfg, opts.shard);
         check_size(cfg, end - first, opts.yes)?;
         lock.note_owner()?;
@@ -616,7 +405,6 @@ pub fn run<S: Study>(
         end - first,
         manifest.marks.last().map_or(first, |c| c.end) - first,
     );
-    let work = cfg.study.work_per_learner();
     let mut ran_chunks = 0;
     while manifest.chunks_done < manifest.chunks_total {
         if crate::interrupt::requested() {
@@ -625,57 +413,7 @@ pub fn run<S: Study>(
                 total: manifest.chunks_total,
             });
         }
-        let lo = manifest.marks.last().expect("a header").end;
-        let hi = (lo + manifest.chunk).min(end);
-        let t0 = Instant::now();
-        let (params, outcomes) =
-            run_learners(cfg, &prepared, backend, lo, hi).map_err(|e| match e {
-                Error::Interrupted { .. } => Error::Interrupted {
-                    done: manifest.chunks_done,
-                    total: manifest.chunks_total,
-                },
-                e => e,
-            })?;
-        manifest.compute_seconds += t0.elapsed().as_secs_f64();
-        let rows: String = (lo..hi)
-            .zip(&params)
-            .zip(&outcomes)
-            .map(|((k, p), o)| row(cfg, k, p, o))
-            .collect();
-        let last = *manifest.marks.last().expect("a header");
-        let results = store::append(&results_path, last.results, rows.as_bytes()).map_err(
-            writing(&results_path, manifest.chunks_done, manifest.chunks_total),
-        )?;
-        let series = match last.series {
-            Some(mark) => {
-                let mut t = String::new();
-                for (k, o) in (lo..hi).zip(&outcomes) {
-                    cfg.study.write_series(k, o, &mut t);
-                }
-                Some(
-                    store::append(&traj_path, mark, t.as_bytes()).map_err(writing(
-                        &traj_path,
-                        manifest.chunks_done,
-                        manifest.chunks_total,
-                    ))?,
-                )
-            }
-            None => None,
-        };
-        manifest.marks.push(ChunkMark {
-            end: hi,
-            results,
-            series,
-        });
-        manifest.chunks_done += 1;
-        manifest.results_bytes = results.bytes;
-        manifest.trajectories_bytes = series.map_or(0, |s| s.bytes);
-        manifest.learner_steps_per_s =
-            (hi - first) as f64 * work / manifest.compute_seconds.max(1e-12);
-        manifest.complete = manifest.chunks_done == manifest.chunks_total;
-        let manifest_path = dir.join("manifest.json");
-        let (done, total) = (manifest.chunks_done, manifest.chunks_total);
-        store::write_manifest(dir, &manifest).map_err(writing(&manifest_path, done, total))?;
+        let hi = run_next_chunk(cfg, &prepared, backend, dir, &mut manifest)?;
         ran_chunks += 1;
         if let Some(b) = &bar {
             b.set_position(hi - first);
@@ -691,7 +429,6 @@ pub fn run<S: Study>(
     if let Some(b) = bar {
         b.finish();
     }
-    let mut notes = notes;
     if manifest.complete && cfg.summary {
         // The results are complete and durable whatever happens to the picture.
         if let Err(e) = S::summary(cfg, dir) {
@@ -703,6 +440,178 @@ pub fn run<S: Study>(
         ran_chunks,
         notes,
     })
+}
+
+/// What a directory with a manifest holds for this run.
+enum Reopened {
+    /// The same sweep, finished and intact: nothing to do.
+    Complete(RunReport),
+    /// The same sweep, verified and cut back to its last good chunk, to go on with.
+    Resume(Manifest, Vec<String>),
+}
+
+/// Checks that the directory holds this sweep (same config, shard and device) and
+/// that its files verify against its manifest, repairing what can be repaired.
+fn reopen<S: Study>(
+    cfg: &StudyConfig<S>,
+    config_text: &str,
+    dir: &Path,
+    backend: &Backend,
+    opts: &RunOptions,
+) -> Result<Reopened> {
+    let hash = config_hash(cfg);
+    let mut m = store::read_manifest(dir)?;
+    let same = m.config_hash == hash && m.shard == opts.shard;
+    if !(opts.resume || m.complete && same) {
+        return Err(Error::invalid(
+            "--out",
+            format!(
+                "{} already holds a sweep: pass --resume to continue it, or choose \
+                 another directory",
+                dir.display()
+            ),
+        ));
+    }
+    if m.config_hash != hash {
+        return Err(Error::invalid(
+            "--resume",
+            format!(
+                "{} holds a different sweep (config hash {} vs {hash}){}",
+                dir.display(),
+                m.config_hash,
+                // Same text, different hash: something the config reads changed.
+                if m.config == config_text {
+                    ": the config's text is the same, so a file it reads (its data) \
+                     changed since the run began; restore it, or start again in a new \
+                     directory"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if m.shard != opts.shard {
+        return Err(Error::invalid(
+            "--resume",
+            format!(
+                "{} holds shard {}/{}, not {}/{}",
+                dir.display(),
+                m.shard.index,
+                m.shard.count,
+                opts.shard.index,
+                opts.shard.count
+            ),
+        ));
+    }
+    let notes = verify_and_repair(dir, &mut m, opts.resume, &headers(cfg))?;
+    if m.complete {
+        // Finished and intact: nothing to do, and no file is touched.
+        let notes = if notes.is_empty() {
+            vec![format!(
+                "{} is already complete: nothing to do",
+                dir.display()
+            )]
+        } else {
+            notes
+        };
+        return Ok(Reopened::Complete(RunReport {
+            manifest: m,
+            ran_chunks: 0,
+            notes,
+        }));
+    }
+    if m.device != backend.kind() || m.adapter != backend.describe() {
+        return Err(Error::invalid(
+            "--resume",
+            format!(
+                "{} was run on {} ({}); resume on the same device so its rows stay \
+                 comparable",
+                dir.display(),
+                m.device,
+                m.adapter
+            ),
+        ));
+    }
+    Ok(Reopened::Resume(m, notes))
+}
+
+/// A new run refuses a directory whose result files have no manifest to vouch for them.
+fn refuse_strays<S: Study>(dir: &Path) -> Result<()> {
+    for p in [dir.join(S::RESULTS), dir.join(S::SERIES)] {
+        if p.exists() {
+            return Err(Error::invalid(
+                "--out",
+                format!(
+                    "{} exists but there is no manifest.json: not a rulelab output \
+                     directory, or a damaged one; choose another directory",
+                    p.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the next chunk, appends its rows (and series) durably and records it in the
+/// manifest; returns the chunk's end.
+fn run_next_chunk<S: Study>(
+    cfg: &StudyConfig<S>,
+    prepared: &S::Prepared,
+    backend: &Backend,
+    dir: &Path,
+    manifest: &mut Manifest,
+) -> Result<u64> {
+    let (results_path, traj_path) = (dir.join(S::RESULTS), dir.join(S::SERIES));
+    let (done, total) = (manifest.chunks_done, manifest.chunks_total);
+    let last = *manifest.marks.last().expect("a header");
+    let (lo, hi) = (last.end, (last.end + manifest.chunk).min(manifest.end));
+    let t0 = Instant::now();
+    let (params, outcomes) = run_learners(cfg, prepared, backend, lo, hi).map_err(|e| match e {
+        Error::Interrupted { .. } => Error::Interrupted { done, total },
+        e => e,
+    })?;
+    manifest.compute_seconds += t0.elapsed().as_secs_f64();
+    let rows: String = (lo..hi)
+        .zip(&params)
+        .zip(&outcomes)
+        .map(|((k, p), o)| row(cfg, k, p, o))
+        .collect();
+    let results = store::append(&results_path, last.results, rows.as_bytes()).map_err(writing(
+        &results_path,
+        done,
+        total,
+    ))?;
+    let series = match last.series {
+        Some(mark) => {
+            let mut t = String::new();
+            for (k, o) in (lo..hi).zip(&outcomes) {
+                cfg.study.write_series(k, o, &mut t);
+            }
+            Some(
+                store::append(&traj_path, mark, t.as_bytes())
+                    .map_err(writing(&traj_path, done, total))?,
+            )
+        }
+        None => None,
+    };
+    manifest.marks.push(ChunkMark {
+        end: hi,
+        results,
+        series,
+    });
+    manifest.chunks_done += 1;
+    manifest.results_bytes = results.bytes;
+    manifest.trajectories_bytes = series.map_or(0, |s| s.bytes);
+    manifest.learner_steps_per_s = (hi - manifest.first) as f64 * cfg.study.work_per_learner()
+        / manifest.compute_seconds.max(1e-12);
+    manifest.complete = manifest.chunks_done == manifest.chunks_total;
+    let manifest_path = dir.join("manifest.json");
+    store::write_manifest(dir, manifest).map_err(writing(
+        &manifest_path,
+        manifest.chunks_done,
+        total,
+    ))?;
+    Ok(hi)
 }
 
 fn progress_bar(progress: &Progress, total: u64, done: u64) -> Option<indicatif::ProgressBar> {
