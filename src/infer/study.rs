@@ -9,6 +9,9 @@
 //! The data files are read and hashed when the config is parsed: the hashes are part
 //! of the config the manifest records, so a resumed or merged run whose data changed
 //! is refused instead of mixing fits of two data sets.
+//!
+//! Its config and its study share one file (over 600 lines): a fit's sections are the
+//! fit's own settings, which the study's chunks hand to the fit engine unchanged.
 
 use super::data::Dataset;
 use super::fit;

@@ -229,147 +229,14 @@ pub fn run_chunk_with(
     if params.is_empty() {
         return Ok((vec![], vec![]));
     }
-    // On a switching landscape every learner has an oracle twin in the same dispatch:
-    // the second half of the learners, resetting at the switches.
-    let twins = problem.continual.is_some();
-    let owned: Vec<Params>;
-    let (params, resets): (&[Params], Vec<Option<ResetKind>>) = match &problem.continual {
-        Some(c) => {
-            owned = params.iter().chain(params).copied().collect();
-            let r = params
-                .iter()
-                .map(|p| Some(c.resets[p.reset as usize]))
-                .chain(params.iter().map(|_| None))
-                .collect();
-            (&owned, r)
-        }
-        None => (params, vec![Some(ResetKind::None); params.len()]),
-    };
-    let n = params.len();
-    let d = problem.landscape.dim;
-    let steps = problem.steps;
-
-    // Shared data: bias-correction rows, then the landscape's tables.
+    let (params, resets) = with_twins(problem, params);
+    let params = &params[..];
+    let (n, d, steps) = (params.len(), problem.landscape.dim, problem.steps);
     let mut arena = DataArena::new();
-    let mut beta_rows: Vec<u64> = Vec::new();
-    let rows: Vec<(u32, u32)> = params
-        .iter()
-        .map(|p| {
-            (
-                row_of(&mut beta_rows, p.beta1.to_bits()),
-                row_of(&mut beta_rows, p.beta2.to_bits()),
-            )
-        })
-        .collect();
-    let off_bias = arena.len() as u32;
-    for &bits in &beta_rows {
-        arena.push(
-            bias_corrections(f64::from_bits(bits), steps)
-                .iter()
-                .map(|&v| v as f32),
-        );
-    }
-    let shapes: Vec<Shape> = params.iter().map(Params::shape).collect();
-    let (land, points) = land_data(&problem.landscape, shared, &shapes, &mut arena)?;
-    // The mask (0/1 per coordinate) or the projector P (D×D) at off_mask.
-    let off_mask = match (&problem.mask, problem.basis) {
-        (Some(m), _) => arena.push(m.iter().map(|&x| if x { 1.0 } else { 0.0 })),
-        (None, Some(_)) => arena.push(shared.projector.iter().map(|&x| x as f32)),
-        (None, None) => 0,
-    };
-    let switching = problem.continual.as_ref().map(|c| c.switching);
-    let learners: Vec<SweepLearner> = params
-        .iter()
-        .zip(points)
-        .zip(rows)
-        .zip(&resets)
-        .map(|(((p, land), (bc1_row, bc2_row)), &reset)| {
-            let rho = match switching {
-                Some(Switching::Hazard) => p.hazard,
-                Some(Switching::Block) => 1.0 / p.block,
-                None => 0.5,
-            };
-            let init = problem.rule.initial_state(p);
-            let init = |k: usize| init.get(k).copied().unwrap_or(0.0) as f32;
-            let seed = p.seed_u64();
-            SweepLearner {
-                consts: problem
-                    .rule
-                    .consts_member()
-                    .consts(&p.hyper(), 1)
-                    .cast::<f32>(),
-                land,
-                seed_lo: seed as u32,
-                seed_hi: (seed >> 32) as u32,
-                bc1_row,
-                bc2_row,
-                noise_sigma: p.noise_sigma as f32,
-                theta0: p.theta0 as f32,
-                theta0_noise: p.theta0_noise as f32,
-                metric_eps: p.eps as f32,
-                init0: init(0),
-                init1: init(1),
-                init2: init(2),
-                drift_rate: p.drift_rate as f32,
-                switch_thr: match switching {
-                    Some(Switching::Hazard) => super::switching::switch_threshold(p.hazard),
-                    _ => 0,
-                },
-                block: p.block as u32,
-                reset: reset_code(reset),
-                reset_every: p.reset_every as u32,
-                sigma_mu: p.sigma_mu as f32,
-                shrink: p.shrink as f32,
-                prior_logit: (rho / (1.0 - rho)).ln() as f32,
-                _pad0: 0,
-            }
-        })
-        .collect();
-    let n_records = steps.checked_div(problem.record_every).map_or(0, |r| r + 1);
-    let mut shape = SweepShape {
-        land,
-        n_learners: n as u32,
-        steps: steps as u32,
-        record_every: problem.record_every as u32,
-        n_records: n_records as u32,
-        noise: match problem.noise {
-            Noise::None => 0,
-            Noise::Isotropic => 1,
-            Noise::Curvature => 2,
-        },
-        metric: match problem.rule {
-            RuleKind::NATURAL_GRADIENT => 1,
-            RuleKind::CONTROL_OPTIMAL => 2,
-            _ => 0,
-        },
-        has_threshold: problem.threshold.is_some() as u32,
-        threshold: problem.threshold.unwrap_or(0.0) as f32,
-        blowup: problem.blowup.min(f32::MAX as f64) as f32,
-        off_bias,
-        t_begin: 0,
-        t_end: 0,
-        drift: match problem.drift {
-            DriftKind::None => 0,
-            DriftKind::Decay => 1,
-            DriftKind::Rotation => 2,
-        },
-        masked: if problem.mask.is_some() {
-            1
-        } else if problem.basis.is_some() {
-            2
-        } else {
-            0
-        },
-        off_mask,
-        continual: match switching {
-            None => 0,
-            Some(Switching::Hazard) => 1,
-            Some(Switching::Block) => 2,
-        },
-        bayes: resets.contains(&Some(ResetKind::BayesReset)) as u32,
-        carry_width: if twins { 7 } else { 4 },
-        _pad0: 0,
-    };
+    let (land, learners, off_bias, off_mask) =
+        learner_table(problem, shared, params, &resets, &mut arena)?;
+    let mut shape = sweep_shape(problem, land, n, off_bias, off_mask, &resets);
+    let n_records = shape.n_records as usize;
 
     let pipeline = gpu.pipeline(&kernel(problem.landscape.kind, problem.rule))?;
     let uniform = gpu.uniform("sweep shape", &shape)?;
@@ -431,26 +298,7 @@ pub fn run_chunk_with(
                 .write_buffer(&uniform, 0, bytemuck::bytes_of(&shape));
             gpu.dispatch_and_wait("sweep", &pipeline, &bind, workgroups)?;
             if let (Some(plan), true) = (prune, rung_ends.contains(&end)) {
-                let mut pr = gpu.download(&progress)?;
-                let loss: Vec<f64> = pr
-                    .iter()
-                    .map(|p| {
-                        if p.diverged == 1 {
-                            f64::INFINITY
-                        } else {
-                            p.final_loss as f64
-                        }
-                    })
-                    .collect();
-                let running: Vec<bool> = pr.iter().map(|p| p.diverged == 0).collect();
-                let go_on = survivors(plan, &loss, &running);
-                for (i, p) in pr.iter_mut().enumerate() {
-                    if running[i] && !go_on[i] {
-                        p.diverged = 2;
-                        pruned_at[i] = Some((end - 1) as u32);
-                    }
-                }
-                gpu.write(&progress, &pr)?;
+                prune_at_rung(gpu, &progress, plan, end, &mut pruned_at)?;
             }
             Ok(())
         },
@@ -462,8 +310,229 @@ pub fn run_chunk_with(
     } else {
         vec![]
     };
-    let mut outcomes = outs
+    let mut outcomes = outcomes_of(
+        &outs,
+        &traj,
+        n_records,
+        &pruned_at,
+        problem.continual.is_some(),
+    )?;
+    let mut finals = if finals { gpu.download(&fin)? } else { vec![] };
+    if problem.continual.is_some() {
+        // The second half are the oracle twins of the first.
+        let half = n / 2;
+        let oracles = outcomes.split_off(half);
+        for (o, twin) in outcomes.iter_mut().zip(oracles) {
+            let c = o.continual.as_mut().expect("set by outcomes_of");
+            c.oracle_loss = twin.mean_loss;
+            c.regret = o.mean_loss - twin.mean_loss;
+        }
+        finals.truncate(half * 2 * d);
+    }
+    Ok((outcomes, finals))
+}
+
+/// The chunk's learners and each one's reset strategy: on a switching landscape every
+/// learner has an oracle twin in the same dispatch (the second half, resetting exactly
+/// at the switches, its strategy None).
+fn with_twins(problem: &Problem, params: &[Params]) -> (Vec<Params>, Vec<Option<ResetKind>>) {
+    match &problem.continual {
+        Some(c) => {
+            let resets = params
+                .iter()
+                .map(|p| Some(c.resets[p.reset as usize]))
+                .chain(params.iter().map(|_| None))
+                .collect();
+            (params.iter().chain(params).copied().collect(), resets)
+        }
+        None => (params.to_vec(), vec![Some(ResetKind::None); params.len()]),
+    }
+}
+
+/// The shared data in `arena` (bias-correction rows, the landscape's tables, the
+/// control mask or projector) and every learner's record: the landscape's `Land`, the
+/// records, and the offsets of the bias rows and the mask.
+fn learner_table(
+    problem: &Problem,
+    shared: &Shared<f64>,
+    params: &[Params],
+    resets: &[Option<ResetKind>],
+    arena: &mut DataArena,
+) -> Result<(Land, Vec<SweepLearner>, u32, u32)> {
+    let mut beta_rows: Vec<u64> = Vec::new();
+    let rows: Vec<(u32, u32)> = params
         .iter()
+        .map(|p| {
+            (
+                row_of(&mut beta_rows, p.beta1.to_bits()),
+                row_of(&mut beta_rows, p.beta2.to_bits()),
+            )
+        })
+        .collect();
+    let off_bias = arena.len() as u32;
+    for &bits in &beta_rows {
+        arena.push(
+            bias_corrections(f64::from_bits(bits), problem.steps)
+                .iter()
+                .map(|&v| v as f32),
+        );
+    }
+    let shapes: Vec<Shape> = params.iter().map(Params::shape).collect();
+    let (land, points) = land_data(&problem.landscape, shared, &shapes, arena)?;
+    // The mask (0/1 per coordinate) or the projector P (D×D) at off_mask.
+    let off_mask = match (&problem.mask, problem.basis) {
+        (Some(m), _) => arena.push(m.iter().map(|&x| if x { 1.0 } else { 0.0 })),
+        (None, Some(_)) => arena.push(shared.projector.iter().map(|&x| x as f32)),
+        (None, None) => 0,
+    };
+    let switching = problem.continual.as_ref().map(|c| c.switching);
+    let learners = params
+        .iter()
+        .zip(points)
+        .zip(rows)
+        .zip(resets)
+        .map(|(((p, land), (bc1_row, bc2_row)), &reset)| {
+            let rho = match switching {
+                Some(Switching::Hazard) => p.hazard,
+                Some(Switching::Block) => 1.0 / p.block,
+                None => 0.5,
+            };
+            let init = problem.rule.initial_state(p);
+            let init = |k: usize| init.get(k).copied().unwrap_or(0.0) as f32;
+            let seed = p.seed_u64();
+            SweepLearner {
+                consts: problem
+                    .rule
+                    .consts_member()
+                    .consts(&p.hyper(), 1)
+                    .cast::<f32>(),
+                land,
+                seed_lo: seed as u32,
+                seed_hi: (seed >> 32) as u32,
+                bc1_row,
+                bc2_row,
+                noise_sigma: p.noise_sigma as f32,
+                theta0: p.theta0 as f32,
+                theta0_noise: p.theta0_noise as f32,
+                metric_eps: p.eps as f32,
+                init0: init(0),
+                init1: init(1),
+                init2: init(2),
+                drift_rate: p.drift_rate as f32,
+                switch_thr: match switching {
+                    Some(Switching::Hazard) => super::switching::switch_threshold(p.hazard),
+                    _ => 0,
+                },
+                block: p.block as u32,
+                reset: reset_code(reset),
+                reset_every: p.reset_every as u32,
+                sigma_mu: p.sigma_mu as f32,
+                shrink: p.shrink as f32,
+                prior_logit: (rho / (1.0 - rho)).ln() as f32,
+                _pad0: 0,
+            }
+        })
+        .collect();
+    Ok((land, learners, off_bias, off_mask))
+}
+
+/// The kernel's uniform for the chunk (its window, t_begin..t_end, set per dispatch).
+fn sweep_shape(
+    problem: &Problem,
+    land: Land,
+    n: usize,
+    off_bias: u32,
+    off_mask: u32,
+    resets: &[Option<ResetKind>],
+) -> SweepShape {
+    let steps = problem.steps;
+    let n_records = steps.checked_div(problem.record_every).map_or(0, |r| r + 1);
+    SweepShape {
+        land,
+        n_learners: n as u32,
+        steps: steps as u32,
+        record_every: problem.record_every as u32,
+        n_records: n_records as u32,
+        noise: match problem.noise {
+            Noise::None => 0,
+            Noise::Isotropic => 1,
+            Noise::Curvature => 2,
+        },
+        metric: match problem.rule {
+            RuleKind::NATURAL_GRADIENT => 1,
+            RuleKind::CONTROL_OPTIMAL => 2,
+            _ => 0,
+        },
+        has_threshold: problem.threshold.is_some() as u32,
+        threshold: problem.threshold.unwrap_or(0.0) as f32,
+        blowup: problem.blowup.min(f32::MAX as f64) as f32,
+        off_bias,
+        t_begin: 0,
+        t_end: 0,
+        drift: match problem.drift {
+            DriftKind::None => 0,
+            DriftKind::Decay => 1,
+            DriftKind::Rotation => 2,
+        },
+        masked: if problem.mask.is_some() {
+            1
+        } else if problem.basis.is_some() {
+            2
+        } else {
+            0
+        },
+        off_mask,
+        continual: match problem.continual.as_ref().map(|c| c.switching) {
+            None => 0,
+            Some(Switching::Hazard) => 1,
+            Some(Switching::Block) => 2,
+        },
+        bayes: resets.contains(&Some(ResetKind::BayesReset)) as u32,
+        carry_width: if problem.continual.is_some() { 7 } else { 4 },
+        _pad0: 0,
+    }
+}
+
+/// At a rung (the window ending at `end`): the settings that lose stop, marked
+/// diverged = 2 in their carried statistics.
+fn prune_at_rung(
+    gpu: &Gpu,
+    progress: &crate::gpu::GpuBuffer<Progress>,
+    plan: &PrunePlan,
+    end: u64,
+    pruned_at: &mut [Option<u32>],
+) -> Result<()> {
+    let mut pr = gpu.download(progress)?;
+    let loss: Vec<f64> = pr
+        .iter()
+        .map(|p| {
+            if p.diverged == 1 {
+                f64::INFINITY
+            } else {
+                p.final_loss as f64
+            }
+        })
+        .collect();
+    let running: Vec<bool> = pr.iter().map(|p| p.diverged == 0).collect();
+    let go_on = survivors(plan, &loss, &running);
+    for (i, p) in pr.iter_mut().enumerate() {
+        if running[i] && !go_on[i] {
+            p.diverged = 2;
+            pruned_at[i] = Some((end - 1) as u32);
+        }
+    }
+    gpu.write(progress, &pr)
+}
+
+/// The learners' outcomes from what the kernel wrote (an unwritten learner is an error).
+fn outcomes_of(
+    outs: &[SweepOut],
+    traj: &[f32],
+    n_records: usize,
+    pruned_at: &[Option<u32>],
+    twins: bool,
+) -> Result<Vec<LearnerOutcome>> {
+    outs.iter()
         .enumerate()
         .map(|(i, o)| {
             if o.diverged > 2 {
@@ -492,17 +561,5 @@ pub fn run_chunk_with(
                 }),
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let mut finals = if finals { gpu.download(&fin)? } else { vec![] };
-    if twins {
-        let half = n / 2;
-        let oracles = outcomes.split_off(half);
-        for (o, twin) in outcomes.iter_mut().zip(oracles) {
-            let c = o.continual.as_mut().expect("set above");
-            c.oracle_loss = twin.mean_loss;
-            c.regret = o.mean_loss - twin.mean_loss;
-        }
-        finals.truncate(half * 2 * d);
-    }
-    Ok((outcomes, finals))
+        .collect()
 }

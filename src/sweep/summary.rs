@@ -10,6 +10,9 @@
 //! flagged) is crossed out and counted. Below, the mean curves of the best settings
 //! (when the study records a series per learner): the median over seeds with the
 //! interquartile band, log scale, a legend naming each setting and its final value.
+//!
+//! One file over 600 lines because it is one picture: reading the results into
+//! settings, laying out the panels and drawing them share the layout's every number.
 
 use super::study::Study;
 use super::study::StudyConfig;
