@@ -10,7 +10,7 @@
 // the host adds a path's shares.
 //
 // Slot: a landscape file (loss_grad, loss_offset).
-// needs: loss/point.wgsl, loss/lanes.wgsl
+// needs: loss/point.wgsl, loss/slots.wgsl, loss/lanes.wgsl
 
 struct PathKernelShape {
     land: Land,
@@ -52,18 +52,6 @@ const WG: u32 = 256u;
 var<workgroup> sh_theta: array<f32, 1024>;
 var<workgroup> sh_prev: array<f32, 1024>;
 var<workgroup> sh_next: array<f32, 1024>;
-
-fn land() -> Land {
-    return shape.land;
-}
-
-fn land_data(i: u32) -> f32 {
-    return data[i];
-}
-
-fn point_coord(pt: Point, j: u32) -> f32 {
-    return sh_theta[pt.base + j];
-}
 
 // Coordinate j of the point `slot` places from the block's first (−1: the halo
 // before, points_per_wg: the halo after).

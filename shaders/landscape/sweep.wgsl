@@ -15,7 +15,7 @@
 //
 // Slots: a landscape file (loss_grad, loss_offset, stochastic_grad: loss/point.wgsl
 // says what they may read) and a rule file (`fn step`, optim/consts.wgsl).
-// needs: common/philox.wgsl, optim/consts.wgsl, loss/point.wgsl, loss/lanes.wgsl, landscape/control_gain.wgsl
+// needs: common/philox.wgsl, optim/consts.wgsl, loss/point.wgsl, loss/slots.wgsl, loss/lanes.wgsl, landscape/control_gain.wgsl
 
 struct SweepShape {
     land: Land,
@@ -142,19 +142,6 @@ const WG: u32 = 256u;
 var<workgroup> sh_theta: array<f32, 1024>;
 // The rule's proposed changes, for the projection onto a control basis.
 var<workgroup> sh_u: array<f32, 1024>;
-
-// The landscape interface (loss/point.wgsl).
-fn land() -> Land {
-    return shape.land;
-}
-
-fn land_data(i: u32) -> f32 {
-    return data[i];
-}
-
-fn point_coord(pt: Point, j: u32) -> f32 {
-    return sh_theta[pt.base + j];
-}
 
 // Whether the optimum switches at step u >= 1 (as ContinualRun::switches_at).
 fn switches_at(learner: SweepLearner, key: vec2<u32>, u: u32) -> bool {

@@ -9,7 +9,8 @@
 // workgroup memory). `loss_grad` returns the lane's share of the loss and the gradient
 // of its four coordinates.
 //
-// Defined by the driver:
+// Defined by the driver (loss/slots.wgsl defines them for a driver that keeps the
+// record at shape.land, the data in `data` and the points in `sh_theta`):
 //   fn land() -> Land                        the landscape's shape and data offsets
 //   fn land_data(i: u32) -> f32              word i of the shared data
 //   fn point_coord(pt: Point, j: u32) -> f32 coordinate j of the point

@@ -4,7 +4,7 @@
 // and so can any program that needs L and ∇L of a landscape on the GPU.
 //
 // Slot: a landscape file (loss_grad, loss_offset).
-// needs: loss/point.wgsl, loss/lanes.wgsl
+// needs: loss/point.wgsl, loss/slots.wgsl, loss/lanes.wgsl
 
 struct PointsShape {
     land: Land,
@@ -25,18 +25,6 @@ struct PointsShape {
 const WG: u32 = 256u;
 
 var<workgroup> sh_theta: array<f32, 1024>;
-
-fn land() -> Land {
-    return shape.land;
-}
-
-fn land_data(i: u32) -> f32 {
-    return data[i];
-}
-
-fn point_coord(pt: Point, j: u32) -> f32 {
-    return sh_theta[pt.base + j];
-}
 
 @compute @workgroup_size(256)
 fn main(
