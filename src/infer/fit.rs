@@ -281,100 +281,32 @@ pub fn fit_jobs(
     mut progress: impl FnMut(&Epoch),
 ) -> Result<Vec<Fitted>> {
     cfg.validate()?;
-    let Some(first) = jobs.first() else {
-        return Err(Error::invalid("seeds", "a fit needs at least one seed"));
-    };
-    // Animals per job, the same for all.
-    let n_job = first.animals.len();
-    if n_job == 0
-        || jobs.iter().any(|j| {
-            j.animals.len() != n_job || j.animals.iter().any(|&i| i >= train.animals.len())
-        })
-    {
-        return Err(Error::invalid(
-            "jobs",
-            "fits side by side need as many animals each, all in the data set",
-        ));
-    }
+    let n_job = check_jobs(jobs, train)?;
     let net = cfg.net();
-    let np = net.len();
     let r_n = jobs.len();
-    // Restart r starts from φ drawn with its seed; every restart from the same w_0.
-    let mut arena: Vec<f32> = jobs
-        .iter()
-        .flat_map(|j| initial_phi(&net, j.seed))
-        .map(|x| x as f32)
-        .collect();
-    // Each job's w_0, one per place in its list of animals.
-    for job in jobs {
-        arena.extend(
-            job.animals
-                .iter()
-                .flat_map(|&i| initial_w0(cfg.init, &train.animals[i]))
-                .map(|x| x as f32),
-        );
-    }
-    let w0_base = r_n * np;
-    let w0_at = |r: usize, j: usize| w0_base + (r * n_job + j) * K;
-    let trained = match cfg.init {
-        Init::Zeros | Init::Given(_) => w0_base,
+    let mut layout = Arena {
+        np: net.len(),
+        n_job,
+        w0_base: r_n * net.len(),
+        trained: 0,
+    };
+    let mut arena = initial_arena(cfg, &net, jobs, train);
+    // Zeros and given w_0 are not trained: only the φs are.
+    layout.trained = match cfg.init {
+        Init::Zeros | Init::Given(_) => layout.w0_base,
         Init::PerAnimal => arena.len(),
     };
-    let mut engine = match backend {
-        crate::gpu::Backend::Cpu => Engine::Cpu {
-            adam: Adam::new(trained),
-            grad: vec![0.0; arena.len()],
-        },
-        crate::gpu::Backend::Gpu(gpu) => {
-            let animals: Vec<&Animal> = train.animals.iter().collect();
-            let max_slots = r_n * cfg.batch.min(n_job);
-            let dev = super::gpu::DnnOnDevice::new(
-                gpu, net, &animals, &arena, r_n, n_job, max_slots, cfg.trunc,
-            )?;
-            let mut config =
-                crate::optim::Config::single(Member::Adam, adam_hyper(cfg.lr), trained);
-            // A non-finite gradient skips the step and is counted; the epoch then fails.
-            config.skip_nonfinite = true;
-            let opt = crate::optim::gpu::GpuOptimizer::new(
-                gpu,
-                config,
-                &dev.params.buffer,
-                &dev.grads.buffer,
-                trained,
-            )?;
-            Engine::Gpu {
-                gpu,
-                dev: Box::new(dev),
-                opt: Box::new(opt),
-            }
-        }
-    };
+    let mut engine = Engine::open(cfg, backend, net, train, &arena, r_n, layout)?;
     let keys: Vec<[u32; 2]> = jobs
         .iter()
         .map(|j| key_from_seed(j.seed ^ 0x5eed))
         .collect();
     let mut epochs: Vec<Vec<Epoch>> = vec![Vec::with_capacity(cfg.epochs); r_n];
-    let non_finite = |epoch: usize| {
-        Error::invalid(
-            "fit",
-            format!("the gradient became non-finite in epoch {epoch}: lower --lr"),
-        )
-    };
     let start = std::time::Instant::now();
     for epoch in 0..cfg.epochs {
         let lr = cfg.lr * cfg.decay.powi((epoch / cfg.decay_every) as i32);
-        // Each job's seeded shuffle of its places (sorted by a Philox key per epoch and
-        // place, as in a data set of just its animals): (place, animal).
-        let orders: Vec<Vec<(usize, usize)>> = jobs
-            .iter()
-            .zip(&keys)
-            .map(|(job, &key)| {
-                let mut order: Vec<usize> = (0..n_job).collect();
-                order.sort_by_key(|&j| philox4x32_10([j as u32, epoch as u32, 0, 22], key)[0]);
-                order.iter().map(|&j| (j, job.animals[j])).collect()
-            })
-            .collect();
-        // Σ NLL per restart over the epoch.
+        let orders = epoch_orders(jobs, &keys, n_job, epoch);
+        // Σ NLL and trials per restart over the epoch.
         let mut total = vec![0.0; r_n];
         let mut trials = vec![0usize; r_n];
         if let Engine::Gpu { dev, opt, .. } = &mut engine {
@@ -390,65 +322,20 @@ pub fn fit_jobs(
                 return Err(stopped());
             }
             let range = b * cfg.batch..((b + 1) * cfg.batch).min(n_job);
-            let per_restart = range.len();
-            // Per restart its batch's trials: the mean's weight is 1 / count.
-            let counts: Vec<usize> = orders
-                .iter()
-                .map(|o| {
-                    o[range.clone()]
-                        .iter()
-                        .map(|&(_, i)| train.animals[i].trials.len())
-                        .sum()
-                })
-                .collect();
+            let (counts, slots) = batch_slots(&orders, range.clone(), train);
             for (t, c) in trials.iter_mut().zip(&counts) {
                 *t += c;
             }
-            // (restart, place, animal, weight).
-            let slots: Vec<(usize, usize, usize, f32)> = orders
-                .iter()
-                .zip(&counts)
-                .enumerate()
-                .flat_map(|(r, (o, &c))| {
-                    o[range.clone()]
-                        .iter()
-                        .map(move |&(j, i)| (r, j, i, 1.0 / c as f32))
-                })
-                .collect();
             match &mut engine {
                 Engine::Cpu { adam, grad } => {
-                    let params = &arena;
-                    let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
-                        .par_iter()
-                        .map(|&(r, j, i, weight)| {
-                            let mut g = vec![0.0f32; np];
-                            let mut win = Window::new(&net, cfg.trunc);
-                            let at = w0_at(r, j);
-                            let (loss, gw) = model::animal(
-                                &net,
-                                &params[r * np..(r + 1) * np],
-                                &train.animals[i].trials,
-                                [params[at], params[at + 1]],
-                                cfg.trunc,
-                                weight,
-                                Some(&mut g),
-                                &mut win,
-                            );
-                            (g, loss, gw)
-                        })
-                        .collect();
-                    grad.fill(0.0);
-                    for (&(r, j, _, _), (g, loss, gw)) in slots.iter().zip(&parts) {
-                        for (a, b) in grad[r * np..(r + 1) * np].iter_mut().zip(g) {
-                            *a += b;
-                        }
-                        grad[w0_at(r, j)..w0_at(r, j) + K].copy_from_slice(gw);
-                        total[r] += *loss as f64 * counts[r] as f64;
+                    let losses = cpu_gradient(cfg, &net, train, &arena, &layout, &slots, grad);
+                    for (r, loss) in losses {
+                        total[r] += loss * counts[r] as f64;
                     }
-                    if grad[..trained].iter().any(|g| !g.is_finite()) {
+                    if grad[..layout.trained].iter().any(|g| !g.is_finite()) {
                         return Err(non_finite(epoch + 1));
                     }
-                    adam.step(lr, &mut arena[..trained], &grad[..trained]);
+                    adam.step(lr, &mut arena[..layout.trained], &grad[..layout.trained]);
                 }
                 Engine::Gpu { gpu, dev, opt } => {
                     let slots: Vec<super::gpu::Slot> = slots
@@ -460,7 +347,7 @@ pub fn fit_jobs(
                             weight,
                         })
                         .collect();
-                    dev.run_batch(&slots, per_restart).map_err(|e| match e {
+                    dev.run_batch(&slots, range.len()).map_err(|e| match e {
                         Error::Interrupted { .. } => stopped(),
                         e => e,
                     })?;
@@ -497,14 +384,222 @@ pub fn fit_jobs(
     Ok((0..r_n)
         .map(|r| Fitted {
             net,
-            phi: arena[r * np..(r + 1) * np]
+            phi: arena[r * layout.np..(r + 1) * layout.np]
                 .iter()
                 .map(|&x| x as f64)
                 .collect(),
             w0: (0..n_job)
-                .map(|j| [arena[w0_at(r, j)] as f64, arena[w0_at(r, j) + 1] as f64])
+                .map(|j| {
+                    let at = layout.w0_at(r, j);
+                    [arena[at] as f64, arena[at + 1] as f64]
+                })
                 .collect(),
             epochs: std::mem::take(&mut epochs[r]),
         })
         .collect())
+}
+
+/// Where each job's parameters sit in the one arena Adam steps: every restart's φ (np
+/// each), then every restart's w_0 per place; the first `trained` are stepped.
+#[derive(Clone, Copy)]
+struct Arena {
+    np: usize,
+    n_job: usize,
+    w0_base: usize,
+    trained: usize,
+}
+
+impl Arena {
+    /// Restart r's w_0 of its j-th place.
+    fn w0_at(&self, r: usize, j: usize) -> usize {
+        self.w0_base + (r * self.n_job + j) * K
+    }
+}
+
+/// The animals per job, the same for every job and each one in the data set.
+fn check_jobs(jobs: &[FitJob], train: &Dataset) -> Result<usize> {
+    let Some(first) = jobs.first() else {
+        return Err(Error::invalid("seeds", "a fit needs at least one seed"));
+    };
+    let n_job = first.animals.len();
+    if n_job == 0
+        || jobs.iter().any(|j| {
+            j.animals.len() != n_job || j.animals.iter().any(|&i| i >= train.animals.len())
+        })
+    {
+        return Err(Error::invalid(
+            "jobs",
+            "fits side by side need as many animals each, all in the data set",
+        ));
+    }
+    Ok(n_job)
+}
+
+/// The arena's start: restart r's φ drawn with its seed, then each job's w_0, one per
+/// place in its list of animals (every restart from the same w_0).
+fn initial_arena(cfg: &FitConfig, net: &Net, jobs: &[FitJob], train: &Dataset) -> Vec<f32> {
+    let mut arena: Vec<f32> = jobs
+        .iter()
+        .flat_map(|j| initial_phi(net, j.seed))
+        .map(|x| x as f32)
+        .collect();
+    for job in jobs {
+        arena.extend(
+            job.animals
+                .iter()
+                .flat_map(|&i| initial_w0(cfg.init, &train.animals[i]))
+                .map(|x| x as f32),
+        );
+    }
+    arena
+}
+
+impl<'g> Engine<'g> {
+    /// The CPU device's Adam and gradient, or the arena, the models' kernels and Adam
+    /// on the device.
+    fn open(
+        cfg: &FitConfig,
+        backend: &'g crate::gpu::Backend,
+        net: Net,
+        train: &Dataset,
+        arena: &[f32],
+        r_n: usize,
+        layout: Arena,
+    ) -> Result<Self> {
+        Ok(match backend {
+            crate::gpu::Backend::Cpu => Engine::Cpu {
+                adam: Adam::new(layout.trained),
+                grad: vec![0.0; arena.len()],
+            },
+            crate::gpu::Backend::Gpu(gpu) => {
+                let animals: Vec<&Animal> = train.animals.iter().collect();
+                let max_slots = r_n * cfg.batch.min(layout.n_job);
+                let dev = super::gpu::DnnOnDevice::new(
+                    gpu,
+                    net,
+                    &animals,
+                    arena,
+                    r_n,
+                    layout.n_job,
+                    max_slots,
+                    cfg.trunc,
+                )?;
+                let mut config =
+                    crate::optim::Config::single(Member::Adam, adam_hyper(cfg.lr), layout.trained);
+                // A non-finite gradient skips the step and is counted; the epoch then fails.
+                config.skip_nonfinite = true;
+                let opt = crate::optim::gpu::GpuOptimizer::new(
+                    gpu,
+                    config,
+                    &dev.params.buffer,
+                    &dev.grads.buffer,
+                    layout.trained,
+                )?;
+                Engine::Gpu {
+                    gpu,
+                    dev: Box::new(dev),
+                    opt: Box::new(opt),
+                }
+            }
+        })
+    }
+}
+
+/// Each job's seeded shuffle of its places for `epoch` (sorted by a Philox key per
+/// epoch and place, as in a data set of just its animals): (place, animal).
+fn epoch_orders(
+    jobs: &[FitJob],
+    keys: &[[u32; 2]],
+    n_job: usize,
+    epoch: usize,
+) -> Vec<Vec<(usize, usize)>> {
+    jobs.iter()
+        .zip(keys)
+        .map(|(job, &key)| {
+            let mut order: Vec<usize> = (0..n_job).collect();
+            order.sort_by_key(|&j| philox4x32_10([j as u32, epoch as u32, 0, 22], key)[0]);
+            order.iter().map(|&j| (j, job.animals[j])).collect()
+        })
+        .collect()
+}
+
+/// A batch (places `range` of every job's order): each restart's count of trials (the
+/// mean's weight is 1 / count) and the slots (restart, place, animal, weight).
+#[allow(clippy::type_complexity)]
+fn batch_slots(
+    orders: &[Vec<(usize, usize)>],
+    range: std::ops::Range<usize>,
+    train: &Dataset,
+) -> (Vec<usize>, Vec<(usize, usize, usize, f32)>) {
+    let counts: Vec<usize> = orders
+        .iter()
+        .map(|o| {
+            o[range.clone()]
+                .iter()
+                .map(|&(_, i)| train.animals[i].trials.len())
+                .sum()
+        })
+        .collect();
+    let slots = orders
+        .iter()
+        .zip(&counts)
+        .enumerate()
+        .flat_map(|(r, (o, &c))| {
+            o[range.clone()]
+                .iter()
+                .map(move |&(j, i)| (r, j, i, 1.0 / c as f32))
+        })
+        .collect();
+    (counts, slots)
+}
+
+/// The batch's gradient on the CPU device into `grad` (the slots' animals in parallel,
+/// summed in slot order); returns each slot's restart and weighted mean NLL.
+fn cpu_gradient(
+    cfg: &FitConfig,
+    net: &Net,
+    train: &Dataset,
+    arena: &[f32],
+    layout: &Arena,
+    slots: &[(usize, usize, usize, f32)],
+    grad: &mut [f32],
+) -> Vec<(usize, f64)> {
+    let np = layout.np;
+    let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
+        .par_iter()
+        .map(|&(r, j, i, weight)| {
+            let mut g = vec![0.0f32; np];
+            let mut win = Window::new(net, cfg.trunc);
+            let at = layout.w0_at(r, j);
+            let (loss, gw) = model::animal(
+                net,
+                &arena[r * np..(r + 1) * np],
+                &train.animals[i].trials,
+                [arena[at], arena[at + 1]],
+                cfg.trunc,
+                weight,
+                Some(&mut g),
+                &mut win,
+            );
+            (g, loss, gw)
+        })
+        .collect();
+    grad.fill(0.0);
+    let mut losses = Vec::with_capacity(slots.len());
+    for (&(r, j, _, _), (g, loss, gw)) in slots.iter().zip(&parts) {
+        for (a, b) in grad[r * np..(r + 1) * np].iter_mut().zip(g) {
+            *a += b;
+        }
+        let at = layout.w0_at(r, j);
+        grad[at..at + K].copy_from_slice(gw);
+        losses.push((r, *loss as f64));
+    }
+    losses
+}
+
+fn non_finite(epoch: usize) -> Error {
+    Error::invalid(
+        "fit",
+        format!("the gradient became non-finite in epoch {epoch}: lower --lr"),
+    )
 }

@@ -97,6 +97,10 @@ impl<S: Study> Launched for Launch<S> {
     }
 }
 
+/// Parses and validates a config's text, chooses the shard ("K/N", else a Slurm array
+/// task's, else the whole grid) and opens the backend.
+pub type LaunchFn = fn(String, Option<&str>, DeviceChoice) -> Result<Box<dyn Launched>>;
+
 /// A family's study behind function pointers: its names, and how to launch it from a
 /// config's text.
 #[derive(Clone, Copy)]
@@ -110,7 +114,7 @@ pub struct Runner {
     pub results: &'static str,
     pub series: &'static str,
     /// Parses and validates a config's text, chooses the shard and opens the backend.
-    pub launch: fn(String, Option<&str>, DeviceChoice) -> Result<Box<dyn Launched>>,
+    pub launch: LaunchFn,
 }
 
 impl Runner {
