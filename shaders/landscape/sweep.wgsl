@@ -23,11 +23,6 @@ struct SweepShape {
     steps: u32,
     record_every: u32,
     n_records: u32,
-    // 0 none, 1 isotropic, 2 curvature.
-    noise: u32,
-    // The gradient's multiplier: 0 none, 1 natural gradient (1/h), 2 control_optimal (r/h).
-    metric: u32,
-    has_threshold: u32,
     threshold: f32,
     blowup: f32,
     // Offset (in f32 words) of the bias-correction rows in `data`.
@@ -35,21 +30,29 @@ struct SweepShape {
     // This dispatch's window of steps; the run is t = 0..=steps.
     t_begin: u32,
     t_end: u32,
-    // The drift every step adds, f(θ_t): 0 none, 1 decay −jθ, 2 rotation qAθ on pairs.
-    drift: u32,
-    // 1: the rule moves only coordinates whose mask (data[off_mask + j]) is 1; 2: its
-    // change u is projected onto the control basis, P u (P at off_mask, D×D row-major).
-    masked: u32,
     off_mask: u32,
-    // A switching landscape (landscape::Continual): 0 none, 1 at a hazard, 2 in blocks.
-    continual: u32,
-    // 1 when some learner of the chunk runs bayes_reset (its reductions need every lane).
-    bayes: u32,
     // Carried values per coordinate between windows: θ and three states, then with a
     // switching landscape bayes_reset's g_prev, θ_prev and v.
     carry_width: u32,
-    _pad0: u32,
 }
+
+// The kernel's modes, chosen when its pipeline is built (src/landscape/gpu.rs, `modes`):
+// a chunk's learners share them, and a mode the chunk does not use is compiled out.
+// Gradient noise: 0 none, 1 isotropic, 2 curvature.
+override NOISE: u32 = 0u;
+// The gradient's multiplier: 0 none, 1 natural gradient (1/h), 2 control_optimal (r/h).
+override METRIC: u32 = 0u;
+// Whether the run records the first step at or below `threshold`.
+override HAS_THRESHOLD: bool = false;
+// The drift every step adds, f(θ_t): 0 none, 1 decay −jθ, 2 rotation qAθ on pairs.
+override DRIFT: u32 = 0u;
+// 1: the rule moves only coordinates whose mask (data[off_mask + j]) is 1; 2: its
+// change u is projected onto the control basis, P u (P at off_mask, D×D row-major).
+override MASKED: u32 = 0u;
+// A switching landscape (landscape::Continual): 0 none, 1 at a hazard, 2 in blocks.
+override CONTINUAL: u32 = 0u;
+// Whether some learner of the chunk runs bayes_reset (its reductions need every lane).
+override BAYES: bool = false;
 
 struct SweepLearner {
     consts: Consts,
@@ -148,7 +151,7 @@ fn switches_at(learner: SweepLearner, key: vec2<u32>, u: u32) -> bool {
     if (u == 0u) {
         return false;
     }
-    if (shape.continual == 2u) {
+    if (CONTINUAL == 2u) {
         return u % learner.block == 0u;
     }
     let w = philox4x32_10(vec4<u32>(0u, u, 0u, PURPOSE_SWITCH), key).x;
@@ -164,7 +167,7 @@ fn shift_of(learner: SweepLearner, key: vec2<u32>, s: u32, j: u32) -> f32 {
 
 // The first switch after s, when blocks are fixed (else 0: the scan finds it).
 fn block_end_after(learner: SweepLearner, s: u32) -> u32 {
-    if (shape.continual == 2u) {
+    if (CONTINUAL == 2u) {
         return min((s / learner.block + 1u) * learner.block, shape.steps + 1u);
     }
     return 0u;
@@ -227,11 +230,11 @@ fn main(
                 s1[k] = carry[at + 2u * dim + j];
                 s2[k] = carry[at + 3u * dim + j];
             }
-            let h = select(1.0, curvature(pt, j), shape.noise == 2u || shape.metric != 0u);
-            noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), shape.noise == 2u);
+            let h = select(1.0, curvature(pt, j), NOISE == 2u || METRIC != 0u);
+            noise_scale[k] = select(learner.noise_sigma, learner.noise_sigma * sqrt(h), NOISE == 2u);
             let hf = max(h, learner.metric_eps);
-            metric_inv[k] = select(1.0 / hf, control_gain(hf, learner.consts.ctl_gamma, learner.consts.ctl_eta_k), shape.metric == 2u);
-            if (shape.continual != 0u) {
+            metric_inv[k] = select(1.0 / hf, control_gain(hf, learner.consts.ctl_gamma, learner.consts.ctl_eta_k), METRIC == 2u);
+            if (CONTINUAL != 0u) {
                 theta0[k] = learner.theta0 + learner.theta0_noise * z0[k];
                 hc[k] = curvature(pt, j);
                 jump[k] = 2.0 * learner.sigma_mu * learner.sigma_mu * hc[k] * hc[k];
@@ -275,7 +278,7 @@ fn main(
         reset_at = pr.reset_at;
         have_prev = pr.have_prev;
     }
-    if (shape.continual != 0u) {
+    if (CONTINUAL != 0u) {
         for (var k = 0u; k < 4u; k++) {
             if (valid[k]) {
                 shift[k] = shift_of(learner, key, blk_start, coord(b, k));
@@ -287,7 +290,7 @@ fn main(
     var g = vec4<f32>(0.0);
     for (var t = shape.t_begin; t < shape.t_end; t++) {
         pt.t = t;
-        if (shape.continual != 0u && !stopped) {
+        if (CONTINUAL != 0u && !stopped) {
             // Scan ahead two steps per step for the block's end, so that it is known
             // by the block's midpoint (a loss is late when 2 (t − start) >= length).
             if (blk_end == 0u) {
@@ -352,11 +355,11 @@ fn main(
                 min_loss = min(min_loss, loss);
                 sum = sum + loss;
                 count = count + 1u;
-                if (shape.continual != 0u && blk_end != 0u && 2u * (t - blk_start) >= blk_end - blk_start) {
+                if (CONTINUAL != 0u && blk_end != 0u && 2u * (t - blk_start) >= blk_end - blk_start) {
                     late_sum = late_sum + loss;
                     late_count = late_count + 1u;
                 }
-                if (hit < 0 && shape.has_threshold != 0u && loss <= shape.threshold) {
+                if (hit < 0 && HAS_THRESHOLD && loss <= shape.threshold) {
                     hit = i32(t);
                 }
             }
@@ -368,13 +371,13 @@ fn main(
         // flow, for the basis projection's barriers) what partial control lets through.
         let moves = !stopped && t < shape.steps;
         var noisy = sg;
-        if (moves && shape.noise != 0u) {
+        if (moves && NOISE != 0u) {
             noisy = noisy + noise_scale * normals4(philox4x32_10(vec4<u32>(b, t, 0u, PURPOSE_NOISE), key));
         }
         // bayes_reset: the innovation's log-likelihood ratio, summed over the learner's
         // lanes (every lane takes part: the sum uses barriers).
         var pi = 0.0;
-        if (shape.bayes != 0u) {
+        if (BAYES) {
             let filtering = moves && learner.reset == RESET_BAYES;
             var llr = 0.0;
             var e = vec4<f32>(0.0);
@@ -407,7 +410,7 @@ fn main(
             var c = learner.consts;
             c.bc1 = data[shape.off_bias + learner.bc1_row * shape.steps + t - reset_at];
             c.bc2 = data[shape.off_bias + learner.bc2_row * shape.steps + t - reset_at];
-            if (shape.metric != 0u) {
+            if (METRIC != 0u) {
                 noisy = noisy * metric_inv;
             }
             for (var k = 0u; k < 4u; k++) {
@@ -420,7 +423,7 @@ fn main(
                 }
             }
         }
-        if (shape.masked == 2u) {
+        if (MASKED == 2u) {
             // θ_t + P (proposal − θ_t), the sum over i in order as the CPU's.
             workgroupBarrier();
             for (var k = 0u; k < 4u; k++) {
@@ -447,15 +450,15 @@ fn main(
                     // An uncontrolled coordinate keeps θ_t; every one adds the drift
                     // f(θ_t), its partner read from θ_t as published this step.
                     var next = proposal[k];
-                    if (shape.masked == 1u && data[shape.off_mask + j] == 0.0) {
+                    if (MASKED == 1u && data[shape.off_mask + j] == 0.0) {
                         next = th[k];
                     }
                     let q = learner.drift_rate;
-                    if (shape.drift == 1u) {
+                    if (DRIFT == 1u) {
                         next = next + -q * th[k];
-                    } else if (shape.drift == 2u) {
+                    } else if (DRIFT == 2u) {
                         var partner = sh_theta[base + (j ^ 1u)];
-                        if (shape.continual != 0u) {
+                        if (CONTINUAL != 0u) {
                             partner = partner + shift_of(learner, key, blk_start, j ^ 1u);
                         }
                         next = next + select(q * partner, -q * partner, j % 2u == 0u);
@@ -476,7 +479,7 @@ fn main(
                     reset_at = t + 1u;
                 }
             }
-            if (shape.continual != 0u && w != 0.0) {
+            if (CONTINUAL != 0u && w != 0.0) {
                 th = th - w * (th - theta0);
             }
         }

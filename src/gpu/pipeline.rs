@@ -5,12 +5,13 @@ use crate::error::Result;
 use std::sync::Arc;
 
 impl Gpu {
-    /// The kernel's pipeline, compiled on first use. The kernel is composed and
+    /// The kernel's pipeline (with its constants), compiled on first use. The kernel is composed and
     /// validated first, so a mistake in any of its files is reported at its own file and
     /// line; the layout is derived from the shader, so a kernel binds exactly what it
     /// declares.
     pub fn pipeline(&self, kernel: &Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
-        if let Some(p) = self.pipelines.lock().unwrap().get(&kernel.name) {
+        let key = kernel.cache_key();
+        if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
             return Ok(p.clone());
         }
         let (composed, _) = kernel.validate()?;
@@ -27,15 +28,15 @@ impl Gpu {
                     layout: None,
                     module: &module,
                     entry_point: Some(kernel.entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &kernel.constants,
+                        ..Default::default()
+                    },
                     cache: None,
                 })
         })?;
         let pipeline = Arc::new(pipeline);
-        self.pipelines
-            .lock()
-            .unwrap()
-            .insert(kernel.name.clone(), pipeline.clone());
+        self.pipelines.lock().unwrap().insert(key, pipeline.clone());
         Ok(pipeline)
     }
 

@@ -75,13 +75,16 @@ impl Piece {
     }
 }
 
-/// A compute kernel: its name (unique in the crate; it keys the pipeline cache), its
-/// entry point, and the pieces it is composed from.
+/// A compute kernel: its name (unique in the crate; with its constants it keys the
+/// pipeline cache), its entry point, the pieces it is composed from, and the values of
+/// its pipeline-overridable constants (WGSL `override`), which choose its modes when
+/// the pipeline is built instead of on every step at run time.
 #[derive(Clone, Debug)]
 pub struct Kernel {
     pub name: String,
     pub entry: &'static str,
     pub roots: Vec<Piece>,
+    pub constants: Vec<(&'static str, f64)>,
 }
 
 /// The joined text of a kernel and where each piece's lines lie in it.
@@ -111,7 +114,23 @@ impl Kernel {
             name: name.into(),
             entry,
             roots: roots.iter().map(|&p| Piece::file(p)).collect(),
+            constants: vec![],
         }
+    }
+
+    /// This kernel with its `override` constants set (each by its WGSL name).
+    pub fn specialised(mut self, constants: &[(&'static str, f64)]) -> Kernel {
+        self.constants = constants.to_vec();
+        self
+    }
+
+    /// What keys its pipeline: the name, and the constants' values when set.
+    pub fn cache_key(&self) -> String {
+        let mut key = self.name.clone();
+        for (name, value) in &self.constants {
+            key.push_str(&format!(" {name}={value}"));
+        }
+        key
     }
 
     /// A kernel of any pieces (callers' own text included).
@@ -120,6 +139,7 @@ impl Kernel {
             name: name.into(),
             entry,
             roots,
+            constants: vec![],
         }
     }
 

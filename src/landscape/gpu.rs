@@ -42,36 +42,21 @@ pub fn kernels() -> Vec<Kernel> {
 }
 
 crate::gpu_struct! {
-    /// The sweep kernel's uniform.
+    /// The sweep kernel's uniform (its modes are the pipeline's constants: [`modes`]).
     struct SweepShape {
         land: Land,
         n_learners: u32,
         steps: u32,
         record_every: u32,
         n_records: u32,
-        noise: u32,
-        /// The gradient's multiplier: 0 none, 1 the natural gradient's 1/h, 2
-        /// control_optimal's r/h.
-        metric: u32,
-        has_threshold: u32,
         threshold: f32,
         blowup: f32,
         off_bias: u32,
         t_begin: u32,
         t_end: u32,
-        /// The drift: 0 none, 1 decay, 2 rotation.
-        drift: u32,
-        /// 1: a control mask (f32 0/1 per coordinate at off_mask) applies; 2: the
-        /// projector P onto the control basis (D×D at off_mask).
-        masked: u32,
         off_mask: u32,
-        /// A switching landscape: 0 none, 1 at a hazard, 2 in blocks.
-        continual: u32,
-        /// 1 when a learner of the chunk runs bayes_reset.
-        bayes: u32,
         /// Values carried per coordinate between windows (4, or 7 when switching).
         carry_width: u32,
-        _pad0: u32,
     }
 }
 
@@ -235,10 +220,11 @@ pub fn run_chunk_with(
     let mut arena = DataArena::new();
     let (land, learners, off_bias, off_mask) =
         learner_table(problem, shared, params, &resets, &mut arena)?;
-    let mut shape = sweep_shape(problem, land, n, off_bias, off_mask, &resets);
+    let mut shape = sweep_shape(problem, land, n, off_bias, off_mask);
     let n_records = shape.n_records as usize;
 
-    let pipeline = gpu.pipeline(&kernel(problem.landscape.kind, problem.rule))?;
+    let kernel = kernel(problem.landscape.kind, problem.rule).specialised(&modes(problem, &resets));
+    let pipeline = gpu.pipeline(&kernel)?;
     let uniform = gpu.uniform("sweep shape", &shape)?;
     let learner_buf = gpu.upload("sweep learners", &learners)?;
     let data_buf = arena.upload(gpu, "sweep data")?;
@@ -443,7 +429,6 @@ fn sweep_shape(
     n: usize,
     off_bias: u32,
     off_mask: u32,
-    resets: &[Option<ResetKind>],
 ) -> SweepShape {
     let steps = problem.steps;
     let n_records = steps.checked_div(problem.record_every).map_or(0, |r| r + 1);
@@ -453,44 +438,67 @@ fn sweep_shape(
         steps: steps as u32,
         record_every: problem.record_every as u32,
         n_records: n_records as u32,
-        noise: match problem.noise {
-            Noise::None => 0,
-            Noise::Isotropic => 1,
-            Noise::Curvature => 2,
-        },
-        metric: match problem.rule {
-            RuleKind::NATURAL_GRADIENT => 1,
-            RuleKind::CONTROL_OPTIMAL => 2,
-            _ => 0,
-        },
-        has_threshold: problem.threshold.is_some() as u32,
         threshold: problem.threshold.unwrap_or(0.0) as f32,
         blowup: problem.blowup.min(f32::MAX as f64) as f32,
         off_bias,
         t_begin: 0,
         t_end: 0,
-        drift: match problem.drift {
-            DriftKind::None => 0,
-            DriftKind::Decay => 1,
-            DriftKind::Rotation => 2,
-        },
-        masked: if problem.mask.is_some() {
-            1
-        } else if problem.basis.is_some() {
-            2
-        } else {
-            0
-        },
         off_mask,
-        continual: match problem.continual.as_ref().map(|c| c.switching) {
-            None => 0,
-            Some(Switching::Hazard) => 1,
-            Some(Switching::Block) => 2,
-        },
-        bayes: resets.contains(&Some(ResetKind::BayesReset)) as u32,
         carry_width: if problem.continual.is_some() { 7 } else { 4 },
-        _pad0: 0,
     }
+}
+
+/// The kernel's modes for the chunk, the pipeline's `override` constants
+/// (shaders/landscape/sweep.wgsl says what each means): a mode the chunk does not use
+/// is compiled out of its pipeline.
+fn modes(problem: &Problem, resets: &[Option<ResetKind>]) -> [(&'static str, f64); 7] {
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    [
+        (
+            "NOISE",
+            match problem.noise {
+                Noise::None => 0.0,
+                Noise::Isotropic => 1.0,
+                Noise::Curvature => 2.0,
+            },
+        ),
+        (
+            "METRIC",
+            match problem.rule {
+                RuleKind::NATURAL_GRADIENT => 1.0,
+                RuleKind::CONTROL_OPTIMAL => 2.0,
+                _ => 0.0,
+            },
+        ),
+        ("HAS_THRESHOLD", flag(problem.threshold.is_some())),
+        (
+            "DRIFT",
+            match problem.drift {
+                DriftKind::None => 0.0,
+                DriftKind::Decay => 1.0,
+                DriftKind::Rotation => 2.0,
+            },
+        ),
+        (
+            "MASKED",
+            if problem.mask.is_some() {
+                1.0
+            } else if problem.basis.is_some() {
+                2.0
+            } else {
+                0.0
+            },
+        ),
+        (
+            "CONTINUAL",
+            match problem.continual.as_ref().map(|c| c.switching) {
+                None => 0.0,
+                Some(Switching::Hazard) => 1.0,
+                Some(Switching::Block) => 2.0,
+            },
+        ),
+        ("BAYES", flag(resets.contains(&Some(ResetKind::BayesReset)))),
+    ]
 }
 
 /// At a rung (the window ending at `end`): the settings that lose stop, marked
