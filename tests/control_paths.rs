@@ -6,7 +6,7 @@ mod common;
 use rulelab::control::{paths, PathConfig, PathStudy};
 use rulelab::gpu::Backend;
 use rulelab::lbfgs::Stop;
-use rulelab::sweep::{self, RunOptions, Shard, Study};
+use rulelab::sweep::{self, Compute, Present, RunOptions, Shard};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

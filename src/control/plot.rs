@@ -8,7 +8,7 @@ use crate::loss::data;
 use crate::loss::eval::{curvature, loss_grad};
 use crate::plot::{draw_legend, plot_err, ramp, write_picture, Picture};
 use crate::sweep::summary::read_results;
-use crate::sweep::Study;
+use crate::sweep::{Parse, Present};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;

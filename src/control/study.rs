@@ -25,7 +25,7 @@ use crate::loss::data::{self, Shared};
 use crate::loss::DriftKind;
 use crate::loss::Shape;
 use crate::sweep::prune::PrunePlan;
-use crate::sweep::{Grid, Study};
+use crate::sweep::{Compute, Grid, Parse, Present};
 use toml::Table;
 
 /// A path's outcome: its result, and its final points with the loss at each.
@@ -79,17 +79,12 @@ impl PathStudy {
     }
 }
 
-impl Study for PathStudy {
+impl Parse for PathStudy {
     type Params = PathParams;
-    type Outcome = PathOutcome;
-    type Prepared = PathPrepared;
 
     const FAMILY: &'static str = "control";
+
     const SECTIONS: &'static [&'static str] = &["landscape", "path", "solver", "output", "run"];
-    const RESULTS: &'static str = "paths.csv";
-    const SERIES: &'static str = "points.csv";
-    const WORK: &'static str = "paths";
-    const LEARNERS: &'static str = "paths";
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, Self::Params)> {
         super::config::parse(root, grid)
@@ -158,58 +153,6 @@ impl Study for PathStudy {
         self.landscape.validate_shape(&p.shape())
     }
 
-    fn columns(&self) -> Vec<String> {
-        let mut c: Vec<String> = [
-            "s_init",
-            "s_final",
-            "iterations",
-            "evaluations",
-            "converged",
-            "status",
-            "grad_norm",
-            "max_loss",
-            "end_loss",
-        ]
-        .map(String::from)
-        .to_vec();
-        for i in 0..self.endpoint_columns() {
-            c.push(format!("from_{i}"));
-        }
-        for i in 0..self.endpoint_columns() {
-            c.push(format!("to_{i}"));
-        }
-        c
-    }
-
-    fn write_row(&self, o: &PathOutcome, out: &mut String) {
-        use std::fmt::Write;
-        let r = &o.result;
-        let max_loss = o.loss.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-        let _ = write!(
-            out,
-            ",{},{},{},{},{},{},{},{},{}",
-            r.s_init,
-            r.s_final,
-            r.iterations,
-            r.evaluations,
-            r.status == Status::Converged,
-            r.status.name(),
-            r.grad_norm,
-            max_loss,
-            o.loss.last().copied().unwrap_or(f64::NAN)
-        );
-        let d = self.landscape.dim;
-        let cols = self.endpoint_columns();
-        let last = o.points.len() - d;
-        for x in o.points[..cols].iter().chain(&o.points[last..last + cols]) {
-            let _ = write!(out, ",{x}");
-        }
-    }
-
-    fn headline(&self) -> &'static str {
-        "s_final"
-    }
-
     fn describe(&self) -> String {
         format!(
             "optimal paths on {}, D = {}, {} end",
@@ -218,50 +161,16 @@ impl Study for PathStudy {
             if self.free_end { "free" } else { "fixed" }
         )
     }
+}
 
-    fn series_columns(&self) -> Option<Vec<String>> {
-        (self.points_every > 0).then(|| {
-            let mut c = vec!["point".to_string(), "t".to_string()];
-            c.extend((0..self.landscape.dim).map(|i| format!("theta_{i}")));
-            c.push("loss".into());
-            c
-        })
-    }
+impl Compute for PathStudy {
+    type Outcome = PathOutcome;
 
-    fn write_series(&self, learner: u64, o: &PathOutcome, out: &mut String) {
-        use std::fmt::Write;
-        if self.points_every == 0 || !learner.is_multiple_of(self.points_every) {
-            return;
-        }
-        let d = self.landscape.dim;
-        let n = o.loss.len() - 1;
-        let t_end = o.t_end;
-        for (m, (at, loss)) in o.points.chunks(d).zip(&o.loss).enumerate() {
-            let _ = write!(out, "{learner},{m},{}", t_end * m as f64 / n as f64);
-            for x in at {
-                let _ = write!(out, ",{x}");
-            }
-            let _ = writeln!(out, ",{loss}");
-        }
-    }
+    type Prepared = PathPrepared;
 
-    fn summary(cfg: &PathConfig, dir: &std::path::Path) -> Result<()> {
-        if cfg.study.points_every > 0 {
-            super::plot::write_paths(cfg, dir)
-        } else {
-            crate::sweep::summary::write_summary(cfg, dir)
-        }
-    }
+    const WORK: &'static str = "paths";
 
-    fn bytes_per_learner(&self, grid: &Grid) -> u64 {
-        let d = self.landscape.dim as u64;
-        let row = 10 + 12 * grid.axes.len() as u64 + 150 + 40 * self.endpoint_columns() as u64;
-        let points = match self.points_every {
-            0 => 0,
-            k => (self.max_n as u64 + 1) * (40 + 20 * d) / k,
-        };
-        row + points
-    }
+    const LEARNERS: &'static str = "paths";
 
     fn work_per_learner(&self) -> f64 {
         1.0
@@ -319,5 +228,107 @@ impl Study for PathStudy {
             .into_iter()
             .map(|o| o.expect("every path solved"))
             .collect())
+    }
+}
+
+impl Present for PathStudy {
+    const RESULTS: &'static str = "paths.csv";
+
+    const SERIES: &'static str = "points.csv";
+
+    fn columns(&self) -> Vec<String> {
+        let mut c: Vec<String> = [
+            "s_init",
+            "s_final",
+            "iterations",
+            "evaluations",
+            "converged",
+            "status",
+            "grad_norm",
+            "max_loss",
+            "end_loss",
+        ]
+        .map(String::from)
+        .to_vec();
+        for i in 0..self.endpoint_columns() {
+            c.push(format!("from_{i}"));
+        }
+        for i in 0..self.endpoint_columns() {
+            c.push(format!("to_{i}"));
+        }
+        c
+    }
+
+    fn write_row(&self, o: &PathOutcome, out: &mut String) {
+        use std::fmt::Write;
+        let r = &o.result;
+        let max_loss = o.loss.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let _ = write!(
+            out,
+            ",{},{},{},{},{},{},{},{},{}",
+            r.s_init,
+            r.s_final,
+            r.iterations,
+            r.evaluations,
+            r.status == Status::Converged,
+            r.status.name(),
+            r.grad_norm,
+            max_loss,
+            o.loss.last().copied().unwrap_or(f64::NAN)
+        );
+        let d = self.landscape.dim;
+        let cols = self.endpoint_columns();
+        let last = o.points.len() - d;
+        for x in o.points[..cols].iter().chain(&o.points[last..last + cols]) {
+            let _ = write!(out, ",{x}");
+        }
+    }
+
+    fn headline(&self) -> &'static str {
+        "s_final"
+    }
+
+    fn series_columns(&self) -> Option<Vec<String>> {
+        (self.points_every > 0).then(|| {
+            let mut c = vec!["point".to_string(), "t".to_string()];
+            c.extend((0..self.landscape.dim).map(|i| format!("theta_{i}")));
+            c.push("loss".into());
+            c
+        })
+    }
+
+    fn write_series(&self, learner: u64, o: &PathOutcome, out: &mut String) {
+        use std::fmt::Write;
+        if self.points_every == 0 || !learner.is_multiple_of(self.points_every) {
+            return;
+        }
+        let d = self.landscape.dim;
+        let n = o.loss.len() - 1;
+        let t_end = o.t_end;
+        for (m, (at, loss)) in o.points.chunks(d).zip(&o.loss).enumerate() {
+            let _ = write!(out, "{learner},{m},{}", t_end * m as f64 / n as f64);
+            for x in at {
+                let _ = write!(out, ",{x}");
+            }
+            let _ = writeln!(out, ",{loss}");
+        }
+    }
+
+    fn summary(cfg: &PathConfig, dir: &std::path::Path) -> Result<()> {
+        if cfg.study.points_every > 0 {
+            super::plot::write_paths(cfg, dir)
+        } else {
+            crate::sweep::summary::write_summary(cfg, dir)
+        }
+    }
+
+    fn bytes_per_learner(&self, grid: &Grid) -> u64 {
+        let d = self.landscape.dim as u64;
+        let row = 10 + 12 * grid.axes.len() as u64 + 150 + 40 * self.endpoint_columns() as u64;
+        let points = match self.points_every {
+            0 => 0,
+            k => (self.max_n as u64 + 1) * (40 + 20 * d) / k,
+        };
+        row + points
     }
 }

@@ -10,7 +10,7 @@ use super::config::{HippoParams, HippoStudy};
 use super::protocol::Experiment;
 use crate::error::{Error, Result};
 use crate::plot::{data_range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS};
-use crate::sweep::{ParamSet, Study, StudyConfig};
+use crate::sweep::{ParamSet, Parse, StudyConfig};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;

@@ -12,18 +12,14 @@ use crate::error::Result;
 use crate::gpu::Backend;
 use crate::keys::{err, whole};
 use crate::sweep::prune::PrunePlan;
-use crate::sweep::{Grid, Study};
+use crate::sweep::{Compute, Grid, Parse, Present};
 use toml::Table;
 
-impl Study for HippoStudy {
+impl Parse for HippoStudy {
     type Params = HippoParams;
-    type Outcome = Outcome;
-    type Prepared = ();
 
     const FAMILY: &'static str = "hippo";
-    const SERIES: &'static str = "losses.csv";
-    const WORK: &'static str = "model-steps";
-    const LEARNERS: &'static str = "models";
+
     const SECTIONS: &'static [&'static str] = &["experiment", "model", "run", "output"];
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, Self::Params)> {
@@ -74,6 +70,86 @@ impl Study for HippoStudy {
             _ => None,
         }
     }
+
+    fn describe(&self) -> String {
+        match self.experiment {
+            Experiment::Latents => "hippocampal model, experiment A (latents)".into(),
+            Experiment::Pathint => "hippocampal model, experiment B (path integration)".into(),
+            Experiment::Transfer => "hippocampal model, experiment C (transfer)".into(),
+        }
+    }
+}
+
+impl Compute for HippoStudy {
+    type Outcome = Outcome;
+
+    type Prepared = ();
+
+    const WORK: &'static str = "model-steps";
+
+    const LEARNERS: &'static str = "models";
+
+    /// Steps of one model at the config's own numbers (axes over minutes, dt or the
+    /// tests make this the base settings' figure).
+    fn work_per_learner(&self) -> f64 {
+        self.seconds_per_model / self.dt
+    }
+
+    fn prepare(&self, _base: &HippoParams) -> Result<()> {
+        Ok(())
+    }
+
+    fn learner_bytes(&self) -> u64 {
+        let p = HippoParams::default();
+        super::gpu::arena_floats(&self.spec(&p)) as u64 * 4
+    }
+
+    fn chunk_size(&self, backend: &Backend) -> u64 {
+        match backend {
+            Backend::Cpu => rayon::current_num_threads().max(1) as u64 * 4,
+            Backend::Gpu(_) => 512u64.min(self.max_chunk(backend)),
+        }
+    }
+
+    fn run_chunk(
+        &self,
+        _prepared: &(),
+        backend: &Backend,
+        learners: &[HippoParams],
+        _prune: Option<&PrunePlan>,
+    ) -> Result<Vec<Outcome>> {
+        // Batches of one shape and one protocol run side by side.
+        let mut batches: Vec<(Spec, Protocol, Vec<usize>)> = vec![];
+        for (i, p) in learners.iter().enumerate() {
+            let (spec, proto) = (self.spec(p), self.protocol(p));
+            match batches
+                .iter_mut()
+                .find(|(s, q, _)| super::gpu::same_shape(s, &spec) && *q == proto)
+            {
+                Some((_, _, idx)) => idx.push(i),
+                None => batches.push((spec, proto, vec![i])),
+            }
+        }
+        let mut out: Vec<Option<Outcome>> = (0..learners.len()).map(|_| None).collect();
+        for (_, proto, idx) in batches {
+            let models = idx
+                .iter()
+                .map(|&i| self.model(&learners[i]))
+                .collect::<Result<Vec<_>>>()?;
+            let mut models = Models::new(models, backend)?;
+            for (&i, o) in idx.iter().zip(proto.run(&mut models)?) {
+                out[i] = Some(o);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every model ran"))
+            .collect())
+    }
+}
+
+impl Present for HippoStudy {
+    const SERIES: &'static str = "losses.csv";
 
     fn columns(&self) -> Vec<String> {
         let mut c = vec!["final_loss_hpc", "final_loss_mec"];
@@ -142,14 +218,6 @@ impl Study for HippoStudy {
         }
     }
 
-    fn describe(&self) -> String {
-        match self.experiment {
-            Experiment::Latents => "hippocampal model, experiment A (latents)".into(),
-            Experiment::Pathint => "hippocampal model, experiment B (path integration)".into(),
-            Experiment::Transfer => "hippocampal model, experiment C (transfer)".into(),
-        }
-    }
-
     fn series_columns(&self) -> Option<Vec<String>> {
         Some(
             ["stage", "t", "loss_hpc", "loss_mec", "value"]
@@ -209,64 +277,6 @@ impl Study for HippoStudy {
             1.0
         };
         300 + (retrain * minutes * 60.0 * 45.0) as u64 + 200 * 30 + 161 * 30 + 300 * 30
-    }
-
-    /// Steps of one model at the config's own numbers (axes over minutes, dt or the
-    /// tests make this the base settings' figure).
-    fn work_per_learner(&self) -> f64 {
-        self.seconds_per_model / self.dt
-    }
-
-    fn prepare(&self, _base: &HippoParams) -> Result<()> {
-        Ok(())
-    }
-
-    fn learner_bytes(&self) -> u64 {
-        let p = HippoParams::default();
-        super::gpu::arena_floats(&self.spec(&p)) as u64 * 4
-    }
-
-    fn chunk_size(&self, backend: &Backend) -> u64 {
-        match backend {
-            Backend::Cpu => rayon::current_num_threads().max(1) as u64 * 4,
-            Backend::Gpu(_) => 512u64.min(self.max_chunk(backend)),
-        }
-    }
-
-    fn run_chunk(
-        &self,
-        _prepared: &(),
-        backend: &Backend,
-        learners: &[HippoParams],
-        _prune: Option<&PrunePlan>,
-    ) -> Result<Vec<Outcome>> {
-        // Batches of one shape and one protocol run side by side.
-        let mut batches: Vec<(Spec, Protocol, Vec<usize>)> = vec![];
-        for (i, p) in learners.iter().enumerate() {
-            let (spec, proto) = (self.spec(p), self.protocol(p));
-            match batches
-                .iter_mut()
-                .find(|(s, q, _)| super::gpu::same_shape(s, &spec) && *q == proto)
-            {
-                Some((_, _, idx)) => idx.push(i),
-                None => batches.push((spec, proto, vec![i])),
-            }
-        }
-        let mut out: Vec<Option<Outcome>> = (0..learners.len()).map(|_| None).collect();
-        for (_, proto, idx) in batches {
-            let models = idx
-                .iter()
-                .map(|&i| self.model(&learners[i]))
-                .collect::<Result<Vec<_>>>()?;
-            let mut models = Models::new(models, backend)?;
-            for (&i, o) in idx.iter().zip(proto.run(&mut models)?) {
-                out[i] = Some(o);
-            }
-        }
-        Ok(out
-            .into_iter()
-            .map(|o| o.expect("every model ran"))
-            .collect())
     }
 }
 

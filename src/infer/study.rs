@@ -25,7 +25,7 @@ use crate::gpu::Backend;
 use crate::keys::{boolean, err, finite, integer, section, string, whole};
 use crate::sweep::config::unknown_key;
 use crate::sweep::prune::PrunePlan;
-use crate::sweep::{Grid, ParamSet, Study};
+use crate::sweep::{Compute, Grid, ParamSet, Parse, Present};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -165,15 +165,11 @@ pub struct FitOutcome {
     pub epochs: Vec<fit::Epoch>,
 }
 
-impl Study for FitStudy {
+impl Parse for FitStudy {
     type Params = FitParams;
-    type Outcome = FitOutcome;
-    type Prepared = Arc<Animals>;
 
     const FAMILY: &'static str = "infer";
-    const SERIES: &'static str = "epochs.csv";
-    const WORK: &'static str = "trial-steps";
-    const LEARNERS: &'static str = "fits";
+
     const SECTIONS: &'static [&'static str] = &["data", "fit", "run", "output"];
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, FitParams)> {
@@ -437,36 +433,6 @@ impl Study for FitStudy {
         Ok(())
     }
 
-    fn columns(&self) -> Vec<String> {
-        let mut c = vec!["train_ll", "test_ll", "test_nll", "parameters"];
-        if self.animals.truth.is_some() {
-            c.push("dw_rmse");
-        }
-        c.into_iter().map(String::from).collect()
-    }
-
-    fn write_row(&self, o: &FitOutcome, out: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(
-            out,
-            ",{},{},{},{}",
-            o.train_ll, o.test_ll, -o.test_ll, o.parameters
-        );
-        if self.animals.truth.is_some() {
-            let _ = write!(out, ",{}", o.dw_rmse.unwrap_or(f64::NAN));
-        }
-    }
-
-    /// The held-out negative log-likelihood per trial (the summary's colour: lower is
-    /// better).
-    fn headline(&self) -> &'static str {
-        "test_nll"
-    }
-
-    fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
-        crate::sweep::summary::write_summary(cfg, dir)
-    }
-
     fn describe(&self) -> String {
         let name = self.train.file_name().unwrap_or(self.train.as_os_str());
         format!(
@@ -479,27 +445,16 @@ impl Study for FitStudy {
                 .unwrap_or_default()
         )
     }
+}
 
-    fn series(&self) -> Option<(&'static str, &'static str)> {
-        Some(("epoch", "train_nll"))
-    }
+impl Compute for FitStudy {
+    type Outcome = FitOutcome;
 
-    fn series_columns(&self) -> Option<Vec<String>> {
-        Some(["epoch", "train_nll", "lr"].map(String::from).to_vec())
-    }
+    type Prepared = Arc<Animals>;
 
-    /// Each epoch's mean negative log-likelihood per training trial (the loss the fit
-    /// minimises, positive, so the summary draws it on its log axis) and lr.
-    fn write_series(&self, learner: u64, o: &FitOutcome, out: &mut String) {
-        use std::fmt::Write;
-        for e in &o.epochs {
-            let _ = writeln!(out, "{learner},{},{},{}", e.epoch, -e.train_ll, e.lr);
-        }
-    }
+    const WORK: &'static str = "trial-steps";
 
-    fn bytes_per_learner(&self, _grid: &Grid) -> u64 {
-        200 + 60 * 20
-    }
+    const LEARNERS: &'static str = "fits";
 
     /// Trial-steps of one fit at the config's own numbers: every training trial, every
     /// epoch, every restart.
@@ -613,6 +568,61 @@ impl Study for FitStudy {
             }
         }
         Ok(out.into_iter().map(|o| o.expect("every fit ran")).collect())
+    }
+}
+
+impl Present for FitStudy {
+    const SERIES: &'static str = "epochs.csv";
+
+    fn columns(&self) -> Vec<String> {
+        let mut c = vec!["train_ll", "test_ll", "test_nll", "parameters"];
+        if self.animals.truth.is_some() {
+            c.push("dw_rmse");
+        }
+        c.into_iter().map(String::from).collect()
+    }
+
+    fn write_row(&self, o: &FitOutcome, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            ",{},{},{},{}",
+            o.train_ll, o.test_ll, -o.test_ll, o.parameters
+        );
+        if self.animals.truth.is_some() {
+            let _ = write!(out, ",{}", o.dw_rmse.unwrap_or(f64::NAN));
+        }
+    }
+
+    /// The held-out negative log-likelihood per trial (the summary's colour: lower is
+    /// better).
+    fn headline(&self) -> &'static str {
+        "test_nll"
+    }
+
+    fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
+        crate::sweep::summary::write_summary(cfg, dir)
+    }
+
+    fn series(&self) -> Option<(&'static str, &'static str)> {
+        Some(("epoch", "train_nll"))
+    }
+
+    fn series_columns(&self) -> Option<Vec<String>> {
+        Some(["epoch", "train_nll", "lr"].map(String::from).to_vec())
+    }
+
+    /// Each epoch's mean negative log-likelihood per training trial (the loss the fit
+    /// minimises, positive, so the summary draws it on its log axis) and lr.
+    fn write_series(&self, learner: u64, o: &FitOutcome, out: &mut String) {
+        use std::fmt::Write;
+        for e in &o.epochs {
+            let _ = writeln!(out, "{learner},{},{},{}", e.epoch, -e.train_ll, e.lr);
+        }
+    }
+
+    fn bytes_per_learner(&self, _grid: &Grid) -> u64 {
+        200 + 60 * 20
     }
 }
 

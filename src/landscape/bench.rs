@@ -4,7 +4,7 @@
 use super::{LearnerOutcome, SweepConfig};
 use crate::error::Result;
 use crate::gpu::Backend;
-use crate::sweep::{ParamSet, Study};
+use crate::sweep::{Compute, ParamSet};
 use std::time::Instant;
 
 pub const S1: &str = include_str!("../../examples/sweeps/s1_adam_quadratic.toml");

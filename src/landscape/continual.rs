@@ -55,7 +55,7 @@ pub fn write_regret(cfg: &SweepConfig, dir: &Path) -> Result<()> {
     let x_col = col(x_name);
     let reset_col = col("reset");
     // The panel: every other axis that is not a replicate.
-    let replicates = crate::sweep::Study::replicates(&cfg.study);
+    let replicates = crate::sweep::Parse::replicates(&cfg.study);
     let others: Vec<(String, usize)> = cfg
         .grid
         .axes

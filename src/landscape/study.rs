@@ -11,7 +11,7 @@ use crate::keys::err;
 use crate::loss::data::Shared;
 use crate::optim::Hp;
 use crate::sweep::prune::PrunePlan;
-use crate::sweep::{ParamSet, Study};
+use crate::sweep::{Compute, ParamSet, Parse, Present};
 use toml::{Table, Value};
 
 /// Shared data in the reference type and in the CPU device's.
@@ -20,12 +20,11 @@ pub struct Prepared {
     pub shared_f32: Shared<f32>,
 }
 
-impl Study for LandscapeStudy {
+impl Parse for LandscapeStudy {
     type Params = Params;
-    type Outcome = LearnerOutcome;
-    type Prepared = Prepared;
 
     const FAMILY: &'static str = "landscape";
+
     const SECTIONS: &'static [&'static str] = &["landscape", "rule", "run", "output", "continual"];
 
     fn parse(root: &Table, grid: &Table) -> Result<(Self, Self::Params)> {
@@ -174,6 +173,114 @@ impl Study for LandscapeStudy {
         problem.validate_params(p)
     }
 
+    fn describe(&self) -> String {
+        format!(
+            "{} on {}, D = {}, {} steps",
+            self.rules
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(" vs "),
+            self.problem.landscape.kind.name(),
+            self.problem.landscape.dim,
+            self.problem.steps
+        )
+    }
+}
+
+impl Compute for LandscapeStudy {
+    type Outcome = LearnerOutcome;
+
+    type Prepared = Prepared;
+
+    fn work_per_learner(&self) -> f64 {
+        self.problem.steps as f64
+    }
+
+    fn prepare(&self, base: &Params) -> Result<Prepared> {
+        let shared = self.problem.shared_data(base);
+        Ok(Prepared {
+            shared_f32: shared.cast::<f32>(),
+            shared,
+        })
+    }
+
+    /// The largest per-learner buffer: trajectories, or the state carried between
+    /// windows of steps (theta and three states).
+    fn learner_bytes(&self) -> u64 {
+        let records = self
+            .problem
+            .steps
+            .checked_div(self.problem.record_every)
+            .map_or(0, |r| r + 1) as u64;
+        (4 * records)
+            .max(16 * self.problem.landscape.dim as u64)
+            .max(32)
+    }
+
+    /// Runs the chunk in groups of one rule kind each (a kernel per kind), results in
+    /// the chunk's order.
+    const PRUNES: bool = true;
+
+    fn refuses_pruning(&self) -> Option<String> {
+        self.problem.continual.as_ref().map(|_| {
+            "continual sweeps compare every learner with its oracle twin over the whole \
+             run, so they cannot be pruned"
+                .to_string()
+        })
+    }
+
+    fn pruned_at(&self, o: &LearnerOutcome) -> Option<u64> {
+        o.pruned_at.map(u64::from)
+    }
+
+    /// Each rule kind runs as its own group (a kernel per kind); with pruning, a rule's
+    /// settings are judged among themselves, so every rule keeps its best.
+    fn run_chunk(
+        &self,
+        prepared: &Prepared,
+        backend: &Backend,
+        learners: &[Params],
+        prune: Option<&PrunePlan>,
+    ) -> Result<Vec<LearnerOutcome>> {
+        let mut out: Vec<Option<LearnerOutcome>> = vec![None; learners.len()];
+        for r in 0..self.rules.len() {
+            let idx: Vec<usize> = (0..learners.len())
+                .filter(|&i| learners[i].rule as usize == r)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let group: Vec<Params> = idx.iter().map(|&i| learners[i]).collect();
+            let plan = prune.map(|p| PrunePlan {
+                prune: p.prune.clone(),
+                setting: idx.iter().map(|&i| p.setting[i]).collect(),
+            });
+            let problem = self.problem_for(&group[0]);
+            let outcomes = match backend {
+                Backend::Cpu => {
+                    cpu::run_chunk::<f32>(&problem, &prepared.shared_f32, &group, plan.as_ref())
+                }
+                Backend::Gpu(gpu) => {
+                    gpu::run_chunk(gpu, &problem, &prepared.shared, &group, plan.as_ref())?
+                }
+            };
+            for (i, o) in idx.into_iter().zip(outcomes) {
+                out[i] = Some(o);
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.ok_or_else(|| {
+                    Error::Internal(format!("learner {i} of the chunk names no rule kind"))
+                })
+            })
+            .collect()
+    }
+}
+
+impl Present for LandscapeStudy {
     fn columns(&self) -> Vec<String> {
         [
             "final_loss",
@@ -246,20 +353,6 @@ impl Study for LandscapeStudy {
         Some("diverged")
     }
 
-    fn describe(&self) -> String {
-        format!(
-            "{} on {}, D = {}, {} steps",
-            self.rules
-                .iter()
-                .map(|r| r.name())
-                .collect::<Vec<_>>()
-                .join(" vs "),
-            self.problem.landscape.kind.name(),
-            self.problem.landscape.dim,
-            self.problem.steps
-        )
-    }
-
     fn series(&self) -> Option<(&'static str, &'static str)> {
         self.trajectories.then_some(("step", "loss"))
     }
@@ -284,96 +377,10 @@ impl Study for LandscapeStudy {
         10 + 12 * grid.axes.len() as u64 + 100 + series
     }
 
-    fn work_per_learner(&self) -> f64 {
-        self.problem.steps as f64
-    }
-
-    fn prepare(&self, base: &Params) -> Result<Prepared> {
-        let shared = self.problem.shared_data(base);
-        Ok(Prepared {
-            shared_f32: shared.cast::<f32>(),
-            shared,
-        })
-    }
-
-    /// The largest per-learner buffer: trajectories, or the state carried between
-    /// windows of steps (theta and three states).
-    fn learner_bytes(&self) -> u64 {
-        let records = self
-            .problem
-            .steps
-            .checked_div(self.problem.record_every)
-            .map_or(0, |r| r + 1) as u64;
-        (4 * records)
-            .max(16 * self.problem.landscape.dim as u64)
-            .max(32)
-    }
-
-    /// Runs the chunk in groups of one rule kind each (a kernel per kind), results in
-    /// the chunk's order.
-    const PRUNES: bool = true;
-
     /// The runner's summary, and for continual sweeps the regret picture.
     fn summary(cfg: &SweepConfig, dir: &std::path::Path) -> Result<()> {
         crate::sweep::summary::write_summary(cfg, dir)?;
         super::continual::write_regret(cfg, dir)
-    }
-
-    fn refuses_pruning(&self) -> Option<String> {
-        self.problem.continual.as_ref().map(|_| {
-            "continual sweeps compare every learner with its oracle twin over the whole \
-             run, so they cannot be pruned"
-                .to_string()
-        })
-    }
-
-    fn pruned_at(&self, o: &LearnerOutcome) -> Option<u64> {
-        o.pruned_at.map(u64::from)
-    }
-
-    /// Each rule kind runs as its own group (a kernel per kind); with pruning, a rule's
-    /// settings are judged among themselves, so every rule keeps its best.
-    fn run_chunk(
-        &self,
-        prepared: &Prepared,
-        backend: &Backend,
-        learners: &[Params],
-        prune: Option<&PrunePlan>,
-    ) -> Result<Vec<LearnerOutcome>> {
-        let mut out: Vec<Option<LearnerOutcome>> = vec![None; learners.len()];
-        for r in 0..self.rules.len() {
-            let idx: Vec<usize> = (0..learners.len())
-                .filter(|&i| learners[i].rule as usize == r)
-                .collect();
-            if idx.is_empty() {
-                continue;
-            }
-            let group: Vec<Params> = idx.iter().map(|&i| learners[i]).collect();
-            let plan = prune.map(|p| PrunePlan {
-                prune: p.prune.clone(),
-                setting: idx.iter().map(|&i| p.setting[i]).collect(),
-            });
-            let problem = self.problem_for(&group[0]);
-            let outcomes = match backend {
-                Backend::Cpu => {
-                    cpu::run_chunk::<f32>(&problem, &prepared.shared_f32, &group, plan.as_ref())
-                }
-                Backend::Gpu(gpu) => {
-                    gpu::run_chunk(gpu, &problem, &prepared.shared, &group, plan.as_ref())?
-                }
-            };
-            for (i, o) in idx.into_iter().zip(outcomes) {
-                out[i] = Some(o);
-            }
-        }
-        out.into_iter()
-            .enumerate()
-            .map(|(i, o)| {
-                o.ok_or_else(|| {
-                    Error::Internal(format!("learner {i} of the chunk names no rule kind"))
-                })
-            })
-            .collect()
     }
 }
 

@@ -20,4 +20,4 @@ pub use run::{run, Progress, RunOptions, RunReport};
 pub use shard::Shard;
 pub use store::Manifest;
 pub use study::StudyConfig;
-pub use study::{ParamSet, Study};
+pub use study::{Compute, ParamSet, Parse, Present, Study};

@@ -13,7 +13,7 @@ use super::prune::PrunePlan;
 use super::shard::Shard;
 use super::store::{self, ChunkMark, DirLock};
 use super::study::StudyConfig;
-use super::study::{ParamSet, Study};
+use super::study::{Compute, ParamSet, Parse, Study};
 use crate::error::{Error, Result};
 use crate::files::Fnv;
 use crate::gpu::Backend;
@@ -139,7 +139,7 @@ fn chunk_size<S: Study>(cfg: &StudyConfig<S>, backend: &Backend) -> Result<u64> 
 }
 
 /// A chunk's learners' numbers and their outcomes, in learner order.
-pub type Chunk<S> = (Vec<<S as Study>::Params>, Vec<<S as Study>::Outcome>);
+pub type Chunk<S> = (Vec<<S as Parse>::Params>, Vec<<S as Compute>::Outcome>);
 
 /// Runs a chunk of the grid's learners [lo, hi) and returns their numbers and outcomes.
 pub fn run_learners<S: Study>(

@@ -50,24 +50,22 @@ macro_rules! params {
     };
 }
 
-/// A science family the study runner can sweep.
-pub trait Study: Sized + Send + Sync + Serialize {
+/// A science family the study runner can sweep: what it says about its config
+/// ([`Parse`]), how it runs a chunk of learners ([`Compute`]) and how it presents
+/// their results ([`Present`]). Implemented for every type that implements the three;
+/// each has defaults wherever a family may have nothing to say.
+pub trait Study: Present {}
+
+impl<T: Present> Study for T {}
+
+/// A study's config: its sections and per-learner numbers, parsed and checked.
+pub trait Parse: Sized + Send + Sync + Serialize {
     /// One learner's numbers.
     type Params: ParamSet;
-    /// What a learner's run reports.
-    type Outcome: Send;
-    /// Data every chunk shares, built once per run (a data set, a Hessian, tables).
-    type Prepared: Send + Sync;
 
     /// The family's name, as manifests record it.
     const FAMILY: &'static str;
-    /// The results file (a row per learner) and the series file (rows per learner).
-    const RESULTS: &'static str = "results.csv";
-    const SERIES: &'static str = "trajectories.csv";
-    /// What [`Study::work_per_learner`] counts, for the throughput figure.
-    const WORK: &'static str = "learner-steps";
-    /// What a learner is called in messages (plural).
-    const LEARNERS: &'static str = "learners";
+
     /// The config sections the family owns. `[grid]` belongs to the runner, and so do
     /// `[run] chunk` and `[output] summary`.
     const SECTIONS: &'static [&'static str];
@@ -89,7 +87,7 @@ pub trait Study: Sized + Send + Sync + Serialize {
         v.to_string()
     }
 
-    /// The inverse of [`Study::label`].
+    /// The inverse of [`Parse::label`].
     fn parse_label(&self, _axis: &str, s: &str) -> Option<f64> {
         s.parse().ok()
     }
@@ -125,48 +123,24 @@ pub trait Study: Sized + Send + Sync + Serialize {
         Ok(())
     }
 
-    /// The result columns after `learner` and the axes.
-    fn columns(&self) -> Vec<String>;
-
-    /// Appends a learner's values of [`Study::columns`], each preceded by a comma.
-    fn write_row(&self, o: &Self::Outcome, out: &mut String);
-
-    /// The column the summary plots (lower is better).
-    fn headline(&self) -> &'static str;
-
-    /// A true/false column that marks a learner as failed (diverged), if the study has
-    /// one: the summary counts and crosses out settings where most seeds failed.
-    fn flag(&self) -> Option<&'static str> {
-        None
-    }
-
     /// A one-line description of the sweep for titles and logs.
     fn describe(&self) -> String;
+}
 
-    /// The series the summary draws as curves (x, y columns of the series file), when
-    /// the study records one per learner.
-    fn series(&self) -> Option<(&'static str, &'static str)> {
-        None
-    }
+/// How a study runs: what a chunk shares, how big one may be on a backend, and how one
+/// runs.
+pub trait Compute: Parse {
+    /// What a learner's run reports.
+    type Outcome: Send;
 
-    /// The series file's columns after `learner`, when there is one: by default the
-    /// curve's x and y.
-    fn series_columns(&self) -> Option<Vec<String>> {
-        self.series()
-            .map(|(x, y)| vec![x.to_string(), y.to_string()])
-    }
+    /// Data every chunk shares, built once per run (a data set, a Hessian, tables).
+    type Prepared: Send + Sync;
 
-    /// Draws the summary of a complete run into `dir`: the runner's heat map and
-    /// curves of the headline ([`super::summary::write_summary`]), the family's own
-    /// pictures, or both.
-    fn summary(cfg: &StudyConfig<Self>, dir: &std::path::Path) -> Result<()>;
+    /// What [`Compute::work_per_learner`] counts, for the throughput figure.
+    const WORK: &'static str = "learner-steps";
 
-    /// Appends a learner's series rows, `learner,` then the series columns.
-    fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
-
-    /// About how many bytes a learner adds to the output files (its row and series),
-    /// for the size estimate of large sweeps.
-    fn bytes_per_learner(&self, grid: &super::Grid) -> u64;
+    /// What a learner is called in messages (plural).
+    const LEARNERS: &'static str = "learners";
 
     /// Work per learner, in the unit the throughput figure counts (steps).
     fn work_per_learner(&self) -> f64;
@@ -225,10 +199,58 @@ pub trait Study: Sized + Send + Sync + Serialize {
     ) -> Result<Vec<Self::Outcome>>;
 }
 
+/// How a study presents its results: its columns and series, and its summary picture.
+pub trait Present: Compute {
+    /// The results file (a row per learner) and the series file (rows per learner).
+    const RESULTS: &'static str = "results.csv";
+
+    const SERIES: &'static str = "trajectories.csv";
+
+    /// The result columns after `learner` and the axes.
+    fn columns(&self) -> Vec<String>;
+
+    /// Appends a learner's values of [`Present::columns`], each preceded by a comma.
+    fn write_row(&self, o: &Self::Outcome, out: &mut String);
+
+    /// The column the summary plots (lower is better).
+    fn headline(&self) -> &'static str;
+
+    /// A true/false column that marks a learner as failed (diverged), if the study has
+    /// one: the summary counts and crosses out settings where most seeds failed.
+    fn flag(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The series the summary draws as curves (x, y columns of the series file), when
+    /// the study records one per learner.
+    fn series(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// The series file's columns after `learner`, when there is one: by default the
+    /// curve's x and y.
+    fn series_columns(&self) -> Option<Vec<String>> {
+        self.series()
+            .map(|(x, y)| vec![x.to_string(), y.to_string()])
+    }
+
+    /// Draws the summary of a complete run into `dir`: the runner's heat map and
+    /// curves of the headline ([`super::summary::write_summary`]), the family's own
+    /// pictures, or both.
+    fn summary(cfg: &StudyConfig<Self>, dir: &std::path::Path) -> Result<()>;
+
+    /// Appends a learner's series rows, `learner,` then the series columns.
+    fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
+
+    /// About how many bytes a learner adds to the output files (its row and series),
+    /// for the size estimate of large sweeps.
+    fn bytes_per_learner(&self, grid: &super::Grid) -> u64;
+}
+
 /// A parsed and validated study: the family's part, every learner's base numbers, the
 /// grid, and the runner's settings.
 #[derive(Clone, Debug, Serialize)]
-pub struct StudyConfig<S: Study> {
+pub struct StudyConfig<S: Parse> {
     pub study: S,
     /// Every learner's numbers before the grid sets its axes.
     pub base: S::Params,
