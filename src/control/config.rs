@@ -235,27 +235,14 @@ fn positive(key: &str, v: &Value) -> Result<f64> {
 /// Parses and validates the family's sections (see [`Study::parse`](crate::sweep::Study::parse)).
 pub fn parse(root: &Table, grid: &Table) -> Result<(PathStudy, PathParams)> {
     let landscape = section(root, "landscape", true)?.expect("required");
-    // A learner's keys have no effect on a path (its drift is in [path]).
-    const LEARNER_KEYS: &[&str] = &[
-        "noise",
-        "noise_sigma",
-        "theta0",
-        "theta0_noise",
-        "drift",
-        "drift_rate",
-        "control",
-    ];
+    // Only the loss's keys: a learner's (noise, θ0, drift, control) are unknown here,
+    // and the error lists the keys a path's landscape takes (its drift is in [path]).
     let caller = Caller {
         keys: &[],
         forbidden: &["minibatch"],
         seeds_data: false,
     };
-    let loss = parse_section(landscape, &caller, |k, _| {
-        if LEARNER_KEYS.contains(&k) {
-            return Err(err(format!("landscape.{k}"), "has no effect here"));
-        }
-        Ok(false)
-    })?;
+    let loss = parse_section(landscape, &caller, |_, _| Ok(false))?;
     let (landscape, mut fixed_keys) = (loss.landscape, loss.fixed_keys);
     let dim = landscape.dim;
     let mut base = PathParams::default();

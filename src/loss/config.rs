@@ -110,7 +110,12 @@ pub fn parse_section(
             }
             _ => {
                 if !other(k, v)? {
-                    let all: Vec<&str> = LOSS_KEYS.iter().chain(caller.keys).copied().collect();
+                    let all: Vec<&str> = LOSS_KEYS
+                        .iter()
+                        .filter(|k| !caller.forbidden.contains(k))
+                        .chain(caller.keys)
+                        .copied()
+                        .collect();
                     return Err(unknown_key("landscape", k, &all));
                 }
             }
