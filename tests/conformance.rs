@@ -42,20 +42,8 @@ fn every_family_s_kernels_validate_and_bind_only_structs_with_twins() {
             let (_, module) = k
                 .validate()
                 .unwrap_or_else(|e| panic!("{}: kernel {}: {e}", f.name, k.name));
-            for wgsl in rulelab::gpu::layout::binding_structs(&module) {
-                let rust = registered
-                    .iter()
-                    .find(|l| l.name == wgsl.name)
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "{}: kernel {} binds {} without a twin",
-                            f.name, k.name, wgsl.name
-                        )
-                    });
-                if let Some(m) = rust.mismatch(&wgsl) {
-                    panic!("{}: kernel {}: {m}", f.name, k.name);
-                }
-            }
+            rulelab::gpu::layout::check_twins(&module, &registered)
+                .unwrap_or_else(|m| panic!("{}: kernel {}: {m}", f.name, k.name));
         }
     }
 }

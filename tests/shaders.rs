@@ -123,22 +123,9 @@ fn every_shared_struct_has_the_layout_its_rust_twin_declares() {
     let mut seen = BTreeSet::new();
     for k in rulelab::kernels() {
         let (_, module) = k.validate().unwrap();
-        for wgsl in rulelab::gpu::layout::binding_structs(&module) {
-            let rust = registered
-                .iter()
-                .find(|l| l.name == wgsl.name)
-                .unwrap_or_else(|| {
-                    panic!(
-                        "kernel {}: struct {} crosses a binding but has no Rust twin in \
-                         rulelab::layouts() (declare it with gpu_struct!)",
-                        k.name, wgsl.name
-                    )
-                });
-            if let Some(m) = rust.mismatch(&wgsl) {
-                panic!("kernel {}: {m}", k.name);
-            }
-            seen.insert(wgsl.name);
-        }
+        let bound = rulelab::gpu::layout::check_twins(&module, &registered)
+            .unwrap_or_else(|m| panic!("kernel {}: {m}", k.name));
+        seen.extend(bound);
     }
     for l in &registered {
         assert!(

@@ -152,6 +152,30 @@ pub fn binding_structs(module: &naga::Module) -> Vec<Layout> {
     out
 }
 
+/// Every struct `module` binds, checked against its Rust twin among `registered`: their
+/// names, or what is wrong (a struct with no twin, or one laid out otherwise).
+pub fn check_twins(module: &naga::Module, registered: &[Layout]) -> Result<Vec<String>, String> {
+    binding_structs(module)
+        .into_iter()
+        .map(|wgsl| {
+            let rust = registered
+                .iter()
+                .find(|l| l.name == wgsl.name)
+                .ok_or_else(|| {
+                    format!(
+                        "struct {} crosses a binding but has no Rust twin in \
+                         rulelab::layouts() (declare it with gpu_struct!)",
+                        wgsl.name
+                    )
+                })?;
+            match rust.mismatch(&wgsl) {
+                Some(m) => Err(m),
+                None => Ok(wgsl.name),
+            }
+        })
+        .collect()
+}
+
 /// A naga type as WGSL spells it (atomics as their scalar, the way Rust holds them).
 fn wgsl_type(module: &naga::Module, ty: naga::Handle<naga::Type>) -> String {
     let scalar = |s: naga::Scalar| match (s.kind, s.width) {
