@@ -4,17 +4,19 @@
 //! rule.
 
 use super::data::Dataset;
-use super::fit::{self, Epoch};
+use super::fit::{self, Epoch, Fitted};
 use super::input::{read, truth_ll, truth_paths, Input};
 use super::model;
 use super::net::K;
 use super::options::FitConfig;
-use super::report::{notes, write_grid, write_history, write_weights, Metrics};
+use super::report::{
+    notes, write_epochs, write_grid, write_history, write_manifest, write_restarts, write_weights,
+    Metrics,
+};
 use super::rule::{History, Rule};
 use super::simulate::RuleAt;
 use super::{options, rule, w0};
 use crate::error::{Error, Result};
-use serde::Serialize;
 use std::path::Path;
 
 /// Counter purpose of the bootstrap's draws of animals.
@@ -124,16 +126,7 @@ pub fn fit_and_report(
     let scored = fit::fit_scored(cfg, &train.data, test.map(|t| &t.data), backend, progress)?;
     let seconds = start.elapsed().as_secs_f64();
     let (all, best) = (&scored.fits, scored.best);
-    let mut restarts = String::from("restart,seed,train_ll,test_ll,best\n");
-    for (r, (tr, te)) in scored.train_ll.iter().zip(&scored.test_ll).enumerate() {
-        restarts += &format!(
-            "{r},{},{tr},{},{}\n",
-            cfg.seed.wrapping_add(r as u64),
-            te.map(|v| v.to_string()).unwrap_or_default(),
-            r == best
-        );
-    }
-    crate::files::write_atomic(&out.join("restarts.csv"), restarts.as_bytes())?;
+    write_restarts(&out.join("restarts.csv"), cfg.seed, &scored)?;
     let fitted = scored.best();
     let net = fitted.net;
     let (train_ll, test_ll) = (scored.train_ll[best], scored.test_ll[best]);
@@ -169,11 +162,7 @@ pub fn fit_and_report(
     let rec = rule::recovery(&grid);
     write_grid(&out.join("rule_grid.csv"), &grid)?;
     write_weights(&out.join("weights.csv"), &net, fitted, &train.data)?;
-    let mut epochs = String::from("epoch,train_ll,lr,seconds\n");
-    for e in &fitted.epochs {
-        epochs += &format!("{},{},{},{}\n", e.epoch, e.train_ll, e.lr, e.seconds);
-    }
-    crate::files::write_atomic(&out.join("epochs.csv"), epochs.as_bytes())?;
+    write_epochs(&out.join("epochs.csv"), &fitted.epochs)?;
     let base_w0 = w0::heldout_w0(options::Init::PerAnimal, &train.data);
     let baseline = super::baseline::fit(&train.data.animals, &base_w0, 200)?;
     let baseline_train_ll = -baseline.objective(&train.data.animals, &base_w0).0;
@@ -223,36 +212,53 @@ pub fn fit_and_report(
         .as_ref()
         .map_or(0.0, |r| r.simulation.weight_noise);
     metrics.notes = notes(&metrics, noise);
-    #[derive(Serialize)]
-    struct Manifest<'a> {
-        config: &'a FitConfig,
-        train: String,
-        train_fnv: String,
-        test: Option<String>,
-        test_fnv: Option<String>,
-        parameters: usize,
-    }
-    let fnv = crate::files::fnv_hex;
-    let manifest = Manifest {
-        config: cfg,
-        train: train.path.display().to_string(),
-        train_fnv: fnv(&train.path)?,
-        test: test.map(|t| t.path.display().to_string()),
-        test_fnv: test.map(|t| fnv(&t.path)).transpose()?,
-        parameters: net.len(),
+    write_manifest(&out.join("manifest.json"), cfg, train, test, net.len())?;
+    let band: Vec<&Rule> = if boot.is_empty() {
+        rules.iter().collect()
+    } else {
+        boot.iter().collect()
     };
-    crate::files::write_json(&out.join("manifest.json"), &manifest)?;
+    draw(
+        out,
+        train,
+        fitted,
+        &rules[best],
+        band,
+        truth.as_ref(),
+        truth_train,
+    )?;
+    if net.gru > 0 {
+        // The rnn's rule after the last trials all rewarded and all unrewarded.
+        let after = |h: History| -> Result<_> {
+            Ok((h, rule(&fitted.phi, &fitted.w0, h)?, truth_after(h)))
+        };
+        let (a, b) = (after(History::Rewarded)?, after(History::Unrewarded)?);
+        metrics.history = Some(write_history(out, [&a, &b])?);
+    }
+    // metrics.json last: its presence says the fit is complete.
+    crate::files::write_json(&out.join("metrics.json"), &metrics)?;
+    Ok(metrics)
+}
+
+/// fit.png and fit.svg: the rule (with its band) beside the truth, the training curve,
+/// and the first animals' weights, inferred and true.
+fn draw(
+    out: &Path,
+    train: &Input,
+    fitted: &Fitted,
+    rule: &Rule,
+    band: Vec<&Rule>,
+    truth: Option<&RuleAt>,
+    truth_ll: Option<f64>,
+) -> Result<()> {
+    let net = fitted.net;
     let shown = train.data.animals.len().min(3);
     let truths = truth_paths(train, shown)?;
     let pic = super::plot::FitPicture {
         rule: super::plot::RulePanels {
-            rule: &rules[best],
-            band: if boot.is_empty() {
-                rules.iter().collect()
-            } else {
-                boot.iter().collect()
-            },
-            truth: truth.as_ref(),
+            rule,
+            band,
+            truth,
             history: None,
         },
         epochs: fitted
@@ -260,7 +266,7 @@ pub fn fit_and_report(
             .iter()
             .map(|e| (e.epoch as f64, e.train_ll))
             .collect(),
-        truth_ll: truth_train,
+        truth_ll,
         animals: (0..shown)
             .map(|i| super::plot::Trajectory {
                 animal: train.data.animals[i].id.clone(),
@@ -274,16 +280,5 @@ pub fn fit_and_report(
             })
             .collect(),
     };
-    super::plot::write(out, &pic)?;
-    if net.gru > 0 {
-        // The rnn's rule after the last trials all rewarded and all unrewarded.
-        let after = |h: History| -> Result<_> {
-            Ok((h, rule(&fitted.phi, &fitted.w0, h)?, truth_after(h)))
-        };
-        let (a, b) = (after(History::Rewarded)?, after(History::Unrewarded)?);
-        metrics.history = Some(write_history(out, [&a, &b])?);
-    }
-    // metrics.json last: its presence says the fit is complete.
-    crate::files::write_json(&out.join("metrics.json"), &metrics)?;
-    Ok(metrics)
+    super::plot::write(out, &pic)
 }

@@ -1,10 +1,12 @@
-//! What a fit found, written: metrics.json (with its notes), epochs.csv, rule_grid.csv,
-//! rule_history.csv and weights.csv.
+//! What a fit found, written: metrics.json (with its notes), restarts.csv, epochs.csv,
+//! rule_grid.csv, rule_history.csv, weights.csv and manifest.json.
 
 use super::data::Dataset;
-use super::fit::Fitted;
+use super::fit::{self, Epoch, Fitted};
+use super::input::Input;
 use super::model;
 use super::net::K;
+use super::options::FitConfig;
 use super::rule;
 use super::rule::{History, Rule};
 use super::simulate::RuleAt;
@@ -290,6 +292,58 @@ pub(super) fn write_weights(
         }
     }
     crate::files::write_atomic(path, s.as_bytes())
+}
+
+/// restarts.csv: each restart's seed, likelihoods and whether it is the one reported.
+pub(super) fn write_restarts(path: &Path, seed: u64, scored: &fit::Scored) -> Result<()> {
+    let mut restarts = String::from("restart,seed,train_ll,test_ll,best\n");
+    for (r, (tr, te)) in scored.train_ll.iter().zip(&scored.test_ll).enumerate() {
+        restarts += &format!(
+            "{r},{},{tr},{},{}\n",
+            seed.wrapping_add(r as u64),
+            te.map(|v| v.to_string()).unwrap_or_default(),
+            r == scored.best
+        );
+    }
+    crate::files::write_atomic(path, restarts.as_bytes())
+}
+
+/// epochs.csv: the reported fit's training curve.
+pub(super) fn write_epochs(path: &Path, epochs: &[Epoch]) -> Result<()> {
+    let mut text = String::from("epoch,train_ll,lr,seconds\n");
+    for e in epochs {
+        text += &format!("{},{},{},{}\n", e.epoch, e.train_ll, e.lr, e.seconds);
+    }
+    crate::files::write_atomic(path, text.as_bytes())
+}
+
+/// manifest.json: the settings, the data files with their hashes, and φ's size.
+pub(super) fn write_manifest(
+    path: &Path,
+    cfg: &FitConfig,
+    train: &Input,
+    test: Option<&Input>,
+    parameters: usize,
+) -> Result<()> {
+    #[derive(Serialize)]
+    struct Manifest<'a> {
+        config: &'a FitConfig,
+        train: String,
+        train_fnv: String,
+        test: Option<String>,
+        test_fnv: Option<String>,
+        parameters: usize,
+    }
+    let fnv = crate::files::fnv_hex;
+    let manifest = Manifest {
+        config: cfg,
+        train: train.path.display().to_string(),
+        train_fnv: fnv(&train.path)?,
+        test: test.map(|t| t.path.display().to_string()),
+        test_fnv: test.map(|t| fnv(&t.path)).transpose()?,
+        parameters,
+    };
+    crate::files::write_json(path, &manifest)
 }
 
 #[cfg(test)]
