@@ -28,6 +28,7 @@ pub struct FitArgs {
     /// Trials per truncation window (w is detached between windows).
     #[arg(long, default_value_t = FitOptions::default().trunc)]
     trunc: usize,
+    /// Adam's learning rate.
     #[arg(long, default_value_t = FitOptions::default().lr)]
     lr: f64,
     /// The learning rate's factor every 5 epochs.
