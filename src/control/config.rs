@@ -54,10 +54,7 @@ crate::params! {
 impl PathParams {
     /// The landscape's numbers of this path.
     pub fn shape(&self) -> Shape {
-        Shape::from_fn(|name| {
-            self.get(name)
-                .expect("every landscape number is a path number")
-        })
+        Shape::of(self)
     }
 
     pub(super) fn consts(&self) -> PathConsts {
@@ -246,9 +243,7 @@ pub fn parse(root: &Table, grid: &Table) -> Result<(PathStudy, PathParams)> {
     let (landscape, mut fixed_keys) = (loss.landscape, loss.fixed_keys);
     let dim = landscape.dim;
     let mut base = PathParams::default();
-    for name in Shape::NAMES {
-        base.set(name, loss.shape.get(name).expect("a landscape number"));
-    }
+    loss.shape.write_into(&mut base);
     let path = section(root, "path", true)?.expect("required");
     const PATH_KEYS: &[&str] = &[
         "n",

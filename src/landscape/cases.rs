@@ -11,7 +11,6 @@ use crate::error::Result;
 use crate::gpu::Backend;
 use crate::loss::cases::{random_shape, small_landscape};
 use crate::loss::data::Shared;
-use crate::loss::Shape;
 use crate::optim::Member;
 use crate::sweep::ParamSet;
 use rand::rngs::StdRng;
@@ -54,10 +53,7 @@ pub fn random_learners(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Par
                 },
                 ..Params::default()
             };
-            let shape = random_shape(rng);
-            for name in Shape::NAMES {
-                p.set(name, shape.get(name).expect("a landscape number"));
-            }
+            random_shape(rng).write_into(&mut p);
             for (hp, _) in problem.rule.reads() {
                 p.set(hp.name(), crate::optim::cases::random_value(hp, rng));
             }

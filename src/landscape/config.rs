@@ -17,7 +17,6 @@ use super::{
 use crate::error::Result;
 use crate::keys::{boolean, err, finite, integer, number, section, string};
 use crate::loss::config::{parse_section, Caller};
-use crate::loss::Shape;
 use crate::optim::Hp;
 use crate::sweep::config::unknown_key;
 use crate::sweep::{ParamSet, StudyConfig};
@@ -114,9 +113,7 @@ pub fn parse_landscape(section: &Table) -> Result<(Problem, Params, Vec<String>)
         }
         Ok(true)
     })?;
-    for name in Shape::NAMES {
-        base.set(name, loss.shape.get(name).expect("a landscape number"));
-    }
+    loss.shape.write_into(&mut base);
     fixed_keys.extend(loss.fixed_keys);
     if loss.landscape.kind == LandscapeKind::TeacherStudent {
         if !section.contains_key("theta0") {

@@ -15,6 +15,7 @@ use crate::loss::gpu::{land_data, row_of, stem, wgsl_file, Land, LandParams};
 use crate::loss::Shape;
 use crate::optim::Consts;
 use crate::sweep::prune::{survivors, PrunePlan};
+use std::borrow::Cow;
 
 /// The sweep kernel for a landscape and a rule.
 pub fn kernel(landscape: LandscapeKind, rule: RuleKind) -> Kernel {
@@ -321,7 +322,10 @@ pub fn run_chunk_with(
 /// The chunk's learners and each one's reset strategy: on a switching landscape every
 /// learner has an oracle twin in the same dispatch (the second half, resetting exactly
 /// at the switches, its strategy None).
-fn with_twins(problem: &Problem, params: &[Params]) -> (Vec<Params>, Vec<Option<ResetKind>>) {
+fn with_twins<'a>(
+    problem: &Problem,
+    params: &'a [Params],
+) -> (Cow<'a, [Params]>, Vec<Option<ResetKind>>) {
     match &problem.continual {
         Some(c) => {
             let resets = params
@@ -329,9 +333,15 @@ fn with_twins(problem: &Problem, params: &[Params]) -> (Vec<Params>, Vec<Option<
                 .map(|p| Some(c.resets[p.reset as usize]))
                 .chain(params.iter().map(|_| None))
                 .collect();
-            (params.iter().chain(params).copied().collect(), resets)
+            (
+                Cow::Owned(params.iter().chain(params).copied().collect()),
+                resets,
+            )
         }
-        None => (params.to_vec(), vec![Some(ResetKind::None); params.len()]),
+        None => (
+            Cow::Borrowed(params),
+            vec![Some(ResetKind::None); params.len()],
+        ),
     }
 }
 

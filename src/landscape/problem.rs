@@ -307,7 +307,7 @@ impl Params {
 
     /// The landscape's numbers of this learner.
     pub fn shape(&self) -> Shape {
-        Shape::from_fn(|name| self.get(name).expect("every landscape number is a field"))
+        Shape::of(self)
     }
 
     /// The optimiser-family hyper-parameters these numbers hold.

@@ -19,6 +19,7 @@ pub mod gpu;
 pub use drift::{Drift, DriftKind};
 
 use crate::error::{Error, Result};
+use crate::sweep::ParamSet;
 use serde::{Deserialize, Serialize};
 
 crate::named_enum! {
@@ -150,17 +151,24 @@ impl Shape {
         })
     }
 
-    /// The shape whose numbers `get` gives by name.
-    pub fn from_fn(get: impl Fn(&str) -> f64) -> Shape {
-        Shape {
-            mu: get("mu"),
-            h_min: get("h_min"),
-            h_max: get("h_max"),
-            alpha: get("alpha"),
-            a: get("a"),
-            b: get("b"),
-            c: get("c"),
-            d: get("d"),
+    /// The landscape numbers among a study's per-learner numbers, which carry them
+    /// under these names.
+    pub fn of(p: &impl ParamSet) -> Shape {
+        let mut shape = Shape::DEFAULT;
+        for name in Shape::NAMES {
+            shape.set(
+                name,
+                p.get(name)
+                    .expect("a study's numbers carry the landscape's"),
+            );
+        }
+        shape
+    }
+
+    /// Sets these numbers among a study's per-learner numbers.
+    pub fn write_into(&self, p: &mut impl ParamSet) {
+        for name in Shape::NAMES {
+            p.set(name, self.get(name).expect("a landscape number"));
         }
     }
 }
