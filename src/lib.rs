@@ -11,6 +11,7 @@
 //! - [`registry`]: the families, their kernels, check cases and shared structs.
 
 pub mod check;
+pub mod command;
 pub mod control;
 pub mod error;
 pub mod files;

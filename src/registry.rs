@@ -4,6 +4,7 @@
 //! else.
 
 use crate::check::Case;
+use crate::command::Command;
 use crate::gpu::{GpuStruct, Kernel, Layout};
 use crate::sweep::Runner;
 use crate::{control, hippo, infer, landscape, loss, optim, rng};
@@ -19,6 +20,8 @@ pub struct Family {
     pub layouts: fn() -> Vec<Layout>,
     /// The family's study, when it has one the runner can sweep.
     pub study: Option<StudyEntry>,
+    /// Its other commands (the command line's and the Python package's).
+    pub commands: fn() -> Vec<Command>,
 }
 
 /// A family's study as the command line, the Python package and the conformance tests
@@ -28,6 +31,8 @@ pub struct StudyEntry {
     pub runner: Runner,
     /// The command that runs it (`rulelab sweep`, `rulelab control path`, ...).
     pub command: &'static str,
+    /// That command's help: a summary line, a blank line, what it writes.
+    pub about: &'static str,
     /// A small config that runs in a moment on the CPU device; any data it reads is
     /// written into the directory given.
     pub sample: fn(&Path) -> crate::Result<String>,
@@ -43,6 +48,7 @@ pub fn families() -> Vec<Family> {
             cases: rng::cases,
             layouts: || vec![rng::RngParams::layout()],
             study: None,
+            commands: Vec::new,
         },
         Family {
             name: "optim",
@@ -51,6 +57,7 @@ pub fn families() -> Vec<Family> {
             cases: optim::cases::cases,
             layouts: optim::gpu::layouts,
             study: None,
+            commands: optim::commands::commands,
         },
         Family {
             name: "loss",
@@ -59,6 +66,7 @@ pub fn families() -> Vec<Family> {
             cases: loss::cases::cases,
             layouts: loss::gpu::layouts,
             study: None,
+            commands: Vec::new,
         },
         Family {
             name: "landscape",
@@ -69,8 +77,12 @@ pub fn families() -> Vec<Family> {
             study: Some(StudyEntry {
                 runner: Runner::of::<landscape::LandscapeStudy>(),
                 command: "sweep",
+                about: "Run a sweep: a grid of learners from a TOML config.\n\n\
+                        See examples/sweeps/. Output: results.csv, manifest.json, \
+                        summary.svg and .png, trajectories.csv.",
                 sample: landscape::config::sample,
             }),
+            commands: landscape::commands::commands,
         },
         Family {
             name: "control",
@@ -81,8 +93,12 @@ pub fn families() -> Vec<Family> {
             study: Some(StudyEntry {
                 runner: Runner::of::<control::PathStudy>(),
                 command: "control path",
+                about: "Optimal paths by batched L-BFGS from a TOML config.\n\n\
+                        See examples/control/. Output: paths.csv, points.csv, \
+                        manifest.json, summary.svg and .png.",
                 sample: control::config::sample,
             }),
+            commands: control::commands::commands,
         },
         Family {
             name: "infer",
@@ -93,8 +109,16 @@ pub fn families() -> Vec<Family> {
             study: Some(StudyEntry {
                 runner: Runner::of::<infer::FitStudy>(),
                 command: "infer sweep",
-                sample: infer::study::sample,
+                about: "Sweep rule fits over a TOML config's grid.\n\n\
+                        Axes: hidden, layers, gru, skip, lr, trunc, batch, epochs, decay, \
+                        seed, model. One row per fit in results.csv with its training and \
+                        held-out LL (and the rule's recovery on simulated data), each \
+                        fit's curve in epochs.csv; sharded, checkpointed after every chunk \
+                        (one setting's seeds, fitted side by side) and resumable like any \
+                        sweep (see examples/infer/).",
+                sample: infer::config::sample,
             }),
+            commands: infer::commands::commands,
         },
         Family {
             name: "hippo",
@@ -105,10 +129,54 @@ pub fn families() -> Vec<Family> {
             study: Some(StudyEntry {
                 runner: Runner::of::<hippo::HippoStudy>(),
                 command: "hippo run",
+                about: "Run a hippocampal experiment for every model of a TOML config's grid.\n\n\
+                        The experiment is latents, pathint or transfer (see \
+                        examples/hippo/). Output: results.csv (a row per model), \
+                        losses.csv (the monitor each simulated second, the test curves), \
+                        manifest.json, summary.svg and .png.",
                 sample: hippo::config::sample,
             }),
+            commands: Vec::new,
         },
     ]
+}
+
+/// The command line's groups of family commands (`rulelab control ...`) and their help.
+pub const GROUPS: &[(&str, &str)] = &[
+    (
+        "bench",
+        "Measure kernels against the device's copy bandwidth, and the sweep workloads.",
+    ),
+    (
+        "control",
+        "The control problem behind the rules: optimal paths, closed forms on quadratics.",
+    ),
+    (
+        "infer",
+        "Learning-rule inference: simulate learners, fit and cross-validate rules.",
+    ),
+    (
+        "hippo",
+        "The theta-gated hippocampal model: its experiments over grids of models.",
+    ),
+];
+
+/// Every family's commands besides the studies, in family order.
+pub fn commands() -> Vec<Command> {
+    families().iter().flat_map(|f| (f.commands)()).collect()
+}
+
+/// The command named by `path` (`["infer", "fit"]`).
+pub fn command(path: &[&str]) -> crate::Result<Command> {
+    commands()
+        .into_iter()
+        .find(|c| c.path == path)
+        .ok_or_else(|| {
+            crate::Error::invalid(
+                "command",
+                format!("`rulelab {}` is no family's command", path.join(" ")),
+            )
+        })
 }
 
 /// Every family's name.

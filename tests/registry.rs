@@ -178,3 +178,63 @@ fn the_family_recipe_matches_the_tree() {
         );
     }
 }
+
+/// Every family command is reachable and well formed: one or two words, a group the
+/// command line knows, a name no other command or study has, arguments with distinct
+/// names and help, and a `commands.rs` in the family's folder exactly when it has some.
+#[test]
+fn every_family_command_is_well_formed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = ["devices", "check", "merge", "help"];
+    let mut seen: Vec<String> = registry::families()
+        .iter()
+        .filter_map(|f| f.study.map(|s| s.command.to_string()))
+        .collect();
+    let mut count = 0;
+    for f in registry::families() {
+        let commands = (f.commands)();
+        assert_eq!(
+            root.join("src").join(f.name).join("commands.rs").exists(),
+            !commands.is_empty(),
+            "{}: a commands.rs goes with registered commands",
+            f.name
+        );
+        for c in commands {
+            count += 1;
+            let spelled = c.path.join(" ");
+            assert!(matches!(c.path.len(), 1 | 2), "{spelled}");
+            assert!(
+                !own.contains(&c.path[0]),
+                "{spelled} shadows the command line's own"
+            );
+            if c.path.len() == 2 {
+                assert!(
+                    registry::GROUPS.iter().any(|(g, _)| *g == c.path[0]),
+                    "{spelled}: registry::GROUPS has no {:?}",
+                    c.path[0]
+                );
+            }
+            assert!(!seen.contains(&spelled), "{spelled} is registered twice");
+            seen.push(spelled.clone());
+            assert!(
+                c.about.lines().next().is_some_and(|l| l.len() > 10),
+                "{spelled}"
+            );
+            let args = (c.args)();
+            let mut names: Vec<&str> = args.iter().map(|a| a.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), args.len(), "{spelled}: an argument twice");
+            for a in &args {
+                assert!(a.help.len() > 3, "{spelled} --{}: no help", a.name);
+                assert!(
+                    !a.name.contains('_') && a.name != "device",
+                    "{spelled} --{}",
+                    a.name
+                );
+            }
+            assert!(registry::command(c.path).is_ok());
+        }
+    }
+    assert!(count >= 8, "found {count} commands");
+}

@@ -39,6 +39,7 @@ from ._common import (  # noqa: E402
     Run,
     Table,
     close,
+    command as _command,
     frame,
     progress_bar,
     read_table,
@@ -58,6 +59,7 @@ __all__ = [
     "check",
     "sweep",
     "merge",
+    "command",
     "read_table",
     "control",
     "infer",
@@ -177,6 +179,23 @@ def merge(
     reply = {"manifest": manifest, "notes": [], "ran_chunks": 0,
              "describe": f"{manifest['family']}: {len(dirs)} shards merged"}
     return Run(Path(out), reply)
+
+
+def command(
+    name: str,
+    device: Optional[str] = None,
+    progress: bool = True,
+    **args: Any,
+) -> Any:
+    """Runs any family's command by its command-line name with keyword arguments
+    (``command("control rates", gamma=[0, 1], h=[4, 1])``; ``weight_noise`` for
+    ``--weight-noise``) and returns its result as data. The modules' functions wrap the
+    common ones; this reaches every one a family registers, with the same checks."""
+    report = progress_bar(progress, "steps")
+    try:
+        return _command(name.split(), args, device=device, progress=report)
+    finally:
+        close(report)
 
 
 from . import control, hippo, infer  # noqa: E402  (they import the names above)

@@ -231,3 +231,27 @@ def run_study(
     finally:
         close(report)
     return cls(out, json.loads(reply))
+
+
+def command(
+    path: List[str],
+    args: Dict[str, Any],
+    device: Optional[str] = None,
+    progress: Any = None,
+) -> Any:
+    """Runs the library's family command ``rulelab <path>`` with ``args`` (a value of
+    None is not given: the library's default holds) and returns its result as data."""
+    reply = json.loads(
+        _native.command(path, json.dumps(args), device_name=device, progress=progress)
+    )
+    return reply["value"]
+
+
+def defaults(path: List[str], heading: Optional[str] = None) -> Dict[str, Any]:
+    """The library's defaults of the command ``rulelab <path>``'s arguments (those under
+    ``heading`` when given), by their Python names."""
+    return {
+        a["name"].replace("-", "_"): a["default"]
+        for a in json.loads(_native.command_args(path))
+        if heading is None or a["heading"] == heading
+    }

@@ -3,12 +3,10 @@ batched L-BFGS, and rates measured from a horizon sweep."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Optional, Sequence, Union
 
-from . import _native
-from ._common import Config, Run, Table, frame, run_study
+from ._common import Config, Run, Table, command, frame, run_study
 
 __all__ = ["rates", "paths", "horizon"]
 
@@ -31,14 +29,17 @@ def rates(
         k: the loss's weight.
         g: metric g_i per coordinate (default 1).
     """
-    rows = _native.control_rates(
-        [float(x) for x in gamma],
-        [float(x) for x in h],
-        eta=float(eta),
-        k=float(k),
-        g=None if g is None else [float(x) for x in g],
+    reply = command(
+        ["control", "rates"],
+        {
+            "gamma": [float(x) for x in gamma],
+            "h": [float(x) for x in h],
+            "eta": float(eta),
+            "k": float(k),
+            "g": None if g is None else [float(x) for x in g],
+        },
     )
-    return frame(json.loads(rows))
+    return frame(reply["rows"])
 
 
 def paths(
@@ -60,4 +61,4 @@ def horizon(dir: Union[str, "os.PathLike[str]"]) -> Table:
     """Rates measured from a finished horizon sweep's directory
     (examples/sweeps/horizon.toml) beside the closed form, a row per γ; draws
     DIR/horizon.svg and .png (``rulelab control horizon``)."""
-    return frame(json.loads(_native.control_horizon(os.fspath(dir))))
+    return frame(command(["control", "horizon"], {"dir": os.fspath(dir)}))

@@ -15,12 +15,13 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-from . import _native
 from ._common import (
     Config,
     Run,
     Table,
     close,
+    command,
+    defaults,
     out_dir,
     picture,
     progress_bar,
@@ -36,14 +37,18 @@ Data = Union[PathLike, Any]
 """A trial table: a file's path, a DataFrame, or a dict of columns."""
 
 
+# The simulation's defaults, read from the library (written once, there).
+_SIM: Dict[str, Any] = defaults(["infer", "simulate"])
+
+
 def simulate(
     rule: str,
     animals: int,
-    trials: int = 2000,
-    seed: int = 0,
+    trials: int = _SIM["trials"],
+    seed: int = _SIM["seed"],
     alpha: Optional[Tuple[float, float]] = None,
     beta: Optional[float] = None,
-    weight_noise: float = 0.0,
+    weight_noise: float = _SIM["weight_noise"],
     kappa: Optional[float] = None,
     out: Optional[PathLike] = None,
 ) -> Table:
@@ -64,38 +69,41 @@ def simulate(
         the trials as a table (the file's contents).
     """
     path = Path(out) if out is not None else out_dir(None) / "sim.csv"
-    _native.infer_simulate(
-        rule,
-        animals,
-        str(path),
-        trials=trials,
-        seed=seed,
-        alpha=None if alpha is None else [float(a) for a in alpha],
-        beta=beta,
-        weight_noise=weight_noise,
-        kappa=kappa,
+    command(
+        ["infer", "simulate"],
+        {
+            "rule": rule,
+            "animals": animals,
+            "out": str(path),
+            "trials": trials,
+            "seed": seed,
+            "alpha": None if alpha is None else [float(a) for a in alpha],
+            "beta": beta,
+            "weight_noise": weight_noise,
+            "kappa": kappa,
+        },
     )
     return read_table(path)
 
 
 def inspect(path: PathLike, ibl: bool = False) -> Dict[str, int]:
     """A trial table as the fits read it: animals, trials with a response, dropped."""
-    summary: Dict[str, int] = json.loads(_native.infer_inspect(os.fspath(path), ibl=ibl))
+    summary: Dict[str, int] = command(["infer", "inspect"], {"file": os.fspath(path), "ibl": ibl})
     return summary
 
 
 # The network fits' settings, spelled out in fit's and cv's signatures (for help()) with
 # the library's defaults, read from it: they are written once, in the library.
-_FIT: Dict[str, Any] = json.loads(_native.fit_defaults())
+_FIT: Dict[str, Any] = defaults(["infer", "fit"], heading="Network fit")
 FIT_OPTIONS = tuple(_FIT)
 
 
-def _options(arguments: Dict[str, Any]) -> str:
-    """The fit options among a call's arguments, as the library's JSON."""
+def _options(arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """The fit options among a call's arguments, as the library's command reads them."""
     given = {name: arguments[name] for name in FIT_OPTIONS}
     if not isinstance(given["init"], str):
         given["init"] = ",".join(repr(float(w)) for w in given["init"])
-    return json.dumps(given)
+    return given
 
 
 def _data_file(data: Data, out: Path, name: str) -> str:
@@ -209,13 +217,15 @@ def fit(
     test_file = None if test is None else _data_file(test, out, "test.csv")
     report = progress_bar(progress, "epochs")
     try:
-        metrics = _native.infer_fit(
-            train, str(out), model=model, test=test_file, ibl=ibl, options=options,
-            bootstrap=bootstrap, device_name=device, progress=report,
+        metrics = command(
+            ["infer", "fit"],
+            {"train": train, "out": str(out), "model": model, "test": test_file,
+             "ibl": ibl, "bootstrap": bootstrap, **options},
+            device=device, progress=report,
         )
     finally:
         close(report)
-    return Fit(out, json.loads(metrics))
+    return Fit(out, metrics)
 
 
 class CrossValidation:
@@ -282,9 +292,11 @@ def cv(
     names = models if isinstance(models, str) else ",".join(models)
     report = progress_bar(progress, "folds")
     try:
-        _native.infer_cv(
-            _data_file(data, out, "data.csv"), str(out), models=names, folds=folds,
-            ibl=ibl, options=options, device_name=device, progress=report,
+        command(
+            ["infer", "cv"],
+            {"data": _data_file(data, out, "data.csv"), "out": str(out), "models": names,
+             "folds": folds, "ibl": ibl, **options},
+            device=device, progress=report,
         )
     finally:
         close(report)

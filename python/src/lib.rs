@@ -6,10 +6,10 @@
 
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
-use rulelab::gpu::{Backend, DeviceChoice};
+use rulelab::gpu::DeviceChoice;
 use rulelab::sweep::Progress;
 use rulelab::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The library's error as the package's exception: a stop at Ctrl-C is a
 /// KeyboardInterrupt (with the library's words on how to go on), everything else the
@@ -323,175 +323,50 @@ fn merge(py: Python<'_>, dirs: Vec<PathBuf>, out: PathBuf) -> PyResult<String> {
     })
 }
 
-/// The optimal feedback's rates on a diagonal quadratic, per discount and coordinate
-/// (JSON rows: gamma, h, g, rate, p, j_inf).
+/// Runs the family command named by `path` (`["infer", "fit"]`, as the command line
+/// spells it) with `args` (JSON: name to value; null is not given, `_` reads as `-`).
+/// Returns JSON: value (the result as data) and notes.
 #[pyfunction]
-#[pyo3(signature = (gamma, h, eta=1.0, k=1.0, g=None))]
-fn control_rates(
-    gamma: Vec<f64>,
-    h: Vec<f64>,
-    eta: f64,
-    k: f64,
-    g: Option<Vec<f64>>,
-) -> PyResult<String> {
-    let g = g.unwrap_or_else(|| vec![1.0; h.len()]);
-    rulelab::control::closed::rates(eta, k, &gamma, &h, &g)
-        .map(|rows| json(&rows))
-        .map_err(raise)
-}
-
-/// The rates measured from a finished horizon sweep in `dir` beside the closed form
-/// (JSON rows); draws DIR/horizon.svg and .png.
-#[pyfunction]
-fn control_horizon(py: Python<'_>, dir: PathBuf) -> PyResult<String> {
-    run_long(py, move || {
-        let (cfg, rows) = rulelab::landscape::horizon::measure(&dir)?;
-        rulelab::landscape::horizon::draw(&dir, &cfg, &rows)?;
-        Ok(json(&rows))
-    })
-}
-
-/// Simulates animals learning by a known rule into `out` (and its .truth.csv and
-/// .sim.json sidecars).
-#[pyfunction]
-#[pyo3(signature = (rule, animals, out, trials=2000, seed=0, alpha=None, beta=None, weight_noise=0.0, kappa=None))]
-#[allow(clippy::too_many_arguments)]
-fn infer_simulate(
+#[pyo3(signature = (path, args, device_name=None, progress=None))]
+fn command(
     py: Python<'_>,
-    rule: &str,
-    animals: usize,
-    out: PathBuf,
-    trials: usize,
-    seed: u64,
-    alpha: Option<Vec<f64>>,
-    beta: Option<f64>,
-    weight_noise: f64,
-    kappa: Option<f64>,
-) -> PyResult<()> {
-    use rulelab::infer::{simulate, Simulation, TrueRule};
-    let rule = TrueRule::from_name(rule).ok_or_else(|| {
-        raise(Error::invalid(
-            "rule",
-            format!("{rule:?} is not one of {}", TrueRule::names().join(", ")),
+    path: Vec<String>,
+    args: &str,
+    device_name: Option<&str>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let words: Vec<&str> = path.iter().map(String::as_str).collect();
+    let command = rulelab::registry::command(&words).map_err(raise)?;
+    let args: serde_json::Value = serde_json::from_str(args)
+        .map_err(|e| raise(Error::invalid("arguments", e.to_string())))?;
+    let args = rulelab::command::Args::from_json(&args).map_err(raise)?;
+    let choice = device(device_name)?;
+    let report = reporter(progress);
+    run_long(py, move || {
+        let ctx = rulelab::command::Context {
+            device: choice,
+            progress: &|done, total, note| report(done, total, note),
+            say: &|_| {},
+            show: &|_| {},
+        };
+        let reply = command.call(args, &ctx)?;
+        // The value as the library wrote it, so its fields keep their order.
+        Ok(format!(
+            "{{\"value\": {}, \"notes\": {}}}",
+            reply.json,
+            json(&reply.notes)
         ))
-    })?;
-    run_long(py, move || {
-        let sim = Simulation::with(
-            rule,
-            animals,
-            trials,
-            seed,
-            alpha.as_deref(),
-            beta,
-            weight_noise,
-            kappa,
-        )?;
-        simulate::write(&sim, &out).map(|_| ())
     })
 }
 
-fn fit_options(options: &str) -> PyResult<rulelab::infer::options::FitOptions> {
-    serde_json::from_str(options).map_err(|e| raise(Error::invalid("fit options", e.to_string())))
-}
-
-/// The fit options' defaults (JSON), the ones `infer fit --help` shows.
+/// The arguments of the family command named by `path` (JSON list: name, help, kind,
+/// default, required, heading), so the package's signatures carry the library's
+/// defaults.
 #[pyfunction]
-fn fit_defaults() -> String {
-    json(&rulelab::infer::options::FitOptions::default())
-}
-
-/// Fits the dnn or rnn model to `train` (and scores `test`), writing the report into
-/// `out`. `options` is JSON of the fit options. Returns metrics.json's JSON.
-#[pyfunction]
-#[pyo3(signature = (train, out, model="dnn", test=None, ibl=false, options="{}", bootstrap=0, device_name=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn infer_fit(
-    py: Python<'_>,
-    train: PathBuf,
-    out: PathBuf,
-    model: &str,
-    test: Option<PathBuf>,
-    ibl: bool,
-    options: &str,
-    bootstrap: usize,
-    device_name: Option<&str>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<String> {
-    use rulelab::infer::plan;
-    let opts = fit_options(options)?;
-    let choice = device(device_name)?;
-    let model = model.to_string();
-    let report = reporter(progress);
-    run_long(py, move || {
-        let plan = plan::FitPlan::new(&model, &opts, &train, test.as_deref(), ibl)?;
-        let backend = Backend::open(choice)?;
-        let epochs = plan.cfg.epochs as u64;
-        let m = plan.run(bootstrap, &out, &backend, |e| {
-            report(
-                e.epoch as u64,
-                epochs,
-                &format!("train LL {:.5}", e.train_ll),
-            )
-        })?;
-        Ok(json(&m))
-    })
-}
-
-/// Cross-validates `models` (comma-separated) on `data` by held-out animal into
-/// `out`. Returns comparison.csv's pairs as JSON.
-#[pyfunction]
-#[pyo3(signature = (data, out, models="dnn,rnn,reinforce_base", folds=5, ibl=false, options="{}", device_name=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn infer_cv(
-    py: Python<'_>,
-    data: PathBuf,
-    out: PathBuf,
-    models: &str,
-    folds: usize,
-    ibl: bool,
-    options: &str,
-    device_name: Option<&str>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<String> {
-    let opts = fit_options(options)?;
-    let choice = device(device_name)?;
-    let models = models.to_string();
-    let report = reporter(progress);
-    run_long(py, move || {
-        let plan = rulelab::infer::cv::CvPlan::new(&models, &opts, folds, &data, ibl, &out)?;
-        let backend = Backend::open(choice)?;
-        // Progress in folds: each model's folds, reported as each set starts.
-        let total = (models.split(',').count() * folds) as u64;
-        let mut started = 0;
-        let pairs = plan.run(&backend, |model, group| {
-            let names: Vec<String> = group.iter().map(|f| (f + 1).to_string()).collect();
-            report(
-                started,
-                total,
-                &format!("{model}: folds {}", names.join(", ")),
-            );
-            started += group.len() as u64;
-        })?;
-        report(total, total, "");
-        Ok(json(&pairs))
-    })
-}
-
-/// Reads a trial table (the project's CSV, or IBL's with `ibl`) as the fits read it:
-/// JSON with animals, trials, dropped.
-#[pyfunction]
-#[pyo3(signature = (path, ibl=false))]
-fn infer_inspect(path: &str, ibl: bool) -> PyResult<String> {
-    let file = Path::new(path);
-    let d = if ibl {
-        rulelab::infer::data::read_ibl(file)
-    } else {
-        rulelab::infer::data::read_csv(file)
-    }
-    .map_err(raise)?;
-    Ok(json(&serde_json::json!({
-        "animals": d.animals.len(), "trials": d.trials(), "dropped": d.dropped,
-    })))
+fn command_args(path: Vec<String>) -> PyResult<String> {
+    let words: Vec<&str> = path.iter().map(String::as_str).collect();
+    let command = rulelab::registry::command(&words).map_err(raise)?;
+    Ok(json(&(command.args)()))
 }
 
 /// Blocks SIGINT in the calling thread, so the kernel hands Ctrl-C to a thread that
@@ -521,12 +396,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(run_study, m)?)?;
     m.add_function(wrap_pyfunction!(merge, m)?)?;
-    m.add_function(wrap_pyfunction!(control_rates, m)?)?;
-    m.add_function(wrap_pyfunction!(control_horizon, m)?)?;
-    m.add_function(wrap_pyfunction!(infer_simulate, m)?)?;
-    m.add_function(wrap_pyfunction!(fit_defaults, m)?)?;
-    m.add_function(wrap_pyfunction!(infer_fit, m)?)?;
-    m.add_function(wrap_pyfunction!(infer_cv, m)?)?;
-    m.add_function(wrap_pyfunction!(infer_inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(command, m)?)?;
+    m.add_function(wrap_pyfunction!(command_args, m)?)?;
     Ok(())
 }

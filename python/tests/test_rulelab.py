@@ -178,11 +178,26 @@ def test_horizon_rates_are_the_cli_s(repo, cli, tmp_path):
 
 
 def test_the_fit_defaults_are_the_library_s():
-    library = json.loads(_native.fit_defaults())
-    for fn in (rulelab.infer.fit, rulelab.infer.cv):
-        params = inspect.signature(fn).parameters
-        for name, value in library.items():
-            assert params[name].default == value, (fn.__name__, name)
+    for path, fns in ((["infer", "fit"], (rulelab.infer.fit, rulelab.infer.cv)),
+                      (["infer", "simulate"], (rulelab.infer.simulate,))):
+        library = {a["name"].replace("-", "_"): a["default"]
+                   for a in json.loads(_native.command_args(path))}
+        for fn in fns:
+            params = inspect.signature(fn).parameters
+            shared = [n for n in params if n in library and params[n].default is not inspect.Parameter.empty]
+            assert len(shared) >= 3, fn.__name__
+            for name in shared:
+                if name not in ("out", "models", "folds", "model", "ibl", "bootstrap"):
+                    assert params[name].default == library[name], (fn.__name__, name)
+
+
+def test_any_registered_command_runs_by_name():
+    rows = rulelab.command("control rates", gamma=[0, 1], h=[4, 1])["rows"]
+    assert [r["rate"] for r in rows] == list(rulelab.control.rates(gamma=[0, 1], h=[4, 1])["rate"])
+    with pytest.raises(rulelab.ConfigError, match="gama"):
+        rulelab.command("control rates", gama=[0], h=[1])
+    with pytest.raises(rulelab.ConfigError, match="no family's command"):
+        rulelab.command("control nothing")
 
 
 def test_devices_say_where_each_choice_runs():

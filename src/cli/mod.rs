@@ -1,18 +1,151 @@
-//! One module per subcommand; each parses nothing the library could and prints what
-//! the library returns.
+//! The command line: a few commands of its own (devices, check, merge) and, built from
+//! the registry, every family's study and commands. Nothing here names a family.
 
-pub mod bench;
 pub mod check;
-pub mod control;
 pub mod devices;
-pub mod hippo;
-pub mod infer;
+pub mod family;
 pub mod sweep;
 
+use clap::{ArgMatches, FromArgMatches, Subcommand};
 use rulelab::gpu::DeviceChoice;
+use rulelab::{registry, Error, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+// The commands that belong to no family (no doc comment: clap would take it for the
+// whole command line's help).
+#[derive(Subcommand)]
+enum Own {
+    /// List every adapter found and the one rulelab would choose.
+    Devices,
+    /// Run every kernel (and the CPU device) against its f64 reference on fresh random
+    /// inputs: by default on the CPU device and on any GPU adapter, software ones
+    /// included.
+    Check {
+        /// Only these families (comma-separated; an unknown name lists the families).
+        #[arg(long, value_delimiter = ',')]
+        family: Vec<String>,
+        /// Replay the inputs of an earlier run.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Join shard outputs of one study into one results file and manifest.
+    Merge {
+        /// The shard directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged run's directory (new).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
 
 /// `--device` and `RULELAB_DEVICE`.
-pub fn device(s: &str) -> Result<DeviceChoice, String> {
+fn device(s: &str) -> std::result::Result<DeviceChoice, String> {
     s.parse()
         .map_err(|_| format!("{s:?} is not one of auto, gpu, cpu"))
+}
+
+/// The whole command line.
+pub fn app() -> clap::Command {
+    let root = clap::Command::new("rulelab")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Learning-rule science on the GPU, checked against CPU references")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(
+            clap::Arg::new("device")
+                .long("device")
+                .global(true)
+                .value_parser(device)
+                .help(
+                    "Where work runs: auto (a hardware GPU if present, else the CPU), gpu \
+                     (any adapter, software ones included) or cpu [default: RULELAB_DEVICE, \
+                     else auto]",
+                ),
+        );
+    let mut root = Own::augment_subcommands(root)
+        .about("Learning-rule science on the GPU, checked against CPU references");
+    let mut groups: Vec<clap::Command> = registry::GROUPS
+        .iter()
+        .map(|(name, about)| {
+            clap::Command::new(*name)
+                .about(about.trim_end_matches('.'))
+                .subcommand_required(true)
+                .arg_required_else_help(true)
+        })
+        .collect();
+    let mut place = |path: Vec<&'static str>, cmd: clap::Command| match path.as_slice() {
+        [_] => root = std::mem::take(&mut root).subcommand(cmd),
+        [group, _] => {
+            let g = groups
+                .iter_mut()
+                .find(|g| g.get_name() == *group)
+                .unwrap_or_else(|| panic!("registry::GROUPS has no {group:?}"));
+            *g = std::mem::take(g).subcommand(cmd);
+        }
+        _ => panic!("a command is named by one or two words: {path:?}"),
+    };
+    for f in registry::families() {
+        if let Some(s) = f.study {
+            let path: Vec<&'static str> = s.command.split(' ').collect();
+            place(
+                path.clone(),
+                sweep::study_command(path[path.len() - 1], s.about),
+            );
+        }
+        for c in (f.commands)() {
+            place(c.path.to_vec(), family::clap_command(&c));
+        }
+    }
+    groups.into_iter().fold(root, |r, g| r.subcommand(g))
+}
+
+/// Runs what `matches` names.
+pub fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
+    let (name, sub) = matches.subcommand().expect("a subcommand is required");
+    let (path, leaf) = match sub.subcommand() {
+        Some((second, leaf)) => (vec![name, second], leaf),
+        None => (vec![name], sub),
+    };
+    let given = leaf.get_one::<DeviceChoice>("device").copied();
+    let explicit = given.is_some()
+        && leaf.value_source("device") == Some(clap::parser::ValueSource::CommandLine);
+    let device = DeviceChoice::resolve(given)?;
+    rulelab::gpu::check_env()?;
+    if Own::has_subcommand(name) {
+        let own =
+            Own::from_arg_matches(matches).map_err(|e| Error::invalid("command", e.to_string()))?;
+        return match own {
+            Own::Devices => devices::run(),
+            Own::Check { family, seed } => check::run(device, &family, seed),
+            Own::Merge { dirs, out } => {
+                refuse_device(explicit, "rulelab merge")?;
+                sweep::merge(&dirs, &out)
+            }
+        };
+    }
+    let spelled = path.join(" ");
+    if let Some(f) = registry::families()
+        .into_iter()
+        .find(|f| f.study.is_some_and(|s| s.command == spelled))
+    {
+        return sweep::run(f.name, device, &sweep::RunArgs::from_matches(leaf));
+    }
+    let command = registry::command(&path)?;
+    if !command.uses_device {
+        refuse_device(explicit, &command.spelling())?;
+    }
+    family::run(&command, leaf, device)
+}
+
+/// A `--device` given to a command it changes nothing for is a mistake worth naming.
+fn refuse_device(explicit: bool, command: &str) -> Result<()> {
+    if explicit {
+        return Err(Error::invalid(
+            "--device",
+            format!("changes nothing for `{command}` (it runs on no device)"),
+        ));
+    }
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! `rulelab sweep` and `rulelab merge`.
+//! Every family's study command (`rulelab sweep`, `control path`, `infer sweep`,
+//! `hippo run`) and `rulelab merge`.
 
 use rulelab::gpu::DeviceChoice;
 use rulelab::sweep::{self, Progress};
@@ -25,6 +26,21 @@ pub struct RunArgs {
     /// Run past 2^24 learners or about 4 GB of output without asking.
     #[arg(long)]
     pub yes: bool,
+}
+
+impl RunArgs {
+    pub fn from_matches(m: &clap::ArgMatches) -> RunArgs {
+        <RunArgs as clap::FromArgMatches>::from_arg_matches(m).expect("clap checked them")
+    }
+}
+
+/// A study's command, named `name`, with its registry help.
+pub fn study_command(name: &'static str, about: &'static str) -> clap::Command {
+    let (summary, details) = about.split_once("\n\n").unwrap_or((about, ""));
+    // The help after augment_args, which would set RunArgs' own doc comment as it.
+    <RunArgs as clap::Args>::augment_args(clap::Command::new(name))
+        .about(summary.trim_end_matches('.'))
+        .long_about(format!("{summary}\n\n{details}"))
 }
 
 /// Runs (or resumes) the study of `family` (a registry entry) from its config file:

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod cases;
 pub mod closed;
+pub mod commands;
 pub mod config;
 pub mod gpu;
 pub mod paths;

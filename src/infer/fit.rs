@@ -1,6 +1,10 @@
 //! Fitting the dnn model (spec §2, §4): Adam from the optimiser family on φ (the MLP and
 //! c) and on each animal's w_0, minibatches of animals, truncated BPTT, step decay; then
 //! the held-out log-likelihood, and against a simulation's truth the rule's recovery.
+//!
+//! One file (over 600 lines) because it is one engine: the jobs fitted side by side
+//! share its batches, windows and optimiser steps; the options, w_0, the rule grid and
+//! the report live in files of their own.
 
 use super::data::{Animal, Dataset};
 use super::model::{self, Window};

@@ -4,6 +4,8 @@
 
 pub mod baseline;
 pub mod cases;
+pub mod commands;
+pub mod config;
 pub mod cv;
 pub mod data;
 pub mod fit;
@@ -23,6 +25,6 @@ pub mod simulate;
 pub mod study;
 pub mod w0;
 
+pub use config::FitStudy;
 pub use data::{read_csv, read_ibl, Animal, Dataset, Trial};
 pub use simulate::{Simulation, TrueRule};
-pub use study::FitStudy;

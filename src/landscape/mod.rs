@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod cases;
+pub mod commands;
 pub mod config;
 pub mod continual;
 pub mod cpu;

@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod cases;
+pub mod commands;
 pub mod config;
 pub mod consts;
 pub mod cpu;

@@ -6,6 +6,11 @@
 //! lost, none duplicated, nothing trusted. Nothing here knows a family: the [`Study`]
 //! supplies the learners' numbers, columns and chunks.
 //!
+//! One file (over 600 lines) because writing and verifying are one protocol: the order
+//! of appends, fsyncs and manifest writes is what `--resume` relies on when it reads
+//! them back, so both sides are kept where one reading checks them together. Shards
+//! and launching live in `shard.rs` and `launch.rs`.
+//!
 //! Over 600 lines with its tests: a run's steps (start, reopen and verify, run the next
 //! chunk) are one protocol of marks and manifests, which the tests exercise together.
 
