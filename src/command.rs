@@ -364,7 +364,15 @@ impl Command {
                 }
             }
         }
-        (self.run)(&args, ctx)
+        // An error that names an argument by its bare name (the library's own checks,
+        // shared with configs) names it as the command line spells it.
+        (self.run)(&args, ctx).map_err(|e| match e {
+            Error::Invalid { field, message } => match declared.iter().find(|a| a.name == field) {
+                Some(a) => Error::invalid(a.key(), message),
+                None => Error::Invalid { field, message },
+            },
+            e => e,
+        })
     }
 }
 

@@ -51,6 +51,17 @@ pub enum Error {
     },
     #[error("interrupted after {done} of {total} chunks; continue with --resume")]
     Interrupted { done: u64, total: u64 },
+    /// Work that continues where it stopped when run again (a cross-validation's fold
+    /// groups) stopped at a signal.
+    #[error("interrupted after {done} of {total} {what}; run the same command again to continue")]
+    Paused {
+        done: u64,
+        total: u64,
+        what: &'static str,
+    },
+    /// One model of a batch failed; the study names it by its settings.
+    #[error("model {model} of its batch: {message}")]
+    InModel { model: usize, message: String },
     /// Work that does not resume (a fit) stopped at a signal.
     #[error("stopped at a signal in {at}: nothing was written; run it again to start over")]
     Stopped { at: String },

@@ -24,6 +24,7 @@ pub mod landscape;
 pub mod lbfgs;
 pub mod loss;
 pub mod optim;
+pub mod outdir;
 pub mod plot;
 pub mod real;
 pub mod registry;

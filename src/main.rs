@@ -21,7 +21,11 @@ fn main() -> ExitCode {
     let result = cli::dispatch(&matches);
     match result {
         Ok(code) => code,
-        Err(e @ (rulelab::Error::Interrupted { .. } | rulelab::Error::Stopped { .. })) => {
+        Err(
+            e @ (rulelab::Error::Interrupted { .. }
+            | rulelab::Error::Stopped { .. }
+            | rulelab::Error::Paused { .. }),
+        ) => {
             eprintln!("rulelab: {e}");
             ExitCode::from(130)
         }

@@ -796,7 +796,7 @@ fn a_small_simulation_is_recovered() {
     assert_eq!(weights.lines().count(), 1 + 50 * 500);
     let again = rulelab(&args);
     assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a fit"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("holds a finished fit"));
 }
 
 /// The fit on the GPU kernels follows the CPU device: every restart's likelihood and the

@@ -35,6 +35,7 @@ fn simulate(out: &Path, animals: u64, seed: u64) {
         "reinforce",
         "--animals",
         &animals.to_string(),
+        "--force",
         "--trials",
         "300",
         "--alpha",

@@ -51,6 +51,7 @@ def simulate(
     weight_noise: float = _SIM["weight_noise"],
     kappa: Optional[float] = None,
     out: Optional[PathLike] = None,
+    force: bool = False,
 ) -> Table:
     """Animals learning by a known rule under the GLM policy (the spec's default
     simulation: 17 stimuli, w_0 = (−2, b), α = (2^−6, 0)); ``rulelab infer simulate``.
@@ -64,6 +65,7 @@ def simulate(
         kappa: reinforce_history's κ (refused for other rules).
         out: the CSV file to write (beside it FILE.truth.csv and FILE.sim.json); None
             for a temporary one.
+        force: replace ``out`` and its sidecars when they exist (refused otherwise).
 
     Returns:
         the trials as a table (the file's contents).
@@ -81,6 +83,7 @@ def simulate(
             "beta": beta,
             "weight_noise": weight_noise,
             "kappa": kappa,
+            "force": force,
         },
     )
     return read_table(path)

@@ -22,8 +22,10 @@ fn raise(e: Error) -> PyErr {
                 "interrupted after {done} of {total} chunks; continue with resume=True"
             ))
         }
-        Error::Stopped { .. } => return PyKeyboardInterrupt::new_err(e.to_string()),
-        Error::Invalid { .. } => "ConfigError",
+        Error::Stopped { .. } | Error::Paused { .. } => {
+            return PyKeyboardInterrupt::new_err(e.to_string())
+        }
+        Error::Invalid { .. } | Error::InModel { .. } => "ConfigError",
         Error::Io { .. } | Error::DiskFull { .. } => "FileError",
         Error::Plot(_) => "Error",
         Error::NoAdapter(_)

@@ -342,6 +342,17 @@ pub fn parse(root: &Table, grid: &Table) -> Result<(PathStudy, PathParams)> {
         base.end_0 = e[0];
         base.end_1 = e.get(1).copied().unwrap_or(0.0);
     }
+    if drift != DriftKind::None && base.drift_rate == 0.0 && !grid.contains_key("drift_rate") {
+        // A drift at rate 0 is no drift: the key would change nothing.
+        return Err(err(
+            "path.drift",
+            format!(
+                "{:?} at drift_rate = 0 is no drift: give path.drift_rate (or a drift_rate \
+                 axis)",
+                drift.name()
+            ),
+        ));
+    }
     if drift == DriftKind::Rotation && !dim.is_multiple_of(2) {
         return Err(err(
             "path.drift",

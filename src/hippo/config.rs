@@ -217,6 +217,13 @@ pub fn parse(root: &Table, _grid: &Table) -> Result<(HippoStudy, HippoParams)> {
     if let Some(model) = section(root, "model", false)? {
         for (k, v) in model {
             let key = format!("model.{k}");
+            if !study.ring() && (k == "place_width" || k == "test_runs") {
+                return Err(err(
+                    &key,
+                    "has no effect on experiment A (latents): it has no place cells and no \
+                     path-integration test",
+                ));
+            }
             if !base.set(k, finite(&key, v)?) {
                 return Err(unknown_key("model", k, HippoParams::NAMES));
             }
@@ -226,6 +233,17 @@ pub fn parse(root: &Table, _grid: &Table) -> Result<(HippoStudy, HippoParams)> {
         return Err(err(
             "experiment.ridge",
             "has no effect with decoder = \"gp\" (the GP has no ridge penalty)",
+        ));
+    }
+    if study.ring() && study.lesion < 1.0 {
+        // pi_error_1s_cm is the error 1 s into the lesion: a shorter lesion has none.
+        return Err(err(
+            "experiment.lesion",
+            format!(
+                "{} s is shorter than the 1 s at which pi_error_1s_cm is measured; give at \
+                 least 1",
+                study.lesion
+            ),
         ));
     }
     let train = 60.0 * base.minutes;

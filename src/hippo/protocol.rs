@@ -193,9 +193,16 @@ impl Protocol {
     fn decoders(&self, data: &[DecoderData]) -> Result<Vec<Decoder>> {
         use rayon::prelude::*;
         data.par_iter()
-            .map(|d| match &d.samples {
-                Some((rates, positions)) => Gp::fit(rates, positions).map(Decoder::Gp),
-                None => d.stats.fit(self.ridge).map(Decoder::Ridge),
+            .enumerate()
+            .map(|(m, d)| {
+                match &d.samples {
+                    Some((rates, positions)) => Gp::fit(rates, positions).map(Decoder::Gp),
+                    None => d.stats.fit(self.ridge).map(Decoder::Ridge),
+                }
+                .map_err(|e| crate::Error::InModel {
+                    model: m,
+                    message: format!("{e} (its rates diverged or froze)"),
+                })
             })
             .collect()
     }

@@ -40,6 +40,17 @@ impl Parse for HippoStudy {
         ] {
             positive(k, v)?;
         }
+        // A simulated day per model is far past every experiment's need (30 minutes);
+        // beyond it a typo (1e12) would run for ever.
+        if p.minutes > MAX_MINUTES {
+            return Err(err(
+                "minutes",
+                format!(
+                    "{} must be at most {MAX_MINUTES} (a simulated day per model)",
+                    p.minutes
+                ),
+            ));
+        }
         let spec = self.spec(p);
         if p.theta_freq * spec.dt > 0.5 {
             return Err(err(
@@ -79,6 +90,9 @@ impl Parse for HippoStudy {
         }
     }
 }
+
+/// The longest training a model may be given, simulated minutes.
+const MAX_MINUTES: f64 = 1440.0;
 
 impl Compute for HippoStudy {
     type Outcome = Outcome;
@@ -137,7 +151,26 @@ impl Compute for HippoStudy {
                 .map(|&i| self.model(&learners[i]))
                 .collect::<Result<Vec<_>>>()?;
             let mut models = Models::new(models, backend)?;
-            for (&i, o) in idx.iter().zip(proto.run(&mut models)?) {
+            let outcomes = proto.run(&mut models).map_err(|e| match e {
+                crate::Error::InModel { model, message } => {
+                    let p = &learners[idx[model]];
+                    use crate::sweep::ParamSet;
+                    let settings: Vec<String> = HippoParams::NAMES
+                        .iter()
+                        .map(|n| format!("{n} = {}", p.get(n).unwrap_or(f64::NAN)))
+                        .collect();
+                    crate::Error::invalid(
+                        "model",
+                        format!(
+                            "{message}, the model with {}: drop that setting from the grid \
+                             (or lower its eta)",
+                            settings.join(", ")
+                        ),
+                    )
+                }
+                e => e,
+            })?;
+            for (&i, o) in idx.iter().zip(outcomes) {
                 out[i] = Some(o);
             }
         }

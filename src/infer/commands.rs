@@ -46,6 +46,10 @@ pub fn commands() -> Vec<Command> {
                          the previous four trials rewarded); default 1.",
                     ),
                     Arg::value("out", "The data file to write (FILE.csv).").required(),
+                    Arg::flag(
+                        "force",
+                        "Replace FILE.csv and its sidecars when they exist (refused otherwise).",
+                    ),
                 ]
             },
             uses_device: false,
@@ -217,8 +221,19 @@ fn run_simulate(args: &Args, _: &Context) -> Result<Reply> {
         args.get("kappa")?,
     )?;
     let out: PathBuf = args.need("out")?;
-    let data = simulate::write(&sim, &out)?;
     let (truth, record) = simulate::sidecars(&out);
+    if !args.flag("force") {
+        if let Some(there) = [&out, &truth, &record].into_iter().find(|p| p.exists()) {
+            return Err(Error::invalid(
+                "--out",
+                format!(
+                    "{} exists: choose another file, or --force to replace it and its sidecars",
+                    there.display()
+                ),
+            ));
+        }
+    }
+    let data = simulate::write(&sim, &out)?;
     let text = format!(
         "wrote {} ({} animals, {} trials), {} and {}",
         out.display(),
@@ -241,6 +256,8 @@ fn run_fit(args: &Args, ctx: &Context) -> Result<Reply> {
     let test = args.path("test")?;
     let plan = FitPlan::new(&model, &fit, &train, test.as_deref(), args.flag("ibl"))?;
     let out: PathBuf = args.need("out")?;
+    let bootstrap: usize = args.need("bootstrap")?;
+    plan.check(bootstrap, &out)?;
     let epochs = plan.cfg.epochs as u64;
     let backend = Backend::open(ctx.device)?;
     (ctx.say)(&format!(
@@ -249,7 +266,7 @@ fn run_fit(args: &Args, ctx: &Context) -> Result<Reply> {
         backend.describe()
     ));
     let trials = plan.train.data.trials() as f64;
-    let m = plan.run(args.need("bootstrap")?, &out, &backend, |e| {
+    let m = plan.run(bootstrap, &out, &backend, |e| {
         (ctx.progress)(
             e.epoch as u64,
             epochs,
@@ -285,7 +302,7 @@ fn run_cv(args: &Args, ctx: &Context) -> Result<Reply> {
     let total = (models.split(',').count() * folds) as u64;
     let mut started = 0;
     let start = std::time::Instant::now();
-    let pairs = plan.run(&backend, |model, group| {
+    let (pairs, notes) = plan.run(&backend, |model, group| {
         let names: Vec<String> = group.iter().map(|f| (f + 1).to_string()).collect();
         (ctx.progress)(
             started,
@@ -316,7 +333,9 @@ fn run_cv(args: &Args, ctx: &Context) -> Result<Reply> {
         out.display(),
         start.elapsed().as_secs_f64()
     ));
-    Ok(Reply::new(&pairs, text))
+    let mut reply = Reply::new(&pairs, text);
+    reply.notes = notes;
+    Ok(reply)
 }
 
 fn run_inspect(args: &Args, _: &Context) -> Result<Reply> {

@@ -9,6 +9,7 @@ use super::input::{truth_ll_by_animal, Input};
 use super::options::{FitConfig, Init};
 use super::{baseline, psytrack};
 use crate::error::{Error, Result};
+use crate::outdir::Claim;
 use crate::plot::{data_range, plot_err, tick, write_picture, Picture, COLOURS};
 use crate::rng::{key_from_seed, philox4x32_10};
 use plotters::coord::Shift;
@@ -79,6 +80,16 @@ pub struct Pair {
 
 /// Checks K against the data: at least 2 folds, each with an animal.
 pub fn validate(k: usize, animals: usize, models: &[CvModel]) -> Result<()> {
+    if animals < 2 {
+        return Err(Error::invalid(
+            "DATA",
+            format!(
+                "holds {animals} animal{}: cross-validation by held-out animal needs at \
+                 least 2",
+                if animals == 1 { "" } else { "s" }
+            ),
+        ));
+    }
     if k < 2 || k > animals {
         return Err(Error::invalid(
             "--folds",
@@ -99,16 +110,32 @@ pub fn validate(k: usize, animals: usize, models: &[CvModel]) -> Result<()> {
     Ok(())
 }
 
+/// One model's scores on one fold: a unit of a cross-validation's work, kept in its
+/// checkpoint so a stopped cv continues where it stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Unit {
+    /// The model's index in the cv's list.
+    pub model: usize,
+    pub fold: usize,
+    pub train_ll: f64,
+    pub test_ll: f64,
+    pub params: String,
+}
+
 /// Fits every model on every fold, each with its settings (the networks' from their
 /// own; the folds are dealt by the first's seed); `progress` hears (model, folds) as
 /// each set of fits starts. A network model's folds whose training sets are as large
 /// fit side by side (in the same dispatches on a GPU), each fold's fit the one it
-/// makes alone ([`fit::fit_jobs`]).
+/// makes alone ([`fit::fit_jobs`]). Units in `done` are taken as they are; each new one
+/// is handed to `record` as it finishes (a group of folds fitted side by side at
+/// once). A signal stops it between units with [`Error::Paused`].
 pub fn run(
     fits: &[(CvModel, FitConfig)],
     k: usize,
     input: &Input,
     backend: &crate::gpu::Backend,
+    done: &[Unit],
+    mut record: impl FnMut(&[Unit]) -> Result<()>,
     mut progress: impl FnMut(&str, &[usize]),
 ) -> Result<Vec<Row>> {
     let animals = &input.data.animals;
@@ -135,8 +162,23 @@ pub fn run(
     // (training, held-out) animals of each fold, copied once.
     let splits: Vec<(Dataset, Dataset)> =
         (0..k).map(|f| (split(f, false), split(f, true))).collect();
-    // The networks' (train, held-out) LL per (model, fold).
-    let mut networks = std::collections::HashMap::new();
+    let mut units: std::collections::BTreeMap<(usize, usize), Unit> = done
+        .iter()
+        .map(|u| ((u.model, u.fold), u.clone()))
+        .collect();
+    let total = (fits.len() * k) as u64;
+    let mut keep = |units: &mut std::collections::BTreeMap<(usize, usize), Unit>,
+                    new: Vec<Unit>|
+     -> Result<()> {
+        record(&new)?;
+        units.extend(new.into_iter().map(|u| ((u.model, u.fold), u)));
+        Ok(())
+    };
+    let paused = |units: &std::collections::BTreeMap<(usize, usize), Unit>| Error::Paused {
+        done: units.len() as u64,
+        total,
+        what: "model-folds",
+    };
     for (m, (model, cfg)) in fits.iter().enumerate() {
         if !matches!(model, CvModel::Dnn | CvModel::Rnn) {
             continue;
@@ -147,6 +189,12 @@ pub fn run(
         }
         let seeds = fit::restart_seeds(cfg);
         for group in by_size.values() {
+            if group.iter().all(|&f| units.contains_key(&(m, f))) {
+                continue;
+            }
+            if crate::interrupt::requested() {
+                return Err(paused(&units));
+            }
             progress(model.name(), group);
             let jobs: Vec<fit::FitJob> = group
                 .iter()
@@ -157,40 +205,40 @@ pub fn run(
                     })
                 })
                 .collect();
-            let mut fitted = fit::fit_jobs(cfg, &jobs, &input.data, backend, |_| {})?.into_iter();
+            let fitted = fit::fit_jobs(cfg, &jobs, &input.data, backend, |_| {});
+            let mut fitted = match fitted {
+                Err(Error::Stopped { .. }) => return Err(paused(&units)),
+                other => other?.into_iter(),
+            };
+            let mut new = vec![];
             for &fold in group {
                 // The fold's restarts, scored as `infer fit` scores them.
                 let mine: Vec<fit::Fitted> = fitted.by_ref().take(seeds.len()).collect();
                 let (train, test) = &splits[fold];
                 let s = fit::score(cfg, mine, train, Some(test));
-                let test_ll = s.test_ll[s.best].expect("held-out animals");
-                networks.insert((m, fold), (s.train_ll[s.best], test_ll));
+                new.push(Unit {
+                    model: m,
+                    fold,
+                    train_ll: s.train_ll[s.best],
+                    test_ll: s.test_ll[s.best].expect("held-out animals"),
+                    params: String::new(),
+                });
             }
+            keep(&mut units, new)?;
         }
     }
-    let mut rows = vec![];
-    for fold in 0..k {
-        let (train, test) = &splits[fold];
-        let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: String| Row {
-            model: model.to_string(),
-            fold,
-            train_animals: train.animals.len(),
-            test_animals: test.animals.len(),
-            test_trials: test.trials(),
-            train_ll,
-            test_ll,
-            params,
-        };
-        let pair = |name: &str, v: [f64; 2]| format!("{name}={};{}", v[0], v[1]);
+    let pair = |name: &str, v: [f64; 2]| format!("{name}={};{}", v[0], v[1]);
+    for (fold, (train, test)) in splits.iter().enumerate() {
         for (m, (model, _)) in fits.iter().enumerate() {
-            if !matches!(model, CvModel::Dnn | CvModel::Rnn) {
-                progress(model.name(), &[fold]);
+            if units.contains_key(&(m, fold)) {
+                continue;
             }
+            if crate::interrupt::requested() {
+                return Err(paused(&units));
+            }
+            progress(model.name(), &[fold]);
             let (train_ll, test_ll, params) = match model {
-                CvModel::Dnn | CvModel::Rnn => {
-                    let (train_ll, test_ll) = networks[&(m, fold)];
-                    (train_ll, test_ll, String::new())
-                }
+                CvModel::Dnn | CvModel::Rnn => unreachable!("fitted above"),
                 CvModel::ReinforceBase => {
                     let w0 = super::w0::heldout_w0(Init::PerAnimal, train);
                     let b = baseline::fit(&train.animals, &w0, 200)?;
@@ -210,7 +258,37 @@ pub fn run(
                     )
                 }
             };
-            rows.push(row(model.name(), Some(train_ll), test_ll, params));
+            let unit = Unit {
+                model: m,
+                fold,
+                train_ll,
+                test_ll,
+                params,
+            };
+            keep(&mut units, vec![unit])?;
+        }
+    }
+    let mut rows = vec![];
+    for fold in 0..k {
+        let (train, test) = &splits[fold];
+        let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: String| Row {
+            model: model.to_string(),
+            fold,
+            train_animals: train.animals.len(),
+            test_animals: test.animals.len(),
+            test_trials: test.trials(),
+            train_ll,
+            test_ll,
+            params,
+        };
+        for (m, (model, _)) in fits.iter().enumerate() {
+            let u = &units[&(m, fold)];
+            rows.push(row(
+                model.name(),
+                Some(u.train_ll),
+                u.test_ll,
+                u.params.clone(),
+            ));
         }
         if let Some(t) = &truth {
             let (mut sum, mut n) = (0.0, 0);
@@ -455,15 +533,7 @@ impl CvPlan {
             .collect::<Result<_>>()?;
         let input = super::input::read(data, ibl, 2)?;
         validate(folds, input.data.animals.len(), &models)?;
-        if out.join("cv.csv").exists() {
-            return Err(Error::invalid(
-                "--out",
-                format!(
-                    "{} already holds a cross-validation: choose another directory",
-                    out.display()
-                ),
-            ));
-        }
+        Claim::check(out, CV_KIND, &[&input.path])?;
         Ok(CvPlan {
             models,
             fits,
@@ -474,22 +544,59 @@ impl CvPlan {
     }
 
     /// Fits every model on every fold on `backend` and writes cv.csv, comparison.csv,
-    /// the picture and manifest.json. `progress` hears (model, folds) as each set of
-    /// fits starts. Returns the pairs.
+    /// the picture and manifest.json (last, committing the directory). A stopped cv
+    /// continues where it stopped when run again with the same settings (its finished
+    /// units are kept in cv.partial.jsonl meanwhile). `progress` hears (model, folds) as
+    /// each set of fits starts. Returns the pairs and what the directory held before.
     pub fn run(
         &self,
         backend: &crate::gpu::Backend,
         progress: impl FnMut(&str, &[usize]),
-    ) -> Result<Vec<Pair>> {
+    ) -> Result<(Vec<Pair>, Vec<String>)> {
         let (out, k, input) = (&self.out, self.folds, &self.input);
-        std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
+        let data_fnv = crate::files::fnv_hex(&input.path)?;
+        let settings = serde_json::json!({
+            "data_fnv": data_fnv, "models": self.models.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "folds": k, "fits": self.fits.iter().map(|(_, c)| c).collect::<Vec<_>>(),
+        });
+        let fingerprint = format!(
+            "{:016x}",
+            crate::files::Fnv::of(settings.to_string().as_bytes())
+        );
+        let claim = Claim::open(
+            out,
+            CV_KIND,
+            &fingerprint,
+            &[CHECKPOINT, "cv.csv", "comparison.csv", "cv.svg", "cv.png"],
+            &[CHECKPOINT],
+            &[&input.path],
+        )?;
+        let checkpoint = out.join(CHECKPOINT);
+        let done = read_checkpoint(&checkpoint, self.fits.len(), k)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&checkpoint)
+            .map_err(crate::files::io_error(&checkpoint))?;
+        let record = |units: &[Unit]| -> Result<()> {
+            use std::io::Write;
+            let mut text = String::new();
+            for u in units {
+                text += &serde_json::to_string(u).expect("serialises");
+                text.push('\n');
+            }
+            file.write_all(text.as_bytes())
+                .and_then(|_| file.sync_data())
+                .map_err(crate::files::io_error(&checkpoint))
+        };
         let start = std::time::Instant::now();
-        let rows = run(&self.fits, k, input, backend, progress)?;
+        let rows = run(&self.fits, k, input, backend, &done, record, progress)?;
         let pairs = compare(&rows);
         write(out, &rows, &pairs)?;
+        std::fs::remove_file(&checkpoint).map_err(crate::files::io_error(&checkpoint))?;
         let manifest = serde_json::json!({
             "data": input.path.display().to_string(),
-            "data_fnv": crate::files::fnv_hex(&input.path)?,
+            "data_fnv": data_fnv,
             "models": self.models.iter().map(|m| m.name()).collect::<Vec<_>>(),
             "folds": k,
             "fold_of_animal": input.data.animals.iter()
@@ -500,8 +607,51 @@ impl CvPlan {
                 .collect::<std::collections::BTreeMap<_, _>>(),
             "device": backend.describe(),
             "seconds": start.elapsed().as_secs_f64(),
+            "units_continued": done.len(),
         });
-        crate::files::write_json(&out.join("manifest.json"), &manifest)?;
-        Ok(pairs)
+        let notes = claim.note.clone().into_iter().collect();
+        claim.commit(&manifest)?;
+        Ok((pairs, notes))
     }
+}
+
+/// What a cross-validation's manifest calls it.
+const CV_KIND: &str = "cross-validation";
+
+/// A stopped cross-validation's finished units, one JSON line each.
+const CHECKPOINT: &str = "cv.partial.jsonl";
+
+/// The units a checkpoint holds, each checked; a torn or damaged tail (a kill in the
+/// middle of a write) is cut off, so those units are computed again.
+fn read_checkpoint(path: &Path, models: usize, k: usize) -> Result<Vec<Unit>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(vec![]);
+    };
+    let mut units = vec![];
+    let mut good = 0;
+    for line in text.split_inclusive('\n') {
+        let unit = line
+            .strip_suffix('\n')
+            .and_then(|l| serde_json::from_str::<Unit>(l).ok())
+            .filter(|u| {
+                u.model < models && u.fold < k && u.train_ll.is_finite() && u.test_ll.is_finite()
+            });
+        match unit {
+            Some(u) => {
+                units.push(u);
+                good += line.len();
+            }
+            None => break,
+        }
+    }
+    if good < text.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(crate::files::io_error(path))?;
+        f.set_len(good as u64)
+            .and_then(|_| f.sync_all())
+            .map_err(crate::files::io_error(path))?;
+    }
+    Ok(units)
 }

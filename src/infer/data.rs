@@ -193,6 +193,9 @@ fn binary(file: &Path, line: u64, col: &str, v: &str) -> Result<u8> {
     }
 }
 
+/// The largest stimulus magnitude a table may hold.
+const MAX_STIMULUS: f64 = 1e6;
+
 /// Reads the project's CSV: animal, session, trial, stimulus, choice (0 left, 1 right,
 /// empty or NaN: no response, dropped), correct_side (0, 1) and optionally reward,
 /// which must be 1[choice = correct_side]. Other columns are ignored.
@@ -231,6 +234,17 @@ pub fn read_csv(file: &Path) -> Result<Dataset> {
                     format!("{:?} is not a finite number", get(stimulus)),
                 )
             })?;
+        if s.abs() > MAX_STIMULUS {
+            // The models compute in f32: w·s past this turns a fit's gradient non-finite
+            // long before f32 itself overflows.
+            return Err(Error::invalid(
+                at(file, line, "stimulus"),
+                format!(
+                    "{s:e} is outside ±{MAX_STIMULUS:e} (stimuli are signed contrasts, usually \
+                     within ±1): rescale the column"
+                ),
+            ));
+        }
         let n: i64 = get(trial).parse().map_err(|_| {
             Error::invalid(
                 at(file, line, "trial"),

@@ -118,6 +118,9 @@ pub fn log_likelihood(
         .par_iter()
         .zip(w0)
         .map(|(a, w)| {
+            // A window longer than the animal's trials is the animal's trials: sized so,
+            // a huge --trunc allocates nothing more.
+            let trunc = trunc.min(a.trials.len()).max(1);
             let mut win = Window::new(net, trunc);
             let w = [w[0] as f32, w[1] as f32];
             model::animal(net, &phi, &a.trials, w, trunc, 1.0, None, &mut win).0 as f64
@@ -573,14 +576,16 @@ fn cpu_gradient(
         .par_iter()
         .map(|&(r, j, i, weight)| {
             let mut g = vec![0.0f32; np];
-            let mut win = Window::new(net, cfg.trunc);
+            let trials = &train.animals[i].trials;
+            let trunc = cfg.trunc.min(trials.len()).max(1);
+            let mut win = Window::new(net, trunc);
             let at = layout.w0_at(r, j);
             let (loss, gw) = model::animal(
                 net,
                 &arena[r * np..(r + 1) * np],
-                &train.animals[i].trials,
+                trials,
                 [arena[at], arena[at + 1]],
-                cfg.trunc,
+                trunc,
                 weight,
                 Some(&mut g),
                 &mut win,

@@ -10,14 +10,19 @@ use super::model;
 use super::net::K;
 use super::options::FitConfig;
 use super::report::{
-    notes, write_epochs, write_grid, write_history, write_manifest, write_restarts, write_weights,
-    Metrics,
+    notes, write_epochs, write_grid, write_history, write_restarts, write_weights, FitManifest,
+    Metrics, FIT_FILES,
 };
 use super::rule::{History, Rule};
 use super::simulate::RuleAt;
 use super::{options, rule, w0};
 use crate::error::{Error, Result};
+use crate::outdir::Claim;
 use std::path::Path;
+
+/// The most bootstrap draws a fit takes: each is a whole refit, and a band from 10^3
+/// draws is already as smooth as the rule grid shows.
+const MAX_BOOTSTRAP: usize = 1000;
 
 /// Counter purpose of the bootstrap's draws of animals.
 const BOOTSTRAP: u32 = 0x4253_0001;
@@ -72,11 +77,32 @@ impl FitPlan {
         ibl: bool,
     ) -> Result<FitPlan> {
         opts.refuse_rnn_only(model == "rnn", &format!("the {model} model has no GRU"))?;
+        if let Some(t) = test {
+            // A held-out score on the training animals would be the training score.
+            let same_file = std::fs::canonicalize(t).ok() == std::fs::canonicalize(train).ok();
+            let hash = crate::files::fnv_hex;
+            if same_file || hash(t)? == hash(train)? {
+                return Err(Error::invalid(
+                    "--test",
+                    format!(
+                        "{} holds the training animals: a held-out score needs other animals",
+                        t.display()
+                    ),
+                ));
+            }
+        }
         Ok(FitPlan {
             cfg: opts.config(model)?,
             train: read(train, ibl, 2)?,
             test: test.map(|t| read(t, ibl, 2)).transpose()?,
         })
+    }
+
+    /// Refuses, before any work, a bootstrap past its bound and an `out` the fit may
+    /// not write (another run, files it would not write); [`FitPlan::run`] claims it.
+    pub fn check(&self, bootstrap: usize, out: &Path) -> Result<()> {
+        check_bootstrap(bootstrap, self.cfg.epochs)?;
+        Claim::check(out, FIT_KIND, &inputs(&self.train, self.test.as_ref()))
     }
 
     /// Fits on `backend` and writes the report into `out` ([`fit_and_report`]).
@@ -100,6 +126,30 @@ impl FitPlan {
     }
 }
 
+fn check_bootstrap(bootstrap: usize, epochs: usize) -> Result<()> {
+    if bootstrap > MAX_BOOTSTRAP {
+        return Err(Error::invalid(
+            "--bootstrap",
+            format!(
+                "{bootstrap} must be at most {MAX_BOOTSTRAP}: each draw is a whole refit \
+                 ({epochs} epochs)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What a fit's manifest calls it.
+const FIT_KIND: &str = "fit";
+
+/// A fit's data files, which may sit in its directory.
+fn inputs<'a>(train: &'a Input, test: Option<&'a Input>) -> Vec<&'a Path> {
+    std::iter::once(&train.path)
+        .chain(test.map(|t| &t.path))
+        .map(|p| p.as_path())
+        .collect()
+}
+
 /// Fits the training data and writes the report into `out`.
 pub fn fit_and_report(
     cfg: &FitConfig,
@@ -110,18 +160,10 @@ pub fn fit_and_report(
     backend: &crate::gpu::Backend,
     progress: impl FnMut(&Epoch),
 ) -> Result<Metrics> {
-    if out.join("metrics.json").exists() {
-        return Err(Error::invalid(
-            "--out",
-            format!(
-                "{} already holds a fit: choose another directory",
-                out.display()
-            ),
-        ));
-    }
+    check_bootstrap(bootstrap, cfg.epochs)?;
     let truth_train = truth_ll(train)?;
     let truth_test = test.map(truth_ll).transpose()?.flatten();
-    std::fs::create_dir_all(out).map_err(crate::files::io_error(out))?;
+    let claim = Claim::new(out, FIT_KIND, FIT_FILES, &inputs(train, test))?;
     let start = std::time::Instant::now();
     let scored = fit::fit_scored(cfg, &train.data, test.map(|t| &t.data), backend, progress)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -148,6 +190,12 @@ pub fn fit_and_report(
         .iter()
         .map(|f| rule(&f.phi, &f.w0, History::Any))
         .collect::<Result<_>>()?;
+    // Ctrl-C between the phases after the fit, too (each long one checks its own).
+    let phase = |at: &str| match crate::interrupt::requested() {
+        true => Err(Error::Stopped { at: at.into() }),
+        false => Ok(()),
+    };
+    phase("the rule's report")?;
     let start_w0 = w0::heldout_w0(cfg.init, &train.data);
     let boot: Vec<Rule> = bootstrap_refits(cfg, bootstrap, &train.data, backend)?
         .iter()
@@ -163,6 +211,7 @@ pub fn fit_and_report(
     write_grid(&out.join("rule_grid.csv"), &grid)?;
     write_weights(&out.join("weights.csv"), &net, fitted, &train.data)?;
     write_epochs(&out.join("epochs.csv"), &fitted.epochs)?;
+    phase("the reinforce_base baseline")?;
     let base_w0 = w0::heldout_w0(options::Init::PerAnimal, &train.data);
     let baseline = super::baseline::fit(&train.data.animals, &base_w0, 200)?;
     let baseline_train_ll = -baseline.objective(&train.data.animals, &base_w0).0;
@@ -212,7 +261,8 @@ pub fn fit_and_report(
         .as_ref()
         .map_or(0.0, |r| r.simulation.weight_noise);
     metrics.notes = notes(&metrics, noise);
-    write_manifest(&out.join("manifest.json"), cfg, train, test, net.len())?;
+    metrics.notes.extend(claim.note.clone());
+    phase("drawing the fit")?;
     let band: Vec<&Rule> = if boot.is_empty() {
         rules.iter().collect()
     } else {
@@ -235,8 +285,9 @@ pub fn fit_and_report(
         let (a, b) = (after(History::Rewarded)?, after(History::Unrewarded)?);
         metrics.history = Some(write_history(out, [&a, &b])?);
     }
-    // metrics.json last: its presence says the fit is complete.
     crate::files::write_json(&out.join("metrics.json"), &metrics)?;
+    // manifest.json last: it commits the directory as a finished fit.
+    claim.commit(&FitManifest::new(cfg, train, test, net.len())?)?;
     Ok(metrics)
 }
 

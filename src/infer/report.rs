@@ -317,33 +317,48 @@ pub(super) fn write_epochs(path: &Path, epochs: &[Epoch]) -> Result<()> {
     crate::files::write_atomic(path, text.as_bytes())
 }
 
-/// manifest.json: the settings, the data files with their hashes, and φ's size.
-pub(super) fn write_manifest(
-    path: &Path,
-    cfg: &FitConfig,
-    train: &Input,
-    test: Option<&Input>,
+/// The files a fit writes besides manifest.json (which commits them, last).
+pub(super) const FIT_FILES: &[&str] = &[
+    "restarts.csv",
+    "rule_grid.csv",
+    "weights.csv",
+    "epochs.csv",
+    "fit.svg",
+    "fit.png",
+    "rule_history.csv",
+    "rule_history.svg",
+    "rule_history.png",
+    "metrics.json",
+];
+
+/// manifest.json's body: the settings, the data files with their hashes, and φ's size.
+#[derive(Serialize)]
+pub(super) struct FitManifest<'a> {
+    config: &'a FitConfig,
+    train: String,
+    train_fnv: String,
+    test: Option<String>,
+    test_fnv: Option<String>,
     parameters: usize,
-) -> Result<()> {
-    #[derive(Serialize)]
-    struct Manifest<'a> {
-        config: &'a FitConfig,
-        train: String,
-        train_fnv: String,
-        test: Option<String>,
-        test_fnv: Option<String>,
+}
+
+impl<'a> FitManifest<'a> {
+    pub(super) fn new(
+        cfg: &'a FitConfig,
+        train: &Input,
+        test: Option<&Input>,
         parameters: usize,
+    ) -> Result<FitManifest<'a>> {
+        let fnv = crate::files::fnv_hex;
+        Ok(FitManifest {
+            config: cfg,
+            train: train.path.display().to_string(),
+            train_fnv: fnv(&train.path)?,
+            test: test.map(|t| t.path.display().to_string()),
+            test_fnv: test.map(|t| fnv(&t.path)).transpose()?,
+            parameters,
+        })
     }
-    let fnv = crate::files::fnv_hex;
-    let manifest = Manifest {
-        config: cfg,
-        train: train.path.display().to_string(),
-        train_fnv: fnv(&train.path)?,
-        test: test.map(|t| t.path.display().to_string()),
-        test_fnv: test.map(|t| fnv(&t.path)).transpose()?,
-        parameters,
-    };
-    crate::files::write_json(path, &manifest)
 }
 
 #[cfg(test)]

@@ -130,6 +130,13 @@ impl Simulation {
             sim.alpha = [stim, bias];
         }
         if let Some(b) = beta {
+            // Refused when given at all, even at its default: a knob without an effect.
+            if rule != TrueRule::ReinforceBase {
+                return Err(Error::invalid(
+                    "--beta",
+                    format!("has no effect: {} has no baseline", rule.name()),
+                ));
+            }
             sim.beta = b;
         }
         sim.weight_noise = weight_noise;
@@ -148,6 +155,22 @@ impl Simulation {
             return Err(Error::invalid(
                 "--trials",
                 format!("{} must be in 2..=10000000", self.trials),
+            ));
+        }
+        // Every trial is held in memory (about 100 bytes with its truth) and written
+        // out (about 60): past 10^8 trials that is ~10 GB before the first byte lands.
+        const MAX_TRIALS: usize = 100_000_000;
+        if self.animals.saturating_mul(self.trials) > MAX_TRIALS {
+            return Err(Error::invalid(
+                "--trials",
+                format!(
+                    "{} animals × {} trials = {:.2e} trials, past the limit of {MAX_TRIALS:.0e} \
+                     (about {:.0} GB in memory); simulate fewer, or in parts with other seeds",
+                    self.animals,
+                    self.trials,
+                    (self.animals as f64) * (self.trials as f64),
+                    (self.animals as f64) * (self.trials as f64) * 100.0 / 1e9
+                ),
             ));
         }
         if self.alpha.iter().any(|a| !a.is_finite()) {

@@ -145,6 +145,18 @@ impl Parse for LandscapeStudy {
                 ));
             }
         }
+        let rate_axis = grid.axes.iter().any(|a| a.name == "drift_rate");
+        if self.problem.drift != DriftKind::None && base.drift_rate == 0.0 && !rate_axis {
+            // A drift at rate 0 is no drift: the key would change nothing.
+            return Err(err(
+                "landscape.drift",
+                format!(
+                    "{:?} at drift_rate = 0 is no drift: give landscape.drift_rate (or a \
+                     drift_rate axis)",
+                    self.problem.drift.name()
+                ),
+            ));
+        }
         Ok(())
     }
 

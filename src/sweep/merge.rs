@@ -8,6 +8,7 @@ use super::store::{self, ChunkMark, DirLock, Manifest, Mark};
 use crate::error::{Error, Result};
 use crate::files::io_error;
 use crate::files::Fnv;
+use crate::outdir::Claim;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -112,17 +113,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
         ));
     }
 
-    let lock = DirLock::acquire(out, false)?;
-    if out.join("manifest.json").exists() {
-        return Err(Error::invalid(
-            "--out",
-            format!(
-                "{} already holds a sweep; merge into a new directory",
-                out.display()
-            ),
-        ));
-    }
-    lock.note_owner()?;
+    // Only into an empty or new directory: one that holds another run, or files the
+    // merge would not write, is refused; a killed merge's own files are cleared.
+    let claim = Claim::new(
+        out,
+        "merge",
+        &[
+            &first.results_file,
+            &first.series_file,
+            "summary.svg",
+            "summary.png",
+        ],
+        &[],
+    )?;
     let series = first.marks[0].series.is_some();
     let mut merged_marks = Vec::new();
     let results = concat(
@@ -193,6 +196,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
     let path = out.join("manifest.json");
     merged.check(&path)?;
     store::write_manifest(out, &merged)?;
+    claim.finish()?;
     Ok(merged)
 }
 

@@ -450,6 +450,47 @@ pub fn run<S: Study>(
     })
 }
 
+/// The keys that differ between two configs' texts (`rule.lr: 0.01 → 0.02`, added and
+/// removed keys too), in the order of the new text; empty when either does not parse.
+fn config_changes(old: &str, new: &str) -> Vec<String> {
+    fn flat(prefix: &str, t: &toml::Table, out: &mut Vec<(String, String)>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(inner) => flat(&key, inner, out),
+                v => out.push((key, v.to_string())),
+            }
+        }
+    }
+    let (Ok(a), Ok(b)) = (old.parse::<toml::Table>(), new.parse::<toml::Table>()) else {
+        return vec![];
+    };
+    let (mut was, mut now) = (vec![], vec![]);
+    flat("", &a, &mut was);
+    flat("", &b, &mut now);
+    let find = |list: &[(String, String)], k: &str| {
+        list.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
+    };
+    let mut out = vec![];
+    for (k, v) in &now {
+        match find(&was, k) {
+            Some(old) if old != *v => out.push(format!("{k}: {old} → {v}")),
+            None => out.push(format!("{k} added ({v})")),
+            _ => {}
+        }
+    }
+    for (k, _) in &was {
+        if find(&now, k).is_none() {
+            out.push(format!("{k} removed"));
+        }
+    }
+    out
+}
+
 /// What a directory with a manifest holds for this run.
 enum Reopened {
     /// The same sweep, finished and intact: nothing to do.
@@ -492,8 +533,14 @@ fn reopen<S: Study>(
                     ": the config's text is the same, so a file it reads (its data) \
                      changed since the run began; restore it, or start again in a new \
                      directory"
+                        .to_string()
                 } else {
-                    ""
+                    let changed = config_changes(&m.config, config_text);
+                    if changed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": changed since it began: {}", changed.join("; "))
+                    }
                 }
             ),
         ));

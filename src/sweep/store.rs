@@ -375,6 +375,16 @@ impl DirLock {
         Ok(lock)
     }
 
+    /// Refuses as [`DirLock::acquire`] would when another process holds `dir`, without
+    /// creating or writing anything (a directory without a lock file is free).
+    pub fn check(dir: &Path) -> Result<()> {
+        let path = dir.join(".rulelab.lock");
+        if !path.exists() {
+            return Ok(());
+        }
+        DirLock::acquire(dir, false).map(drop)
+    }
+
     /// Writes who holds the lock into the lock file.
     pub fn note_owner(&self) -> Result<()> {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
