@@ -183,3 +183,113 @@ fn every_study_runs_resumes_and_merges_to_the_same_bytes() {
         conforms(f, entry);
     }
 }
+
+/// A value for `name` other than `v`, of the same kind (whole numbers stay whole).
+fn other_value(v: f64) -> f64 {
+    if v.is_nan() {
+        6.0 // a model's default size left open: give one
+    } else if v == 0.0 {
+        1.0
+    } else if v.fract() == 0.0 {
+        v + 1.0
+    } else {
+        v * 0.7
+    }
+}
+
+/// The columns of a results file that are not a learner's numbers (what it found).
+fn found(results: &[u8], numbers: &[&str]) -> Vec<Vec<String>> {
+    let text = String::from_utf8_lossy(results);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !numbers.contains(&header[i]) && header[i] != "learner")
+        .collect();
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            keep.iter()
+                .map(|&i| cells.get(i).unwrap_or(&"").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// No knob without an effect: each of a study's numbers set alone (as a one-value grid
+/// axis over its sample) either changes what the learners found or is refused.
+#[test]
+fn every_number_of_a_study_changes_its_results_or_is_refused() {
+    let mut silent = vec![];
+    let mut tried = 0;
+    for f in registry::families() {
+        let Some(entry) = f.study else { continue };
+        let root = tmp(&format!("knobs-{}", f.name));
+        let text = (entry.sample)(&root).unwrap();
+        let base = root.join("base");
+        run_into(&entry, &text, None, &base, false);
+        let numbers = (entry.runner.numbers)();
+        let names: Vec<&str> = numbers.iter().map(|(n, _)| *n).collect();
+        let base_results = outputs(&entry, &base).0;
+        let want = found(&base_results, &names);
+        // The sample's own value of a number where its results show it.
+        let text_results = String::from_utf8_lossy(&base_results).into_owned();
+        let header: Vec<&str> = text_results
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .collect();
+        let first: Vec<&str> = text_results
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .split(',')
+            .collect();
+        let sample_value = |name: &str, default: f64| {
+            header
+                .iter()
+                .position(|h| *h == name)
+                .and_then(|i| first.get(i)?.parse::<f64>().ok())
+                .unwrap_or(default)
+        };
+        let table: toml::Table = text.parse().unwrap();
+        for (name, default) in &numbers {
+            let grid = table.get("grid").and_then(|g| g.as_table());
+            if grid.is_some_and(|g| g.contains_key(*name)) {
+                continue; // the sample varies it already
+            }
+            // Two values in turn (the first may be the sample's own, set elsewhere).
+            let first = other_value(sample_value(name, *default));
+            let mut verdict = None;
+            for (i, v) in [first, other_value(first)].into_iter().enumerate() {
+                let mut t = table.clone();
+                let g = t
+                    .entry("grid")
+                    .or_insert_with(|| toml::Value::Table(Default::default()));
+                g.as_table_mut().unwrap().insert(
+                    name.to_string(),
+                    toml::Value::Array(vec![toml::Value::Float(v)]),
+                );
+                let out = root.join(format!("k-{name}-{i}"));
+                tried += 1;
+                let text = toml::to_string(&t).unwrap();
+                let launch = (entry.runner.launch)(text, None, DeviceChoice::Cpu);
+                verdict = match launch.and_then(|l| l.run(&out, false, true, Progress::Quiet)) {
+                    Err(rulelab::Error::Invalid { .. }) => None, // refused: fine
+                    Err(e) => Some(format!("{}: {name} = {v}: failed: {e}", f.name)),
+                    Ok(_) if found(&outputs(&entry, &out).0, &names) == want => {
+                        Some(format!("{}: {name} = {v} changed nothing", f.name))
+                    }
+                    Ok(_) => None,
+                };
+                if verdict.is_none() {
+                    break;
+                }
+            }
+            silent.extend(verdict);
+        }
+        std::fs::remove_dir_all(&root).ok();
+    }
+    assert!(tried > 20, "tried {tried} numbers");
+    assert!(silent.is_empty(), "\n{}", silent.join("\n"));
+}

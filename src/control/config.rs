@@ -400,7 +400,7 @@ pub fn parse(root: &Table, grid: &Table) -> Result<(PathStudy, PathParams)> {
 /// two discounts, two horizons, every path's points): the registry's sample.
 pub fn sample(_dir: &std::path::Path) -> Result<String> {
     Ok(
-        "[landscape]\nkind = \"double_well\"\ndim = 2\n[path]\nn = 12\nstart = [-1.0, 0.0]\n\
+        "[landscape]\nkind = \"double_well\"\ndim = 2\n[path]\nn = 12\nstart = [-1.0, 0.3]\n\
         end = [1.0, 0.0]\n[solver]\ngtol = 1e-5\n[grid]\ngamma = [0.0, 0.5]\n\
         t_end = [2.0, 4.0]\n[output]\npoints = 1\nsummary = false\n[run]\nchunk = 3\n"
             .into(),

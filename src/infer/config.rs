@@ -9,7 +9,7 @@
 
 use super::data::Dataset;
 use super::input::Input;
-use super::options::{FitOptions, Init};
+use super::options::{FitOptions, Init, DECAY_EVERY};
 use super::simulate::RuleAt;
 use crate::error::{Error, Result};
 use crate::keys::{boolean, err, finite, integer, section, string, whole};
@@ -370,11 +370,23 @@ impl Parse for FitStudy {
     }
 
     fn ignores(&self, p: &FitParams, name: &str, _grid: &Grid) -> Option<String> {
+        if name == "decay" && p.epochs <= DECAY_EVERY as f64 {
+            return Some(format!(
+                "the rate decays every {DECAY_EVERY} epochs; this fit has {}",
+                p.epochs
+            ));
+        }
         (matches!(name, "gru" | "skip") && p.model == 0.0)
             .then(|| "the dnn model has no GRU".to_string())
     }
 
-    fn check(&self, base: &FitParams, _grid: &Grid) -> Result<()> {
+    fn check(&self, base: &FitParams, grid: &Grid) -> Result<()> {
+        let epochs_axis = grid.axes.iter().any(|a| a.name == "epochs");
+        if base.decay != FitOptions::default().decay && !epochs_axis {
+            if let Some(why) = self.ignores(base, "decay", grid) {
+                return Err(err("fit.decay", format!("has no effect: {why}")));
+            }
+        }
         if !base.gru.is_nan() && !self.rnn {
             return Err(err(
                 "fit.gru",

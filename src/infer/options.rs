@@ -129,6 +129,9 @@ pub struct FitOptions {
     pub restarts: usize,
 }
 
+/// Epochs between the learning rate's decays.
+pub const DECAY_EVERY: usize = 5;
+
 impl Default for FitOptions {
     /// The defaults of every front end (the command line, the Python package, a fit
     /// sweep's numbers): written here only.
@@ -153,6 +156,17 @@ impl Default for FitOptions {
 impl FitOptions {
     /// The settings of a fit of `model` (dnn or rnn).
     pub fn config(&self, model: &str) -> Result<FitConfig> {
+        let default = FitOptions::default();
+        if self.decay != default.decay && self.epochs <= DECAY_EVERY {
+            return Err(Error::invalid(
+                "--decay",
+                format!(
+                    "has no effect: the rate decays every {DECAY_EVERY} epochs and --epochs \
+                     is {}",
+                    self.epochs
+                ),
+            ));
+        }
         let (gru, hidden, layers) = match model {
             "dnn" => (0, 64, 3),
             "rnn" => match self.gru.unwrap_or(32) {
@@ -203,7 +217,7 @@ impl FitOptions {
             trunc: self.trunc,
             lr: self.lr,
             decay: self.decay,
-            decay_every: 5,
+            decay_every: DECAY_EVERY,
             seed: self.seed,
             init,
             restarts: self.restarts,

@@ -8,7 +8,7 @@
 use super::config::{Animals, FitParams, FitStudy, Heldout};
 use super::fit;
 use super::net::{Net, K};
-use super::options::FitConfig;
+use super::options::{FitConfig, DECAY_EVERY};
 use super::rule::Rule;
 use crate::error::{Error, Result};
 use crate::gpu::Backend;
@@ -30,7 +30,7 @@ impl FitStudy {
             trunc: p.trunc as usize,
             lr: p.lr,
             decay: p.decay,
-            decay_every: 5,
+            decay_every: DECAY_EVERY,
             seed: p.seed as u64,
             init: self.init,
             restarts: self.restarts,

@@ -115,6 +115,8 @@ pub struct Runner {
     pub series: &'static str,
     /// Parses and validates a config's text, chooses the shard and opens the backend.
     pub launch: LaunchFn,
+    /// Every number a learner has (each a possible grid axis) with its default.
+    pub numbers: fn() -> Vec<(&'static str, f64)>,
 }
 
 impl Runner {
@@ -128,6 +130,15 @@ impl Runner {
             series: S::SERIES,
             launch: |text, shard, device| {
                 Ok(Box::new(Launch::<S>::new(text, shard, device)?) as Box<dyn Launched>)
+            },
+            numbers: || {
+                use super::study::ParamSet;
+                let d = S::Params::default();
+                let names = <S::Params as ParamSet>::NAMES;
+                names
+                    .iter()
+                    .map(|&n| (n, d.get(n).expect("named")))
+                    .collect()
             },
         }
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use toml::{Table, Value};
 
 /// One learner's numbers, by name. Every field may be a grid axis.
-pub trait ParamSet: Copy + Send + Sync + Serialize + std::fmt::Debug {
+pub trait ParamSet: Copy + Default + Send + Sync + Serialize + std::fmt::Debug {
     /// Every parameter name, as configs and result files spell it.
     const NAMES: &'static [&'static str];
     fn get(&self, name: &str) -> Option<f64>;
