@@ -43,6 +43,21 @@ pub fn kind_of(manifest: &Path) -> String {
     }
 }
 
+/// What one-shot run `dir` holds, finished or not (a fit, a cross-validation, a merge
+/// under way), so a study run refuses it by name instead of misreading its manifest.
+pub fn one_shot_run(dir: &Path) -> Option<String> {
+    let mark = dir.join(UNFINISHED);
+    if let Ok(text) = std::fs::read_to_string(&mark) {
+        return Some(format!(
+            "an unfinished {}",
+            text.lines().next().unwrap_or("run")
+        ));
+    }
+    let manifest = dir.join(MANIFEST);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).ok()?).ok()?;
+    v.get("kind").map(|_| kind_of(&manifest))
+}
+
 impl Claim {
     /// Claims `dir` (created if needed) for a run of `kind` that writes the files
     /// `writes` (manifest.json last). `inputs` are files the run reads that may sit in

@@ -133,6 +133,20 @@ fn a_fit_never_writes_over_another_run_and_says_done_once() {
         .iter()
         .any(|(n, _)| n.starts_with(".rulelab.unfinished")));
     refused(&fit(&data, &out, &[]), "--out", "holds a finished fit");
+    // A sweep into it names what is there (after the line that says what it runs).
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/sweeps/quickstart.toml"
+    );
+    let o = rulelab(&["sweep", cfg, "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o)
+            .trim()
+            .ends_with("holds a finished fit; choose an empty or new directory"),
+        "{}",
+        err(&o)
+    );
     assert_eq!(snapshot(&out), first);
     // A data file inside the directory is its input, not a stranger.
     let inside = d.join("inside");

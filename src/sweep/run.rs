@@ -390,6 +390,15 @@ pub fn run<S: Study>(
 ) -> Result<RunReport> {
     cfg.study.supports(backend)?;
     let lock = DirLock::acquire(dir, false)?;
+    if let Some(what) = crate::outdir::one_shot_run(dir) {
+        return Err(Error::invalid(
+            "--out",
+            format!(
+                "{} holds {what}; choose an empty or new directory",
+                dir.display()
+            ),
+        ));
+    }
     let (mut manifest, mut notes) = if dir.join("manifest.json").exists() {
         match reopen(cfg, config_text, dir, backend, opts)? {
             Reopened::Complete(report) => return Ok(report),
