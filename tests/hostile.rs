@@ -543,3 +543,211 @@ fn errors_name_the_culprit() {
     );
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// An option whose effect needs a setting of its own, checked by another test.
+const ELSEWHERE: &str = "(checked elsewhere)";
+
+/// Runs `rulelab <command> ARGS --out OUT` and returns what it wrote (the files
+/// named, read; "" the output itself), or None when refused.
+fn knob_run(command: &[&str], args: &[String], out: &Path, files: &[&str]) -> Option<Vec<Vec<u8>>> {
+    let o = Command::new(env!("CARGO_BIN_EXE_rulelab"))
+        .args(command)
+        .args(args)
+        .args(["--out", s(out)])
+        .env("RULELAB_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    if o.status.code() == Some(2) && err(&o).starts_with("rulelab: invalid") {
+        return None;
+    }
+    assert!(o.status.success(), "{args:?}: {}", err(&o));
+    let read = |f: &str| {
+        std::fs::read(if f.is_empty() {
+            out.to_path_buf()
+        } else {
+            out.join(f)
+        })
+    };
+    Some(files.iter().map(|f| read(f).unwrap_or_default()).collect())
+}
+
+/// Every option of a command, set alone to its value in `alts` (in place of its value
+/// in `base`, a list of options and values), changes what the command writes or is
+/// refused; an option `alts` does not name fails the test (a new option needs its
+/// check).
+fn every_option_has_an_effect(
+    command: &[&str],
+    inputs: &[&str],
+    base: &[(&str, &str)],
+    alts: &[(&str, &str)],
+    files: &[&str],
+    out_is_file: bool,
+) {
+    let d = dir(&format!("knobs-{}", command.join("-")));
+    let place = |name: &str| {
+        if out_is_file {
+            d.join(format!("{name}.csv"))
+        } else {
+            d.join(name)
+        }
+    };
+    let args = |set: Option<(&str, &str, bool)>| -> Vec<String> {
+        let mut v: Vec<String> = inputs.iter().map(|x| x.to_string()).collect();
+        for (n, x) in base {
+            if set.is_none_or(|(m, _, _)| m != *n) {
+                v.extend([format!("--{n}"), x.to_string()]);
+            }
+        }
+        if let Some((n, x, flag)) = set {
+            v.push(format!("--{n}"));
+            if !flag {
+                v.push(x.to_string());
+            }
+        }
+        v
+    };
+    let want = knob_run(command, &args(None), &place("base"), files).expect("the base runs");
+    let declared = rulelab::registry::command(command).unwrap();
+    let mut silent = vec![];
+    for a in (declared.args)() {
+        if a.name == "out" || a.kind == rulelab::command::Kind::Input {
+            continue;
+        }
+        let Some((_, value)) = alts.iter().find(|(n, _)| *n == a.name) else {
+            silent.push(format!(
+                "--{}: no value to try (add one to the table)",
+                a.name
+            ));
+            continue;
+        };
+        if *value == ELSEWHERE {
+            continue;
+        }
+        let flag = a.kind == rulelab::command::Kind::Flag;
+        let got = knob_run(
+            command,
+            &args(Some((a.name, value, flag))),
+            &place(a.name),
+            files,
+        );
+        if got.as_ref() == Some(&want) {
+            silent.push(format!("--{} {value} changed nothing", a.name));
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "{}:\n{}",
+        command.join(" "),
+        silent.join("\n")
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
+    let d = dir("knob-data");
+    let train = sim(&d, "train.csv", "6", "7");
+    let test = sim(&d, "test.csv", "3", "8");
+    every_option_has_an_effect(
+        &["infer", "fit"],
+        &[s(&train)],
+        &[
+            ("epochs", "2"),
+            ("hidden", "6"),
+            ("layers", "1"),
+            ("batch", "2"),
+            ("trunc", "50"),
+        ],
+        &[
+            ("test", s(&test)),
+            ("ibl", ""),
+            ("model", "rnn"),
+            ("hidden", "7"),
+            ("layers", "2"),
+            ("gru", "8"),
+            ("skip", ""),
+            ("epochs", "3"),
+            ("batch", "3"),
+            ("trunc", "20"),
+            ("lr", "0.01"),
+            ("decay", "0.3"),
+            ("init", "zeros"),
+            ("seed", "1"),
+            ("restarts", "2"),
+            ("bootstrap", "2"),
+        ],
+        &["rule_grid.csv", "restarts.csv", "weights.csv"],
+        false,
+    );
+    every_option_has_an_effect(
+        &["infer", "simulate"],
+        &[],
+        &[("rule", "reinforce"), ("animals", "3"), ("trials", "100")],
+        &[
+            ("rule", "reward_max"),
+            ("animals", "4"),
+            ("trials", "101"),
+            ("seed", "1"),
+            ("alpha", "0.1,0"),
+            ("beta", "0.2"),
+            ("weight-noise", "0.1"),
+            ("kappa", "2"),
+            // Its effect needs a file to replace: merge_simulate_and_sizes_are_guarded.
+            ("force", ELSEWHERE),
+        ],
+        &[""],
+        true,
+    );
+    let mut cv_alts: Vec<(&str, &str)> = vec![
+        ("models", "dnn,psytrack"),
+        ("folds", "2"),
+        ("ibl", ""),
+    ];
+    cv_alts.extend([
+        ("hidden", "7"),
+        ("layers", "2"),
+        ("gru", "8"),
+        ("skip", ""),
+        ("epochs", "3"),
+        ("batch", "3"),
+        ("trunc", "20"),
+        ("lr", "0.01"),
+        ("decay", "0.3"),
+        ("init", "zeros"),
+        ("seed", "1"),
+        ("restarts", "2"),
+    ]);
+    every_option_has_an_effect(
+        &["infer", "cv"],
+        &[s(&train)],
+        &[
+            ("models", "dnn,reinforce_base"),
+            ("folds", "3"),
+            ("epochs", "2"),
+            ("hidden", "6"),
+        ]
+        .iter()
+        .chain(&[("layers", "1"), ("batch", "2"), ("trunc", "50")])
+        .copied()
+        .collect::<Vec<_>>(),
+        &cv_alts,
+        &["cv.csv"],
+        false,
+    );
+    // With no network among the models, only --seed (which deals the folds) counts.
+    let o = rulelab(&[
+        "infer",
+        "cv",
+        s(&train),
+        "--models",
+        "reinforce_base",
+        "--folds",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        s(&d.join("cv-base")),
+    ]);
+    refused(&o, "--hidden", "names no network");
+    std::fs::remove_dir_all(&d).ok();
+}

@@ -522,6 +522,13 @@ impl CvPlan {
             })
             .collect::<Result<_>>()?;
         opts.refuse_rnn_only(models.contains(&CvModel::Rnn), "--models names no rnn")?;
+        if !models
+            .iter()
+            .any(|m| matches!(m, CvModel::Dnn | CvModel::Rnn))
+        {
+            // --seed still deals the folds.
+            opts.refuse_all_but(&["seed"], "--models names no network")?;
+        }
         let fits: Vec<(CvModel, FitConfig)> = models
             .iter()
             .map(|&m| {

@@ -228,6 +228,27 @@ impl FitOptions {
 
     /// Refuses the rnn's own settings (--gru, --skip) when `has_rnn` is false: they
     /// would change nothing. `why` says what names no rnn.
+    /// Refuses every network setting given away from its default (`--seed` aside, named
+    /// in `keep`) when no network is fitted: they would change nothing.
+    pub fn refuse_all_but(&self, keep: &[&str], why: &str) -> Result<()> {
+        let (mine, default) = (
+            serde_json::to_value(self).expect("serialises"),
+            serde_json::to_value(FitOptions::default()).expect("serialises"),
+        );
+        let given = mine
+            .as_object()
+            .expect("a struct")
+            .iter()
+            .find(|(k, v)| !keep.contains(&k.as_str()) && default.get(k.as_str()) != Some(v));
+        match given {
+            Some((k, _)) => Err(Error::invalid(
+                format!("--{k}"),
+                format!("has no effect: {why}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub fn refuse_rnn_only(&self, has_rnn: bool, why: &str) -> Result<()> {
         for (flag, set) in [("--gru", self.gru.is_some()), ("--skip", self.skip)] {
             if set && !has_rnn {
