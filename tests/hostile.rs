@@ -114,6 +114,8 @@ fn a_fit_never_writes_over_another_run_and_says_done_once() {
     ok(rulelab(&["hippo", "run", s(&cfg), "--out", s(&hippo)]));
     let before = snapshot(&hippo);
     refused(&fit(&data, &hippo, &[]), "--out", "holds a hippo study run");
+    let cv = rulelab(&["infer", "cv", s(&data), "--folds", "2", "--out", s(&hippo)]);
+    refused(&cv, "--out", "holds a hippo study run");
     assert_eq!(snapshot(&hippo), before);
     // A directory with someone's file in it.
     let theirs = d.join("theirs");
@@ -507,6 +509,21 @@ fn errors_name_the_culprit() {
         "--out",
         s(&d.join("neg.csv")),
     ]));
+    // A model that diverges is named by its settings, with the way out.
+    let div = d.join("div.toml");
+    std::fs::write(
+        &div,
+        "[experiment]\nkind = \"pathint\"\nspin_up = 1.0\nlesion = 1.0\n[model]\n\
+         minutes = 0.2\nn_hpc = 10\nn_mec = 10\ntest_runs = 1\n[grid]\neta = [0.01, 100.0]\n",
+    )
+    .unwrap();
+    let o = rulelab(&["hippo", "run", s(&div), "--out", s(&d.join("div"))]);
+    let last = err(&o).trim().lines().last().unwrap_or("").to_string();
+    assert_eq!(o.status.code(), Some(2), "{last}");
+    assert!(
+        last.contains("eta = 100,") && last.contains("drop that setting"),
+        "{last}"
+    );
     // A resume after a changed key names the key.
     let cfg = d.join("q.toml");
     let text = std::fs::read_to_string(concat!(
@@ -698,11 +715,8 @@ fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
         &[""],
         true,
     );
-    let mut cv_alts: Vec<(&str, &str)> = vec![
-        ("models", "dnn,psytrack"),
-        ("folds", "2"),
-        ("ibl", ""),
-    ];
+    let mut cv_alts: Vec<(&str, &str)> =
+        vec![("models", "dnn,psytrack"), ("folds", "2"), ("ibl", "")];
     cv_alts.extend([
         ("hidden", "7"),
         ("layers", "2"),
