@@ -63,7 +63,7 @@ pub enum Error {
     #[error("model {model} of its batch: {message}")]
     InModel { model: usize, message: String },
     /// Work that does not resume (a fit) stopped at a signal.
-    #[error("stopped at a signal in {at}: nothing was written; run it again to start over")]
+    #[error("stopped at a signal in {at}: no result was written; run the same command again to start over")]
     Stopped { at: String },
     #[error(
         "no space left on device writing {path} (after {done} of {total} chunks); free \

@@ -1254,7 +1254,7 @@ fn a_fit_stops_at_ctrl_c_and_writes_nothing() {
     assert_eq!(status.code(), Some(130), "{rest:?}");
     let last = rest.last().cloned().unwrap_or_default();
     assert!(
-        last.contains("stopped at a signal in epoch") && last.contains("nothing was written"),
+        last.contains("stopped at a signal in epoch") && last.contains("no result was written"),
         "{last}"
     );
     assert!(!out.join("metrics.json").exists());

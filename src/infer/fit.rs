@@ -336,6 +336,9 @@ pub fn fit_jobs(
             match &mut engine {
                 Engine::Cpu { adam, grad } => {
                     let losses = cpu_gradient(cfg, &net, train, &arena, &layout, &slots, grad);
+                    if crate::interrupt::requested() {
+                        return Err(stopped());
+                    }
                     for (r, loss) in losses {
                         total[r] += loss * counts[r] as f64;
                     }
@@ -575,6 +578,11 @@ fn cpu_gradient(
     let parts: Vec<(Vec<f32>, f32, [f32; K])> = slots
         .par_iter()
         .map(|&(r, j, i, weight)| {
+            if crate::interrupt::requested() {
+                // Stopping: the batch is dropped (fit_jobs returns before its step), so
+                // a large batch of side-by-side fits stops within an animal's trials.
+                return (vec![], 0.0, [0.0; K]);
+            }
             let mut g = vec![0.0f32; np];
             let trials = &train.animals[i].trials;
             let trunc = cfg.trunc.min(trials.len()).max(1);

@@ -197,7 +197,13 @@ pub fn fit_and_report(
     };
     phase("the rule's report")?;
     let start_w0 = w0::heldout_w0(cfg.init, &train.data);
-    let boot: Vec<Rule> = bootstrap_refits(cfg, bootstrap, &train.data, backend)?
+    let boot: Vec<Rule> = bootstrap_refits(cfg, bootstrap, &train.data, backend)
+        .map_err(|e| match e {
+            Error::Stopped { at } => Error::Stopped {
+                at: format!("the bootstrap's refits ({at})"),
+            },
+            e => e,
+        })?
         .iter()
         .map(|phi| rule(phi, &start_w0, History::Any))
         .collect::<Result<_>>()?;
