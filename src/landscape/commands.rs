@@ -90,6 +90,12 @@ fn measure_horizon(args: &Args, _: &Context) -> Result<Reply> {
 fn bench_sweep(args: &Args, ctx: &Context) -> Result<Reply> {
     let json = args.path("json")?;
     let learners: Option<u64> = args.get("learners")?;
+    if learners == Some(0) {
+        return Err(crate::error::Error::invalid(
+            "--learners",
+            "0 runs nothing: give at least 1",
+        ));
+    }
     let devices: Vec<DeviceChoice> = args.list("devices")?;
     let mut rows = Vec::new();
     let mut notes = Vec::new();

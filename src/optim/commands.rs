@@ -32,6 +32,12 @@ fn bench_optim(args: &Args, ctx: &Context) -> Result<Reply> {
     let json = args.path("json")?;
     let log2: Vec<u32> = args.list("log2-sizes")?;
     let reps: usize = args.need("reps")?;
+    if !(1..=1000).contains(&reps) {
+        return Err(Error::invalid(
+            "--reps",
+            format!("{reps} must be in 1..=1000"),
+        ));
+    }
     let names: Vec<String> = args.list("members")?;
     let members = if names.is_empty() {
         Member::ALL.to_vec()
