@@ -83,13 +83,7 @@ impl Claim {
         let mut note = None;
         if let Some(before) = inspect(dir, kind, inputs)? {
             let same = !fingerprint.is_empty() && before.fingerprint == fingerprint;
-            for e in std::fs::read_dir(dir).map_err(io_error(dir))? {
-                let p = e.map_err(io_error(dir))?.path();
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string();
+            for (p, name) in entries(dir)? {
                 if before.wrote(&name) && !(same && keeps.contains(&name.as_str())) {
                     std::fs::remove_file(&p).map_err(io_error(&p))?;
                 }
@@ -219,13 +213,7 @@ fn inspect(dir: &Path, kind: &str, inputs: &[&Path]) -> Result<Option<Unfinished
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .collect();
     let mut strays = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(io_error(dir))? {
-        let p = e.map_err(io_error(dir))?.path();
-        let name = p
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+    for (p, name) in entries(dir)? {
         let ours = [LOCK, UNFINISHED, ".rulelab.tmp"].contains(&name.as_str())
             || before.as_ref().is_some_and(|b| b.wrote(&name));
         let input = std::fs::canonicalize(&p).is_ok_and(|c| inputs.contains(&c));
@@ -247,6 +235,21 @@ fn inspect(dir: &Path, kind: &str, inputs: &[&Path]) -> Result<Option<Unfinished
         )));
     }
     Ok(before)
+}
+
+/// A directory's entries: each path with its file name.
+fn entries(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).map_err(io_error(dir))? {
+        let p = e.map_err(io_error(dir))?.path();
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        out.push((p, name));
+    }
+    Ok(out)
 }
 
 /// A file name without a directory part (a mark's list never reaches outside).

@@ -660,6 +660,22 @@ fn every_option_has_an_effect(
     std::fs::remove_dir_all(&d).ok();
 }
 
+/// Other values of the network fits' options (`infer fit` and `infer cv`).
+const NETWORK: &[(&str, &str)] = &[
+    ("hidden", "7"),
+    ("layers", "2"),
+    ("gru", "8"),
+    ("skip", ""),
+    ("epochs", "3"),
+    ("batch", "3"),
+    ("trunc", "20"),
+    ("lr", "0.01"),
+    ("decay", "0.3"),
+    ("init", "zeros"),
+    ("seed", "1"),
+    ("restarts", "2"),
+];
+
 #[test]
 fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
     let d = dir("knob-data");
@@ -679,20 +695,12 @@ fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
             ("test", s(&test)),
             ("ibl", ""),
             ("model", "rnn"),
-            ("hidden", "7"),
-            ("layers", "2"),
-            ("gru", "8"),
-            ("skip", ""),
-            ("epochs", "3"),
-            ("batch", "3"),
-            ("trunc", "20"),
-            ("lr", "0.01"),
-            ("decay", "0.3"),
-            ("init", "zeros"),
-            ("seed", "1"),
-            ("restarts", "2"),
             ("bootstrap", "2"),
-        ],
+        ]
+        .iter()
+        .chain(NETWORK)
+        .copied()
+        .collect::<Vec<_>>(),
         &["rule_grid.csv", "restarts.csv", "weights.csv"],
         false,
     );
@@ -717,20 +725,7 @@ fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
     );
     let mut cv_alts: Vec<(&str, &str)> =
         vec![("models", "dnn,psytrack"), ("folds", "2"), ("ibl", "")];
-    cv_alts.extend([
-        ("hidden", "7"),
-        ("layers", "2"),
-        ("gru", "8"),
-        ("skip", ""),
-        ("epochs", "3"),
-        ("batch", "3"),
-        ("trunc", "20"),
-        ("lr", "0.01"),
-        ("decay", "0.3"),
-        ("init", "zeros"),
-        ("seed", "1"),
-        ("restarts", "2"),
-    ]);
+    cv_alts.extend(NETWORK);
     every_option_has_an_effect(
         &["infer", "cv"],
         &[s(&train)],
