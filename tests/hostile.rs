@@ -676,6 +676,29 @@ const NETWORK: &[(&str, &str)] = &[
     ("restarts", "2"),
 ];
 
+/// A fit prints a summary and where it wrote; `--json`, metrics.json itself.
+#[test]
+fn a_fit_says_what_it_wrote() {
+    let d = dir("fit-says");
+    let data = sim(&d, "train.csv", "4", "9");
+    let o = ok(fit(&data, &d.join("a"), &[]));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.starts_with("training LL ") && text.contains("(the truth's "),
+        "{text}"
+    );
+    assert!(
+        text.contains("wrote ") && text.contains("fit.png, metrics.json"),
+        "{text}"
+    );
+    let o = ok(fit(&data, &d.join("b"), &["--json"]));
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("b/metrics.json")).unwrap()).unwrap();
+    assert_eq!(printed["train_ll"], written["train_ll"]);
+    std::fs::remove_dir_all(&d).ok();
+}
+
 #[test]
 fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
     let d = dir("knob-data");
@@ -696,6 +719,7 @@ fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
             ("ibl", ""),
             ("model", "rnn"),
             ("bootstrap", "2"),
+            ("json", ELSEWHERE), // what it prints: a_fit_says_what_it_wrote
         ]
         .iter()
         .chain(NETWORK)

@@ -1316,8 +1316,10 @@ fn cross_validation_holds_out_each_animal_once() {
     // 7 animals in 3 folds train on 4, 5 and 5: the last two folds fit side by side.
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("dnn: folds 2, 3 of 3 side by side"), "{err}");
-    let rows: Vec<Vec<String>> = std::fs::read_to_string(out.join("cv.csv"))
-        .unwrap()
+    let cv_text = std::fs::read_to_string(out.join("cv.csv")).unwrap();
+    let header: Vec<&str> = cv_text.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<String>> = cv_text
         .lines()
         .skip(1)
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -1434,12 +1436,10 @@ fn cross_validation_holds_out_each_animal_once() {
             }
             if model == "psytrack" {
                 // The walk's σ in params; the held-out filter LL recomputed from it.
-                let sigma: Vec<f64> = r[7]
-                    .strip_prefix("sigma=")
-                    .unwrap_or_else(|| panic!("psytrack params {:?}", r[7]))
-                    .split(';')
-                    .map(|v| v.parse().unwrap())
-                    .collect();
+                // (One number per column: sigma_stim, sigma_bias.)
+                let sigma: Vec<f64> = ["sigma_stim", "sigma_bias"]
+                    .map(|c| r[column(c)].parse().unwrap())
+                    .to_vec();
                 let fit = rulelab::infer::psytrack::PsyTrack {
                     sigma: [sigma[0], sigma[1]],
                 };

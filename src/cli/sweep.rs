@@ -64,9 +64,15 @@ pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCod
     }
     let m = &report.manifest;
     if report.ran_chunks > 0 {
+        let picture = out.join("summary.png");
         println!(
-            "wrote {} ({} {}, {:.2} s compute, {:.3e} {}/s)",
+            "wrote {}{} ({} {}, {:.2} s compute, {:.3e} {}/s)",
             out.join(&m.results_file).display(),
+            if picture.exists() {
+                format!(" and {}", picture.display())
+            } else {
+                String::new()
+            },
             m.end - m.first,
             runner.learners,
             m.compute_seconds,

@@ -266,18 +266,21 @@ impl Present for HippoStudy {
     /// the unit: the ring-attractor profiles' mean weights).
     fn write_series(&self, learner: u64, o: &Outcome, out: &mut String) {
         use std::fmt::Write;
+        // Times are step counts × dt: written to the nanosecond, so 12 × 0.025 reads
+        // 0.3 and not 0.30000000000000004.
+        let time = |t: f64| (t * 1e9).round() / 1e9;
         for (stage, t, l) in &o.losses {
-            let _ = writeln!(out, "{learner},{stage},{t},{},{},", l[0], l[1]);
+            let _ = writeln!(out, "{learner},{stage},{},{},{},", time(*t), l[0], l[1]);
         }
         let dt = o.dt;
         for (i, e) in o.pi_curve.iter().enumerate() {
             if (i + 1) % 4 == 0 {
-                let t = (i + 1) as f64 * dt;
+                let t = time((i + 1) as f64 * dt);
                 let _ = writeln!(out, "{learner},lesion,{t},,,{}", 100.0 * e);
             }
         }
         for (k, a) in o.autocorr.iter().enumerate() {
-            let _ = writeln!(out, "{learner},autocorr,{},,,{a}", k as f64 * dt);
+            let _ = writeln!(out, "{learner},autocorr,{},,,{a}", time(k as f64 * dt));
         }
         let names = [
             "profile_recurrent",

@@ -82,6 +82,7 @@ pub fn commands() -> Vec<Command> {
                     )
                     .default(0),
                     Arg::value("out", "The report's directory.").required(),
+                    Arg::flag("json", "Print metrics.json instead of the summary."),
                 ]);
                 args
             },
@@ -279,10 +280,50 @@ fn run_fit(args: &Args, ctx: &Context) -> Result<Reply> {
             ),
         )
     })?;
-    let text = serde_json::to_string_pretty(&m).expect("serialises");
+    let text = if args.flag("json") {
+        serde_json::to_string_pretty(&m).expect("serialises")
+    } else {
+        fit_summary(&m, &out)
+    };
     let mut reply = Reply::new(&m, text);
     reply.notes = m.notes.clone();
     Ok(reply)
+}
+
+/// What a fit found, in a few lines, and where it wrote it.
+fn fit_summary(m: &super::report::Metrics, out: &std::path::Path) -> String {
+    let with_truth = |ll: f64, truth: Option<f64>| match truth {
+        Some(t) => format!("{ll:.5} (the truth's {t:.5})"),
+        None => format!("{ll:.5}"),
+    };
+    let mut text = format!(
+        "training LL {} nats/trial",
+        with_truth(m.train_ll, m.truth_train_ll)
+    );
+    if let Some(t) = m.test_ll {
+        let _ = write!(text, "; held-out {}", with_truth(t, m.truth_test_ll));
+    }
+    let _ = write!(
+        text,
+        "\nreinforce_base baseline: training LL {:.5}{}",
+        m.baseline_train_ll,
+        m.baseline_test_ll
+            .map(|t| format!(", held-out {t:.5}"))
+            .unwrap_or_default()
+    );
+    if let (Some(e), Some(r)) = (m.dw_rmse, m.dw_true_rms) {
+        let _ = write!(
+            text,
+            "\nrule recovery: Δw_stim RMSE {e:.4} against the true rule's RMS {r:.4}"
+        );
+    }
+    let mut files = vec!["fit.png", "metrics.json", "rule_grid.csv", "weights.csv"];
+    files.extend(["epochs.csv", "restarts.csv", "manifest.json"]);
+    if m.history.is_some() {
+        files.extend(["rule_history.csv", "rule_history.png"]);
+    }
+    let _ = write!(text, "\nwrote {}: {}", out.display(), files.join(", "));
+    text
 }
 
 fn run_cv(args: &Args, ctx: &Context) -> Result<Reply> {

@@ -60,10 +60,24 @@ pub struct Row {
     /// Mean log-likelihood per trial on the training folds (empty for the truth).
     pub train_ll: Option<f64>,
     pub test_ll: f64,
-    /// The fitted parameters of a parametric model, `name=value;value` (stimulus;
-    /// bias) separated by spaces; empty for the networks and the truth.
-    pub params: String,
+    /// The fitted parameters of a parametric model (columns of [`PARAMS`]); empty for
+    /// the networks and the truth.
+    pub params: Params,
 }
+
+/// A parametric model's fitted numbers by column name (`alpha_stim`, ...).
+pub type Params = std::collections::BTreeMap<String, f64>;
+
+/// The parameter columns of cv.csv, each per weight (stimulus, bias): reinforce_base's
+/// rates α and baseline β, PsyTrack's random-walk σ.
+pub const PARAMS: [&str; 6] = [
+    "alpha_stim",
+    "alpha_bias",
+    "beta_stim",
+    "beta_bias",
+    "sigma_stim",
+    "sigma_bias",
+];
 
 /// One pair of models over the folds: the mean of test_ll(a) − test_ll(b) and its
 /// standard error (the folds' paired differences).
@@ -119,7 +133,7 @@ pub struct Unit {
     pub fold: usize,
     pub train_ll: f64,
     pub test_ll: f64,
-    pub params: String,
+    pub params: Params,
 }
 
 /// Fits every model on every fold, each with its settings (the networks' from their
@@ -221,13 +235,15 @@ pub fn run(
                     fold,
                     train_ll: s.train_ll[s.best],
                     test_ll: s.test_ll[s.best].expect("held-out animals"),
-                    params: String::new(),
+                    params: Params::new(),
                 });
             }
             keep(&mut units, new)?;
         }
     }
-    let pair = |name: &str, v: [f64; 2]| format!("{name}={};{}", v[0], v[1]);
+    let pair = |name: &str, v: [f64; 2]| {
+        [("stim", v[0]), ("bias", v[1])].map(|(w, x)| (format!("{name}_{w}"), x))
+    };
     for (fold, (train, test)) in splits.iter().enumerate() {
         for (m, (model, _)) in fits.iter().enumerate() {
             if units.contains_key(&(m, fold)) {
@@ -246,7 +262,10 @@ pub fn run(
                     (
                         -b.objective(&train.animals, &w0).0,
                         -b.objective(&test.animals, &test_w0).0,
-                        format!("{} {}", pair("alpha", b.alpha), pair("beta", b.beta)),
+                        pair("alpha", b.alpha)
+                            .into_iter()
+                            .chain(pair("beta", b.beta))
+                            .collect(),
                     )
                 }
                 CvModel::Psytrack => {
@@ -254,7 +273,7 @@ pub fn run(
                     (
                         train_ll,
                         psytrack::log_likelihood(&p, &test.animals),
-                        pair("sigma", p.sigma),
+                        pair("sigma", p.sigma).into_iter().collect(),
                     )
                 }
             };
@@ -271,7 +290,7 @@ pub fn run(
     let mut rows = vec![];
     for fold in 0..k {
         let (train, test) = &splits[fold];
-        let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: String| Row {
+        let row = |model: &str, train_ll: Option<f64>, test_ll: f64, params: Params| Row {
             model: model.to_string(),
             fold,
             train_animals: train.animals.len(),
@@ -298,7 +317,7 @@ pub fn run(
                     n += a.trials.len();
                 }
             }
-            rows.push(row("truth", None, sum / n as f64, String::new()));
+            rows.push(row("truth", None, sum / n as f64, Params::new()));
         }
     }
     Ok(rows)
@@ -359,9 +378,15 @@ pub fn compare(rows: &[Row]) -> Vec<Pair> {
 /// Writes DIR/cv.csv, comparison.csv and cv.svg/png.
 pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let mut cv =
-        String::from("model,fold,train_animals,test_animals,test_trials,train_ll,test_ll,params\n");
+    let mut cv = format!(
+        "model,fold,train_animals,test_animals,test_trials,train_ll,test_ll,{}\n",
+        PARAMS.join(",")
+    );
     for r in rows {
+        let params: Vec<String> = PARAMS
+            .iter()
+            .map(|c| opt(r.params.get(*c).copied()))
+            .collect();
         cv += &format!(
             "{},{},{},{},{},{},{},{}\n",
             r.model,
@@ -371,7 +396,7 @@ pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
             r.test_trials,
             opt(r.train_ll),
             r.test_ll,
-            r.params
+            params.join(",")
         );
     }
     crate::files::write_atomic(&dir.join("cv.csv"), cv.as_bytes())?;
