@@ -2,7 +2,7 @@
 //! `fit`, `cv` and `inspect`.
 
 use super::options::FitOptions;
-use super::{cv::CvPlan, data, plan::FitPlan, simulate, Simulation, TrueRule};
+use super::{cv_run::CvPlan, data, plan::FitPlan, simulate, Simulation, TrueRule};
 use crate::command::{Arg, Args, Command, Context, Reply};
 use crate::error::{Error, Result};
 use crate::gpu::Backend;

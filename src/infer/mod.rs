@@ -7,6 +7,7 @@ pub mod cases;
 pub mod commands;
 pub mod config;
 pub mod cv;
+pub mod cv_run;
 pub mod data;
 pub mod fit;
 pub mod gpu;
