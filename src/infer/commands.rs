@@ -317,11 +317,13 @@ fn fit_summary(m: &super::report::Metrics, out: &std::path::Path) -> String {
             "\nrule recovery: Δw_stim RMSE {e:.4} against the true rule's RMS {r:.4}"
         );
     }
-    let mut files = vec!["fit.png", "metrics.json", "rule_grid.csv", "weights.csv"];
-    files.extend(["epochs.csv", "restarts.csv", "manifest.json"]);
-    if m.history.is_some() {
-        files.extend(["rule_history.csv", "rule_history.png"]);
-    }
+    // The report's own list of its files, those this fit wrote.
+    let files: Vec<&str> = super::report::FIT_FILES
+        .iter()
+        .chain(&["manifest.json"])
+        .copied()
+        .filter(|f| out.join(f).exists())
+        .collect();
     let _ = write!(text, "\nwrote {}: {}", out.display(), files.join(", "));
     text
 }

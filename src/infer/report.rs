@@ -318,7 +318,7 @@ pub(super) fn write_epochs(path: &Path, epochs: &[Epoch]) -> Result<()> {
 }
 
 /// The files a fit writes besides manifest.json (which commits them, last).
-pub(super) const FIT_FILES: &[&str] = &[
+pub(crate) const FIT_FILES: &[&str] = &[
     "restarts.csv",
     "rule_grid.csv",
     "weights.csv",
