@@ -226,6 +226,42 @@ pub fn study(family: &str) -> crate::Result<StudyEntry> {
         })
 }
 
+/// Draws the pictures of the finished study run (or merge) in `dir` again from its
+/// files, with its config's picture settings passed through `adjust`; returns the
+/// files written. Shards and merges say so on their pictures.
+pub fn redraw(
+    dir: &Path,
+    axes: Option<&[String]>,
+    adjust: &dyn Fn(crate::plot::Figure) -> crate::Result<crate::plot::Figure>,
+) -> crate::Result<Vec<std::path::PathBuf>> {
+    let (m, _lock) = crate::sweep::redraw::finished(dir)?;
+    let config = match axes {
+        None => m.config.clone(),
+        Some(axes) => crate::sweep::redraw::with_plot_axes(&m.config, axes)?,
+    };
+    let entry = families()
+        .into_iter()
+        .filter_map(|f| f.study)
+        .find(|s| s.runner.family == m.family)
+        .ok_or_else(|| {
+            crate::Error::invalid(
+                dir.display().to_string(),
+                format!(
+                    "holds a {} run, a family this rulelab does not know",
+                    m.family
+                ),
+            )
+        })?;
+    let stamp = crate::sweep::run::stamp(&m);
+    let adjust = |f: crate::plot::Figure| {
+        adjust(f).map(|f| crate::plot::Figure {
+            stamp: stamp.clone(),
+            ..f
+        })
+    };
+    (entry.runner.draw)(&config, dir, &adjust)
+}
+
 /// Every kernel in the crate (shader validation, layout tests, pipeline warm-up).
 pub fn kernels() -> Vec<Kernel> {
     families().iter().flat_map(|f| (f.kernels)()).collect()

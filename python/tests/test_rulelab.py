@@ -353,14 +353,14 @@ def test_the_rule_inference_walkthrough_runs(repo, tmp_path):
     assert "held-out LL" in p.stdout and (tmp_path / "rule.png").stat().st_size > 10_000
 
 
-def test_the_readme_s_python_block_runs(repo, tmp_path, monkeypatch):
-    text = (repo / "README.md").read_text()
+def test_the_guide_s_python_block_runs(repo, tmp_path, monkeypatch):
+    text = (repo / "docs" / "python.md").read_text()
     block = text.split("```python\n", 1)[1].split("```", 1)[0]
     assert "import rulelab" in block
     (tmp_path / "examples").symlink_to(repo / "examples")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RULELAB_DEVICE", "cpu")
-    exec(compile(block, "README.md", "exec"), {})
+    exec(compile(block, "docs/python.md", "exec"), {})
     assert (tmp_path / "results/quickstart/results.csv").exists()
 
 

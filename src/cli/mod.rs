@@ -38,6 +38,31 @@ enum Own {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Draw a finished run's pictures again from its files (after a merge, with other
+    /// axes from its config, in other formats or sizes), computing nothing.
+    ///
+    /// Writes DIR/summary.{svg,png,pdf} (and the family's other pictures) as asked;
+    /// the directory's files are checked against its manifest first.
+    Plot {
+        /// The run's directory (a sweep, control path, infer sweep or hippo run, or a merge).
+        dir: PathBuf,
+        /// Formats to write (comma-separated: svg, png, pdf); default: the config's
+        /// `[output] format`, else svg,png.
+        #[arg(long, value_delimiter = ',')]
+        format: Vec<String>,
+        /// Printed width in inches: the whole picture, text included, scales to it
+        /// (at each picture's own width, text is 7 to 9 points); default: the config's
+        /// `[output] width`, else each picture's own.
+        #[arg(long)]
+        width: Option<f64>,
+        /// PNG resolution in dots per inch; default: the config's `[output] dpi`, else 300.
+        #[arg(long)]
+        dpi: Option<u32>,
+        /// The heat map's x and y axes (one or two grid axes, comma-separated); default:
+        /// the config's `[output] plot_axes`, else the two with the most values.
+        #[arg(long, value_delimiter = ',')]
+        axes: Vec<String>,
+    },
 }
 
 /// `--device` and `RULELAB_DEVICE`.
@@ -122,6 +147,16 @@ pub fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
             Own::Merge { dirs, out } => {
                 refuse_device(explicit, "rulelab merge")?;
                 sweep::merge(&dirs, &out)
+            }
+            Own::Plot {
+                dir,
+                format,
+                width,
+                dpi,
+                axes,
+            } => {
+                refuse_device(explicit, "rulelab plot")?;
+                sweep::plot(&dir, format, width, dpi, axes)
             }
         };
     }

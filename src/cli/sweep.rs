@@ -2,6 +2,8 @@
 //! `hippo run`) and `rulelab merge`.
 
 use rulelab::gpu::DeviceChoice;
+use rulelab::plot::Figure;
+use rulelab::registry;
 use rulelab::sweep::{self, Progress};
 use rulelab::Result;
 use std::path::{Path, PathBuf};
@@ -64,14 +66,19 @@ pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCod
     }
     let m = &report.manifest;
     if report.ran_chunks > 0 {
-        let picture = out.join("summary.png");
+        let pictures: Vec<String> = report
+            .pictures
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e != "svg"))
+            .map(|p| p.display().to_string())
+            .collect();
         println!(
             "wrote {}{} ({} {}, {:.2} s compute, {:.3e} {}/s)",
             out.join(&m.results_file).display(),
-            if picture.exists() {
-                format!(" and {}", picture.display())
-            } else {
+            if pictures.is_empty() {
                 String::new()
+            } else {
+                format!(" and {}", pictures.join(", "))
             },
             m.end - m.first,
             runner.learners,
@@ -79,6 +86,9 @@ pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCod
             m.learner_steps_per_s,
             runner.work
         );
+        if let Some(best) = &report.best {
+            println!("best: {best}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -96,5 +106,44 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode> {
             ""
         }
     );
+    // The whole sweep's picture, which no shard could draw; the merged results are
+    // complete and durable whatever happens to it.
+    match registry::redraw(out, None, &|f| Ok(f)) {
+        Ok(drawn) => say_drawn(&drawn),
+        Err(e) => eprintln!("note: no picture drawn: {e}"),
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rulelab plot DIR`: the options override the run's config.
+pub fn plot(
+    dir: &Path,
+    format: Vec<String>,
+    width: Option<f64>,
+    dpi: Option<u32>,
+    axes: Vec<String>,
+) -> Result<ExitCode> {
+    let adjust = |f: Figure| {
+        let formats: Vec<String> = if format.is_empty() {
+            f.formats.iter().map(|x| x.ext().to_string()).collect()
+        } else {
+            format.clone()
+        };
+        Figure::new(&formats, width.or(f.width), dpi.unwrap_or(f.dpi), "--")
+    };
+    let axes = (!axes.is_empty()).then_some(axes.as_slice());
+    let drawn = registry::redraw(dir, axes, &adjust)?;
+    if drawn.is_empty() {
+        return Err(rulelab::Error::invalid(
+            dir.display().to_string(),
+            "holds a run whose study draws no picture",
+        ));
+    }
+    say_drawn(&drawn);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn say_drawn(drawn: &[PathBuf]) {
+    let names: Vec<String> = drawn.iter().map(|p| p.display().to_string()).collect();
+    println!("drew {}", names.join(", "));
 }

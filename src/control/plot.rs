@@ -6,13 +6,16 @@ use super::config::{PathConfig, PathStudy};
 use crate::error::{Error, Result};
 use crate::loss::data;
 use crate::loss::eval::{curvature, loss_grad};
-use crate::plot::{draw_legend, plot_err, ramp, write_picture, Picture};
+use crate::plot::{
+    colour_bar, dashed, font, legend_below, plot_err, ramp, sub, write_picture, Entry, Figure,
+    Mark, Picture, Ticks, GRID, LABEL, MUTED, TICK, TITLE, X_TICKS, Y_TICKS,
+};
 use crate::sweep::summary::read_results;
 use crate::sweep::{Parse, Present};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The most paths one picture draws (evenly spread over those in points.csv).
 const MOST: usize = 200;
@@ -91,7 +94,7 @@ fn read_points(path: &Path, dim: usize) -> Result<BTreeMap<u64, Points>> {
     Ok(by)
 }
 
-pub fn write_paths(cfg: &PathConfig, dir: &Path) -> Result<()> {
+pub fn write_paths(cfg: &PathConfig, dir: &Path, fig: &Figure) -> Result<Vec<PathBuf>> {
     let study = &cfg.study;
     let dim = study.landscape.dim;
     let all = read_points(&dir.join(PathStudy::SERIES), dim)?;
@@ -196,7 +199,7 @@ pub fn write_paths(cfg: &PathConfig, dir: &Path) -> Result<()> {
         bands,
         bounds,
     };
-    write_picture(dir, "summary", &pic)
+    write_picture(dir, "summary", &pic, fig)
 }
 
 /// Cells of a 120 × 90 raster over `b`, each with its band: bands are deciles of the
@@ -230,30 +233,63 @@ fn contour_cells(b: [f64; 4], loss: impl Fn(&[f64]) -> f64) -> (Vec<([f64; 4], u
 impl Picture for PathsPicture<'_> {
     fn size(&self) -> (u32, u32) {
         if self.cells.is_empty() {
-            (760, 480)
+            (900, 600)
         } else {
-            (1280, 560)
+            (1500, 680)
         }
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
-        let title = format!(
-            "{}: {} of {} paths{}",
-            self.study.describe(),
-            self.paths.len(),
-            self.total,
-            if self.paths.len() > 1 {
-                " (colour: rank of final S, dark lowest)"
-            } else {
-                ""
-            }
-        );
-        let root = root.titled(&title, ("sans-serif", 16)).map_err(plot_err)?;
+        let title = if self.paths.len() == self.total as usize {
+            format!("{}: {} paths", self.study.describe(), self.total)
+        } else {
+            format!(
+                "{}: {} of {} paths",
+                self.study.describe(),
+                self.paths.len(),
+                self.total
+            )
+        };
+        let root = root.titled(&title, font(TITLE + 2)).map_err(plot_err)?;
+        // Many paths are told apart by colour (the rank of their final action, with
+        // its bar); a few by name in the legend.
+        let ranked = self.paths.len() > 6;
+        let mut entries = vec![];
+        if !self.cells.is_empty() {
+            entries.push(Entry::new(
+                "gradient flow from the same start",
+                Mark::Dashed(MUTED),
+            ));
+            entries.push(Entry::new("start", Mark::Dot(ramp(0.4))));
+        }
+        if !ranked {
+            entries.extend(
+                self.paths
+                    .iter()
+                    .map(|d| Entry::new(format!("path {}", d.learner), Mark::Line(self.colour(d)))),
+            );
+        }
+        let root = legend_below(&root, &entries)?;
+        let (w, _) = root.dim_in_pixel();
+        let root = if ranked {
+            let (body, bar) = root.split_horizontally(w - 130);
+            colour_bar(
+                &bar.margin(30, 60, 0, 10),
+                (0.0, 100.0),
+                false,
+                "path's final S: percentile",
+                |t| ramp(0.1 + 0.65 * t),
+            )?;
+            body
+        } else {
+            root
+        };
         if self.cells.is_empty() {
             return self.draw_loss(&root);
         }
-        let (left, right) = root.split_horizontally(640);
+        let (w, _) = root.dim_in_pixel();
+        let (left, right) = root.split_horizontally(w * 11 / 20);
         self.draw_plane(&left)?;
         self.draw_loss(&right)
     }
@@ -266,44 +302,53 @@ impl PathsPicture<'_> {
 
     fn draw_plane<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let b = self.bounds;
-        let mut chart = ChartBuilder::on(area)
-            .caption(
-                "paths over the loss (bands: deciles, darker higher); dashed: gradient flow",
-                ("sans-serif", 13),
-            )
+        let (w, _) = area.dim_in_pixel();
+        let (area, bar) = area.split_horizontally(w - 150);
+        let band_colour = |t: f64| {
+            let v = (252.0 - 80.0 * t.clamp(0.0, 1.0)) as u8;
+            RGBColor(v, v, (v as f64 * 0.97 + 8.0).min(255.0) as u8)
+        };
+        colour_bar(
+            &bar.margin(40, 60, 0, 10),
+            (0.0, self.bands as f64),
+            false,
+            "loss decile over the box",
+            band_colour,
+        )?;
+        let mut chart = ChartBuilder::on(&area)
+            .caption("paths over the loss landscape", font(LABEL + 1))
             .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(50)
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK)
             .build_cartesian_2d(b[0]..b[1], b[2]..b[3])
             .map_err(plot_err)?;
+        let (xt, yt) = (
+            Ticks::linear(b[0], b[1], X_TICKS),
+            Ticks::linear(b[2], b[3], Y_TICKS),
+        );
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("θ_0")
-            .y_desc("θ_1")
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 13))
+            .x_desc(sub("θ_0"))
+            .y_desc(sub("θ_1"))
+            .x_labels(X_TICKS)
+            .y_labels(Y_TICKS)
+            .x_label_formatter(&|v| xt.label(*v))
+            .y_label_formatter(&|v| yt.label(*v))
+            .label_style(font(TICK))
+            .axis_desc_style(font(LABEL))
             .draw()
             .map_err(plot_err)?;
-        let band_colour = |i: usize| {
-            let t = i as f64 / (self.bands - 1).max(1) as f64;
-            let v = (252.0 - 80.0 * t) as u8;
-            RGBColor(v, v, (v as f64 * 0.97 + 8.0).min(255.0) as u8)
-        };
+        let band_colour = |i: usize| band_colour(i as f64 / (self.bands - 1).max(1) as f64);
         chart
             .draw_series(self.cells.iter().map(|(r, band)| {
                 Rectangle::new([(r[0], r[1]), (r[2], r[3])], band_colour(*band).filled())
             }))
             .map_err(plot_err)?;
-        let grey = RGBColor(90, 90, 90);
         for d in &self.paths {
+            let flow: Vec<(f64, f64)> = d.flow.iter().map(|p| (p[0], p[1])).collect();
             chart
-                .draw_series(DashedLineSeries::new(
-                    d.flow.iter().map(|p| (p[0], p[1])),
-                    4,
-                    3,
-                    grey.stroke_width(1),
-                ))
+                .draw_series(dashed(flow, MUTED.stroke_width(2)))
                 .map_err(plot_err)?;
         }
         for d in &self.paths {
@@ -335,40 +380,40 @@ impl PathsPicture<'_> {
             return Ok(());
         }
         let pad = 0.05 * (hi - lo).max(1e-9);
+        let (x1, y0, y1) = (t1.max(1e-9), lo - pad, hi + pad);
         let mut chart = ChartBuilder::on(area)
-            .caption("the loss along each path", ("sans-serif", 13))
+            .caption("the loss along each path", font(LABEL + 1))
             .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..t1.max(1e-9), (lo - pad)..(hi + pad))
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK)
+            .build_cartesian_2d(0.0..x1, y0..y1)
             .map_err(plot_err)?;
+        let (xt, yt) = (
+            Ticks::linear(0.0, x1, X_TICKS),
+            Ticks::linear(y0, y1, Y_TICKS),
+        );
         chart
             .configure_mesh()
-            .x_desc("t")
-            .y_desc("L(θ(t))")
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .x_desc("time t")
+            .y_desc("loss L(θ(t))")
+            .x_labels(X_TICKS)
+            .y_labels(Y_TICKS)
+            .x_label_formatter(&|v| xt.label(*v))
+            .y_label_formatter(&|v| yt.label(*v))
+            .label_style(font(TICK))
+            .axis_desc_style(font(LABEL))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()
             .map_err(plot_err)?;
         for d in &self.paths {
             let c = self.colour(d);
-            let series = chart
+            chart
                 .draw_series(LineSeries::new(
                     d.points.iter().map(|p| (p.0, p.2)),
                     c.stroke_width(if self.paths.len() > 20 { 1 } else { 2 }),
                 ))
                 .map_err(plot_err)?;
-            if self.paths.len() <= 6 {
-                series
-                    .label(format!("path {}", d.learner))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                    });
-            }
-        }
-        if self.paths.len() <= 6 {
-            draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
         }
         Ok(())
     }

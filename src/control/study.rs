@@ -314,11 +314,15 @@ impl Present for PathStudy {
         }
     }
 
-    fn summary(cfg: &PathConfig, dir: &std::path::Path) -> Result<()> {
+    fn summary(
+        cfg: &PathConfig,
+        dir: &std::path::Path,
+        fig: &crate::plot::Figure,
+    ) -> Result<Vec<std::path::PathBuf>> {
         if cfg.study.points_every > 0 {
-            super::plot::write_paths(cfg, dir)
+            super::plot::write_paths(cfg, dir, fig)
         } else {
-            crate::sweep::summary::write_summary(cfg, dir)
+            crate::sweep::summary::write_summary(cfg, dir, fig)
         }
     }
 

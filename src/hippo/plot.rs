@@ -9,12 +9,15 @@
 use super::config::{HippoParams, HippoStudy};
 use super::protocol::Experiment;
 use crate::error::{Error, Result};
-use crate::plot::{data_range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS};
+use crate::plot::{
+    dashed, data_range, font, legend_below, panel, plot_err, write_picture, Entry, Figure, Mark,
+    Picture, Ticks, COLOURS, GRID, LABEL, MUTED, TICK, TITLE, Y_TICKS,
+};
 use crate::sweep::{ParamSet, Parse, StudyConfig};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Per stage, per setting, per column, per t: the values over the setting's models.
 type Stages = BTreeMap<String, BTreeMap<usize, [BTreeMap<i64, Vec<f64>>; 3]>>;
@@ -22,12 +25,12 @@ type Stages = BTreeMap<String, BTreeMap<usize, [BTreeMap<i64, Vec<f64>>; 3]>>;
 /// The most settings a picture draws, one curve each.
 const MAX_SETTINGS: usize = 8;
 const PALETTE: [RGBColor; MAX_SETTINGS] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
+    COLOURS[0],
+    COLOURS[1],
+    COLOURS[2],
+    COLOURS[3],
+    COLOURS[4],
+    COLOURS[5],
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
 ];
@@ -102,6 +105,9 @@ struct Summary {
     stages: Stages,
     /// Each setting's label (one, empty, when only seeds vary).
     settings: Vec<String>,
+    /// Experiment C: per setting, each model's error 1 s after the lesion before the
+    /// shuffle, right after it and after retraining.
+    transfer: BTreeMap<usize, [Vec<f64>; 3]>,
 }
 
 impl Summary {
@@ -164,7 +170,24 @@ impl Summary {
             })
             .chain(reference.iter().flat_map(|r| r.1.iter().map(|p| p.1)));
         let (y0, y1) = data_range(ys);
-        let mut chart = panel(area, title, x0..x1, y0..y1, axes)?;
+        let mut entries: Vec<Entry> = lines
+            .iter()
+            .map(|l| {
+                let mark = if l.dashed {
+                    Mark::Dashed(l.colour)
+                } else if l.band {
+                    Mark::Band(l.colour)
+                } else {
+                    Mark::Line(l.colour)
+                };
+                Entry::new(l.name.clone(), mark)
+            })
+            .collect();
+        if let Some((name, _)) = &reference {
+            entries.push(Entry::new(*name, Mark::Dashed(MUTED)));
+        }
+        let area = legend_below(area, &entries)?;
+        let mut chart = panel(&area, title, x0..x1, y0..y1, axes)?;
         for l in lines {
             let (b, c) = (&l.b, l.colour);
             if l.band {
@@ -175,29 +198,20 @@ impl Summary {
                     .draw_series(std::iter::once(Polygon::new(poly, c.mix(0.18).filled())))
                     .map_err(plot_err)?;
             }
-            let points = b.t.iter().copied().zip(b.mean.iter().copied());
-            let style = c.stroke_width(if l.dashed { 1 } else { 2 });
-            let drawn = if l.dashed {
-                chart.draw_series(DashedLineSeries::new(points, 5, 3, style))
+            let points: Vec<(f64, f64)> = b.t.iter().copied().zip(b.mean.iter().copied()).collect();
+            let style = c.stroke_width(2);
+            if l.dashed {
+                chart.draw_series(dashed(points, style))
             } else {
                 chart.draw_series(LineSeries::new(points, style))
-            };
-            drawn
-                .map_err(plot_err)?
-                .label(l.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            }
+            .map_err(plot_err)?;
         }
-        if let Some((name, pts)) = reference {
-            let grey = RGBColor(90, 90, 90);
+        if let Some((_, pts)) = reference {
             chart
-                .draw_series(DashedLineSeries::new(pts, 6, 4, grey.stroke_width(1)))
-                .map_err(plot_err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1))
-                });
+                .draw_series(dashed(pts, MUTED.stroke_width(2)))
+                .map_err(plot_err)?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 10)?;
         Ok(())
     }
 
@@ -222,7 +236,7 @@ impl Summary {
         }
         self.draw_bands(
             area,
-            "the monitor: EMA (60 s) of mean |a_B − a_A|",
+            "the monitor: EMA (60 s) of mean |basal − apical| activity",
             ("simulated minutes", "loss"),
             &lines,
             None,
@@ -242,8 +256,8 @@ impl Summary {
         };
         self.draw_bands(
             area,
-            "path integration: decoding error after the lesion (θ ≡ 1)",
-            ("seconds after the lesion", "error (cm)"),
+            "path integration after the lesion (θ ≡ 1)",
+            ("seconds after the lesion", "decoding error (cm)"),
             &self.lines(bands, what, COLOURS[0]),
             Some((
                 "chance (uniform guess): 25 cm",
@@ -282,6 +296,108 @@ impl Summary {
         )
     }
 
+    /// Experiment C's result: each model's error 1 s after the lesion before the
+    /// shuffle, right after it, and after retraining, a dot per model and a bar at
+    /// the mean, one colour per setting; chance dashed.
+    fn draw_transfer<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        const WHEN: [&str; 3] = ["before", "shuffled", "retrained"];
+        let single = self.settings.len() <= 1;
+        let mut entries: Vec<Entry> = self
+            .transfer
+            .keys()
+            .map(|&k| {
+                let name = if single {
+                    "a model (bar: mean)".to_string()
+                } else {
+                    format!("{} (bar: mean)", self.settings[k])
+                };
+                Entry::new(name, Mark::Dot(PALETTE[k % MAX_SETTINGS]))
+            })
+            .collect();
+        entries.push(Entry::new(
+            "chance (uniform guess): 25 cm",
+            Mark::Dashed(MUTED),
+        ));
+        let area = legend_below(area, &entries)?;
+        let ys = self
+            .transfer
+            .values()
+            .flat_map(|v| v.iter().flatten().copied())
+            .chain([0.0, 25.0]);
+        let (y0, y1) = data_range(ys);
+        let yt = Ticks::linear(y0, y1, Y_TICKS);
+        let mut chart = ChartBuilder::on(&area)
+            .caption("transfer: error 1 s after the lesion", font(TITLE))
+            .margin(10)
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK)
+            .build_cartesian_2d(-0.5..2.5, y0..y1)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(3)
+            .x_label_formatter(&|v: &f64| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && (0.0..3.0).contains(&i) {
+                    WHEN[i as usize].to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .y_labels(Y_TICKS)
+            .y_label_formatter(&|v| yt.label(*v))
+            .x_desc("place cells, relative to the shuffle")
+            .y_desc("decoding error (cm)")
+            .label_style(font(TICK))
+            .axis_desc_style(font(LABEL))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(dashed(
+                vec![(-0.5, 25.0), (2.5, 25.0)],
+                MUTED.stroke_width(2),
+            ))
+            .map_err(plot_err)?;
+        let n = self.transfer.len().max(1) as f64;
+        for (j, (&k, stages)) in self.transfer.iter().enumerate() {
+            let c = PALETTE[k % MAX_SETTINGS];
+            // Settings side by side within a stage; models spread across a setting's slot.
+            let centre = |i: usize| i as f64 + (j as f64 + 0.5) / n * 0.6 - 0.3;
+            for (i, v) in stages.iter().enumerate() {
+                let m = v.len().max(1) as f64;
+                chart
+                    .draw_series(v.iter().enumerate().map(|(q, &y)| {
+                        let dx = (q as f64 + 0.5) / m - 0.5;
+                        Circle::new((centre(i) + 0.4 / n * dx, y), 4, c.mix(0.7).filled())
+                    }))
+                    .map_err(plot_err)?;
+                if !v.is_empty() {
+                    let mean = v.iter().sum::<f64>() / v.len() as f64;
+                    let half = 0.25 / n;
+                    chart
+                        .draw_series(LineSeries::new(
+                            [(centre(i) - half, mean), (centre(i) + half, mean)],
+                            c.stroke_width(3),
+                        ))
+                        .map_err(plot_err)?;
+                }
+            }
+            let means: Vec<(f64, f64)> = stages
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(i, v)| (centre(i), v.iter().sum::<f64>() / v.len() as f64))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(means, c.mix(0.5).stroke_width(1)))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    }
+
     fn draw_autocorr<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let bands = self.column("autocorr", 2, 1.0);
         if bands.is_empty() {
@@ -306,8 +422,9 @@ impl Summary {
 impl Picture for Summary {
     fn size(&self) -> (u32, u32) {
         match self.experiment {
-            Experiment::Latents => (1100, 420),
-            _ => (1100, 820),
+            Experiment::Latents => (1200, 560),
+            Experiment::Pathint => (1200, 1060),
+            Experiment::Transfer => (1500, 1060),
         }
     }
 
@@ -320,16 +437,29 @@ impl Picture for Summary {
                 self.draw_autocorr(&p[1])?;
             }
             _ => {
-                let p = root.split_evenly((2, 2));
-                self.draw_losses(&p[0])?;
-                self.draw_lesion(&p[1])?;
+                // Two rows without holes: training and path integration (and, for
+                // C, the transfer) above, the ring attractor's two profiles below.
+                let (_, h) = root.dim_in_pixel();
+                let (top, bottom) = root.split_vertically(h / 2);
+                let above = if self.experiment == Experiment::Transfer {
+                    top.split_evenly((1, 3))
+                } else {
+                    top.split_evenly((1, 2))
+                };
+                let below = bottom.split_evenly((1, 2));
+                self.draw_losses(&above[0])?;
+                self.draw_lesion(&above[1])?;
+                if let Some(area) = above.get(2) {
+                    self.draw_transfer(area)?;
+                }
+                let p = [&below[0], &below[1]];
                 self.draw_profile(
-                    &p[2],
+                    p[0],
                     &[("profile_recurrent", "recurrent g → g")],
                     "ring attractor: recurrent weights by offset",
                 )?;
                 self.draw_profile(
-                    &p[3],
+                    p[1],
                     &[
                         ("profile_conj_plus", "from c⁺ (rightward)"),
                         ("profile_conj_minus", "from c⁻ (leftward)"),
@@ -355,7 +485,7 @@ struct Line {
 /// Draws DIR/summary.svg and .png from DIR/losses.csv. A run of more settings (grid
 /// points apart from seeds) than a picture tells apart gets no picture, and a line
 /// saying so.
-pub fn write(dir: &Path, cfg: &StudyConfig<HippoStudy>) -> Result<()> {
+pub fn write(dir: &Path, cfg: &StudyConfig<HippoStudy>, fig: &Figure) -> Result<Vec<PathBuf>> {
     let replicates = cfg.study.replicates();
     let axes: Vec<&str> = cfg
         .grid
@@ -394,6 +524,11 @@ pub fn write(dir: &Path, cfg: &StudyConfig<HippoStudy>) -> Result<()> {
     }
     let setting = |k: u64| of_learner.get(&k).copied().unwrap_or(0);
     let stages = read(&dir.join("losses.csv"), &setting)?;
+    let transfer = if cfg.study.experiment == Experiment::Transfer {
+        read_transfer(&dir.join("results.csv"), &setting)?
+    } else {
+        BTreeMap::new()
+    };
     write_picture(
         dir,
         "summary",
@@ -401,6 +536,44 @@ pub fn write(dir: &Path, cfg: &StudyConfig<HippoStudy>) -> Result<()> {
             experiment: cfg.study.experiment,
             stages,
             settings: labels,
+            transfer,
         },
+        fig,
     )
+}
+
+/// Experiment C's three errors per model from results.csv, by setting.
+fn read_transfer(
+    path: &Path,
+    setting: &dyn Fn(u64) -> usize,
+) -> Result<BTreeMap<usize, [Vec<f64>; 3]>> {
+    let text = std::fs::read_to_string(path).map_err(crate::files::io_error(path))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| {
+        header.iter().position(|h| *h == name).ok_or_else(|| {
+            Error::invalid(path.display().to_string(), format!("has no column {name}"))
+        })
+    };
+    let cols = [
+        col("pi_1s_before_cm")?,
+        col("pi_1s_shuffled_cm")?,
+        col("pi_1s_retrained_cm")?,
+    ];
+    let mut out: BTreeMap<usize, [Vec<f64>; 3]> = BTreeMap::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        let Some(Ok(k)) = f.first().map(|s| s.parse::<u64>()) else {
+            continue;
+        };
+        let entry = out.entry(setting(k)).or_default();
+        for (i, &c) in cols.iter().enumerate() {
+            if let Some(Ok(v)) = f.get(c).map(|s| s.parse::<f64>()) {
+                if v.is_finite() {
+                    entry[i].push(v);
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -295,8 +295,12 @@ impl Present for HippoStudy {
         }
     }
 
-    fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
-        super::plot::write(dir, cfg)
+    fn summary(
+        cfg: &crate::sweep::StudyConfig<Self>,
+        dir: &std::path::Path,
+        fig: &crate::plot::Figure,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        super::plot::write(dir, cfg, fig)
     }
 
     fn bytes_per_learner(&self, grid: &Grid) -> u64 {

@@ -9,7 +9,10 @@ use super::input::{truth_ll_by_animal, Input};
 use super::options::{FitConfig, Init};
 use super::{baseline, psytrack};
 use crate::error::{Error, Result};
-use crate::plot::{data_range, plot_err, tick, write_picture, Picture, COLOURS};
+use crate::plot::{
+    data_range, font, legend_below, plot_err, write_picture, Entry, Figure, Mark, Picture, Ticks,
+    COLOURS, GRID, LABEL, MUTED, TICK, TITLE, Y_TICKS,
+};
 use crate::rng::{key_from_seed, philox4x32_10};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -375,7 +378,7 @@ pub fn compare(rows: &[Row]) -> Vec<Pair> {
 }
 
 /// Writes DIR/cv.csv, comparison.csv and cv.svg/png.
-pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
+pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair], fig: &Figure) -> Result<()> {
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let mut cv = format!(
         "model,fold,train_animals,test_animals,test_trials,train_ll,test_ll,{}\n",
@@ -407,7 +410,13 @@ pub fn write(dir: &Path, rows: &[Row], pairs: &[Pair]) -> Result<()> {
         );
     }
     crate::files::write_atomic(&dir.join("comparison.csv"), cmp.as_bytes())?;
-    write_picture(dir, "cv", &CvPicture { rows })
+    draw(dir, rows, fig)?;
+    Ok(())
+}
+
+/// Draws DIR/cv.svg and .png (and a PDF where `fig` asks) from the rows.
+pub fn draw(dir: &Path, rows: &[Row], fig: &Figure) -> Result<Vec<std::path::PathBuf>> {
+    write_picture(dir, "cv", &CvPicture { rows }, fig)
 }
 
 /// Held-out LL per model: each fold a point, joined across models by a grey line (the
@@ -419,22 +428,35 @@ struct CvPicture<'a> {
 
 impl Picture for CvPicture<'_> {
     fn size(&self) -> (u32, u32) {
-        (700, 480)
+        (900, 640)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
         let names = model_names(self.rows);
         let (y0, y1) = data_range(self.rows.iter().map(|r| r.test_ll));
-        let span = y1 - y0;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "held-out LL per trial (points: folds, joined; bar: mean ± SE)",
-                ("sans-serif", 14),
-            )
+        let yt = Ticks::linear(y0, y1, Y_TICKS);
+        let colour = |i: usize, name: &str| {
+            // The truth, a ceiling rather than a model, in grey.
+            if name == "truth" {
+                MUTED
+            } else {
+                COLOURS[i % COLOURS.len()]
+            }
+        };
+        let entries = vec![
+            Entry::new(
+                "a fold's held-out score (folds joined across models)",
+                Mark::Dot(MUTED),
+            ),
+            Entry::new("mean over folds, ± its standard error", Mark::Line(MUTED)),
+        ];
+        let root = legend_below(root, &entries)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("cross-validated held-out log-likelihood", font(TITLE))
             .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK)
             .build_cartesian_2d(-0.5..names.len() as f64 - 0.5, y0..y1)
             .map_err(plot_err)?;
         // One tick per model, named.
@@ -450,12 +472,14 @@ impl Picture for CvPicture<'_> {
             .configure_mesh()
             .x_labels(names.len() * 2 + 1)
             .x_label_formatter(&label)
-            .y_label_formatter(&|v| tick(*v, span))
+            .y_labels(Y_TICKS)
+            .y_label_formatter(&|v| yt.label(*v))
             .x_desc("model")
-            .y_desc("nats / trial")
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 12))
-            .light_line_style(RGBColor(235, 235, 235))
+            .y_desc("held-out log-likelihood (nats per trial)")
+            .label_style(font(TICK))
+            .axis_desc_style(font(LABEL))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()
             .map_err(plot_err)?;
         let fold_ll = |name: &str| scores(self.rows, name);
@@ -475,12 +499,7 @@ impl Picture for CvPicture<'_> {
                 .map_err(plot_err)?;
         }
         for (i, name) in names.iter().enumerate() {
-            // The truth, a ceiling rather than a model, in grey.
-            let c = if *name == "truth" {
-                RGBColor(90, 90, 90)
-            } else {
-                COLOURS[i % COLOURS.len()]
-            };
+            let c = colour(i, name);
             let ll = fold_ll(name);
             let (mean, se) = mean_se(&ll);
             let x = i as f64;
@@ -490,9 +509,7 @@ impl Picture for CvPicture<'_> {
                         .enumerate()
                         .map(|(f, &v)| Circle::new((at(i, f), v), 4, c.filled())),
                 )
-                .map_err(plot_err)?
-                .label(name.to_string())
-                .legend(move |(px, py)| Circle::new((px + 8, py), 4, c.filled()));
+                .map_err(plot_err)?;
             chart
                 .draw_series([
                     PathElement::new(vec![(x - 0.3, mean), (x + 0.3, mean)], c.stroke_width(3)),
@@ -500,14 +517,6 @@ impl Picture for CvPicture<'_> {
                 ])
                 .map_err(plot_err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 11))
-            .draw()
-            .map_err(plot_err)?;
         Ok(())
     }
 }

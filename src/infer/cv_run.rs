@@ -120,7 +120,7 @@ impl CvPlan {
         let start = std::time::Instant::now();
         let rows = run(&self.fits, k, input, backend, &done, record, progress)?;
         let pairs = compare(&rows);
-        write(out, &rows, &pairs)?;
+        write(out, &rows, &pairs, &crate::plot::Figure::default())?;
         std::fs::remove_file(&checkpoint).map_err(crate::files::io_error(&checkpoint))?;
         let manifest = serde_json::json!({
             "data": input.path.display().to_string(),

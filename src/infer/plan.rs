@@ -18,6 +18,7 @@ use super::simulate::RuleAt;
 use super::{options, rule, w0};
 use crate::error::{Error, Result};
 use crate::outdir::Claim;
+use crate::plot::Figure;
 use std::path::Path;
 
 /// The most bootstrap draws a fit takes: each is a whole refit, and a band from 10^3
@@ -281,7 +282,7 @@ pub fn fit_and_report(
         &rules[best],
         band,
         truth.as_ref(),
-        truth_train,
+        &metrics,
     )?;
     if net.gru > 0 {
         // The rnn's rule after the last trials all rewarded and all unrewarded.
@@ -306,7 +307,7 @@ fn draw(
     rule: &Rule,
     band: Vec<&Rule>,
     truth: Option<&RuleAt>,
-    truth_ll: Option<f64>,
+    metrics: &Metrics,
 ) -> Result<()> {
     let net = fitted.net;
     let shown = train.data.animals.len().min(3);
@@ -323,7 +324,9 @@ fn draw(
             .iter()
             .map(|e| (e.epoch as f64, e.train_ll))
             .collect(),
-        truth_ll,
+        test_ll: metrics.test_ll,
+        baseline: (metrics.baseline_train_ll, metrics.baseline_test_ll),
+        truth: (metrics.truth_train_ll, metrics.truth_test_ll),
         animals: (0..shown)
             .map(|i| super::plot::Trajectory {
                 animal: train.data.animals[i].id.clone(),
@@ -337,5 +340,6 @@ fn draw(
             })
             .collect(),
     };
-    super::plot::write(out, &pic)
+    super::plot::write(out, &pic, &Figure::default())?;
+    Ok(())
 }

@@ -9,11 +9,12 @@ use super::rule::{History, Rule};
 use super::simulate::{stimuli, RuleAt, HISTORY};
 use crate::error::Result;
 use crate::plot::{
-    data_range as range, draw_legend, panel, plot_err, write_picture, Picture, COLOURS,
+    dashed, data_range as range, legend_below, panel, plot_err, sub, write_picture, Entry, Figure,
+    Mark, Picture, Ticks, COLOURS, MUTED,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Weight trajectories of one animal: inferred, and true when known.
 pub struct Trajectory {
@@ -38,9 +39,16 @@ pub struct FitPicture<'a> {
     pub rule: RulePanels<'a>,
     /// (epoch, train LL).
     pub epochs: Vec<(f64, f64)>,
-    pub truth_ll: Option<f64>,
+    /// The final scores beside the training curve: the fit's held-out LL, the
+    /// baseline's training and held-out LL, and the true probabilities' (simulated data).
+    pub test_ll: Option<f64>,
+    pub baseline: (f64, Option<f64>),
+    pub truth: (Option<f64>, Option<f64>),
     pub animals: Vec<Trajectory>,
 }
+
+/// The stimulus weights the rule panels draw Δw_stim at.
+const WS: [f64; 3] = [-1.0, 0.0, 1.0];
 
 impl RulePanels<'_> {
     /// Δw_stim for w_stim = w, b = 0 after a rewarded (or unrewarded) trial at each s.
@@ -75,23 +83,47 @@ impl RulePanels<'_> {
             .collect()
     }
 
+    /// Every value the two panels draw, for a y scale they share.
+    fn values(&self) -> Vec<f64> {
+        let mut all = vec![];
+        for rewarded in [true, false] {
+            for &w in &WS {
+                all.extend(self.rule(w, rewarded, false).into_iter().map(|p| p.1));
+                if self.band.len() > 1 {
+                    all.extend(self.band(w, rewarded).into_iter().flat_map(|p| [p.1, p.2]));
+                }
+                if self.truth.is_some() {
+                    all.extend(self.rule(w, rewarded, true).into_iter().map(|p| p.1));
+                }
+            }
+        }
+        all
+    }
+
     fn draw<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         rewarded: bool,
+        (y0, y1): (f64, f64),
     ) -> Result<()> {
-        let ws = [-1.0, 0.0, 1.0];
-        let mut all = vec![];
-        for &w in &ws {
-            all.extend(self.rule(w, rewarded, false).into_iter().map(|p| p.1));
-            if self.band.len() > 1 {
-                all.extend(self.band(w, rewarded).into_iter().flat_map(|p| [p.1, p.2]));
-            }
+        let ws = WS;
+        let mut entries = vec![];
+        for (i, &w) in ws.iter().enumerate() {
+            let c = COLOURS[i];
+            let mark = if self.band.len() > 1 {
+                Mark::Band(c)
+            } else {
+                Mark::Line(c)
+            };
+            entries.push(Entry::new(
+                format!("fitted, {} = {}", sub("w_stim"), Ticks::Fixed(0).label(w)),
+                mark,
+            ));
             if self.truth.is_some() {
-                all.extend(self.rule(w, rewarded, true).into_iter().map(|p| p.1));
+                entries.push(Entry::new("true", Mark::Dashed(c)));
             }
         }
-        let (y0, y1) = range(all.into_iter());
+        let area = legend_below(area, &entries)?;
         let title = if rewarded {
             "after rewarded trials"
         } else {
@@ -103,11 +135,11 @@ impl RulePanels<'_> {
             _ => String::new(),
         };
         let mut chart = panel(
-            area,
-            &format!("Δw_stim {title}{history}"),
+            &area,
+            &format!("{} {title}{history}", sub("Δw_stim")),
             -2.1f64..2.1,
             y0..y1,
-            ("stimulus s", "Δw_stim"),
+            ("stimulus s", &format!("weight change {}", sub("Δw_stim"))),
         )?;
         for (i, &w) in ws.iter().enumerate() {
             let c = COLOURS[i];
@@ -127,71 +159,88 @@ impl RulePanels<'_> {
                     self.rule(w, rewarded, false),
                     c.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(format!("fitted, w_stim = {w}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+                .map_err(plot_err)?;
             if self.truth.is_some() {
                 chart
-                    .draw_series(DashedLineSeries::new(
-                        self.rule(w, rewarded, true),
-                        5,
-                        4,
-                        c.stroke_width(1),
-                    ))
-                    .map_err(plot_err)?
-                    .label(format!("true, w_stim = {w}"))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(1))
-                    });
+                    .draw_series(dashed(self.rule(w, rewarded, true), c.stroke_width(2)))
+                    .map_err(plot_err)?;
             }
-        }
-        if rewarded {
-            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 10)?;
         }
         Ok(())
     }
 }
 
 impl FitPicture<'_> {
+    /// The training curve, and the final scores as levels beside it: held-out LL is
+    /// measured once, after the last epoch.
     fn draw_epochs<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let (y0, y1) = range(self.epochs.iter().map(|e| e.1).chain(self.truth_ll));
         let x1 = self.epochs.len().max(2) as f64;
+        let blue = COLOURS[0];
+        let mut levels: Vec<(String, RGBColor, f64, bool)> = vec![];
+        if let Some(v) = self.test_ll {
+            levels.push((
+                "fit, held-out (after the last epoch)".into(),
+                COLOURS[1],
+                v,
+                false,
+            ));
+        }
+        levels.push((
+            "baseline (reinforce_base), training".into(),
+            COLOURS[2],
+            self.baseline.0,
+            true,
+        ));
+        if let Some(v) = self.baseline.1 {
+            levels.push(("baseline, held-out".into(), COLOURS[2], v, false));
+        }
+        if let Some(v) = self.truth.0 {
+            levels.push(("true probabilities, training".into(), MUTED, v, true));
+        }
+        if let Some(v) = self.truth.1 {
+            levels.push(("true probabilities, held-out".into(), MUTED, v, false));
+        }
+        let levels: Vec<_> = levels.into_iter().filter(|l| l.2.is_finite()).collect();
+        let mut entries = vec![Entry::new("fit, training (per epoch)", Mark::Line(blue))];
+        entries.extend(levels.iter().map(|(n, c, _, solid)| {
+            Entry::new(
+                n.clone(),
+                if *solid {
+                    Mark::Line(*c)
+                } else {
+                    Mark::Dashed(*c)
+                },
+            )
+        }));
+        let area = legend_below(area, &entries)?;
+        let (y0, y1) = range(
+            self.epochs
+                .iter()
+                .map(|e| e.1)
+                .chain(levels.iter().map(|l| l.2)),
+        );
         let mut chart = panel(
-            area,
-            "log-likelihood per trial over epochs",
+            &area,
+            "log-likelihood per trial",
             1f64..x1,
             y0..y1,
-            ("epoch", "train LL (nats)"),
+            ("epoch", "mean log-likelihood (nats per trial)"),
         )?;
-        let blue = COLOURS[0];
         chart
             .draw_series(LineSeries::new(
                 self.epochs.iter().copied(),
                 blue.stroke_width(2),
             ))
-            .map_err(plot_err)?
-            .label("fit")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
-            });
-        if let Some(t) = self.truth_ll {
-            let grey = RGBColor(90, 90, 90);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(1.0, t), (x1, t)],
-                    6,
-                    4,
-                    grey.stroke_width(1),
-                ))
-                .map_err(plot_err)?
-                .label("the true probabilities")
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1))
-                });
+            .map_err(plot_err)?;
+        for (_, c, v, solid) in &levels {
+            let pts = vec![(1.0, *v), (x1, *v)];
+            if *solid {
+                chart.draw_series(LineSeries::new(pts, c.mix(0.8).stroke_width(1)))
+            } else {
+                chart.draw_series(dashed(pts, c.stroke_width(2)))
+            }
+            .map_err(plot_err)?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 10)?;
         Ok(())
     }
 
@@ -210,12 +259,22 @@ impl FitPicture<'_> {
             .max()
             .unwrap_or(2)
             .max(2) as f64;
-        let title = if self.animals.iter().any(|a| a.truth.is_some()) {
-            "stimulus weight: inferred (solid), true (dashed)"
+        let known = self.animals.iter().any(|a| a.truth.is_some());
+        let mut entries = vec![];
+        for (i, a) in self.animals.iter().enumerate() {
+            let c = COLOURS[i % COLOURS.len()];
+            entries.push(Entry::new(format!("{}, inferred", a.animal), Mark::Line(c)));
+            if a.truth.is_some() {
+                entries.push(Entry::new("true", Mark::Dashed(c)));
+            }
+        }
+        let area = legend_below(area, &entries)?;
+        let title = if known {
+            "stimulus weight of the first animals, inferred and true"
         } else {
-            "stimulus weight, inferred"
+            "stimulus weight of the first animals, inferred"
         };
-        let mut chart = panel(area, title, 0f64..x1, y0..y1, ("trial", "w_stim"))?;
+        let mut chart = panel(&area, title, 0f64..x1, y0..y1, ("trial", &sub("w_stim")))?;
         for (i, a) in self.animals.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
             chart
@@ -223,37 +282,35 @@ impl FitPicture<'_> {
                     a.inferred.iter().enumerate().map(|(t, w)| (t as f64, w[0])),
                     c.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(a.animal.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+                .map_err(plot_err)?;
             if let Some(truth) = &a.truth {
+                let pts: Vec<(f64, f64)> = truth
+                    .iter()
+                    .enumerate()
+                    .map(|(t, w)| (t as f64, w[0]))
+                    .collect();
                 chart
-                    .draw_series(DashedLineSeries::new(
-                        truth.iter().enumerate().map(|(t, w)| (t as f64, w[0])),
-                        5,
-                        4,
-                        c.stroke_width(1),
-                    ))
+                    .draw_series(dashed(pts, c.stroke_width(2)))
                     .map_err(plot_err)?;
             }
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 10)?;
         Ok(())
     }
 }
 
 impl Picture for FitPicture<'_> {
     fn size(&self) -> (u32, u32) {
-        (1100, 820)
+        (1300, 1100)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
         let panels = root.split_evenly((2, 2));
-        self.rule.draw(&panels[0], true)?;
-        self.rule.draw(&panels[1], false)?;
+        // The two rule panels share a y scale, so that the rules after reward and
+        // after no reward compare by eye.
+        let y = range(self.rule.values().into_iter());
+        self.rule.draw(&panels[0], true, y)?;
+        self.rule.draw(&panels[1], false, y)?;
         self.draw_epochs(&panels[2])?;
         self.draw_weights(&panels[3])?;
         Ok(())
@@ -261,8 +318,8 @@ impl Picture for FitPicture<'_> {
 }
 
 /// Draws DIR/fit.svg and .png.
-pub fn write(dir: &Path, pic: &FitPicture) -> Result<()> {
-    write_picture(dir, "fit", pic)
+pub fn write(dir: &Path, pic: &FitPicture, fig: &Figure) -> Result<Vec<PathBuf>> {
+    write_picture(dir, "fit", pic, fig)
 }
 
 /// An rnn's rule after the last trials all rewarded (top) and all unrewarded (bottom),
@@ -273,15 +330,17 @@ pub struct HistoryPicture<'a> {
 
 impl Picture for HistoryPicture<'_> {
     fn size(&self) -> (u32, u32) {
-        (1100, 820)
+        (1300, 1100)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
         let areas = root.split_evenly((2, 2));
+        // One y scale for all four panels: the picture exists to compare them.
+        let y = range(self.panels.iter().flat_map(|p| p.values()));
         for (i, p) in self.panels.iter().enumerate() {
-            p.draw(&areas[2 * i], true)?;
-            p.draw(&areas[2 * i + 1], false)?;
+            p.draw(&areas[2 * i], true, y)?;
+            p.draw(&areas[2 * i + 1], false, y)?;
         }
         Ok(())
     }

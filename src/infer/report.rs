@@ -141,6 +141,7 @@ pub(super) fn write_history(
         &super::plot::HistoryPicture {
             panels: [panel(after[0]), panel(after[1])],
         },
+        &crate::plot::Figure::default(),
     )?;
     Ok(m)
 }

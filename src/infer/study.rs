@@ -202,8 +202,12 @@ impl Present for FitStudy {
         "test_nll"
     }
 
-    fn summary(cfg: &crate::sweep::StudyConfig<Self>, dir: &std::path::Path) -> Result<()> {
-        crate::sweep::summary::write_summary(cfg, dir)
+    fn summary(
+        cfg: &crate::sweep::StudyConfig<Self>,
+        dir: &std::path::Path,
+        fig: &crate::plot::Figure,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        crate::sweep::summary::write_summary(cfg, dir, fig)
     }
 
     fn series(&self) -> Option<(&'static str, &'static str)> {

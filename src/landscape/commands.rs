@@ -54,7 +54,7 @@ pub fn commands() -> Vec<Command> {
 fn measure_horizon(args: &Args, _: &Context) -> Result<Reply> {
     let dir: PathBuf = args.need("dir")?;
     let (cfg, rows) = horizon::measure(&dir)?;
-    horizon::draw(&dir, &cfg, &rows)?;
+    horizon::draw(&dir, &cfg, &rows, &crate::plot::Figure::default())?;
     if args.flag("json") {
         let text = serde_json::to_string_pretty(&rows).expect("serialises");
         return Ok(Reply::new(&rows, text));

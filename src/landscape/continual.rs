@@ -6,11 +6,14 @@
 use super::config::SweepConfig;
 use super::Switching;
 use crate::error::{Error, Result};
-use crate::plot::{draw_legend, plot_err, write_picture, Picture};
+use crate::plot::{
+    font, grid, legend_below, plot_err, write_picture, Entry, Figure, Mark, Picture, Ticks,
+    COLOURS, GRID, LABEL, LEGEND, TICK, TITLE, X_TICKS, Y_TICKS,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// At most this many panels; more settings of the other axes are left out and the
 /// caption says so.
@@ -37,9 +40,9 @@ fn quartiles(v: &mut [f64]) -> (f64, f64, f64) {
 }
 
 /// Reads DIR/results.csv of a continual sweep and draws DIR/regret.svg and .png.
-pub fn write_regret(cfg: &SweepConfig, dir: &Path) -> Result<()> {
+pub fn write_regret(cfg: &SweepConfig, dir: &Path, fig: &Figure) -> Result<Vec<PathBuf>> {
     let Some(c) = &cfg.study.problem.continual else {
-        return Ok(());
+        return Ok(vec![]);
     };
     let x_name = match c.switching {
         Switching::Hazard => "hazard",
@@ -143,41 +146,67 @@ pub fn write_regret(cfg: &SweepConfig, dir: &Path) -> Result<()> {
             panels,
             left_out,
         },
+        fig,
     )
 }
 
-const COLOURS: [RGBColor; 4] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-];
-
 impl Picture for RegretPicture {
     fn size(&self) -> (u32, u32) {
-        let n = self.panels.len() as u32;
-        let cols = n.min(4);
-        let rows = n.div_ceil(4);
-        (60 + 380 * cols, 60 + 330 * rows)
+        let (rows, cols) = grid(self.panels.len(), 4);
+        (
+            (60 + 400 * cols as u32).max(700),
+            TITLE + 2 * LEGEND + 60 + 360 * rows as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(plot_err)?;
+        let spread = self
+            .panels
+            .iter()
+            .any(|(_, l)| l.iter().any(|(_, p)| p.iter().any(|p| p.3 > p.2)));
         let mut caption = format!(
-            "regret against the {}: median over seeds, band = interquartile range",
+            "regret against the {}{}",
             if self.x_name == "hazard" {
                 "hazard"
             } else {
                 "block length"
+            },
+            if spread {
+                ": median over seeds, band: interquartile range"
+            } else {
+                ""
             }
         );
         if self.left_out > 0 {
             caption += &format!(" ({} more panels not drawn)", self.left_out);
         }
-        let (w, _) = root.dim_in_pixel();
-        let body = root
-            .titled(&caption, ("sans-serif", if w < 800 { 11 } else { 14 }))
-            .map_err(plot_err)?;
+        let body = root.titled(&caption, font(TITLE)).map_err(plot_err)?;
+        // One legend for every panel: the resets, as each panel draws them.
+        let names: Vec<&str> = self
+            .panels
+            .iter()
+            .flat_map(|(_, l)| l.iter().map(|(n, _)| n.as_str()))
+            .fold(Vec::new(), |mut v, n| {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+                v
+            });
+        let colour_of = |name: &str| {
+            COLOURS[names.iter().position(|n| *n == name).unwrap_or(0) % COLOURS.len()]
+        };
+        let entries: Vec<Entry> = names
+            .iter()
+            .map(|n| {
+                let c = colour_of(n);
+                Entry::new(
+                    format!("reset: {n}"),
+                    if spread { Mark::Band(c) } else { Mark::Line(c) },
+                )
+            })
+            .collect();
+        let body = legend_below(&body, &entries)?;
         let all = self
             .panels
             .iter()
@@ -194,25 +223,29 @@ impl Picture for RegretPicture {
         }
         let pad = 0.05 * (y1 - y0).max(1e-12);
         let (y0, y1) = (y0 - pad, y1 + pad);
-        let n = self.panels.len();
-        let areas = body.split_evenly((n.div_ceil(4), n.min(4)));
-        for (k, ((title, lines), area)) in self.panels.iter().zip(&areas).enumerate() {
+        let areas = body.split_evenly(grid(self.panels.len(), 4));
+        let xt = Ticks::log(x0, x1, X_TICKS);
+        let yt = Ticks::linear(y0, y1, Y_TICKS);
+        for ((title, lines), area) in self.panels.iter().zip(&areas) {
             let mut chart = ChartBuilder::on(area)
-                .caption(title, ("sans-serif", 13))
+                .caption(title, font(LABEL))
                 .margin(10)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
+                .x_label_area_size(LABEL + TICK + 22)
+                .y_label_area_size(LABEL + 5 * TICK)
                 .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
                 .map_err(plot_err)?;
             chart
                 .configure_mesh()
                 .x_desc(self.x_name)
                 .y_desc("regret (mean loss − the oracle's)")
-                .x_label_formatter(&|v| format!("{v:.0e}"))
-                .y_label_formatter(&|v| format!("{v:.3}"))
-                .label_style(("sans-serif", 11))
-                .axis_desc_style(("sans-serif", 12))
-                .light_line_style(RGBColor(235, 235, 235))
+                .x_labels(xt.count(x0, x1, X_TICKS))
+                .y_labels(Y_TICKS)
+                .x_label_formatter(&|v| xt.label(*v))
+                .y_label_formatter(&|v| yt.label(*v))
+                .label_style(font(TICK))
+                .axis_desc_style(font(LABEL))
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(GRID)
                 .draw()
                 .map_err(plot_err)?;
             chart
@@ -221,36 +254,30 @@ impl Picture for RegretPicture {
                     RGBColor(150, 150, 150).stroke_width(1),
                 ))
                 .map_err(plot_err)?;
-            for (i, (name, pts)) in lines.iter().enumerate() {
-                let colour = COLOURS[i % COLOURS.len()];
+            for (name, pts) in lines {
+                let colour = colour_of(name);
                 let band: Vec<(f64, f64)> = pts
                     .iter()
                     .map(|p| (p.0, p.3))
                     .chain(pts.iter().rev().map(|p| (p.0, p.2)))
                     .collect();
-                chart
-                    .draw_series([Polygon::new(band, colour.mix(0.18).filled())])
-                    .map_err(plot_err)?;
+                if spread {
+                    chart
+                        .draw_series([Polygon::new(band, colour.mix(0.18).filled())])
+                        .map_err(plot_err)?;
+                }
                 chart
                     .draw_series(
                         pts.iter()
                             .map(|p| Circle::new((p.0, p.1), 3, colour.filled())),
                     )
                     .map_err(plot_err)?;
-                let drawn = chart
+                chart
                     .draw_series(LineSeries::new(
                         pts.iter().map(|p| (p.0, p.1)),
                         colour.stroke_width(2),
                     ))
                     .map_err(plot_err)?;
-                if k == 0 {
-                    drawn.label(name.as_str()).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                    });
-                }
-            }
-            if k == 0 {
-                draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 11)?;
             }
         }
         Ok(())

@@ -9,7 +9,10 @@
 use super::learner::control_gain;
 use super::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
 use crate::error::{Error, Result};
-use crate::plot::{draw_legend, plot_err, write_picture, Picture};
+use crate::plot::{
+    dashed, font, legend_below, plot_err, write_picture, Entry, Figure, Mark, Picture, Ticks,
+    COLOURS, GRID, LABEL, MUTED, TICK, TITLE, Y_TICKS,
+};
 use crate::sweep::store;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -169,7 +172,7 @@ struct HorizonPicture<'a> {
 
 impl Picture for HorizonPicture<'_> {
     fn size(&self) -> (u32, u32) {
-        (760, 480)
+        (900, 640)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -189,48 +192,53 @@ impl Picture for HorizonPicture<'_> {
             .fold(0.0f64, f64::max)
             .max(g0 * 10.0);
         let pad = 0.08 * (hi - lo);
-        let mut chart = ChartBuilder::on(root)
+        let (blue, red) = (COLOURS[0], COLOURS[3]);
+        let ballistic_grey = RGBColor(150, 150, 150);
+        let root = legend_below(
+            root,
+            &[
+                Entry::new("closed form", Mark::Line(blue)),
+                Entry::new("measured from the sweep's trajectories", Mark::Dot(red)),
+                Entry::new("γ → 0: ballistic, √(h₁/h₂)", Mark::Dashed(ballistic_grey)),
+                Entry::new("γ → ∞: gradient descent, h₁/h₂", Mark::Dashed(MUTED)),
+            ],
+        )?;
+        let (y0, y1) = (lo - pad, hi + pad);
+        let (xt, yt) = (Ticks::log(g0, g1, 8), Ticks::linear(y0, y1, Y_TICKS));
+        let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!(
-                    "{}: the rate ratio r(h = {}) / r(h = {}) against the horizon",
-                    self.rule, h[0], h[1]
+                    "{}: rate ratio r(h = {}) / r(h = {}) against the horizon",
+                    self.rule,
+                    Ticks::values(&h).label(h[0]),
+                    Ticks::values(&h).label(h[1])
                 ),
-                ("sans-serif", 16),
+                font(TITLE),
             )
             .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
-            .build_cartesian_2d((g0..g1).log_scale(), (lo - pad)..(hi + pad))
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK)
+            .build_cartesian_2d((g0..g1).log_scale(), y0..y1)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
-            .x_desc("discount γ (the horizon is 1/γ)")
+            .x_desc("discount γ (the horizon is 1/γ; log scale)")
             .y_desc("rate ratio")
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .x_labels(xt.count(g0, g1, 8))
+            .y_labels(Y_TICKS)
+            .x_label_formatter(&|v| xt.label(*v))
+            .y_label_formatter(&|v| yt.label(*v))
+            .label_style(font(TICK))
+            .axis_desc_style(font(LABEL))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()
             .map_err(plot_err)?;
-        let grey = RGBColor(120, 120, 120);
-        for (y, label) in [
-            (ballistic, "γ → 0: ballistic, √(h₁/h₂)"),
-            (gd, "γ → ∞: gradient descent, h₁/h₂"),
-        ] {
+        for (y, grey) in [(ballistic, ballistic_grey), (gd, MUTED)] {
             chart
-                .draw_series(DashedLineSeries::new(
-                    [(g0, y), (g1, y)],
-                    6,
-                    4,
-                    grey.stroke_width(1),
-                ))
-                .map_err(plot_err)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1))
-                });
+                .draw_series(dashed(vec![(g0, y), (g1, y)], grey.stroke_width(2)))
+                .map_err(plot_err)?;
         }
-        let blue = RGBColor(31, 119, 180);
         let curve: Vec<(f64, f64)> = (0..=200)
             .map(|i| {
                 let g = g0 * (g1 / g0).powf(i as f64 / 200.0);
@@ -240,28 +248,25 @@ impl Picture for HorizonPicture<'_> {
             .collect();
         chart
             .draw_series(LineSeries::new(curve, blue.stroke_width(2)))
-            .map_err(plot_err)?
-            .label("closed form")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
-            });
-        let red = RGBColor(214, 39, 40);
+            .map_err(plot_err)?;
         chart
             .draw_series(
                 rows.iter()
                     .filter(|r| r.gamma > 0.0 && r.ratio_measured.is_finite())
                     .map(|r| Circle::new((r.gamma, r.ratio_measured), 4, red.filled())),
             )
-            .map_err(plot_err)?
-            .label("measured from the sweep's trajectories")
-            .legend(move |(x, y)| Circle::new((x + 9, y), 4, red.filled()));
-        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 12)?;
+            .map_err(plot_err)?;
         Ok(())
     }
 }
 
 /// Draws DIR/horizon.svg and .png.
-pub fn draw(dir: &Path, cfg: &SweepConfig, rows: &[HorizonRow]) -> Result<()> {
+pub fn draw(
+    dir: &Path,
+    cfg: &SweepConfig,
+    rows: &[HorizonRow],
+    fig: &Figure,
+) -> Result<Vec<std::path::PathBuf>> {
     write_picture(
         dir,
         "horizon",
@@ -269,5 +274,6 @@ pub fn draw(dir: &Path, cfg: &SweepConfig, rows: &[HorizonRow]) -> Result<()> {
             rows,
             rule: cfg.study.rules[0].name(),
         },
+        fig,
     )
 }

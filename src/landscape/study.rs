@@ -390,9 +390,14 @@ impl Present for LandscapeStudy {
     }
 
     /// The runner's summary, and for continual sweeps the regret picture.
-    fn summary(cfg: &SweepConfig, dir: &std::path::Path) -> Result<()> {
-        crate::sweep::summary::write_summary(cfg, dir)?;
-        super::continual::write_regret(cfg, dir)
+    fn summary(
+        cfg: &SweepConfig,
+        dir: &std::path::Path,
+        fig: &crate::plot::Figure,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        let mut drawn = crate::sweep::summary::write_summary(cfg, dir, fig)?;
+        drawn.extend(super::continual::write_regret(cfg, dir, fig)?);
+        Ok(drawn)
     }
 }
 

@@ -22,6 +22,9 @@ pub const RUNNER_KEYS: &[(&str, &str)] = &[
     ("run", "max_learners"),
     ("output", "summary"),
     ("output", "plot_axes"),
+    ("output", "format"),
+    ("output", "width"),
+    ("output", "dpi"),
 ];
 
 /// "unknown key; allowed: ..." for a key of `section`, the runner's keys included.
@@ -37,6 +40,44 @@ pub fn unknown_key(section: &str, key: &str, allowed: &[&str]) -> Error {
         format!("{section}.{key}"),
         format!("unknown key; allowed: {}", all.join(", ")),
     )
+}
+
+/// The picture keys of a table (`format`, `width`, `dpi`), removed from it; `prefix`
+/// is how errors name the table (`output.`).
+pub fn figure_keys(t: &mut Table, prefix: &str) -> Result<crate::plot::Figure> {
+    let d = crate::plot::Figure::default();
+    let formats = match t.remove("format") {
+        None => d.formats.iter().map(|f| f.ext().to_string()).collect(),
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| err(format!("{prefix}format"), "lists formats as strings"))
+            })
+            .collect::<Result<_>>()?,
+        Some(_) => {
+            return Err(err(
+                format!("{prefix}format"),
+                "is a format or a list of them: \"svg\", \"png\", \"pdf\"",
+            ))
+        }
+    };
+    let width = t
+        .remove("width")
+        .map(|v| finite(&format!("{prefix}width"), &v))
+        .transpose()?;
+    let dpi = match t.remove("dpi") {
+        Some(v) => integer(
+            &format!("{prefix}dpi"),
+            &v,
+            crate::plot::DPI_RANGE.0 as i64,
+            crate::plot::DPI_RANGE.1 as i64,
+        )? as u32,
+        None => d.dpi,
+    };
+    crate::plot::Figure::new(&formats, width, dpi, prefix)
 }
 
 /// The values of one numeric grid axis.
@@ -146,7 +187,9 @@ impl<S: Study> StudyConfig<S> {
             }
         }
         let mut plot_axes = None;
+        let mut figure = crate::plot::Figure::default();
         if let Some(Value::Table(output)) = root.get_mut("output") {
+            figure = figure_keys(output, "output.")?;
             if let Some(v) = output.remove("summary") {
                 summary = boolean("output.summary", &v)?;
             }
@@ -232,6 +275,7 @@ impl<S: Study> StudyConfig<S> {
             summary,
             max_learners,
             plot_axes,
+            figure,
             prune,
         };
         config.grid.size()?;

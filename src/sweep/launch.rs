@@ -117,7 +117,17 @@ pub struct Runner {
     pub launch: LaunchFn,
     /// Every number a learner has (each a possible grid axis) with its default.
     pub numbers: fn() -> Vec<(&'static str, f64)>,
+    /// Draws a finished run's pictures from its config's text and its files, with the
+    /// config's picture settings passed through `adjust`.
+    pub draw: DrawFn,
 }
+
+/// [`Runner::draw`].
+pub type DrawFn = fn(
+    &str,
+    &std::path::Path,
+    &dyn Fn(crate::plot::Figure) -> Result<crate::plot::Figure>,
+) -> Result<Vec<std::path::PathBuf>>;
 
 impl Runner {
     /// The runner of family S.
@@ -139,6 +149,11 @@ impl Runner {
                     .iter()
                     .map(|&n| (n, d.get(n).expect("named")))
                     .collect()
+            },
+            draw: |text, dir, adjust| {
+                let cfg = StudyConfig::<S>::from_toml(text)?;
+                let fig = adjust(cfg.figure.clone())?;
+                S::summary(&cfg, dir, &fig)
             },
         }
     }

@@ -123,6 +123,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest> {
             &first.series_file,
             "summary.svg",
             "summary.png",
+            "summary.pdf",
+            "regret.svg",
+            "regret.png",
+            "regret.pdf",
         ],
         &[],
     )?;

@@ -8,6 +8,7 @@ pub mod grid;
 pub mod launch;
 pub mod merge;
 pub mod prune;
+pub mod redraw;
 pub mod run;
 pub mod shard;
 pub mod store;

@@ -63,6 +63,38 @@ pub struct RunReport {
     pub ran_chunks: u64,
     /// What was found and repaired on the way (a file cut back to a verified chunk).
     pub notes: Vec<String>,
+    /// The pictures drawn.
+    pub pictures: Vec<std::path::PathBuf>,
+    /// The best setting found, in words (a complete run with a finite headline).
+    pub best: Option<String>,
+}
+
+/// What part of a sweep a directory holds, when it is not the whole of one run: the
+/// line its pictures carry.
+pub fn stamp(m: &Manifest) -> Option<String> {
+    if !m.sources.is_empty() {
+        Some(format!(
+            "merged from {} shards: all {} {}",
+            m.sources.len(),
+            m.grid_size,
+            if m.grid_size == 1 {
+                "learner"
+            } else {
+                "learners"
+            }
+        ))
+    } else if m.first != 0 || m.end != m.grid_size {
+        Some(format!(
+            "shard {}/{}: learners {}–{} of {}; the whole sweep's picture comes with `rulelab merge`",
+            m.shard.index,
+            m.shard.count,
+            m.first,
+            m.end.saturating_sub(1),
+            m.grid_size
+        ))
+    } else {
+        None
+    }
 }
 
 /// Sweeps with more learners than this, or whose files would pass [`LARGE_BYTES`],
@@ -446,16 +478,29 @@ pub fn run<S: Study>(
     if let Some(b) = bar {
         b.finish();
     }
+    let mut pictures = Vec::new();
+    let best = if manifest.complete {
+        super::summary::best_line(cfg, dir)
+    } else {
+        None
+    };
     if manifest.complete && cfg.summary {
         // The results are complete and durable whatever happens to the picture.
-        if let Err(e) = S::summary(cfg, dir) {
-            notes.push(format!("no summary drawn: {e}"));
+        let fig = crate::plot::Figure {
+            stamp: stamp(&manifest),
+            ..cfg.figure.clone()
+        };
+        match S::summary(cfg, dir, &fig) {
+            Ok(p) => pictures = p,
+            Err(e) => notes.push(format!("no summary drawn: {e}")),
         }
     }
     Ok(RunReport {
         manifest,
         ran_chunks,
         notes,
+        pictures,
+        best,
     })
 }
 
@@ -582,6 +627,8 @@ fn reopen<S: Study>(
             manifest: m,
             ran_chunks: 0,
             notes,
+            pictures: vec![],
+            best: None,
         }));
     }
     if m.device != backend.kind() || m.adapter != backend.describe() {

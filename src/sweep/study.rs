@@ -237,7 +237,13 @@ pub trait Present: Compute {
     /// Draws the summary of a complete run into `dir`: the runner's heat map and
     /// curves of the headline ([`super::summary::write_summary`]), the family's own
     /// pictures, or both.
-    fn summary(cfg: &StudyConfig<Self>, dir: &std::path::Path) -> Result<()>;
+    /// Draws the run's pictures from its files in `dir`, as `fig` asks; returns the
+    /// files written.
+    fn summary(
+        cfg: &StudyConfig<Self>,
+        dir: &std::path::Path,
+        fig: &crate::plot::Figure,
+    ) -> Result<Vec<std::path::PathBuf>>;
 
     /// Appends a learner's series rows, `learner,` then the series columns.
     fn write_series(&self, _learner: u64, _o: &Self::Outcome, _out: &mut String) {}
@@ -263,6 +269,8 @@ pub struct StudyConfig<S: Parse> {
     pub max_learners: Option<u64>,
     /// The summary's heat-map axes (x, then y), when the config names them.
     pub plot_axes: Option<Vec<String>>,
+    /// How its pictures are written (`[output] format`, `width`, `dpi`).
+    pub figure: crate::plot::Figure,
     /// Successive halving across settings (`[prune]`).
     pub prune: Option<super::prune::Prune>,
 }

@@ -17,7 +17,10 @@
 use super::study::Study;
 use super::study::StudyConfig;
 use crate::error::{Error, Result};
-use crate::plot::{draw_legend, plot_err, ramp, write_picture, Picture, CURVE_COLORS};
+use crate::plot::{
+    colour_bar, font, legend_below, plot_err, ramp, write_picture, Entry, Figure, Mark, Picture,
+    Ticks, COLOURS, GRID, LABEL, MUTED, TICK, TITLE, X_TICKS, Y_TICKS,
+};
 use crate::stats::{median, quantile};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -132,26 +135,14 @@ pub fn settings<S: Study>(cfg: &StudyConfig<S>, rows: &[ResultRow]) -> Vec<Setti
         .collect()
 }
 
-/// A value in at most about six characters: 1.9e-3, 0.0139, 0.99, 250, 1.2e5.
-fn label(v: f64) -> String {
-    if v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
-        format!("{v:.1e}")
-    } else if v.fract() == 0.0 {
-        format!("{v}")
-    } else {
-        let digits = (3 - v.abs().log10().floor() as i32 - 1).clamp(0, 4) as usize;
-        let s = format!("{v:.digits$}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// A value of axis `i` as the plot prints it (categorical values by name).
+/// A value of axis `i` as the plot prints it: categorical values by name, numbers in
+/// the one format of their axis.
 fn axis_label<S: Study>(cfg: &StudyConfig<S>, i: usize, v: f64) -> String {
     let a = &cfg.grid.axes[i];
     if a.categorical {
         cfg.value_label(&a.name, v)
     } else {
-        label(v)
+        Ticks::values(&a.values.all()).label(v)
     }
 }
 
@@ -305,7 +296,11 @@ struct Summary<'a, S: Study> {
     hi: f64,
 }
 
-pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
+pub fn write_summary<S: Study>(
+    cfg: &StudyConfig<S>,
+    dir: &Path,
+    fig: &Figure,
+) -> Result<Vec<std::path::PathBuf>> {
     let rows = read_results(cfg, &dir.join(S::RESULTS))?;
     let settings = settings(cfg, &rows);
     let lay = layout(cfg);
@@ -338,7 +333,11 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
         ranked
             .iter()
             .zip(c)
-            .map(|(s, c)| (format!("{}: {:.3e}", describe(cfg, s), s.median), c))
+            .map(|(s, c)| {
+                let v = Ticks::Scientific(2).label(s.median);
+                let what = cfg.study.headline().replace('_', " ");
+                (format!("{} ({what} {v})", describe(cfg, s)), c)
+            })
             // The curves' axis is logarithmic: a curve with no positive point has
             // nothing to draw, and no panel is kept for it.
             .filter(|(_, c)| c.iter().any(|p| p.1 > 0.0 && p.1.is_finite()))
@@ -354,7 +353,7 @@ pub fn write_summary<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Result<()> {
         lo,
         hi,
     };
-    write_picture(dir, "summary", &SummaryPicture { summary, panels })
+    write_picture(dir, "summary", &SummaryPicture { summary, panels }, fig)
 }
 
 struct SummaryPicture<'a, S: Study> {
@@ -372,16 +371,19 @@ impl<S: Study> Picture for SummaryPicture<'_, S> {
     }
 }
 
-const PANEL: u32 = 420;
-const CURVES_H: u32 = 380;
+const PANEL: u32 = 440;
+const CURVES_H: u32 = 440;
+/// The title and subtitle above the heat maps; the colour bar's strip.
+const HEAD: u32 = 2 * TITLE + 30;
+const BAR_W: u32 = 150;
 
 impl<S: Study> Summary<'_, S> {
     fn size(&self, panels: usize) -> (u32, u32) {
         let cols = panels.clamp(1, 3) as u32;
         let rows = panels.div_ceil(3).max(1) as u32;
-        let heat_h = 70 + rows * PANEL;
+        let heat_h = HEAD + rows * PANEL;
         let curves = if self.curves.is_empty() { 0 } else { CURVES_H };
-        ((cols * PANEL + 110).max(760), heat_h + curves)
+        ((cols * PANEL + BAR_W).max(900), heat_h + curves)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -413,10 +415,21 @@ impl<S: Study> Summary<'_, S> {
             })
             .map(|(_, a)| a.name.clone())
             .collect();
+        let seeds = self
+            .settings
+            .iter()
+            .map(|s| s.learners.len())
+            .max()
+            .unwrap_or(1);
         let title = format!(
-            "{}: median {} over seeds",
+            "{}: {} {}",
             cfg.study.describe(),
-            cfg.study.headline().replace('_', " ")
+            cfg.study.headline().replace('_', " "),
+            if seeds > 1 {
+                format!("(median over {seeds} seeds)")
+            } else {
+                "(one seed per setting)".into()
+            }
         );
         let subtitle = format!(
             "cells: {} × {}{}; {} of {} settings diverged (most seeds), crossed out",
@@ -430,25 +443,33 @@ impl<S: Study> Summary<'_, S> {
             diverged,
             self.settings.len()
         );
-        top.draw(&Text::new(title, (12, 8), ("sans-serif", 18).into_font()))
+        top.draw(&Text::new(title, (12, 8), font(TITLE + 2)))
             .map_err(plot_err)?;
         top.draw(&Text::new(
             subtitle,
-            (12, 32),
-            ("sans-serif", 13).into_font().color(&RGBColor(80, 80, 80)),
+            (12, 12 + TITLE as i32 + 6),
+            font(LABEL - 1).color(&MUTED),
         ))
         .map_err(plot_err)?;
-        let (tw, th) = top.dim_in_pixel();
-        let body = top.margin(56, 0, 0, 0);
-        let (heats, bar) = body.split_horizontally(tw - 110);
+        let (tw, _) = top.dim_in_pixel();
+        let body = top.margin(HEAD, 0, 0, 0);
+        let (heats, bar) = body.split_horizontally(tw - BAR_W);
         let cols = panels.len().clamp(1, 3);
         let rows = panels.len().div_ceil(3).max(1);
         let areas = heats.split_evenly((rows, cols));
         for (area, &p) in areas.iter().zip(panels) {
             self.heat(area, p)?;
         }
-        self.colour_bar(&bar.margin(10, 60, 0, 20))?;
-        let _ = th;
+        colour_bar(
+            &bar.margin(10, 70, 0, 20),
+            (self.lo, self.hi),
+            true,
+            &format!(
+                "{} (log scale)",
+                self.cfg.study.headline().replace('_', " ")
+            ),
+            ramp,
+        )?;
         if !self.curves.is_empty() {
             self.draw_curves(&bottom)?;
         }
@@ -471,10 +492,10 @@ impl<S: Study> Summary<'_, S> {
             _ => String::new(),
         };
         let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 15))
+            .caption(caption, font(TITLE))
             .margin(8)
-            .x_label_area_size(42)
-            .y_label_area_size(62)
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK)
             // (0..n - 1).into_segmented() has n segments, one per value.
             .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
             .map_err(plot_err)?;
@@ -484,13 +505,20 @@ impl<S: Study> Summary<'_, S> {
                 .map_or(String::new(), |&x| axis_label(cfg, *i, x)),
             _ => String::new(),
         };
-        // Room for every label of up to ~6 characters; past that, every other one.
+        // Every label where they fit side by side; else every other one (or third).
         let (w, _) = area.dim_in_pixel();
-        let every = if (w as i32 - 80) / nx.max(1) < 40 {
-            2
-        } else {
-            1
-        };
+        let widest = lay.x.as_ref().map_or(0, |(i, vals)| {
+            vals.iter()
+                .map(|&v| {
+                    area.estimate_text_size(&axis_label(cfg, *i, v), &font(TICK))
+                        .map_or(60, |s| s.0)
+                })
+                .max()
+                .unwrap_or(0)
+        }) as i32
+            + 8;
+        let room = (w as i32 - (LABEL + 5 * TICK) as i32 - 16) / nx.max(1);
+        let every = (1..=8).find(|k| room * k >= widest).unwrap_or(8);
         let xfmt = |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(k) if k % every != 0 => String::new(),
             _ => tick(&lay.x, v),
@@ -504,7 +532,6 @@ impl<S: Study> Summary<'_, S> {
             .y
             .as_ref()
             .map_or(String::new(), |(i, _)| cfg.grid.axes[*i].name.clone());
-        let x_style = ("sans-serif", if nx > 8 { 10 } else { 11 }).into_font();
         chart
             .configure_mesh()
             .disable_mesh()
@@ -512,11 +539,10 @@ impl<S: Study> Summary<'_, S> {
             .y_labels(ny as usize + 1)
             .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
-            .x_label_style(x_style)
-            .y_label_style(("sans-serif", 11))
+            .label_style(font(TICK))
             .x_desc(x_name)
             .y_desc(y_name)
-            .axis_desc_style(("sans-serif", 13))
+            .axis_desc_style(font(LABEL))
             .draw()
             .map_err(plot_err)?;
         let cells = cells(lay, &self.settings, panel);
@@ -554,44 +580,6 @@ impl<S: Study> Summary<'_, S> {
         Ok(())
     }
 
-    /// The colour bar, in log10 units (so ticks fall between decades too), labelled
-    /// with the values.
-    fn colour_bar<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let (lo, hi) = (self.lo, self.hi);
-        let mut chart = ChartBuilder::on(area)
-            .margin(4)
-            .y_label_area_size(0)
-            .right_y_label_area_size(58)
-            .build_cartesian_2d(0.0..1.0, lo..hi)
-            .map_err(plot_err)?
-            .set_secondary_coord(0.0..1.0, lo..hi);
-        let steps = 64;
-        chart
-            .draw_series((0..steps).map(|k| {
-                let a = lo + (hi - lo) * k as f64 / steps as f64;
-                let b = lo + (hi - lo) * (k + 1) as f64 / steps as f64;
-                Rectangle::new(
-                    [(0.0, a), (1.0, b)],
-                    ramp(k as f64 / (steps - 1) as f64).filled(),
-                )
-            }))
-            .map_err(plot_err)?;
-        chart
-            .configure_secondary_axes()
-            .y_desc(format!(
-                "median {} (log scale)",
-                self.cfg.study.headline().replace('_', " ")
-            ))
-            .y_labels(7)
-            .y_label_formatter(&|v| format!("{:.2e}", 10f64.powf(*v)))
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 12))
-            .x_labels(0)
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
-    }
-
     fn draw_curves<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let (x_name, y_name) = self.cfg.study.series().expect("curves need a series");
         let xs = self.curves.iter().flat_map(|c| c.1.iter().map(|p| p.0));
@@ -612,41 +600,76 @@ impl<S: Study> Summary<'_, S> {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
                 (a.min(y), b.max(y))
             });
-        let mut builder = ChartBuilder::on(area);
+        // A band only where seeds spread.
+        let spread = self.curves.iter().any(|c| c.1.iter().any(|p| p.3 > p.2));
+        let entries: Vec<Entry> = self
+            .curves
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _))| {
+                let c = COLOURS[i % COLOURS.len()];
+                Entry::new(
+                    label.clone(),
+                    if spread { Mark::Band(c) } else { Mark::Line(c) },
+                )
+            })
+            .collect();
+        let area = legend_below(area, &entries)?;
+        let mut builder = ChartBuilder::on(&area);
         builder
             .caption(
-                format!(
-                    "the best {} settings: median {y_name} over seeds, band = interquartile range",
-                    self.curves.len()
-                ),
-                ("sans-serif", 15),
+                if spread {
+                    format!(
+                        "the best {} settings: median {} over seeds, band: interquartile range",
+                        self.curves.len(),
+                        y_name.replace('_', " ")
+                    )
+                } else {
+                    format!(
+                        "the best {} settings: {}",
+                        self.curves.len(),
+                        y_name.replace('_', " ")
+                    )
+                },
+                font(TITLE),
             )
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70);
+            .x_label_area_size(LABEL + TICK + 22)
+            .y_label_area_size(LABEL + 5 * TICK);
         let x = x0..x1.max(x0 + 1.0);
         // A log axis for curves that span decades (losses falling); a linear one for
         // narrow curves, where a log axis would have no tick inside its range.
+        let xt = Ticks::linear(x.start, x.end, X_TICKS);
+        let y_label = y_name.replace('_', " ");
         if y1 / y0 > 10.0 {
+            let (a, b) = (y0 / 1.5, y1 * 1.5);
             let chart = builder
-                .build_cartesian_2d(x, (y0 / 1.5..y1 * 1.5).log_scale())
+                .build_cartesian_2d(x, (a..b).log_scale())
                 .map_err(plot_err)?;
-            self.curves_on(chart, x_name, &format!("{y_name} (log)"), 1)
+            let yt = Ticks::log(a, b, Y_TICKS);
+            let n = yt.count(a, b, Y_TICKS);
+            self.curves_on(
+                chart,
+                (x_name, &format!("{y_label} (log scale)")),
+                (xt, yt, n),
+                spread,
+            )
         } else {
             let pad = (y1 - y0).max(1e-12 * y1) * 0.05;
             let chart = builder
                 .build_cartesian_2d(x, y0 - pad..y1 + pad)
                 .map_err(plot_err)?;
-            self.curves_on(chart, x_name, y_name, 3)
+            let yt = Ticks::linear(y0 - pad, y1 + pad, Y_TICKS);
+            self.curves_on(chart, (x_name, &y_label), (xt, yt, Y_TICKS), spread)
         }
     }
 
     fn curves_on<'a, DB: DrawingBackend + 'a, Y>(
         &self,
         mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
-        x_name: &str,
-        y_name: &str,
-        digits: usize,
+        (x_name, y_name): (&str, &str),
+        (xt, yt, y_count): (Ticks, Ticks, usize),
+        spread: bool,
     ) -> Result<()>
     where
         Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
@@ -660,23 +683,25 @@ impl<S: Study> Summary<'_, S> {
             if whole && v.fract() != 0.0 {
                 String::new()
             } else {
-                label(*v)
+                xt.label(*v)
             }
         };
         chart
             .configure_mesh()
             .x_desc(x_name)
             .y_desc(y_name)
-            .y_labels(8)
+            .x_labels(X_TICKS)
+            .y_labels(y_count)
             .x_label_formatter(&x_label)
-            .y_label_formatter(&|v| format!("{v:.digits$e}"))
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .y_label_formatter(&|v| yt.label(*v))
+            .label_style(font(TICK))
+            .axis_desc_style(font(LABEL))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()
             .map_err(plot_err)?;
-        for (i, (label, c)) in self.curves.iter().enumerate() {
-            let color = CURVE_COLORS[i % CURVE_COLORS.len()];
+        for (i, (_, c)) in self.curves.iter().enumerate() {
+            let color = COLOURS[i % COLOURS.len()];
             let ok = |v: f64| v > 0.0 && v.is_finite();
             let band: Vec<(f64, f64)> = c
                 .iter()
@@ -684,7 +709,7 @@ impl<S: Study> Summary<'_, S> {
                 .map(|p| (p.0, p.3))
                 .chain(c.iter().rev().filter(|p| ok(p.2)).map(|p| (p.0, p.2)))
                 .collect();
-            if band.len() > 2 {
+            if spread && band.len() > 2 {
                 chart
                     .draw_series(std::iter::once(Polygon::new(
                         band,
@@ -697,15 +722,38 @@ impl<S: Study> Summary<'_, S> {
                     c.iter().filter(|p| ok(p.1)).map(|p| (p.0, p.1)),
                     color.stroke_width(2),
                 ))
-                .map_err(plot_err)?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
+                .map_err(plot_err)?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
         Ok(())
     }
+}
+
+/// The best setting of a finished run in words: its axes' values and its headline
+/// (the median over its seeds); None when no setting has a finite value.
+pub fn best_line<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<String> {
+    let rows = read_results(cfg, &dir.join(S::RESULTS)).ok()?;
+    let settings = settings(cfg, &rows);
+    let best = settings
+        .iter()
+        .filter(|s| !s.diverged && s.median.is_finite())
+        .min_by(|a, b| a.median.total_cmp(&b.median))?;
+    let seeds = best.learners.len();
+    Some(format!(
+        "{} ({} {}{})",
+        describe(cfg, best),
+        cfg.study.headline().replace('_', " "),
+        // Four significant digits, as a terminal prints numbers.
+        if (1e-3..1e4).contains(&best.median.abs()) {
+            format!("{:.4}", best.median)
+        } else {
+            format!("{:.3e}", best.median)
+        },
+        if seeds > 1 {
+            format!(", median over {seeds} seeds")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// Settings summarised over seeds, for callers that want the table (benches, tests).
