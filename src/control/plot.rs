@@ -6,10 +6,8 @@ use super::config::{PathConfig, PathStudy};
 use crate::error::{Error, Result};
 use crate::loss::data;
 use crate::loss::eval::{curvature, loss_grad};
-use crate::plot::{
-    colour_bar, dashed, font, legend_below, plot_err, ramp, sub, write_picture, Entry, Figure,
-    Mark, Picture, Ticks, GRID, LABEL, MUTED, TICK, TITLE, X_TICKS, Y_TICKS,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use crate::sweep::summary::read_results;
 use crate::sweep::{Parse, Present};
 use plotters::coord::Shift;
@@ -315,30 +313,17 @@ impl PathsPicture<'_> {
             "loss decile over the box",
             band_colour,
         )?;
-        let mut chart = ChartBuilder::on(&area)
-            .caption("paths over the loss landscape", font(LABEL + 1))
-            .margin(10)
-            .x_label_area_size(LABEL + TICK + 22)
-            .y_label_area_size(LABEL + 5 * TICK)
-            .build_cartesian_2d(b[0]..b[1], b[2]..b[3])
-            .map_err(plot_err)?;
+        let mut chart = chart(&area, "paths over the loss landscape", b[0]..b[1], b[2]..b[3])?;
         let (xt, yt) = (
             Ticks::linear(b[0], b[1], X_TICKS),
             Ticks::linear(b[2], b[3], Y_TICKS),
         );
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc(sub("θ_0"))
-            .y_desc(sub("θ_1"))
-            .x_labels(X_TICKS)
-            .y_labels(Y_TICKS)
-            .x_label_formatter(&|v| xt.label(*v))
-            .y_label_formatter(&|v| yt.label(*v))
-            .label_style(font(TICK))
-            .axis_desc_style(font(LABEL))
-            .draw()
-            .map_err(plot_err)?;
+        axes(
+            &mut chart,
+            (&sub("θ_0"), X_TICKS, &|v| xt.label(*v)),
+            (&sub("θ_1"), Y_TICKS, &|v| yt.label(*v)),
+            Lines::None,
+        )?;
         let band_colour = |i: usize| band_colour(i as f64 / (self.bands - 1).max(1) as f64);
         chart
             .draw_series(self.cells.iter().map(|(r, band)| {
@@ -381,31 +366,13 @@ impl PathsPicture<'_> {
         }
         let pad = 0.05 * (hi - lo).max(1e-9);
         let (x1, y0, y1) = (t1.max(1e-9), lo - pad, hi + pad);
-        let mut chart = ChartBuilder::on(area)
-            .caption("the loss along each path", font(LABEL + 1))
-            .margin(10)
-            .x_label_area_size(LABEL + TICK + 22)
-            .y_label_area_size(LABEL + 5 * TICK)
-            .build_cartesian_2d(0.0..x1, y0..y1)
-            .map_err(plot_err)?;
-        let (xt, yt) = (
-            Ticks::linear(0.0, x1, X_TICKS),
-            Ticks::linear(y0, y1, Y_TICKS),
-        );
-        chart
-            .configure_mesh()
-            .x_desc("time t")
-            .y_desc("loss L(θ(t))")
-            .x_labels(X_TICKS)
-            .y_labels(Y_TICKS)
-            .x_label_formatter(&|v| xt.label(*v))
-            .y_label_formatter(&|v| yt.label(*v))
-            .label_style(font(TICK))
-            .axis_desc_style(font(LABEL))
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = panel(
+            area,
+            "the loss along each path",
+            0.0..x1,
+            y0..y1,
+            ("time t", "loss L(θ(t))"),
+        )?;
         for d in &self.paths {
             let c = self.colour(d);
             chart

@@ -9,10 +9,8 @@
 use super::config::{HippoParams, HippoStudy};
 use super::protocol::Experiment;
 use crate::error::{Error, Result};
-use crate::plot::{
-    dashed, data_range, font, legend_below, panel, plot_err, write_picture, Entry, Figure, Mark,
-    Picture, Ticks, COLOURS, GRID, LABEL, MUTED, TICK, TITLE, Y_TICKS,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use crate::sweep::{ParamSet, Parse, StudyConfig};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -326,35 +324,13 @@ impl Summary {
             .chain([0.0, 25.0]);
         let (y0, y1) = data_range(ys);
         let yt = Ticks::linear(y0, y1, Y_TICKS);
-        let mut chart = ChartBuilder::on(&area)
-            .caption("transfer: error 1 s after the lesion", font(TITLE))
-            .margin(10)
-            .x_label_area_size(LABEL + TICK + 22)
-            .y_label_area_size(LABEL + 5 * TICK)
-            .build_cartesian_2d(-0.5..2.5, y0..y1)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(3)
-            .x_label_formatter(&|v: &f64| {
-                let i = v.round();
-                if (v - i).abs() < 1e-6 && (0.0..3.0).contains(&i) {
-                    WHEN[i as usize].to_string()
-                } else {
-                    String::new()
-                }
-            })
-            .y_labels(Y_TICKS)
-            .y_label_formatter(&|v| yt.label(*v))
-            .x_desc("place cells, relative to the shuffle")
-            .y_desc("decoding error (cm)")
-            .label_style(font(TICK))
-            .axis_desc_style(font(LABEL))
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(&area, "transfer: error 1 s after the lesion", -0.5..2.5, y0..y1)?;
+        axes(
+            &mut chart,
+            ("place cells, relative to the shuffle", 3, &|v| category(*v, &WHEN)),
+            ("decoding error (cm)", Y_TICKS, &|v| yt.label(*v)),
+            Lines::Horizontal,
+        )?;
         chart
             .draw_series(dashed(
                 vec![(-0.5, 25.0), (2.5, 25.0)],

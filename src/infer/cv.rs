@@ -9,10 +9,8 @@ use super::input::{truth_ll_by_animal, Input};
 use super::options::{FitConfig, Init};
 use super::{baseline, psytrack};
 use crate::error::{Error, Result};
-use crate::plot::{
-    data_range, font, legend_below, plot_err, write_picture, Entry, Figure, Mark, Picture, Ticks,
-    COLOURS, GRID, LABEL, MUTED, TICK, TITLE, Y_TICKS,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use crate::rng::{key_from_seed, philox4x32_10};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -452,36 +450,22 @@ impl Picture for CvPicture<'_> {
             Entry::new("mean over folds, ± its standard error", Mark::Line(MUTED)),
         ];
         let root = legend_below(root, &entries)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("cross-validated held-out log-likelihood", font(TITLE))
-            .margin(10)
-            .x_label_area_size(LABEL + TICK + 22)
-            .y_label_area_size(LABEL + 5 * TICK)
-            .build_cartesian_2d(-0.5..names.len() as f64 - 0.5, y0..y1)
-            .map_err(plot_err)?;
-        // One tick per model, named.
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-                names[i as usize].to_string()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .x_labels(names.len() * 2 + 1)
-            .x_label_formatter(&label)
-            .y_labels(Y_TICKS)
-            .y_label_formatter(&|v| yt.label(*v))
-            .x_desc("model")
-            .y_desc("held-out log-likelihood (nats per trial)")
-            .label_style(font(TICK))
-            .axis_desc_style(font(LABEL))
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(
+            &root,
+            "cross-validated held-out log-likelihood",
+            -0.5..names.len() as f64 - 0.5,
+            y0..y1,
+        )?;
+        axes(
+            &mut chart,
+            ("model", names.len() * 2 + 1, &|v| category(*v, &names)),
+            (
+                "held-out log-likelihood (nats per trial)",
+                Y_TICKS,
+                &|v| yt.label(*v),
+            ),
+            Lines::Horizontal,
+        )?;
         let fold_ll = |name: &str| scores(self.rows, name);
         let k = fold_ll(names[0]).len();
         let at = |i: usize, f: usize| i as f64 - 0.125 + 0.25 * f as f64 / k.max(1) as f64;

@@ -8,10 +8,8 @@ use super::net::K;
 use super::rule::{History, Rule};
 use super::simulate::{stimuli, RuleAt, HISTORY};
 use crate::error::Result;
-use crate::plot::{
-    dashed, data_range as range, legend_below, panel, plot_err, sub, write_picture, Entry, Figure,
-    Mark, Picture, Ticks, COLOURS, MUTED,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -213,7 +211,7 @@ impl FitPicture<'_> {
             )
         }));
         let area = legend_below(area, &entries)?;
-        let (y0, y1) = range(
+        let (y0, y1) = data_range(
             self.epochs
                 .iter()
                 .map(|e| e.1)
@@ -251,7 +249,7 @@ impl FitPicture<'_> {
                 .map(|w| w[0])
                 .chain(a.truth.iter().flatten().map(|w| w[0]))
         });
-        let (y0, y1) = range(values);
+        let (y0, y1) = data_range(values);
         let x1 = self
             .animals
             .iter()
@@ -308,7 +306,7 @@ impl Picture for FitPicture<'_> {
         let panels = root.split_evenly((2, 2));
         // The two rule panels share a y scale, so that the rules after reward and
         // after no reward compare by eye.
-        let y = range(self.rule.values().into_iter());
+        let y = data_range(self.rule.values().into_iter());
         self.rule.draw(&panels[0], true, y)?;
         self.rule.draw(&panels[1], false, y)?;
         self.draw_epochs(&panels[2])?;
@@ -337,7 +335,7 @@ impl Picture for HistoryPicture<'_> {
         root.fill(&WHITE).map_err(plot_err)?;
         let areas = root.split_evenly((2, 2));
         // One y scale for all four panels: the picture exists to compare them.
-        let y = range(self.panels.iter().flat_map(|p| p.values()));
+        let y = data_range(self.panels.iter().flat_map(|p| p.values()));
         for (i, p) in self.panels.iter().enumerate() {
             p.draw(&areas[2 * i], true, y)?;
             p.draw(&areas[2 * i + 1], false, y)?;

@@ -6,10 +6,8 @@
 use super::config::SweepConfig;
 use super::Switching;
 use crate::error::{Error, Result};
-use crate::plot::{
-    font, grid, legend_below, plot_err, write_picture, Entry, Figure, Mark, Picture, Ticks,
-    COLOURS, GRID, LABEL, LEGEND, TICK, TITLE, X_TICKS, Y_TICKS,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -227,27 +225,13 @@ impl Picture for RegretPicture {
         let xt = Ticks::log(x0, x1, X_TICKS);
         let yt = Ticks::linear(y0, y1, Y_TICKS);
         for ((title, lines), area) in self.panels.iter().zip(&areas) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, font(LABEL))
-                .margin(10)
-                .x_label_area_size(LABEL + TICK + 22)
-                .y_label_area_size(LABEL + 5 * TICK)
-                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
-                .map_err(plot_err)?;
-            chart
-                .configure_mesh()
-                .x_desc(self.x_name)
-                .y_desc("regret (mean loss − the oracle's)")
-                .x_labels(xt.count(x0, x1, X_TICKS))
-                .y_labels(Y_TICKS)
-                .x_label_formatter(&|v| xt.label(*v))
-                .y_label_formatter(&|v| yt.label(*v))
-                .label_style(font(TICK))
-                .axis_desc_style(font(LABEL))
-                .light_line_style(TRANSPARENT)
-                .bold_line_style(GRID)
-                .draw()
-                .map_err(plot_err)?;
+            let mut chart = chart(area, title, (x0..x1).log_scale(), y0..y1)?;
+            axes(
+                &mut chart,
+                (self.x_name, xt.count(x0, x1, X_TICKS), &|v| xt.label(*v)),
+                ("regret (mean loss − the oracle's)", Y_TICKS, &|v| yt.label(*v)),
+                Lines::Both,
+            )?;
             chart
                 .draw_series(LineSeries::new(
                     [(x0, 0.0), (x1, 0.0)],

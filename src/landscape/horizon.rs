@@ -9,10 +9,8 @@
 use super::learner::control_gain;
 use super::{LandscapeKind, LandscapeRule, Noise, RuleKind, Spectrum, SweepConfig};
 use crate::error::{Error, Result};
-use crate::plot::{
-    dashed, font, legend_below, plot_err, write_picture, Entry, Figure, Mark, Picture, Ticks,
-    COLOURS, GRID, LABEL, MUTED, TICK, TITLE, Y_TICKS,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use crate::sweep::store;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -205,35 +203,23 @@ impl Picture for HorizonPicture<'_> {
         )?;
         let (y0, y1) = (lo - pad, hi + pad);
         let (xt, yt) = (Ticks::log(g0, g1, 8), Ticks::linear(y0, y1, Y_TICKS));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "{}: rate ratio r(h = {}) / r(h = {}) against the horizon",
-                    self.rule,
-                    Ticks::values(&h).label(h[0]),
-                    Ticks::values(&h).label(h[1])
-                ),
-                font(TITLE),
-            )
-            .margin(14)
-            .x_label_area_size(LABEL + TICK + 22)
-            .y_label_area_size(LABEL + 5 * TICK)
-            .build_cartesian_2d((g0..g1).log_scale(), y0..y1)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("discount γ (the horizon is 1/γ; log scale)")
-            .y_desc("rate ratio")
-            .x_labels(xt.count(g0, g1, 8))
-            .y_labels(Y_TICKS)
-            .x_label_formatter(&|v| xt.label(*v))
-            .y_label_formatter(&|v| yt.label(*v))
-            .label_style(font(TICK))
-            .axis_desc_style(font(LABEL))
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .draw()
-            .map_err(plot_err)?;
+        let title = format!(
+            "{}: rate ratio r(h = {}) / r(h = {}) against the horizon",
+            self.rule,
+            Ticks::values(&h).label(h[0]),
+            Ticks::values(&h).label(h[1])
+        );
+        let mut chart = chart(&root, &title, (g0..g1).log_scale(), y0..y1)?;
+        axes(
+            &mut chart,
+            (
+                "discount γ (the horizon is 1/γ; log scale)",
+                xt.count(g0, g1, 8),
+                &|v| xt.label(*v),
+            ),
+            ("rate ratio", Y_TICKS, &|v| yt.label(*v)),
+            Lines::Both,
+        )?;
         for (y, grey) in [(ballistic, ballistic_grey), (gd, MUTED)] {
             chart
                 .draw_series(dashed(vec![(g0, y), (g1, y)], grey.stroke_width(2)))

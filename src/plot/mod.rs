@@ -50,8 +50,99 @@ pub const COLOURS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// One panel: a titled chart over x × y with labelled axes, its y ticks showing enough
-/// decimals for the range.
+/// A chart over the coordinates `x` and `y` become.
+pub type Chart<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<
+        <X as plotters::coord::ranged1d::AsRangedCoord>::CoordDescType,
+        <Y as plotters::coord::ranged1d::AsRangedCoord>::CoordDescType,
+    >,
+>;
+
+/// A titled chart over `x` × `y` (any coordinates plotters has) in `area`, with room
+/// for the kit's tick labels and axis names.
+pub fn chart<'a, DB, X, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: X,
+    y: Y,
+) -> Result<Chart<'a, DB, X, Y>>
+where
+    DB: DrawingBackend + 'a,
+    X: plotters::coord::ranged1d::AsRangedCoord,
+    Y: plotters::coord::ranged1d::AsRangedCoord,
+{
+    ChartBuilder::on(area)
+        .caption(title, font(TITLE))
+        .margin(10)
+        .x_label_area_size(LABEL + TICK + 22)
+        .y_label_area_size(LABEL + 5 * TICK)
+        .build_cartesian_2d(x, y)
+        .map_err(plot_err)
+}
+
+/// Which grid lines a chart draws behind its data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    Both,
+    /// Only the horizontal ones (categories along x).
+    Horizontal,
+    None,
+}
+
+/// One axis as the kit draws it: its name, how many ticks to ask for, and their labels.
+pub type Axis<'f> = (&'f str, usize, &'f dyn Fn(&f64) -> String);
+
+/// Draws a chart's axes the kit's way: named, ticked and labelled as given, with a
+/// light grid at the ticks.
+pub fn axes<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    (x_desc, nx, xfmt): Axis,
+    (y_desc, ny, yfmt): Axis,
+    lines: Lines,
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(nx)
+        .y_labels(ny)
+        .x_label_formatter(xfmt)
+        .y_label_formatter(yfmt)
+        .label_style(font(TICK))
+        .axis_desc_style(font(LABEL))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID);
+    match lines {
+        Lines::Both => {}
+        Lines::Horizontal => {
+            mesh.disable_x_mesh();
+        }
+        Lines::None => {
+            mesh.disable_mesh();
+        }
+    }
+    mesh.draw().map_err(plot_err)
+}
+
+/// The label of a categorical axis at `v`: the name at a whole-number position, none
+/// between.
+pub fn category(v: f64, names: &[&str]) -> String {
+    let i = v.round();
+    if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+        names[i as usize].to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// One panel: a titled chart over x × y with named axes in the kit's tick formats
+/// (whole-number axes of few values, epochs, ticked at whole numbers only).
 pub fn panel<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,
     title: &str,
@@ -65,7 +156,6 @@ pub fn panel<'a, DB: DrawingBackend + 'a>(
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
 > {
-    // Whole-number axes of few values (epochs) tick every whole number only.
     let span = x.end - x.start;
     let nx = if x.start.fract() == 0.0 && x.end.fract() == 0.0 && span < X_TICKS as f64 {
         span as usize + 1
@@ -74,28 +164,14 @@ pub fn panel<'a, DB: DrawingBackend + 'a>(
     };
     let xt = Ticks::linear(x.start, x.end, nx);
     let yt = Ticks::linear(y.start, y.end, Y_TICKS);
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, font(TITLE))
-        .margin(10)
-        .x_label_area_size(LABEL + TICK + 18)
-        .y_label_area_size(LABEL + 5 * TICK)
-        .build_cartesian_2d(x, y)
-        .map_err(plot_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .x_labels(nx)
-        .y_labels(Y_TICKS)
-        .x_label_formatter(&|v| xt.label(*v))
-        .y_label_formatter(&|v| yt.label(*v))
-        .label_style(font(TICK))
-        .axis_desc_style(font(LABEL))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
-        .draw()
-        .map_err(plot_err)?;
-    Ok(chart)
+    let mut c = chart(area, title, x, y)?;
+    axes(
+        &mut c,
+        (x_desc, nx, &|v| xt.label(*v)),
+        (y_desc, Y_TICKS, &|v| yt.label(*v)),
+        Lines::Both,
+    )?;
+    Ok(c)
 }
 
 /// The finite values' range with 6 % padding (a small span around a constant).

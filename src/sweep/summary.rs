@@ -17,10 +17,8 @@
 use super::study::Study;
 use super::study::StudyConfig;
 use crate::error::{Error, Result};
-use crate::plot::{
-    colour_bar, font, legend_below, plot_err, ramp, write_picture, Entry, Figure, Mark, Picture,
-    Ticks, COLOURS, GRID, LABEL, MUTED, TICK, TITLE, X_TICKS, Y_TICKS,
-};
+// The kit's vocabulary: charts, axes, ticks, legends, colours and sizes.
+use crate::plot::*;
 use crate::stats::{median, quantile};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -686,20 +684,12 @@ impl<S: Study> Summary<'_, S> {
                 xt.label(*v)
             }
         };
-        chart
-            .configure_mesh()
-            .x_desc(x_name)
-            .y_desc(y_name)
-            .x_labels(X_TICKS)
-            .y_labels(y_count)
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&|v| yt.label(*v))
-            .label_style(font(TICK))
-            .axis_desc_style(font(LABEL))
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .draw()
-            .map_err(plot_err)?;
+        axes(
+            &mut chart,
+            (x_name, X_TICKS, &x_label),
+            (y_name, y_count, &|v| yt.label(*v)),
+            Lines::Both,
+        )?;
         for (i, (_, c)) in self.curves.iter().enumerate() {
             let color = COLOURS[i % COLOURS.len()];
             let ok = |v: f64| v > 0.0 && v.is_finite();
