@@ -159,7 +159,41 @@ enum Given {
     Values(Vec<String>),
 }
 
+/// The picture options of a command that draws (`--format`, `--width`, `--dpi`), under
+/// their own heading; [`Args::figure`] reads them.
+pub fn figure_args() -> Vec<Arg> {
+    vec![
+        Arg::list(
+            "format",
+            "Picture formats, comma-separated: svg, png, pdf (default svg,png).",
+        )
+        .heading(PICTURES),
+        Arg::value(
+            "width",
+            "Pictures' printed width in inches, text included (default: each picture's own).",
+        )
+        .heading(PICTURES),
+        Arg::value("dpi", "The PNG's resolution in dots per inch.")
+            .default(crate::plot::Figure::default().dpi)
+            .heading(PICTURES),
+    ]
+}
+
+/// The heading of [`figure_args`].
+pub const PICTURES: &str = "Pictures";
+
 impl Args {
+    /// The picture settings [`figure_args`] declares, checked.
+    pub fn figure(&self) -> Result<crate::plot::Figure> {
+        let d = crate::plot::Figure::default();
+        let mut formats: Vec<String> = self.list("format")?;
+        if formats.is_empty() {
+            formats = d.formats.iter().map(|f| f.ext().to_string()).collect();
+        }
+        let dpi = self.get::<u32>("dpi")?.unwrap_or(d.dpi);
+        crate::plot::Figure::new(&formats, self.get("width")?, dpi, "--")
+    }
+
     pub fn new() -> Args {
         Args::default()
     }

@@ -660,6 +660,40 @@ fn every_option_has_an_effect(
     std::fs::remove_dir_all(&d).ok();
 }
 
+/// The picture options of `infer fit` and `infer cv`: their effect is on the pictures,
+/// checked by picture_options_change_the_pictures.
+const PICTURES: &[(&str, &str)] = &[
+    ("format", ELSEWHERE),
+    ("width", ELSEWHERE),
+    ("dpi", ELSEWHERE),
+];
+
+/// A picture option changes the files drawn: the formats written, the PNG's pixels.
+#[test]
+fn picture_options_change_the_pictures() {
+    let d = dir("fit-pictures");
+    let data = sim(&d, "train.csv", "4", "9");
+    let png_width = |p: &Path| {
+        let b = std::fs::read(p).unwrap();
+        u32::from_be_bytes([b[16], b[17], b[18], b[19]])
+    };
+    ok(fit(&data, &d.join("a"), &[]));
+    assert!(d.join("a/fit.svg").exists() && !d.join("a/fit.pdf").exists());
+    ok(fit(
+        &data,
+        &d.join("b"),
+        &["--format", "pdf,png", "--width", "4", "--dpi", "100"],
+    ));
+    assert!(!d.join("b/fit.svg").exists());
+    let pdf = std::fs::read(d.join("b/fit.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(png_width(&d.join("b/fit.png")), 400);
+    assert!(png_width(&d.join("a/fit.png")) > 1000);
+    ok(fit(&data, &d.join("c"), &["--width", "4"]));
+    assert_eq!(png_width(&d.join("c/fit.png")), 1200);
+    std::fs::remove_dir_all(&d).ok();
+}
+
 /// Other values of the network fits' options (`infer fit` and `infer cv`).
 const NETWORK: &[(&str, &str)] = &[
     ("hidden", "7"),
@@ -723,6 +757,7 @@ fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
         ]
         .iter()
         .chain(NETWORK)
+        .chain(PICTURES)
         .copied()
         .collect::<Vec<_>>(),
         &["rule_grid.csv", "restarts.csv", "weights.csv"],
@@ -750,6 +785,7 @@ fn every_option_of_fit_and_simulate_has_an_effect_or_is_refused() {
     let mut cv_alts: Vec<(&str, &str)> =
         vec![("models", "dnn,psytrack"), ("folds", "2"), ("ibl", "")];
     cv_alts.extend(NETWORK);
+    cv_alts.extend(PICTURES);
     every_option_has_an_effect(
         &["infer", "cv"],
         &[s(&train)],

@@ -59,6 +59,7 @@ __all__ = [
     "check",
     "sweep",
     "merge",
+    "load",
     "command",
     "read_table",
     "control",
@@ -179,6 +180,33 @@ def merge(
     reply = {"manifest": manifest, "notes": [], "ran_chunks": 0,
              "describe": f"{manifest['family']}: {len(dirs)} shards merged"}
     return Run(Path(out), reply)
+
+
+def load(dir: Union[str, "os.PathLike[str]"]) -> Any:
+    """Opens a finished run's directory as the object the call that made it returns:
+    a sweep, a control path or a merge as a :class:`Run`, a hippocampal run as a
+    ``hippo.HippoRun``, a fit as an ``infer.Fit``, a cross-validation as an
+    ``infer.CrossValidation``. The directory is checked first, as ``rulelab plot``
+    checks it: complete, not being written, its results what its manifest vouches for.
+
+    Raises:
+        ConfigError: the directory is unfinished, damaged, or not a run.
+    """
+    from . import hippo, infer
+
+    out = Path(dir)
+    manifest = json.loads(_native.load(os.fspath(out)))
+    kind = manifest.get("kind")
+    if kind == "fit":
+        return infer.Fit(out, json.loads((out / "metrics.json").read_text()))
+    if kind == "cv":
+        return infer.CrossValidation(out)
+    if kind is not None:
+        raise ConfigError(f"{out}: holds a {kind}, which load does not open")
+    reply = {"manifest": manifest, "notes": [], "ran_chunks": 0,
+             "describe": f"{manifest['family']}: loaded from {out}"}
+    cls = hippo.HippoRun if manifest["family"] == "hippo" else Run
+    return cls(out, reply)
 
 
 def command(

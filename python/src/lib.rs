@@ -325,6 +325,15 @@ fn merge(py: Python<'_>, dirs: Vec<PathBuf>, out: PathBuf) -> PyResult<String> {
     })
 }
 
+/// The manifest of the finished run in `dir` (a study run, a merge, a fit, a
+/// cross-validation), checked against its files; JSON.
+#[pyfunction]
+fn load(py: Python<'_>, dir: PathBuf) -> PyResult<String> {
+    run_long(py, move || {
+        rulelab::sweep::redraw::open(&dir).map(|m| m.to_string())
+    })
+}
+
 /// Runs the family command named by `path` (`["infer", "fit"]`, as the command line
 /// spells it) with `args` (JSON: name to value; null is not given, `_` reads as `-`).
 /// Returns JSON: value (the result as data) and notes.
@@ -398,6 +407,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(run_study, m)?)?;
     m.add_function(wrap_pyfunction!(merge, m)?)?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(command, m)?)?;
     m.add_function(wrap_pyfunction!(command_args, m)?)?;
     Ok(())

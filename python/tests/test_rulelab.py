@@ -70,6 +70,26 @@ def test_shards_merge_into_the_whole(repo, tmp_path):
     same_files(whole.out, merged.out, "results.csv", "trajectories.csv")
 
 
+def test_load_opens_a_finished_run_as_the_call_returned_it(repo, tmp_path):
+    run = rulelab.sweep(repo / QUICKSTART, out=tmp_path / "sweep", device="cpu", progress=False)
+    loaded = rulelab.load(run.out)
+    assert type(loaded) is rulelab.Run and loaded.manifest == run.manifest
+    pdt.assert_frame_equal(loaded.results, run.results, check_exact=True)
+    trials = tmp_path / "sim.csv"
+    rulelab.infer.simulate("reinforce", animals=4, trials=120, seed=3, out=trials)
+    fit = rulelab.infer.fit(trials, out=tmp_path / "fit", hidden=4, layers=1, epochs=2, batch=2,
+                            trunc=40, device="cpu", progress=False)
+    again = rulelab.load(fit.out)
+    assert isinstance(again, rulelab.infer.Fit) and again.metrics == fit.metrics
+    # A results file that is not what the manifest vouches for is refused, not read.
+    results = run.out / "results.csv"
+    results.write_text(results.read_text().replace("adam", "adaM", 1))
+    with pytest.raises(rulelab.ConfigError, match="vouches"):
+        rulelab.load(run.out)
+    with pytest.raises(rulelab.ConfigError, match="no manifest"):
+        rulelab.load(tmp_path)
+
+
 def test_without_pandas_tables_are_dicts_of_numpy_arrays(repo, tmp_path, monkeypatch):
     run = rulelab.sweep(repo / QUICKSTART, out=tmp_path, device="cpu", progress=False)
     frame = run.results

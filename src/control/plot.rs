@@ -313,7 +313,12 @@ impl PathsPicture<'_> {
             "loss decile over the box",
             band_colour,
         )?;
-        let mut chart = chart(&area, "paths over the loss landscape", b[0]..b[1], b[2]..b[3])?;
+        let mut chart = chart(
+            &area,
+            "paths over the loss landscape",
+            b[0]..b[1],
+            b[2]..b[3],
+        )?;
         let (xt, yt) = (
             Ticks::linear(b[0], b[1], X_TICKS),
             Ticks::linear(b[2], b[3], Y_TICKS),

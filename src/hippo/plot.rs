@@ -324,10 +324,17 @@ impl Summary {
             .chain([0.0, 25.0]);
         let (y0, y1) = data_range(ys);
         let yt = Ticks::linear(y0, y1, Y_TICKS);
-        let mut chart = chart(&area, "transfer: error 1 s after the lesion", -0.5..2.5, y0..y1)?;
+        let mut chart = chart(
+            &area,
+            "transfer: error 1 s after the lesion",
+            -0.5..2.5,
+            y0..y1,
+        )?;
         axes(
             &mut chart,
-            ("place cells, relative to the shuffle", 3, &|v| category(*v, &WHEN)),
+            ("place cells, relative to the shuffle", 3, &|v| {
+                category(*v, &WHEN)
+            }),
             ("decoding error (cm)", Y_TICKS, &|v| yt.label(*v)),
             Lines::Horizontal,
         )?;

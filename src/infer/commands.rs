@@ -84,6 +84,7 @@ pub fn commands() -> Vec<Command> {
                     Arg::value("out", "The report's directory.").required(),
                     Arg::flag("json", "Print metrics.json instead of the summary."),
                 ]);
+                args.extend(crate::command::figure_args());
                 args
             },
             uses_device: true,
@@ -113,6 +114,7 @@ pub fn commands() -> Vec<Command> {
                 ];
                 args.extend(fit_args());
                 args.push(Arg::value("out", "The report's directory.").required());
+                args.extend(crate::command::figure_args());
                 args
             },
             uses_device: true,
@@ -255,7 +257,8 @@ fn run_fit(args: &Args, ctx: &Context) -> Result<Reply> {
     let model: String = args.need("model")?;
     let train: PathBuf = args.need("train")?;
     let test = args.path("test")?;
-    let plan = FitPlan::new(&model, &fit, &train, test.as_deref(), args.flag("ibl"))?;
+    let mut plan = FitPlan::new(&model, &fit, &train, test.as_deref(), args.flag("ibl"))?;
+    plan.figure = args.figure()?;
     let out: PathBuf = args.need("out")?;
     let bootstrap: usize = args.need("bootstrap")?;
     plan.check(bootstrap, &out)?;
@@ -334,7 +337,8 @@ fn run_cv(args: &Args, ctx: &Context) -> Result<Reply> {
     let folds: usize = args.need("folds")?;
     let data: PathBuf = args.need("data")?;
     let out: PathBuf = args.need("out")?;
-    let plan = CvPlan::new(&models, &fit, folds, &data, args.flag("ibl"), &out)?;
+    let mut plan = CvPlan::new(&models, &fit, folds, &data, args.flag("ibl"), &out)?;
+    plan.figure = args.figure()?;
     let backend = Backend::open(ctx.device)?;
     (ctx.say)(&format!(
         "cross-validating on {} — {}",

@@ -459,11 +459,9 @@ impl Picture for CvPicture<'_> {
         axes(
             &mut chart,
             ("model", names.len() * 2 + 1, &|v| category(*v, &names)),
-            (
-                "held-out log-likelihood (nats per trial)",
-                Y_TICKS,
-                &|v| yt.label(*v),
-            ),
+            ("held-out log-likelihood (nats per trial)", Y_TICKS, &|v| {
+                yt.label(*v)
+            }),
             Lines::Horizontal,
         )?;
         let fold_ll = |name: &str| scores(self.rows, name);

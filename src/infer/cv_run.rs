@@ -17,6 +17,8 @@ pub struct CvPlan {
     pub input: Input,
     pub folds: usize,
     pub out: std::path::PathBuf,
+    /// How cv's picture is written (default: SVG and PNG at 300 dpi).
+    pub figure: crate::plot::Figure,
 }
 
 impl CvPlan {
@@ -68,6 +70,7 @@ impl CvPlan {
             input,
             folds,
             out: out.to_path_buf(),
+            figure: Default::default(),
         })
     }
 
@@ -95,7 +98,14 @@ impl CvPlan {
             out,
             CV_KIND,
             &fingerprint,
-            &[CHECKPOINT, "cv.csv", "comparison.csv", "cv.svg", "cv.png"],
+            &[
+                CHECKPOINT,
+                "cv.csv",
+                "comparison.csv",
+                "cv.svg",
+                "cv.png",
+                "cv.pdf",
+            ],
             &[CHECKPOINT],
             &[&input.path],
         )?;
@@ -120,7 +130,7 @@ impl CvPlan {
         let start = std::time::Instant::now();
         let rows = run(&self.fits, k, input, backend, &done, record, progress)?;
         let pairs = compare(&rows);
-        write(out, &rows, &pairs, &crate::plot::Figure::default())?;
+        write(out, &rows, &pairs, &self.figure)?;
         std::fs::remove_file(&checkpoint).map_err(crate::files::io_error(&checkpoint))?;
         let manifest = serde_json::json!({
             "data": input.path.display().to_string(),

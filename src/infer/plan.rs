@@ -65,6 +65,8 @@ pub struct FitPlan {
     pub cfg: FitConfig,
     pub train: Input,
     pub test: Option<Input>,
+    /// How the fit's pictures are written (default: SVG and PNG at 300 dpi).
+    pub figure: Figure,
 }
 
 impl FitPlan {
@@ -96,6 +98,7 @@ impl FitPlan {
             cfg: opts.config(model)?,
             train: read(train, ibl, 2)?,
             test: test.map(|t| read(t, ibl, 2)).transpose()?,
+            figure: Figure::default(),
         })
     }
 
@@ -121,7 +124,7 @@ impl FitPlan {
             &self.train,
             test,
             out,
-            backend,
+            (backend, &self.figure),
             progress,
         )
     }
@@ -158,7 +161,7 @@ pub fn fit_and_report(
     train: &Input,
     test: Option<&Input>,
     out: &Path,
-    backend: &crate::gpu::Backend,
+    (backend, figure): (&crate::gpu::Backend, &Figure),
     progress: impl FnMut(&Epoch),
 ) -> Result<Metrics> {
     check_bootstrap(bootstrap, cfg.epochs)?;
@@ -279,10 +282,9 @@ pub fn fit_and_report(
         out,
         train,
         fitted,
-        &rules[best],
-        band,
-        truth.as_ref(),
+        (&rules[best], band, truth.as_ref()),
         &metrics,
+        figure,
     )?;
     if net.gru > 0 {
         // The rnn's rule after the last trials all rewarded and all unrewarded.
@@ -290,7 +292,7 @@ pub fn fit_and_report(
             Ok((h, rule(&fitted.phi, &fitted.w0, h)?, truth_after(h)))
         };
         let (a, b) = (after(History::Rewarded)?, after(History::Unrewarded)?);
-        metrics.history = Some(write_history(out, [&a, &b])?);
+        metrics.history = Some(write_history(out, [&a, &b], figure)?);
     }
     crate::files::write_json(&out.join("metrics.json"), &metrics)?;
     // manifest.json last: it commits the directory as a finished fit.
@@ -304,10 +306,9 @@ fn draw(
     out: &Path,
     train: &Input,
     fitted: &Fitted,
-    rule: &Rule,
-    band: Vec<&Rule>,
-    truth: Option<&RuleAt>,
+    (rule, band, truth): (&Rule, Vec<&Rule>, Option<&RuleAt>),
     metrics: &Metrics,
+    figure: &Figure,
 ) -> Result<()> {
     let net = fitted.net;
     let shown = train.data.animals.len().min(3);
@@ -340,6 +341,6 @@ fn draw(
             })
             .collect(),
     };
-    super::plot::write(out, &pic, &Figure::default())?;
+    super::plot::write(out, &pic, figure)?;
     Ok(())
 }

@@ -80,6 +80,7 @@ pub struct HistoryMetrics {
 pub(super) fn write_history(
     out: &Path,
     after: [&(History, Rule, Option<RuleAt>); 2],
+    figure: &crate::plot::Figure,
 ) -> Result<HistoryMetrics> {
     let mut csv = String::from("history,s,y,w_stim,b,dw_stim_fitted,dw_stim_true\n");
     // Per history: Σ fitted², Σ true², Σ (fitted − true)², n.
@@ -141,7 +142,7 @@ pub(super) fn write_history(
         &super::plot::HistoryPicture {
             panels: [panel(after[0]), panel(after[1])],
         },
-        &crate::plot::Figure::default(),
+        figure,
     )?;
     Ok(m)
 }
@@ -326,9 +327,11 @@ pub(crate) const FIT_FILES: &[&str] = &[
     "epochs.csv",
     "fit.svg",
     "fit.png",
+    "fit.pdf",
     "rule_history.csv",
     "rule_history.svg",
     "rule_history.png",
+    "rule_history.pdf",
     "metrics.json",
 ];
 

@@ -229,7 +229,9 @@ impl Picture for RegretPicture {
             axes(
                 &mut chart,
                 (self.x_name, xt.count(x0, x1, X_TICKS), &|v| xt.label(*v)),
-                ("regret (mean loss − the oracle's)", Y_TICKS, &|v| yt.label(*v)),
+                ("regret (mean loss − the oracle's)", Y_TICKS, &|v| {
+                    yt.label(*v)
+                }),
                 Lines::Both,
             )?;
             chart

@@ -61,6 +61,30 @@ pub fn finished(dir: &Path) -> Result<(Manifest, DirLock)> {
     Ok((m, lock))
 }
 
+/// The manifest of the finished run in `dir`, checked: a study run (or merge) as
+/// [`finished`] checks it; a one-shot run (a fit, a cross-validation) finished, its
+/// manifest naming its kind. For readers that open a run to show it (the Python
+/// package's `load`).
+pub fn open(dir: &Path) -> Result<serde_json::Value> {
+    let name = dir.display().to_string();
+    let manifest = dir.join("manifest.json");
+    if let Some(kind) = crate::outdir::one_shot_run(dir) {
+        if kind.starts_with("an unfinished") {
+            return Err(Error::invalid(
+                name,
+                format!("holds {kind}: run it again to finish it"),
+            ));
+        }
+        DirLock::check(dir)?;
+        let text = std::fs::read_to_string(&manifest).map_err(crate::files::io_error(&manifest))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            Error::invalid(manifest.display().to_string(), format!("is not JSON: {e}"))
+        });
+    }
+    let (m, _lock) = finished(dir)?;
+    serde_json::to_value(&m).map_err(|e| Error::invalid(name, e.to_string()))
+}
+
 /// The config's text with `[output] plot_axes` set to `axes` (checked as the config's
 /// own would be when it is parsed).
 pub fn with_plot_axes(config: &str, axes: &[String]) -> Result<String> {
