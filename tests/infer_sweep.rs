@@ -158,7 +158,7 @@ fn every_row_is_the_fit_infer_fit_makes_and_shards_merge_into_the_whole() {
     assert_eq!(epochs.len(), 8 * 3);
     assert!(epochs
         .iter()
-        .all(|e| e["train_nll"].parse::<f64>().unwrap() > 0.0));
+        .all(|e| e["train_ll"].parse::<f64>().unwrap() < 0.0));
     assert!(whole.join("summary.png").exists());
 
     // Shards merged equal the whole run.

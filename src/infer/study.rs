@@ -211,19 +211,28 @@ impl Present for FitStudy {
     }
 
     fn series(&self) -> Option<(&'static str, &'static str)> {
-        Some(("epoch", "train_nll"))
+        Some(("epoch", "train_ll"))
     }
 
     fn series_columns(&self) -> Option<Vec<String>> {
-        Some(["epoch", "train_nll", "lr"].map(String::from).to_vec())
+        Some(["epoch", "train_ll", "lr"].map(String::from).to_vec())
     }
 
-    /// Each epoch's mean negative log-likelihood per training trial (the loss the fit
-    /// minimises, positive, so the summary draws it on its log axis) and lr.
+    /// Each epoch's mean log-likelihood per training trial (as a fit's epochs.csv
+    /// names it) and lr.
     fn write_series(&self, learner: u64, o: &FitOutcome, out: &mut String) {
         use std::fmt::Write;
         for e in &o.epochs {
-            let _ = writeln!(out, "{learner},{},{},{}", e.epoch, -e.train_ll, e.lr);
+            let _ = writeln!(out, "{learner},{},{},{}", e.epoch, e.train_ll, e.lr);
+        }
+    }
+
+    fn quantity(&self, column: &str) -> String {
+        match column {
+            "test_nll" => "held-out NLL, nats per trial".into(),
+            "train_ll" => "training LL, nats per trial".into(),
+            "epoch" => "epoch".into(),
+            c => c.replace('_', " "),
         }
     }
 

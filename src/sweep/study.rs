@@ -223,6 +223,12 @@ pub trait Present: Compute {
 
     /// The series the summary draws as curves (x, y columns of the series file), when
     /// the study records one per learner.
+    /// A column's name as pictures label it: words, then any units after a comma
+    /// ("held-out NLL, nats per trial").
+    fn quantity(&self, column: &str) -> String {
+        column.replace('_', " ")
+    }
+
     fn series(&self) -> Option<(&'static str, &'static str)> {
         None
     }

@@ -333,12 +333,13 @@ pub fn write_summary<S: Study>(
             .zip(c)
             .map(|(s, c)| {
                 let v = Ticks::Scientific(2).label(s.median);
-                let what = cfg.study.headline().replace('_', " ");
-                (format!("{} ({what} {v})", describe(cfg, s)), c)
+                // The quantity's words without their units: "held-out NLL 4.1×10⁻¹".
+                let what = cfg.study.quantity(cfg.study.headline());
+                let what = what.split(", ").next().unwrap_or_default();
+                (format!("{}: {what} {v}", describe(cfg, s)), c)
             })
-            // The curves' axis is logarithmic: a curve with no positive point has
-            // nothing to draw, and no panel is kept for it.
-            .filter(|(_, c)| c.iter().any(|p| p.1 > 0.0 && p.1.is_finite()))
+            // A curve with no finite point has nothing to draw; none is kept for it.
+            .filter(|(_, c)| c.iter().any(|p| p.1.is_finite()))
             .collect()
     } else {
         vec![]
@@ -419,18 +420,19 @@ impl<S: Study> Summary<'_, S> {
             .map(|s| s.learners.len())
             .max()
             .unwrap_or(1);
-        let title = format!(
-            "{}: {} {}",
-            cfg.study.describe(),
-            cfg.study.headline().replace('_', " "),
+        let title = cfg.study.describe();
+        let quantity = cfg.study.quantity(cfg.study.headline());
+        let colour = format!(
+            "colour: {}{}",
+            quantity.split(", ").next().unwrap_or_default(),
             if seeds > 1 {
-                format!("(median over {seeds} seeds)")
+                format!(", median over {seeds} seeds")
             } else {
-                "(one seed per setting)".into()
+                ", one seed per setting".into()
             }
         );
         let subtitle = format!(
-            "cells: {} × {}{}; {} of {} settings diverged (most seeds), crossed out",
+            "{colour}; cells: {} × {}{}; {} of {} settings diverged (most seeds), crossed out",
             name(&self.lay.x),
             name(&self.lay.y),
             match folded.len() {
@@ -464,7 +466,7 @@ impl<S: Study> Summary<'_, S> {
             true,
             &format!(
                 "{} (log scale)",
-                self.cfg.study.headline().replace('_', " ")
+                self.cfg.study.quantity(self.cfg.study.headline())
             ),
             ramp,
         )?;
@@ -580,6 +582,10 @@ impl<S: Study> Summary<'_, S> {
 
     fn draw_curves<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let (x_name, y_name) = self.cfg.study.series().expect("curves need a series");
+        let (x_name, y_label) = (
+            self.cfg.study.quantity(x_name),
+            self.cfg.study.quantity(y_name),
+        );
         let xs = self.curves.iter().flat_map(|c| c.1.iter().map(|p| p.0));
         let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
             (a.min(x), b.max(x))
@@ -588,7 +594,7 @@ impl<S: Study> Summary<'_, S> {
             .curves
             .iter()
             .flat_map(|c| c.1.iter().flat_map(|p| [p.1, p.2, p.3]))
-            .filter(|v| *v > 0.0 && v.is_finite())
+            .filter(|v| v.is_finite())
             .collect();
         if ys.is_empty() || !x0.is_finite() {
             return Ok(());
@@ -620,13 +626,13 @@ impl<S: Study> Summary<'_, S> {
                     format!(
                         "the best {} settings: median {} over seeds, band: interquartile range",
                         self.curves.len(),
-                        y_name.replace('_', " ")
+                        y_label.split(", ").next().unwrap_or_default()
                     )
                 } else {
                     format!(
                         "the best {} settings: {}",
                         self.curves.len(),
-                        y_name.replace('_', " ")
+                        y_label.split(", ").next().unwrap_or_default()
                     )
                 },
                 font(TITLE),
@@ -638,8 +644,7 @@ impl<S: Study> Summary<'_, S> {
         // A log axis for curves that span decades (losses falling); a linear one for
         // narrow curves, where a log axis would have no tick inside its range.
         let xt = Ticks::linear(x.start, x.end, X_TICKS);
-        let y_label = y_name.replace('_', " ");
-        if y1 / y0 > 10.0 {
+        if y0 > 0.0 && y1 / y0 > 10.0 {
             let (a, b) = (y0 / 1.5, y1 * 1.5);
             let chart = builder
                 .build_cartesian_2d(x, (a..b).log_scale())
@@ -648,17 +653,22 @@ impl<S: Study> Summary<'_, S> {
             let n = yt.count(a, b, Y_TICKS);
             self.curves_on(
                 chart,
-                (x_name, &format!("{y_label} (log scale)")),
+                (&x_name, &format!("{y_label} (log scale)")),
                 (xt, yt, n),
-                spread,
+                (spread, true),
             )
         } else {
-            let pad = (y1 - y0).max(1e-12 * y1) * 0.05;
+            let pad = (y1 - y0).max(1e-12 * y1.abs()).max(1e-300) * 0.05;
             let chart = builder
                 .build_cartesian_2d(x, y0 - pad..y1 + pad)
                 .map_err(plot_err)?;
             let yt = Ticks::linear(y0 - pad, y1 + pad, Y_TICKS);
-            self.curves_on(chart, (x_name, &y_label), (xt, yt, Y_TICKS), spread)
+            self.curves_on(
+                chart,
+                (&x_name, &y_label),
+                (xt, yt, Y_TICKS),
+                (spread, false),
+            )
         }
     }
 
@@ -667,7 +677,7 @@ impl<S: Study> Summary<'_, S> {
         mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
         (x_name, y_name): (&str, &str),
         (xt, yt, y_count): (Ticks, Ticks, usize),
-        spread: bool,
+        (spread, log): (bool, bool),
     ) -> Result<()>
     where
         Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
@@ -692,7 +702,7 @@ impl<S: Study> Summary<'_, S> {
         )?;
         for (i, (_, c)) in self.curves.iter().enumerate() {
             let color = COLOURS[i % COLOURS.len()];
-            let ok = |v: f64| v > 0.0 && v.is_finite();
+            let ok = |v: f64| v.is_finite() && (!log || v > 0.0);
             let band: Vec<(f64, f64)> = c
                 .iter()
                 .filter(|p| ok(p.3))
@@ -731,7 +741,7 @@ pub fn best_line<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<String> {
     Some(format!(
         "{} ({} {}{})",
         describe(cfg, best),
-        cfg.study.headline().replace('_', " "),
+        cfg.study.quantity(cfg.study.headline()),
         // Four significant digits, as a terminal prints numbers.
         if (1e-3..1e4).contains(&best.median.abs()) {
             format!("{:.4}", best.median)
