@@ -170,6 +170,8 @@ class Run:
         manifest: manifest.json as a dict (config, device, timings, chunk hashes).
         notes: what the run found and repaired on the way.
         describe: what ran where, in one line.
+        best: the best setting ({"setting", "quantity", "median", "seeds", "text"}), or
+            None (an unfinished or loaded run, or no finite result).
     """
 
     def __init__(self, out: Path, reply: Dict[str, Any]):
@@ -178,6 +180,7 @@ class Run:
         self.notes: List[str] = reply["notes"]
         self.describe: str = reply["describe"]
         self.ran_chunks: int = reply["ran_chunks"]
+        self.best: Optional[Dict[str, Any]] = reply.get("best")
 
     @property
     def results(self) -> Table:

@@ -281,13 +281,14 @@ impl StudyRun {
         let r = launch.run(&self.out, self.resume, self.yes, progress)?;
         Ok(json(&serde_json::json!({
             "describe": launch.describe(), "manifest": r.manifest, "notes": r.notes,
-            "ran_chunks": r.ran_chunks,
+            "ran_chunks": r.ran_chunks, "best": r.best, "pictures": r.pictures,
         })))
     }
 }
 
 /// Runs (or resumes) a study of `family` (landscape, control, infer or hippo) from its
-/// config's TOML text or file into `out`. JSON: describe, manifest, notes, ran_chunks.
+/// config's TOML text or file into `out`. JSON: describe, manifest, notes, ran_chunks,
+/// best (the best setting, or null), pictures (the files drawn).
 #[pyfunction]
 #[pyo3(signature = (family, out, text=None, path=None, device_name=None, shard=None, resume=false, yes=false, progress=None))]
 #[allow(clippy::too_many_arguments)]

@@ -72,6 +72,9 @@ def test_shards_merge_into_the_whole(repo, tmp_path):
 
 def test_load_opens_a_finished_run_as_the_call_returned_it(repo, tmp_path):
     run = rulelab.sweep(repo / QUICKSTART, out=tmp_path / "sweep", device="cpu", progress=False)
+    assert run.best["quantity"] == "final_loss" and run.best["seeds"] == 4
+    medians = run.results.groupby(list(run.best["setting"])).final_loss.median()
+    assert run.best["median"] == pytest.approx(medians.min(), rel=1e-12)
     loaded = rulelab.load(run.out)
     assert type(loaded) is rulelab.Run and loaded.manifest == run.manifest
     pdt.assert_frame_equal(loaded.results, run.results, check_exact=True)

@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Run past 2^24 learners or about 4 GB of output without asking.
     #[arg(long)]
     pub yes: bool,
+    /// Print what the run did as JSON (the files written, the best setting, the
+    /// timings) instead of the summary lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl RunArgs {
@@ -55,6 +59,7 @@ pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCod
         shard,
         resume,
         yes,
+        json,
     } = args;
     let launch = runner.launch_file(config, shard.as_deref(), device)?;
     // From here Ctrl-C asks the run to stop at a chunk boundary (a second one kills).
@@ -65,6 +70,23 @@ pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCod
         eprintln!("note: {note}");
     }
     let m = &report.manifest;
+    if *json {
+        let value = serde_json::json!({
+            "out": out,
+            "complete": m.complete,
+            "ran_chunks": report.ran_chunks,
+            "results": out.join(&m.results_file),
+            "series": Some(out.join(&m.series_file)).filter(|p| p.exists()),
+            "pictures": report.pictures,
+            "best": report.best,
+            "learners": m.end - m.first,
+            "compute_seconds": m.compute_seconds,
+            "work_per_second": m.learner_steps_per_s,
+            "notes": report.notes,
+        });
+        println!("{value:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if report.ran_chunks > 0 {
         let pictures: Vec<String> = report
             .pictures
@@ -87,7 +109,7 @@ pub fn run(family: &str, device: DeviceChoice, args: &RunArgs) -> Result<ExitCod
             runner.work
         );
         if let Some(best) = &report.best {
-            println!("best: {best}");
+            println!("best: {}", best.text);
         }
     }
     Ok(ExitCode::SUCCESS)

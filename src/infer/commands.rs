@@ -375,9 +375,14 @@ fn run_cv(args: &Args, ctx: &Context) -> Result<Reply> {
             p.model_a, p.model_b, p.mean_diff, p.se, p.a_better, p.folds
         );
     }
+    let pictures: Vec<&str> = ["cv.svg", "cv.png", "cv.pdf"]
+        .into_iter()
+        .filter(|f| out.join(f).exists())
+        .collect();
     (ctx.say)(&format!(
-        "wrote {}/cv.csv, comparison.csv, cv.svg/png ({:.1} s)",
+        "wrote {}: cv.csv, comparison.csv, {} ({:.1} s)",
         out.display(),
+        pictures.join(", "),
         start.elapsed().as_secs_f64()
     ));
     let mut reply = Reply::new(&pairs, text);

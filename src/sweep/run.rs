@@ -65,8 +65,8 @@ pub struct RunReport {
     pub notes: Vec<String>,
     /// The pictures drawn.
     pub pictures: Vec<std::path::PathBuf>,
-    /// The best setting found, in words (a complete run with a finite headline).
-    pub best: Option<String>,
+    /// The best setting found (a complete run with a finite headline).
+    pub best: Option<super::summary::Best>,
 }
 
 /// What part of a sweep a directory holds, when it is not the whole of one run: the
@@ -480,7 +480,7 @@ pub fn run<S: Study>(
     }
     let mut pictures = Vec::new();
     let best = if manifest.complete {
-        super::summary::best_line(cfg, dir)
+        super::summary::best(cfg, dir)
     } else {
         None
     };

@@ -728,9 +728,23 @@ impl<S: Study> Summary<'_, S> {
     }
 }
 
-/// The best setting of a finished run in words: its axes' values and its headline
-/// (the median over its seeds); None when no setting has a finite value.
-pub fn best_line<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<String> {
+/// The best setting of a finished run: its axes' values and its headline (the median
+/// over its seeds).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Best {
+    /// Each non-replicate axis and its value (categorical axes by name).
+    pub setting: serde_json::Map<String, serde_json::Value>,
+    /// The headline column, its median over the setting's seeds, and how many seeds.
+    pub quantity: String,
+    pub median: f64,
+    pub seeds: usize,
+    /// All of it in words, as the command line prints it.
+    pub text: String,
+}
+
+/// The best setting of the finished run in `dir`; None when no setting has a finite
+/// value.
+pub fn best<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<Best> {
     let rows = read_results(cfg, &dir.join(S::RESULTS)).ok()?;
     let settings = settings(cfg, &rows);
     let best = settings
@@ -738,7 +752,22 @@ pub fn best_line<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<String> {
         .filter(|s| !s.diverged && s.median.is_finite())
         .min_by(|a, b| a.median.total_cmp(&b.median))?;
     let seeds = best.learners.len();
-    Some(format!(
+    let setting = best
+        .key
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, &v)| {
+            let a = &cfg.grid.axes[i];
+            let value = if a.categorical {
+                serde_json::Value::from(cfg.value_label(&a.name, v))
+            } else {
+                serde_json::Value::from(v)
+            };
+            (a.name.clone(), value)
+        })
+        .collect();
+    let text = format!(
         "{} ({} {}{})",
         describe(cfg, best),
         cfg.study.quantity(cfg.study.headline()),
@@ -753,7 +782,14 @@ pub fn best_line<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<String> {
         } else {
             String::new()
         }
-    ))
+    );
+    Some(Best {
+        setting,
+        quantity: cfg.study.headline().to_string(),
+        median: best.median,
+        seeds,
+        text,
+    })
 }
 
 /// Settings summarised over seeds, for callers that want the table (benches, tests).
