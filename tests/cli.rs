@@ -306,3 +306,39 @@ fn slurm_errors_name_the_variables_and_shard_wins() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::fs::remove_dir_all(root).ok();
 }
+
+/// `--device` is offered exactly where it changes something: every study command,
+/// `check`, and the family commands that declare a device; the rest refuse it.
+#[test]
+fn device_is_offered_only_where_it_acts() {
+    let help = |path: &[&str]| {
+        let mut args = path.to_vec();
+        args.push("--help");
+        String::from_utf8_lossy(&rulelab(&args).stdout).into_owned()
+    };
+    let mut checked = 0;
+    for f in rulelab::registry::families() {
+        if let Some(s) = f.study {
+            let path: Vec<&str> = s.command.split(' ').collect();
+            assert!(help(&path).contains("--device"), "{}", s.command);
+            checked += 1;
+        }
+        for c in (f.commands)() {
+            assert_eq!(
+                help(c.path).contains("--device"),
+                c.uses_device,
+                "{}",
+                c.path.join(" ")
+            );
+            checked += 1;
+        }
+    }
+    assert!(help(&["check"]).contains("--device"));
+    for own in [&["merge"][..], &["plot"], &["devices"]] {
+        assert!(!help(own).contains("--device"), "{own:?}");
+    }
+    let o = rulelab(&["merge", "a", "--out", "b", "--device", "cpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--device"));
+    assert!(checked >= 10, "{checked}");
+}

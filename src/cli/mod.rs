@@ -71,26 +71,29 @@ fn device(s: &str) -> std::result::Result<DeviceChoice, String> {
         .map_err(|_| format!("{s:?} is not one of auto, gpu, cpu"))
 }
 
+/// `--device`, for the commands it acts on.
+fn device_arg() -> clap::Arg {
+    clap::Arg::new("device")
+        .long("device")
+        .value_parser(device)
+        .help(
+            "Where work runs: auto (a hardware GPU if present, else the CPU), gpu (any \
+             adapter, software ones included) or cpu [default: RULELAB_DEVICE, else auto]",
+        )
+}
+
 /// The whole command line.
 pub fn app() -> clap::Command {
     let root = clap::Command::new("rulelab")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Learning-rule science on the GPU, checked against CPU references")
         .subcommand_required(true)
-        .arg_required_else_help(true)
-        .arg(
-            clap::Arg::new("device")
-                .long("device")
-                .global(true)
-                .value_parser(device)
-                .help(
-                    "Where work runs: auto (a hardware GPU if present, else the CPU), gpu \
-                     (any adapter, software ones included) or cpu [default: RULELAB_DEVICE, \
-                     else auto]",
-                ),
-        );
+        .arg_required_else_help(true);
+    // --device only where it changes something: a command that runs on no device
+    // (merge, plot, control rates, ...) does not offer it, so clap refuses it there.
     let mut root = Own::augment_subcommands(root)
-        .about("Learning-rule science on the GPU, checked against CPU references");
+        .about("Learning-rule science on the GPU, checked against CPU references")
+        .mut_subcommand("check", |c| c.arg(device_arg()));
     let mut groups: Vec<clap::Command> = registry::GROUPS
         .iter()
         .map(|(name, about)| {
@@ -116,11 +119,17 @@ pub fn app() -> clap::Command {
             let path: Vec<&'static str> = s.command.split(' ').collect();
             place(
                 path.clone(),
-                sweep::study_command(path[path.len() - 1], s.about),
+                sweep::study_command(path[path.len() - 1], s.about).arg(device_arg()),
             );
         }
         for c in (f.commands)() {
-            place(c.path.to_vec(), family::clap_command(&c));
+            let cmd = family::clap_command(&c);
+            let cmd = if c.uses_device {
+                cmd.arg(device_arg())
+            } else {
+                cmd
+            };
+            place(c.path.to_vec(), cmd);
         }
     }
     groups.into_iter().fold(root, |r, g| r.subcommand(g))
@@ -133,9 +142,12 @@ pub fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
         Some((second, leaf)) => (vec![name, second], leaf),
         None => (vec![name], sub),
     };
-    let given = leaf.get_one::<DeviceChoice>("device").copied();
-    let explicit = given.is_some()
-        && leaf.value_source("device") == Some(clap::parser::ValueSource::CommandLine);
+    // Commands without --device read none (RULELAB_DEVICE changes nothing for them).
+    let given = leaf
+        .try_get_one::<DeviceChoice>("device")
+        .ok()
+        .flatten()
+        .copied();
     let device = DeviceChoice::resolve(given)?;
     rulelab::gpu::check_env()?;
     if Own::has_subcommand(name) {
@@ -144,20 +156,14 @@ pub fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
         return match own {
             Own::Devices => devices::run(),
             Own::Check { family, seed } => check::run(device, &family, seed),
-            Own::Merge { dirs, out } => {
-                refuse_device(explicit, "rulelab merge")?;
-                sweep::merge(&dirs, &out)
-            }
+            Own::Merge { dirs, out } => sweep::merge(&dirs, &out),
             Own::Plot {
                 dir,
                 format,
                 width,
                 dpi,
                 axes,
-            } => {
-                refuse_device(explicit, "rulelab plot")?;
-                sweep::plot(&dir, format, width, dpi, axes)
-            }
+            } => sweep::plot(&dir, format, width, dpi, axes),
         };
     }
     let spelled = path.join(" ");
@@ -168,19 +174,5 @@ pub fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
         return sweep::run(f.name, device, &sweep::RunArgs::from_matches(leaf));
     }
     let command = registry::command(&path)?;
-    if !command.uses_device {
-        refuse_device(explicit, &command.spelling())?;
-    }
     family::run(&command, leaf, device)
-}
-
-/// A `--device` given to a command it changes nothing for is a mistake worth naming.
-fn refuse_device(explicit: bool, command: &str) -> Result<()> {
-    if explicit {
-        return Err(Error::invalid(
-            "--device",
-            format!("changes nothing for `{command}` (it runs on no device)"),
-        ));
-    }
-    Ok(())
 }
