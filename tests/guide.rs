@@ -108,9 +108,11 @@ fn every_link_of_the_guide_resolves_and_none_leaves_the_repository() {
             "{} points outside the repository",
             page.display()
         );
-        for (i, _) in text.match_indices("](") {
-            let rest = &text[i + 2..];
-            let target = &rest[..rest.find(')').expect("a closed link")];
+        let markdown = text.match_indices("](").map(|(i, _)| (i + 2, ')'));
+        let html = text.match_indices("src=\"").map(|(i, _)| (i + 5, '"'));
+        for (at, end) in markdown.chain(html) {
+            let rest = &text[at..];
+            let target = &rest[..rest.find(end).expect("a closed link")];
             if target.starts_with("http") || target.starts_with('#') {
                 continue;
             }
