@@ -767,15 +767,21 @@ pub fn best<S: Study>(cfg: &StudyConfig<S>, dir: &Path) -> Option<Best> {
             (a.name.clone(), value)
         })
         .collect();
+    let quantity = cfg.study.quantity(cfg.study.headline());
+    let (words, units) = quantity.split_once(", ").unwrap_or((&quantity, ""));
     let text = format!(
-        "{} ({} {}{})",
+        "{} ({words} {}{}{})",
         describe(cfg, best),
-        cfg.study.quantity(cfg.study.headline()),
         // Four significant digits, as a terminal prints numbers.
         if (1e-3..1e4).contains(&best.median.abs()) {
             format!("{:.4}", best.median)
         } else {
             format!("{:.3e}", best.median)
+        },
+        if units.is_empty() {
+            String::new()
+        } else {
+            format!(" {units}")
         },
         if seeds > 1 {
             format!(", median over {seeds} seeds")
