@@ -340,5 +340,10 @@ fn device_is_offered_only_where_it_acts() {
     let o = rulelab(&["merge", "a", "--out", "b", "--device", "cpu"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--device"));
+    // Before the command it is read for the commands that run on a device, and refused
+    // for the others.
+    let o = rulelab(&["--device", "cpu", "merge", "a", "--out", "b"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("changes nothing for `rulelab merge`"));
     assert!(checked >= 10, "{checked}");
 }

@@ -88,7 +88,10 @@ pub fn app() -> clap::Command {
         .version(env!("CARGO_PKG_VERSION"))
         .about("Learning-rule science on the GPU, checked against CPU references")
         .subcommand_required(true)
-        .arg_required_else_help(true);
+        .arg_required_else_help(true)
+        // Before the command (`rulelab --device cpu sweep ...`) too; refused there for a
+        // command that runs on no device.
+        .arg(device_arg());
     // --device only where it changes something: a command that runs on no device
     // (merge, plot, control rates, ...) does not offer it, so clap refuses it there.
     let mut root = Own::augment_subcommands(root)
@@ -142,12 +145,28 @@ pub fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
         Some((second, leaf)) => (vec![name, second], leaf),
         None => (vec![name], sub),
     };
-    // Commands without --device read none (RULELAB_DEVICE changes nothing for them).
-    let given = leaf
-        .try_get_one::<DeviceChoice>("device")
-        .ok()
-        .flatten()
-        .copied();
+    // Commands without --device read none (RULELAB_DEVICE changes nothing for them);
+    // one given before such a command is refused, as clap refuses it after.
+    let before = matches.get_one::<DeviceChoice>("device").copied();
+    let offers = path
+        .iter()
+        .try_fold(app(), |c, name| c.find_subcommand(name).cloned())
+        .is_some_and(|c| c.get_arguments().any(|a| a.get_id() == "device"));
+    if before.is_some() && !offers {
+        return Err(Error::invalid(
+            "--device",
+            format!(
+                "changes nothing for `rulelab {}` (it runs on no device)",
+                path.join(" ")
+            ),
+        ));
+    }
+    let after = if offers {
+        leaf.get_one::<DeviceChoice>("device").copied()
+    } else {
+        None
+    };
+    let given = after.or(before);
     let device = DeviceChoice::resolve(given)?;
     rulelab::gpu::check_env()?;
     if Own::has_subcommand(name) {
