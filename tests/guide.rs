@@ -208,83 +208,38 @@ fn every_column_written_is_in_the_guide() {
             }
         }
     }
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let data = d.join("sim.csv");
-    run(&[
-        "infer",
-        "simulate",
-        "--rule",
-        "reinforce",
-        "--animals",
-        "4",
-        "--trials",
-        "600",
-        "--out",
-        &s(&data),
-    ]);
-    let held = d.join("held.csv");
-    run(&[
-        "infer",
-        "simulate",
-        "--rule",
-        "reinforce",
-        "--animals",
-        "2",
-        "--trials",
-        "120",
-        "--seed",
-        "1",
-        "--out",
-        &s(&held),
-    ]);
-    let fit = d.join("fit");
-    run(&[
-        "infer",
-        "fit",
-        &s(&data),
-        "--test",
-        &s(&held),
-        "--model",
-        "rnn",
-        "--gru",
-        "4",
-        "--hidden",
-        "4",
-        "--layers",
-        "1",
-        "--epochs",
-        "1",
-        "--batch",
-        "2",
-        "--trunc",
-        "40",
-        "--bootstrap",
-        "1",
-        "--out",
-        &s(&fit),
-    ]);
-    let cv = d.join("cv");
-    run(&[
-        "infer",
-        "cv",
-        &s(&data),
-        "--models",
-        "dnn,reinforce_base,psytrack",
-        "--folds",
-        "2",
-        "--hidden",
-        "4",
-        "--layers",
-        "1",
-        "--epochs",
-        "1",
-        "--batch",
-        "2",
-        "--trunc",
-        "40",
-        "--out",
-        &s(&cv),
-    ]);
+    // Small runs of each command, written out as a user would type them (the temporary
+    // directory's path has no spaces).
+    let (data, held, fit, cv) = (
+        d.join("sim.csv"),
+        d.join("held.csv"),
+        d.join("fit"),
+        d.join("cv"),
+    );
+    let small = "--hidden 4 --layers 1 --epochs 1 --batch 2 --trunc 40";
+    for line in [
+        format!(
+            "infer simulate --rule reinforce --animals 4 --trials 600 --out {}",
+            data.display()
+        ),
+        format!(
+            "infer simulate --rule reinforce --animals 2 --trials 120 --seed 1 --out {}",
+            held.display()
+        ),
+        format!(
+            "infer fit {} --test {} --model rnn --gru 4 {small} --bootstrap 1 --out {}",
+            data.display(),
+            held.display(),
+            fit.display()
+        ),
+        format!(
+            "infer cv {} --models dnn,reinforce_base,psytrack --folds 2 {small} --out {}",
+            data.display(),
+            cv.display()
+        ),
+    ] {
+        run(&line.split_whitespace().collect::<Vec<_>>());
+    }
     for file in [
         data.clone(),
         d.join("sim.truth.csv"),
